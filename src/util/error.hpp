@@ -1,0 +1,54 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace mw {
+
+// Process exit codes, as sysexits.h defines them (and msmtp/mpop use them).
+enum class ExitCode : int {
+  ok = 0,
+  partial = 1,       // some messages or recipients failed, the rest succeeded
+  usage = 64,        // EX_USAGE
+  data = 65,         // EX_DATAERR
+  no_input = 66,     // EX_NOINPUT
+  no_host = 68,      // EX_NOHOST
+  unavailable = 69,  // EX_UNAVAILABLE
+  software = 70,     // EX_SOFTWARE
+  cant_create = 73,  // EX_CANTCREAT
+  io = 74,           // EX_IOERR
+  temporary = 75,    // EX_TEMPFAIL
+  protocol = 76,     // EX_PROTOCOL
+  permission = 77,   // EX_NOPERM
+  config = 78,       // EX_CONFIG
+};
+
+// The "kind" of an exit code as JSON error documents name it ("usage", "protocol", ...).
+std::string_view exit_code_kind(ExitCode code);
+
+// The one exception type that crosses layers: a message for the user and the exit code
+// class it maps to. Caught once, in cli::run. Messages never contain secrets.
+class Error : public std::runtime_error {
+public:
+  Error(ExitCode code, const std::string& message) : std::runtime_error(message), m_code(code) {}
+
+  ExitCode code() const noexcept { return m_code; }
+
+private:
+  ExitCode m_code;
+};
+
+// A malformed or unexpected reply from a server (exit 76).
+class ProtocolError : public Error {
+public:
+  explicit ProtocolError(const std::string& message) : Error(ExitCode::protocol, message) {}
+};
+
+// A command-line or option-value mistake (exit 64).
+class UsageError : public Error {
+public:
+  explicit UsageError(const std::string& message) : Error(ExitCode::usage, message) {}
+};
+
+}  // namespace mw
