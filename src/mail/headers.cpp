@@ -1,0 +1,147 @@
+#include "mail/headers.hpp"
+
+#include "mail/rfc2047.hpp"
+
+namespace mw::mail {
+
+namespace {
+
+bool is_wsp(char c)
+{
+  return c == ' ' || c == '\t';
+}
+
+bool is_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+char ascii_lower(char c)
+{
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// A lone CR inside a line is not a line break (CRCRLF endings happen), but it must not reach a
+// terminal either, so it becomes a space like the folding whitespace around it.
+void append_line(std::string& value, std::string_view line)
+{
+  for (char c : line) {
+    value.push_back(c == '\r' ? ' ' : c);
+  }
+}
+
+std::string trimmed(std::string_view s)
+{
+  while (!s.empty() && is_space(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_space(s.back())) {
+    s.remove_suffix(1);
+  }
+  return std::string(s);
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b)
+{
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_valid_field_name(std::string_view name)
+{
+  if (name.empty()) {
+    return false;
+  }
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 33 || u > 126 || c == ':') {
+      return false;
+    }
+  }
+  return true;
+}
+
+Headers Headers::parse(std::string_view block)
+{
+  Headers headers;
+  // Old Mac files end lines with a lone CR; only when there is no LF at all is CR the line end.
+  const char eol = block.find('\n') != std::string_view::npos ? '\n' : '\r';
+  bool continues_field = false;  // whether a folded line belongs to a field we kept
+  std::size_t pos = 0;
+  while (pos < block.size()) {
+    const std::size_t end = block.find(eol, pos);
+    std::string_view line = block.substr(pos, end == std::string_view::npos ? block.npos : end - pos);
+    pos = end == std::string_view::npos ? block.size() : end + 1;
+    while (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    if (line.empty()) {
+      break;  // the blank line that ends the header section
+    }
+    if (is_wsp(line.front())) {
+      if (continues_field) {
+        append_line(headers.m_fields.back().value, line);
+      }
+      continue;
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      continues_field = false;  // an mbox "From " line or garbage
+      continue;
+    }
+    std::string_view name = line.substr(0, colon);
+    while (!name.empty() && is_wsp(name.back())) {
+      name.remove_suffix(1);  // RFC 5322 section 4.5: obsolete WSP before the colon
+    }
+    if (!is_valid_field_name(name)) {
+      continues_field = false;
+      continue;
+    }
+    HeaderField field{std::string(name), {}};
+    append_line(field.value, line.substr(colon + 1));
+    headers.m_fields.push_back(std::move(field));
+    continues_field = true;
+  }
+  for (auto& field : headers.m_fields) {
+    field.value = trimmed(field.value);
+  }
+  return headers;
+}
+
+std::optional<std::string_view> Headers::get(std::string_view name) const
+{
+  for (const auto& field : m_fields) {
+    if (iequals(field.name, name)) {
+      return std::string_view(field.value);
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> Headers::get_all(std::string_view name) const
+{
+  std::vector<std::string_view> values;
+  for (const auto& field : m_fields) {
+    if (iequals(field.name, name)) {
+      values.emplace_back(field.value);
+    }
+  }
+  return values;
+}
+
+std::string Headers::decoded(std::string_view name) const
+{
+  const auto value = get(name);
+  return value ? decode_rfc2047(*value) : std::string();
+}
+
+}  // namespace mw::mail

@@ -1,0 +1,128 @@
+#pragma once
+
+#include "mail/headers.hpp"
+
+#include <boost/regex.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace mw::select {
+
+// An inclusive range of message numbers (RFC 1939 section 2: numbers start at 1); an open end
+// ("2-") has last == UINT64_MAX.
+struct Range {
+  std::uint64_t first;
+  std::uint64_t last;
+};
+
+// Parses message numbers and ranges ("3", "5-9", "1,4,7", "2-"); throws UsageError naming the bad
+// part for 0, "-", "-5", first > last, empty parts or anything not a number.
+std::vector<Range> parse_ranges(std::string_view text);
+
+// Parses a size in octets ("123", "10K", "5M", "1G", "1.5M", K = 1024, case-insensitive, with an
+// optional trailing B or iB); throws UsageError naming the bad value.
+std::uint64_t parse_size(std::string_view text);
+
+// Parses an age ("90s", "30m", "12h", "30d", "2w"; a bare number is days); throws UsageError
+// naming the bad value.
+std::chrono::seconds parse_age(std::string_view text);
+
+// A filter on one header field: a field name (RFC 5322 section 2.2) and a Perl regex searched
+// case-insensitively in its RFC 2047-decoded value.
+struct HeaderFilter {
+  std::string name;
+  std::string pattern;
+  boost::regex regex;
+};
+
+// Parses "Name: REGEX" into a HeaderFilter; throws UsageError naming the bad value.
+HeaderFilter parse_header_filter(std::string_view text);
+
+// What is known about one message when selecting (RFC 1939 LIST, UIDL and TOP n 0).
+struct MessageInfo {
+  std::uint64_t number = 0;
+  std::uint64_t octets = 0;
+  std::string uid;                             // empty if the server has no UIDL
+  const mw::mail::Headers* headers = nullptr;  // null if headers were not fetched
+};
+
+// The selection of DESIGN.md: every given filter must match (AND).
+class Selection {
+public:
+  // Adds message numbers and ranges from a positional argument (see parse_ranges).
+  void add_ranges(std::string_view text);
+
+  // Adds a UID (RFC 1939 section 7, UIDL); throws UsageError when empty or containing spaces or
+  // control characters.
+  void add_uid(std::string uid);
+
+  // Selects messages of more than `octets` octets; throws UsageError when no size could match.
+  void set_larger_than(std::uint64_t octets);
+
+  // Selects messages of fewer than `octets` octets; throws UsageError when no size could match.
+  void set_smaller_than(std::uint64_t octets);
+
+  // Selects messages whose Date header (RFC 5322 section 3.6.1) is more than `age` ago; throws
+  // UsageError when negative or when no age could match.
+  void set_older_than(std::chrono::seconds age);
+
+  // Selects messages whose Date header is less than `age` ago; throws UsageError when negative
+  // or when no age could match.
+  void set_newer_than(std::chrono::seconds age);
+
+  // Selects messages whose decoded From header matches the regex (Perl, case-insensitive,
+  // searched); throws UsageError for an invalid regex.
+  void set_from(std::string_view regex);
+
+  // Selects messages whose decoded Subject header matches the regex (Perl, case-insensitive,
+  // searched); throws UsageError for an invalid regex.
+  void set_subject(std::string_view regex);
+
+  // Adds a "Name: REGEX" filter (see parse_header_filter); a message matches when any field of
+  // that name matches.
+  void add_header(std::string_view name_colon_regex);
+
+  // Selects every message explicitly (`--all`), so that the selection is not empty.
+  void set_all();
+
+  // Whether nothing was given at all, not even set_all().
+  bool empty() const;
+
+  // Whether a From, Subject, header or age filter needs the headers (TOP n 0).
+  bool needs_headers() const;
+
+  // Whether a UID filter needs the UIDs (UIDL).
+  bool needs_uids() const;
+
+  // Whether every given filter matches the message; regexes are searched in RFC 2047-decoded
+  // values, and a missing header (or a missing or unparseable Date for ages) never matches;
+  // throws std::logic_error when a header filter is given but info.headers is null, and
+  // UsageError when a regex is too complex to run on a value.
+  bool matches(const MessageInfo& info, std::chrono::sys_seconds now) const;
+
+  // The ranges given, in order (empty when none), so callers can avoid fetching everything.
+  const std::vector<Range>& ranges() const { return m_ranges; }
+
+  // The UIDs given, in order and without duplicates (empty when none).
+  const std::vector<std::string>& uids() const { return m_uids; }
+
+private:
+  std::vector<Range> m_ranges;
+  std::vector<std::string> m_uids;
+  std::unordered_set<std::string> m_uid_set;
+  std::optional<std::uint64_t> m_larger_than;
+  std::optional<std::uint64_t> m_smaller_than;
+  std::optional<std::chrono::seconds> m_older_than;
+  std::optional<std::chrono::seconds> m_newer_than;
+  std::optional<HeaderFilter> m_from;
+  std::optional<HeaderFilter> m_subject;
+  std::vector<HeaderFilter> m_headers;
+  bool m_all = false;
+};
+
+}  // namespace mw::select
