@@ -62,7 +62,7 @@ std::vector<Token> tokenize(std::string_view s)
       int depth = 0;
       for (; i < s.size(); ++i) {
         if (s[i] == '\\') {
-          ++i;  // quoted-pair
+          ++i; // quoted-pair
         } else if (s[i] == '(') {
           ++depth;
         } else if (s[i] == ')' && --depth == 0) {
@@ -95,7 +95,7 @@ int number_value(std::string_view digits)
 }
 
 constexpr std::array<std::string_view, 7> k_days = {"mon", "tue", "wed", "thu",
-                                                     "fri", "sat", "sun"};
+                                                    "fri", "sat", "sun"};
 constexpr std::array<std::string_view, 7> k_day_names = {
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
 constexpr std::array<std::string_view, 12> k_months = {"jan", "feb", "mar", "apr", "may", "jun",
@@ -189,7 +189,7 @@ private:
   std::size_t m_pos = 0;
 };
 
-}  // namespace
+} // namespace
 
 std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
 {
@@ -206,7 +206,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
   if (!day_text) {
     return std::nullopt;
   }
-  p.skip("-");  // "21-Nov-1997", seen in the wild
+  p.skip("-"); // "21-Nov-1997", seen in the wild
   const auto month_text = p.take(Kind::word);
   const unsigned month_value = month_text ? month_number(*month_text) : 0;
   if (month_value == 0) {
@@ -219,7 +219,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
   }
   int year_value = number_value(*year_text);
   if (year_text->size() == 2) {
-    year_value += year_value < 50 ? 2000 : 1900;  // RFC 5322 section 4.3
+    year_value += year_value < 50 ? 2000 : 1900; // RFC 5322 section 4.3
   } else if (year_text->size() == 3) {
     year_value += 1900;
   }
@@ -243,7 +243,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
   const int hour_value = number_value(*hour_text);
   const int minute_value = number_value(*minute_text);
   if (hour_value > 23 || minute_value > 59 || second_value > 60) {
-    return std::nullopt;  // 60 is a leap second
+    return std::nullopt; // 60 is a leap second
   }
 
   int offset_minutes = 0;
@@ -258,7 +258,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
       zone_hours = number_value(hhmm->substr(0, 2));
       zone_minutes = number_value(hhmm->substr(2, 2));
     } else if (const auto hh = p.take(Kind::number, 2, 2); hh && p.skip(":")) {
-      const auto mm = p.take(Kind::number, 2, 2);  // "+01:00", seen in the wild
+      const auto mm = p.take(Kind::number, 2, 2); // "+01:00", seen in the wild
       if (!mm) {
         return std::nullopt;
       }
@@ -296,11 +296,10 @@ std::string format_rfc3339(std::chrono::sys_seconds time)
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02lld:%02lld:%02lldZ",
                 static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()),
-                static_cast<long long>(clock.hours().count()),
+                static_cast<unsigned>(date.day()), static_cast<long long>(clock.hours().count()),
                 static_cast<long long>(clock.minutes().count()),
                 static_cast<long long>(clock.seconds().count()));
   return buffer;
 }
 
-}  // namespace mw::mail
+} // namespace mw::mail

@@ -41,7 +41,7 @@ std::string trimmed(std::string_view s)
   return std::string(s);
 }
 
-}  // namespace
+} // namespace
 
 bool iequals(std::string_view a, std::string_view b)
 {
@@ -75,17 +75,18 @@ Headers Headers::parse(std::string_view block)
   Headers headers;
   // Old Mac files end lines with a lone CR; only when there is no LF at all is CR the line end.
   const char eol = block.find('\n') != std::string_view::npos ? '\n' : '\r';
-  bool continues_field = false;  // whether a folded line belongs to a field we kept
+  bool continues_field = false; // whether a folded line belongs to a field we kept
   std::size_t pos = 0;
   while (pos < block.size()) {
     const std::size_t end = block.find(eol, pos);
-    std::string_view line = block.substr(pos, end == std::string_view::npos ? block.npos : end - pos);
+    std::string_view line =
+        block.substr(pos, end == std::string_view::npos ? block.npos : end - pos);
     pos = end == std::string_view::npos ? block.size() : end + 1;
     while (!line.empty() && line.back() == '\r') {
       line.remove_suffix(1);
     }
     if (line.empty()) {
-      break;  // the blank line that ends the header section
+      break; // the blank line that ends the header section
     }
     if (is_wsp(line.front())) {
       if (continues_field) {
@@ -95,12 +96,12 @@ Headers Headers::parse(std::string_view block)
     }
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      continues_field = false;  // an mbox "From " line or garbage
+      continues_field = false; // an mbox "From " line or garbage
       continue;
     }
     std::string_view name = line.substr(0, colon);
     while (!name.empty() && is_wsp(name.back())) {
-      name.remove_suffix(1);  // RFC 5322 section 4.5: obsolete WSP before the colon
+      name.remove_suffix(1); // RFC 5322 section 4.5: obsolete WSP before the colon
     }
     if (!is_valid_field_name(name)) {
       continues_field = false;
@@ -144,4 +145,4 @@ std::string Headers::decoded(std::string_view name) const
   return value ? decode_rfc2047(*value) : std::string();
 }
 
-}  // namespace mw::mail
+} // namespace mw::mail

@@ -45,4 +45,4 @@ bool is_valid_field_name(std::string_view name);
 // Whether `a` and `b` are equal ignoring the case of ASCII letters (RFC 5322 section 1.2.2).
 bool iequals(std::string_view a, std::string_view b);
 
-}  // namespace mw::mail
+} // namespace mw::mail

@@ -111,7 +111,7 @@ bool search_fields(const mail::Headers& headers, const HeaderFilter& filter)
   return false;
 }
 
-}  // namespace
+} // namespace
 
 std::vector<Range> parse_ranges(std::string_view text)
 {
@@ -136,8 +136,8 @@ std::vector<Range> parse_ranges(std::string_view text)
     } else {
       const auto first = parse_number(trim(part.substr(0, dash)));
       const std::string_view last_text = trim(part.substr(dash + 1));
-      const auto last = last_text.empty() ? std::optional<std::uint64_t>(k_max)
-                                          : parse_number(last_text);
+      const auto last =
+          last_text.empty() ? std::optional<std::uint64_t>(k_max) : parse_number(last_text);
       if (!first || !last) {
         bad_range(part, whole, k_expected);
       }
@@ -189,9 +189,9 @@ std::uint64_t parse_size(std::string_view text)
     c = ascii_lower(c);
   }
   if (unit.size() > 1 && unit.back() == 'b') {
-    unit.pop_back();  // "10KB"
+    unit.pop_back(); // "10KB"
     if (unit.size() == 2 && unit.back() == 'i') {
-      unit.pop_back();  // "10KiB"
+      unit.pop_back(); // "10KiB"
     }
   }
   std::uint64_t multiplier = 0;
@@ -207,7 +207,7 @@ std::uint64_t parse_size(std::string_view text)
     throw bad();
   }
   if (multiplier == 1 && !fraction.empty()) {
-    throw bad();  // a fraction of an octet
+    throw bad(); // a fraction of an octet
   }
   if (*whole_part > k_max / multiplier) {
     throw bad();
@@ -307,11 +307,10 @@ void Selection::add_uid(std::string uid)
 void Selection::set_larger_than(std::uint64_t octets)
 {
   if (octets == k_max || (m_smaller_than && *m_smaller_than <= octets + 1)) {
-    throw UsageError("--larger-than " + std::to_string(octets) +
-                     " selects no message" +
-                     (m_smaller_than ? " together with --smaller-than " +
-                                           std::to_string(*m_smaller_than)
-                                     : std::string()));
+    throw UsageError("--larger-than " + std::to_string(octets) + " selects no message" +
+                     (m_smaller_than
+                          ? " together with --smaller-than " + std::to_string(*m_smaller_than)
+                          : std::string()));
   }
   m_larger_than = octets;
 }
@@ -320,9 +319,9 @@ void Selection::set_smaller_than(std::uint64_t octets)
 {
   if (octets == 0 || (m_larger_than && octets <= *m_larger_than + 1)) {
     throw UsageError("--smaller-than " + std::to_string(octets) + " selects no message" +
-                     (m_larger_than ? " together with --larger-than " +
-                                          std::to_string(*m_larger_than)
-                                    : std::string()));
+                     (m_larger_than
+                          ? " together with --larger-than " + std::to_string(*m_larger_than)
+                          : std::string()));
   }
   m_smaller_than = octets;
 }
@@ -330,10 +329,10 @@ void Selection::set_smaller_than(std::uint64_t octets)
 void Selection::set_older_than(std::chrono::seconds age)
 {
   if (age.count() < 0 || (m_newer_than && *m_newer_than <= age)) {
-    throw UsageError("--older-than " + std::to_string(age.count()) + "s selects no message" +
-                     (m_newer_than ? " together with --newer-than " +
-                                         std::to_string(m_newer_than->count()) + "s"
-                                   : std::string()));
+    throw UsageError(
+        "--older-than " + std::to_string(age.count()) + "s selects no message" +
+        (m_newer_than ? " together with --newer-than " + std::to_string(m_newer_than->count()) + "s"
+                      : std::string()));
   }
   m_older_than = age;
 }
@@ -341,10 +340,10 @@ void Selection::set_older_than(std::chrono::seconds age)
 void Selection::set_newer_than(std::chrono::seconds age)
 {
   if (age.count() < 0 || (m_older_than && age <= *m_older_than)) {
-    throw UsageError("--newer-than " + std::to_string(age.count()) + "s selects no message" +
-                     (m_older_than ? " together with --older-than " +
-                                         std::to_string(m_older_than->count()) + "s"
-                                   : std::string()));
+    throw UsageError(
+        "--newer-than " + std::to_string(age.count()) + "s selects no message" +
+        (m_older_than ? " together with --older-than " + std::to_string(m_older_than->count()) + "s"
+                      : std::string()));
   }
   m_newer_than = age;
 }
@@ -441,4 +440,4 @@ bool Selection::matches(const MessageInfo& info, std::chrono::sys_seconds now) c
   return true;
 }
 
-}  // namespace mw::select
+} // namespace mw::select

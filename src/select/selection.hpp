@@ -47,8 +47,8 @@ HeaderFilter parse_header_filter(std::string_view text);
 struct MessageInfo {
   std::uint64_t number = 0;
   std::uint64_t octets = 0;
-  std::string uid;                             // empty if the server has no UIDL
-  const mw::mail::Headers* headers = nullptr;  // null if headers were not fetched
+  std::string uid;                            // empty if the server has no UIDL
+  const mw::mail::Headers* headers = nullptr; // null if headers were not fetched
 };
 
 // The selection of DESIGN.md: every given filter must match (AND).
@@ -125,4 +125,4 @@ private:
   bool m_all = false;
 };
 
-}  // namespace mw::select
+} // namespace mw::select

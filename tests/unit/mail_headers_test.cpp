@@ -41,8 +41,7 @@ TEST_CASE("headers: folded value that starts on the next line", "[mail]")
   CHECK(h.get("Subject") == "starts here");
 }
 
-TEST_CASE("headers: get is case-insensitive and returns the first; get_all returns all",
-          "[mail]")
+TEST_CASE("headers: get is case-insensitive and returns the first; get_all returns all", "[mail]")
 {
   const auto h = Headers::parse("Received: one\r\nRECEIVED: two\r\nsubject: s\r\n\r\n");
   CHECK(h.get("received") == "one");
@@ -51,7 +50,7 @@ TEST_CASE("headers: get is case-insensitive and returns the first; get_all retur
   const auto all = h.get_all("Received");
   REQUIRE(all.size() == 2);
   CHECK(all[1] == "two");
-  CHECK(h.fields()[1].name == "RECEIVED");  // the name as written
+  CHECK(h.fields()[1].name == "RECEIVED"); // the name as written
 }
 
 TEST_CASE("headers: mbox From line, garbage lines and stray continuations are skipped", "[mail]")
@@ -98,8 +97,10 @@ TEST_CASE("headers: lone CRs", "[mail]")
 
 TEST_CASE("headers: 8-bit UTF-8 values are kept byte for byte (RFC 6532)", "[mail]")
 {
-  const auto h = Headers::parse("Subject: Gr\xC3\xBC\xC3\x9F" "e \xFF raw\r\n\r\n");
-  CHECK(h.get("Subject") == "Gr\xC3\xBC\xC3\x9F" "e \xFF raw");
+  const auto h = Headers::parse("Subject: Gr\xC3\xBC\xC3\x9F"
+                                "e \xFF raw\r\n\r\n");
+  CHECK(h.get("Subject") == "Gr\xC3\xBC\xC3\x9F"
+                            "e \xFF raw");
 }
 
 TEST_CASE("headers: empty input and a lone blank line", "[mail]")
@@ -113,7 +114,9 @@ TEST_CASE("headers: decoded() decodes RFC 2047 and gives empty for absent fields
 {
   const auto h = Headers::parse("Subject: =?UTF-8?B?R3LDvMOfZQ==?= aus\r\n"
                                 "  =?iso-8859-1?q?M=FCnchen?=\r\n\r\n");
-  CHECK(h.decoded("Subject") == "Gr\xC3\xBC\xC3\x9F" "e aus  M\xC3\xBC" "nchen");
+  CHECK(h.decoded("Subject") == "Gr\xC3\xBC\xC3\x9F"
+                                "e aus  M\xC3\xBC"
+                                "nchen");
   CHECK(h.decoded("From") == "");
 }
 
@@ -134,13 +137,14 @@ TEST_CASE("headers: RFC 5322 Appendix A.1.1 message", "[mail]")
 
 TEST_CASE("headers: RFC 5322 Appendix A.5 folded comments", "[mail]")
 {
-  const auto h = Headers::parse("From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\n"
-                                "To:A Group(Some people)\r\n"
-                                "     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
-                                "         joe@example.org,\r\n"
-                                "  John <jdoe@one.test> (my dear friend); (the end of the group)\r\n"
-                                "Cc:(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\r\n"
-                                "\r\n");
+  const auto h =
+      Headers::parse("From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>\r\n"
+                     "To:A Group(Some people)\r\n"
+                     "     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+                     "         joe@example.org,\r\n"
+                     "  John <jdoe@one.test> (my dear friend); (the end of the group)\r\n"
+                     "Cc:(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\r\n"
+                     "\r\n");
   REQUIRE(h.fields().size() == 3);
   CHECK(h.get("To") == "A Group(Some people)     :Chris Jones <c@(Chris's host.)public.example>,"
                        "         joe@example.org,  John <jdoe@one.test> (my dear friend); "

@@ -16,8 +16,7 @@ namespace {
 constexpr auto k_max = std::numeric_limits<std::uint64_t>::max();
 
 // The message of the UsageError that `f` throws, or "" when it throws none.
-template <typename F>
-std::string usage_error(F f)
+template <typename F> std::string usage_error(F f)
 {
   try {
     f();
@@ -30,7 +29,7 @@ std::string usage_error(F f)
 // 2024-01-31T00:00:00Z
 const std::chrono::sys_seconds k_now = std::chrono::sys_days{std::chrono::January / 31 / 2024};
 
-}  // namespace
+} // namespace
 
 TEST_CASE("parse_ranges: good input", "[select]")
 {
@@ -110,9 +109,9 @@ TEST_CASE("parse_size: bad input names the value", "[select]")
   using mw::select::parse_size;
   CHECK(usage_error([] { parse_size("10X"); }) ==
         "invalid size '10X' (expected a number with optional K, M or G, e.g. 10K)");
-  for (const char* text : {"", "K", "-1", "1.5", "1.K", ".5K", "10KK", "10iB", "10KIBB", "1T",
-                           "1,5M", "17179869184G", "99999999999999999999", "1.0000000001K",
-                           "ten"}) {
+  for (const char* text :
+       {"", "K", "-1", "1.5", "1.K", ".5K", "10KK", "10iB", "10KIBB", "1T", "1,5M", "17179869184G",
+        "99999999999999999999", "1.0000000001K", "ten"}) {
     CAPTURE(text);
     CHECK_THAT(usage_error([&] { parse_size(text); }),
                Catch::StartsWith("invalid size '" + std::string(text) + "' (expected"));
@@ -139,8 +138,8 @@ TEST_CASE("parse_age: bad input names the value", "[select]")
   CHECK(usage_error([] { parse_age("3x"); }) ==
         "invalid age '3x' (expected a number with optional s, m, h, d or w; a bare number is "
         "days, e.g. 30d)");
-  for (const char* text : {"", "d", "-1d", "1.5d", "1dd", "1 day", "99999999999999999999",
-                           "1000000000000w"}) {
+  for (const char* text :
+       {"", "d", "-1d", "1.5d", "1dd", "1 day", "99999999999999999999", "1000000000000w"}) {
     CAPTURE(text);
     CHECK_THAT(usage_error([&] { parse_age(text); }),
                Catch::StartsWith("invalid age '" + std::string(text) + "' (expected"));
@@ -260,7 +259,7 @@ TEST_CASE("Selection: UIDs", "[select]")
   CHECK(s.uids() == std::vector<std::string>{"UID-1", "uid-2"});
   CHECK(s.matches({1, 1, "UID-1", nullptr}, k_now));
   CHECK(s.matches({9, 1, "uid-2", nullptr}, k_now));
-  CHECK_FALSE(s.matches({1, 1, "uid-1", nullptr}, k_now));  // UIDs are case-sensitive
+  CHECK_FALSE(s.matches({1, 1, "uid-1", nullptr}, k_now)); // UIDs are case-sensitive
   CHECK_FALSE(s.matches({1, 1, "", nullptr}, k_now));
   CHECK(usage_error([&] { s.add_uid(""); }) ==
         "invalid UID '' (expected printable characters without spaces, as `list` shows them)");
@@ -338,30 +337,30 @@ TEST_CASE("Selection: ages from the Date header", "[select]")
 
 TEST_CASE("Selection: From and Subject regexes", "[select]")
 {
-  const auto h = Headers::parse(
-      "From: =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <joerg@Example.COM>\r\n"
-      "Subject: =?UTF-8?B?R3LDvMOfZQ==?= aus Berlin\r\n"
-      "\r\n");
+  const auto h = Headers::parse("From: =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <joerg@Example.COM>\r\n"
+                                "Subject: =?UTF-8?B?R3LDvMOfZQ==?= aus Berlin\r\n"
+                                "\r\n");
   const MessageInfo info{1, 10, "u1", &h};
 
   Selection from;
-  from.set_from("example\\.com");  // case-insensitive, searched not fully matched
+  from.set_from("example\\.com"); // case-insensitive, searched not fully matched
   CHECK(from.matches(info, k_now));
-  from.set_from("^J\xC3\xB6rg");  // decoded before matching
+  from.set_from("^J\xC3\xB6rg"); // decoded before matching
   CHECK(from.matches(info, k_now));
   from.set_from("^joerg@");
   CHECK_FALSE(from.matches(info, k_now));
 
   Selection subject;
-  subject.set_subject("gr\xC3\xBC\xC3\x9F" "e");  // exact UTF-8, ASCII part in another case
+  subject.set_subject("gr\xC3\xBC\xC3\x9F"
+                      "e"); // exact UTF-8, ASCII part in another case
   CHECK(subject.matches(info, k_now));
   subject.set_subject("BERLIN$");
   CHECK(subject.matches(info, k_now));
-  subject.set_subject("R3LDvMOfZQ");  // the encoded form is not what is matched
+  subject.set_subject("R3LDvMOfZQ"); // the encoded form is not what is matched
   CHECK_FALSE(subject.matches(info, k_now));
 
   const auto no_subject = Headers::parse("From: x@example.com\r\n\r\n");
-  subject.set_subject(".*");  // a missing header never matches, not even .*
+  subject.set_subject(".*"); // a missing header never matches, not even .*
   CHECK_FALSE(subject.matches({1, 1, "", &no_subject}, k_now));
 
   CHECK_THAT(usage_error([&] { subject.set_subject("[unclosed"); }),
@@ -386,7 +385,7 @@ TEST_CASE("Selection: --header filters", "[select]")
   spam.add_header("x-spam-flag: ^yes$");
   CHECK(spam.matches(info, k_now));
 
-  Selection any_received;  // any field of that name may match
+  Selection any_received; // any field of that name may match
   any_received.add_header("Received: relay\\.example");
   CHECK(any_received.matches(info, k_now));
 
@@ -398,7 +397,7 @@ TEST_CASE("Selection: --header filters", "[select]")
   missing.add_header("X-Missing:");
   CHECK_FALSE(missing.matches(info, k_now));
 
-  Selection two;  // several header filters must all match
+  Selection two; // several header filters must all match
   two.add_header("X-Spam-Flag: yes");
   two.add_header("X-Tag: tea");
   CHECK_FALSE(two.matches(info, k_now));
@@ -423,12 +422,12 @@ TEST_CASE("Selection: filters combine with AND", "[select]")
   CHECK(s.needs_uids());
 
   CHECK(s.matches({3, 500, "a", &match}, k_now));
-  CHECK_FALSE(s.matches({11, 500, "a", &match}, k_now));  // number
-  CHECK_FALSE(s.matches({3, 500, "c", &match}, k_now));   // uid
-  CHECK_FALSE(s.matches({3, 50, "a", &match}, k_now));    // size
-  CHECK_FALSE(s.matches({3, 500, "b", &other}, k_now));   // From
+  CHECK_FALSE(s.matches({11, 500, "a", &match}, k_now)); // number
+  CHECK_FALSE(s.matches({3, 500, "c", &match}, k_now));  // uid
+  CHECK_FALSE(s.matches({3, 50, "a", &match}, k_now));   // size
+  CHECK_FALSE(s.matches({3, 500, "b", &other}, k_now));  // From
   CHECK_FALSE(s.matches({3, 500, "a", &match},
-                        std::chrono::sys_days{std::chrono::January / 3 / 2024}));  // age
+                        std::chrono::sys_days{std::chrono::January / 3 / 2024})); // age
 }
 
 TEST_CASE("Selection: header filters without headers are a caller bug", "[select]")
@@ -452,7 +451,9 @@ TEST_CASE("Selection: long header values do not overflow the stack", "[select]")
   CHECK(s.matches({1, 1, "", &h}, k_now));
   // Catastrophic backtracking is cut off by Boost.Regex and reported, not run for hours.
   s.set_subject("(a+)+c");
-  CHECK(usage_error([&] { s.matches({1, 1, "", &h}, k_now); }) ==
+  CHECK(usage_error([&] {
+          s.matches({1, 1, "", &h}, k_now);
+        }) ==
         "regular expression '(a+)+c' is too complex to search the Subject header; simplify it "
         "(e.g. avoid nested repetition like (a+)+)");
 }
