@@ -1,10 +1,127 @@
 #include "cli/run.hpp"
 
+#include "cli/options.hpp"
+#include "commands/context.hpp"
+#include "output/render.hpp"
+#include "util/error.hpp"
+
+#include <boost/version.hpp>
+#include <openssl/crypto.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <csignal>
+#include <iostream>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 namespace mw::cli {
 
-int run(int, char**)
+namespace {
+
+// stderr with the program's name before warnings and debug lines; transcript lines (info)
+// go out as they are.
+class StderrSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override
+  {
+    std::string_view text(msg.payload.data(), msg.payload.size());
+    if (msg.level == spdlog::level::warn) {
+      std::cerr << "mailwrench: warning: ";
+    } else if (msg.level == spdlog::level::debug) {
+      std::cerr << "mailwrench: debug: ";
+    }
+    std::cerr << text << '\n';
+  }
+  void flush_() override { std::cerr.flush(); }
+};
+
+std::shared_ptr<spdlog::logger> make_logger(const Settings& settings)
 {
-  return 70;
+  auto logger = std::make_shared<spdlog::logger>("mailwrench", std::make_shared<StderrSink>());
+  if (settings.verbosity >= 2) {
+    logger->set_level(spdlog::level::debug);
+  } else if (settings.verbosity == 1) {
+    logger->set_level(spdlog::level::info);
+  } else if (settings.quiet) {
+    logger->set_level(spdlog::level::err);
+  } else {
+    logger->set_level(spdlog::level::warn);
+  }
+  return logger;
+}
+
+std::size_t terminal_width()
+{
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) {
+    return ws.ws_col;
+  }
+  return 100;
+}
+
+int run_command(const Settings& settings)
+{
+  commands::Context context{settings, std::cout, make_logger(settings),
+                            isatty(STDOUT_FILENO) == 1, terminal_width()};
+  if (settings.command == "stat") {
+    return commands::stat(context);
+  }
+  if (settings.command == "list") {
+    return commands::list(context);
+  }
+  if (settings.command == "top") {
+    return commands::top(context);
+  }
+  throw Error(ExitCode::software, "no implementation for command '" + settings.command + "'");
+}
+
+int fail(ExitCode code, const std::string& message, bool json)
+{
+  std::cout.flush();
+  std::cerr << "mailwrench: error: " << message << std::endl;
+  if (json) {
+    output::write_json(output::error_json(code, message), std::cout);
+  }
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+int run(int argc, char** argv)
+{
+  // A closed pipe (mailwrench list | head) must not kill us mid-session.
+  std::signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+  try {
+    auto invocation = parse(args);
+    switch (invocation.action) {
+    case Invocation::Action::help:
+      std::cout << help_text(invocation.help_topic);
+      return 0;
+    case Invocation::Action::version:
+      std::cout << "mailwrench " << MAILWRENCH_VERSION << "\n"
+                << "built with " << OPENSSL_VERSION_TEXT << ", Boost "
+                << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "."
+                << BOOST_VERSION % 100 << "\n"
+                << "running with " << OpenSSL_version(OPENSSL_VERSION) << "\n";
+      return 0;
+    case Invocation::Action::run:
+      break;
+    }
+    json = invocation.settings.json;
+    return run_command(invocation.settings);
+  } catch (const Error& e) {
+    std::string message = e.what();
+    if (e.code() == ExitCode::usage && message.find("--help") == std::string::npos) {
+      message += " (see 'mailwrench --help')";
+    }
+    return fail(e.code(), message, json);
+  } catch (const std::exception& e) {
+    return fail(ExitCode::software, std::string("internal error: ") + e.what(), json);
+  }
 }
 
 }  // namespace mw::cli

@@ -1,1 +1,356 @@
-#include "net/stream.hpp"
+#include "net/connection.hpp"
+
+#include "util/error.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <cctype>
+#include <optional>
+
+namespace mw::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+std::string hex_colons(const unsigned char* data, unsigned int size)
+{
+  static constexpr char k_digits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    if (i > 0) {
+      out += ':';
+    }
+    out += k_digits[data[i] >> 4];
+    out += k_digits[data[i] & 0xf];
+  }
+  return out;
+}
+
+bool is_ip_address(const std::string& host)
+{
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+}  // namespace
+
+std::string normalize_fingerprint(std::string_view fingerprint)
+{
+  std::string out;
+  for (char c : fingerprint) {
+    if (c == ':' || c == ' ') {
+      continue;
+    }
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      out.clear();
+      break;
+    }
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (fingerprint.starts_with("sha256/") || fingerprint.starts_with("SHA256:")) {
+    throw UsageError("--fingerprint takes the SHA-256 fingerprint as hex digits, e.g. "
+                     "'openssl x509 -noout -fingerprint -sha256' prints it");
+  }
+  if (out.size() != 64) {
+    throw UsageError("invalid --fingerprint '" + std::string(fingerprint) +
+                     "' (expected 64 hex digits of a SHA-256 fingerprint, colons allowed)");
+  }
+  return out;
+}
+
+struct Connection::Impl {
+  explicit Impl(const Endpoint& e)
+      : endpoint(e), ssl_context(asio::ssl::context::tls_client), stream(io, ssl_context)
+  {
+  }
+
+  std::string where() const { return endpoint.host + ":" + std::to_string(endpoint.port); }
+
+  // Runs one asynchronous operation to completion or until the deadline.
+  template <typename Start> error_code run(Start&& start, std::size_t& bytes, const char* what)
+  {
+    error_code result = asio::error::would_block;
+    start([&](error_code ec, std::size_t n) {
+      result = ec;
+      bytes = n;
+    });
+    io.restart();
+    io.run_for(endpoint.timeout);
+    if (result == asio::error::would_block) {
+      error_code ignored;
+      stream.next_layer().close(ignored);
+      io.restart();
+      io.run();
+      throw Error(ExitCode::temporary, "timed out after " +
+                                           std::to_string(endpoint.timeout.count()) +
+                                           " s " + what + " " + where() +
+                                           " (--timeout sets the limit)");
+    }
+    return result;
+  }
+
+  void connect()
+  {
+    tcp::resolver resolver(io);
+    tcp::resolver::results_type results;
+    std::size_t unused = 0;
+    error_code ec = run(
+        [&](auto handler) {
+          resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                 [&results, handler](error_code e, tcp::resolver::results_type r) {
+                                   results = std::move(r);
+                                   handler(e, 0);
+                                 });
+        },
+        unused, "resolving");
+    if (ec) {
+      throw Error(ExitCode::no_host, "unknown host '" + endpoint.host + "': " + ec.message());
+    }
+    ec = run(
+        [&](auto handler) {
+          asio::async_connect(stream.next_layer(), results,
+                              [handler](error_code e, const tcp::endpoint&) { handler(e, 0); });
+        },
+        unused, "connecting to");
+    if (ec) {
+      if (ec == asio::error::connection_refused) {
+        throw Error(ExitCode::unavailable, "connection refused by " + where() +
+                                               " (is the server running, and the port right?)");
+      }
+      throw Error(ExitCode::unavailable, "cannot connect to " + where() + ": " + ec.message());
+    }
+    error_code ignored;
+    stream.next_layer().set_option(tcp::no_delay(true), ignored);
+  }
+
+  void configure_tls()
+  {
+    ssl_context.set_options(asio::ssl::context::default_workarounds |
+                            asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                            asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    const auto& tls = endpoint.tls;
+    // A pinned fingerprint replaces chain verification (as in mpop and msmtp).
+    if (tls.insecure || !tls.fingerprint.empty()) {
+      ssl_context.set_verify_mode(asio::ssl::verify_none);
+    } else {
+      ssl_context.set_verify_mode(asio::ssl::verify_peer);
+      error_code ec;
+      if (!tls.cacert.empty()) {
+        ssl_context.load_verify_file(tls.cacert, ec);
+        if (ec) {
+          throw Error(ExitCode::no_input,
+                      "cannot read CA certificates from '" + tls.cacert + "': " + ec.message());
+        }
+      } else {
+        ssl_context.set_default_verify_paths(ec);
+      }
+    }
+  }
+
+  void handshake()
+  {
+    SSL* ssl = stream.native_handle();
+    const auto& host = endpoint.host;
+    bool ip = is_ip_address(host);
+    if (!ip) {
+      // SNI (RFC 6066 section 3) is sent for names only.
+      // SSL_set_tlsext_host_name is a macro with a C-style cast; call what it expands to.
+      SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(host.c_str()));
+    }
+    if (!endpoint.tls.insecure && endpoint.tls.fingerprint.empty()) {
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+      }
+    }
+    std::size_t unused = 0;
+    error_code ec = run(
+        [&](auto handler) {
+          stream.async_handshake(asio::ssl::stream_base::client,
+                                 [handler](error_code e) { handler(e, 0); });
+        },
+        unused, "in the TLS handshake with");
+    if (ec) {
+      long verify = SSL_get_verify_result(ssl);
+      if (verify != X509_V_OK) {
+        std::string reason = X509_verify_cert_error_string(verify);
+        if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+          throw Error(ExitCode::permission, "the certificate of " + where() +
+                                                " does not match the host name '" + host + "'");
+        }
+        throw Error(ExitCode::permission,
+                    "the certificate of " + where() + " is not trusted: " + reason +
+                        " (--cacert FILE trusts a private CA; --fingerprint pins one certificate)");
+      }
+      if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+        throw Error(ExitCode::protocol, "the server closed the connection during the TLS "
+                                        "handshake with " +
+                                            where() + " (is this a TLS port?)");
+      }
+      throw Error(ExitCode::protocol, "TLS handshake with " + where() + " failed: " +
+                                          ec.message() + " (is this a TLS port?)");
+    }
+    tls_active = true;
+    if (!endpoint.tls.fingerprint.empty() && !endpoint.tls.insecure) {
+      auto expected = normalize_fingerprint(endpoint.tls.fingerprint);
+      auto actual = fingerprint();
+      std::string bare;
+      for (char c : actual) {
+        if (c != ':') {
+          bare += c;
+        }
+      }
+      if (bare != expected) {
+        throw Error(ExitCode::permission, "the certificate of " + where() +
+                                              " has SHA-256 fingerprint " + actual +
+                                              ", not the one given with --fingerprint");
+      }
+    }
+  }
+
+  std::string fingerprint() const
+  {
+    if (!tls_active) {
+      return "";
+    }
+    X509* cert = SSL_get0_peer_certificate(const_cast<asio::ssl::stream<tcp::socket>&>(stream)
+                                               .native_handle());
+    if (cert == nullptr) {
+      return "";
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (X509_digest(cert, EVP_sha256(), md, &size) != 1) {
+      return "";
+    }
+    return hex_colons(md, size);
+  }
+
+  Endpoint endpoint;
+  asio::io_context io;
+  asio::ssl::context ssl_context;
+  asio::ssl::stream<tcp::socket> stream;
+  bool tls_active = false;
+  bool closed = false;
+};
+
+Connection::Connection(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+Connection::~Connection()
+{
+  error_code ignored;
+  m_impl->stream.next_layer().close(ignored);
+}
+
+std::unique_ptr<Connection> Connection::open(const Endpoint& endpoint)
+{
+  auto impl = std::make_unique<Impl>(endpoint);
+  impl->configure_tls();
+  impl->connect();
+  if (endpoint.implicit_tls) {
+    impl->handshake();
+  }
+  return std::unique_ptr<Connection>(new Connection(std::move(impl)));
+}
+
+std::size_t Connection::read_some(std::span<char> buf)
+{
+  auto& d = *m_impl;
+  if (d.closed) {
+    return 0;
+  }
+  std::size_t bytes = 0;
+  auto mutable_buf = asio::buffer(buf.data(), buf.size());
+  error_code ec;
+  if (d.tls_active) {
+    ec = d.run([&](auto handler) { d.stream.async_read_some(mutable_buf, handler); }, bytes,
+               "waiting for");
+  } else {
+    ec = d.run([&](auto handler) { d.stream.next_layer().async_read_some(mutable_buf, handler); },
+               bytes, "waiting for");
+  }
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+      ec == asio::error::connection_reset) {
+    // A server that closes without TLS close_notify (or resets) has still closed.
+    d.closed = true;
+    return bytes;
+  }
+  if (ec) {
+    throw Error(ExitCode::io, "reading from " + d.where() + " failed: " + ec.message());
+  }
+  return bytes;
+}
+
+void Connection::write(std::string_view data)
+{
+  auto& d = *m_impl;
+  std::size_t bytes = 0;
+  auto buffer = asio::buffer(data.data(), data.size());
+  error_code ec;
+  if (d.tls_active) {
+    ec = d.run([&](auto handler) { asio::async_write(d.stream, buffer, handler); }, bytes,
+               "sending to");
+  } else {
+    ec = d.run([&](auto handler) { asio::async_write(d.stream.next_layer(), buffer, handler); },
+               bytes, "sending to");
+  }
+  if (ec) {
+    throw Error(ExitCode::io, "sending to " + d.where() + " failed: " + ec.message());
+  }
+}
+
+void Connection::start_tls()
+{
+  m_impl->handshake();
+}
+
+bool Connection::encrypted() const
+{
+  return m_impl->tls_active;
+}
+
+std::string Connection::tls_description() const
+{
+  if (!m_impl->tls_active) {
+    return "";
+  }
+  SSL* ssl = m_impl->stream.native_handle();
+  return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+}
+
+std::string Connection::peer() const
+{
+  error_code ec;
+  auto ep = m_impl->stream.next_layer().remote_endpoint(ec);
+  if (ec) {
+    return m_impl->where();
+  }
+  auto address = ep.address().to_string();
+  if (ep.address().is_v6()) {
+    address = "[" + address + "]";
+  }
+  return address + ":" + std::to_string(ep.port());
+}
+
+std::string Connection::certificate_fingerprint() const
+{
+  return m_impl->fingerprint();
+}
+
+}  // namespace mw::net

@@ -1,0 +1,750 @@
+#include "cli/options.hpp"
+
+#include "select/selection.hpp"
+#include "util/error.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace mw::cli {
+
+namespace {
+
+constexpr unsigned k_help_width = 100;
+
+// Keys a config file section may hold besides the global value options: used by later
+// commands (send, fetch), accepted now so that one config file serves every version.
+const std::vector<std::string> k_config_only_keys = {
+    "smtp-host",          "smtp-port",          "smtp-tls",  "smtp-user", "smtp-auth",
+    "smtp-password-command", "smtp-password-file", "from",   "state",
+};
+
+// Options the config file and the environment may not set.
+const std::vector<std::string> k_command_line_only = {"account", "config", "help", "version",
+                                                      "verbose", "json",   "quiet"};
+
+po::options_description global_options()
+{
+  po::options_description d("Global options", k_help_width);
+  // clang-format off
+  d.add_options()
+    ("account,a", po::value<std::string>()->value_name("NAME"),
+     "use the [account NAME] section of the config file")
+    ("config", po::value<std::string>()->value_name("FILE"),
+     "config file (default $XDG_CONFIG_HOME/mailwrench/config)")
+    ("host,H", po::value<std::string>()->value_name("HOST"), "server host name or address")
+    ("port,p", po::value<std::string>()->value_name("PORT"),
+     "server port (default 995 with --tls implicit, else 110)")
+    ("tls", po::value<std::string>()->value_name("MODE"),
+     "implicit | starttls | none (default implicit)")
+    ("user,u", po::value<std::string>()->value_name("USER"), "user name to log in as")
+    ("auth", po::value<std::string>()->value_name("MECH"),
+     "auto | user | apop | plain | login | cram-md5 | scram-sha-256 | xoauth2 | oauthbearer "
+     "(default auto: the strongest the server offers)")
+    ("password-command", po::value<std::string>()->value_name("CMD"),
+     "run CMD with /bin/sh and read the password (or OAuth token) from its first output line")
+    ("password-file", po::value<std::string>()->value_name("FILE"),
+     "read the password from the first line of FILE")
+    ("allow-plaintext", po::bool_switch(),
+     "allow sending the password without TLS (only with --tls none)")
+    ("cacert", po::value<std::string>()->value_name("FILE"),
+     "trust the CA certificates in FILE (PEM) instead of the system store")
+    ("fingerprint", po::value<std::string>()->value_name("SHA256"),
+     "trust only the server certificate with this SHA-256 fingerprint")
+    ("insecure", po::bool_switch(), "do not verify the server certificate (dangerous)")
+    ("timeout", po::value<std::string>()->value_name("SECONDS"),
+     "deadline for connecting and for every read and write (default 30)")
+    ("no-pipelining", po::bool_switch(),
+     "send one command per round trip even if the server offers PIPELINING")
+    ("json", po::bool_switch(), "print one JSON document on stdout")
+    ("verbose,v", po::bool_switch(),
+     "print the protocol transcript on stderr, secrets redacted (-vv: debug log)")
+    ("quiet,q", po::bool_switch(), "print only errors on stderr")
+    ("help,h", po::bool_switch(), "show this help")
+    ("version", po::bool_switch(), "show the version");
+  // clang-format on
+  return d;
+}
+
+po::options_description selection_options()
+{
+  po::options_description d("Selection (all given filters must match)", k_help_width);
+  // clang-format off
+  d.add_options()
+    ("uid", po::value<std::vector<std::string>>()->value_name("UID")->composing(),
+     "the message with this UID (repeatable)")
+    ("uid-file", po::value<std::string>()->value_name("FILE"),
+     "UIDs from FILE, one a line ('-' reads stdin)")
+    ("larger-than", po::value<std::string>()->value_name("SIZE"),
+     "messages larger than SIZE (e.g. 500K, 5M, 1G)")
+    ("smaller-than", po::value<std::string>()->value_name("SIZE"), "messages smaller than SIZE")
+    ("older-than", po::value<std::string>()->value_name("AGE"),
+     "messages whose Date is older than AGE (e.g. 12h, 30d, 2w)")
+    ("newer-than", po::value<std::string>()->value_name("AGE"),
+     "messages whose Date is newer than AGE")
+    ("from", po::value<std::string>()->value_name("REGEX"),
+     "messages whose From matches REGEX (case-insensitive)")
+    ("subject", po::value<std::string>()->value_name("REGEX"),
+     "messages whose Subject matches REGEX (case-insensitive)")
+    ("header", po::value<std::vector<std::string>>()->value_name("'NAME: REGEX'")->composing(),
+     "messages with a header NAME matching REGEX (repeatable)")
+    ("all", po::bool_switch(), "every message");
+  // clang-format on
+  return d;
+}
+
+po::options_description command_options(std::string_view command)
+{
+  po::options_description d(std::string(command) + " options", k_help_width);
+  if (command == "list") {
+    d.add_options()("headers", po::bool_switch(),
+                    "also show From, Subject and Date (read with TOP n 0)");
+    d.add(selection_options());
+  }
+  return d;
+}
+
+// Positional arguments of each command, as hidden options.
+po::options_description positional_options()
+{
+  po::options_description d;
+  d.add_options()("args", po::value<std::vector<std::string>>()->composing());
+  return d;
+}
+
+po::options_description all_options()
+{
+  po::options_description d;
+  d.add(global_options());
+  for (const auto& c : command_table()) {
+    for (const auto& opt : command_options(c.name).options()) {
+      if (d.find_nothrow(opt->long_name(), false) == nullptr) {
+        d.add(opt);
+      }
+    }
+  }
+  return d;
+}
+
+std::vector<std::string> long_names(const po::options_description& d)
+{
+  std::vector<std::string> names;
+  for (const auto& opt : d.options()) {
+    names.push_back(opt->long_name());
+  }
+  return names;
+}
+
+bool takes_value(const po::options_description& d, std::string_view token)
+{
+  const po::option_description* opt = nullptr;
+  if (token.starts_with("--")) {
+    if (token.find('=') != std::string_view::npos) {
+      return false;
+    }
+    opt = d.find_nothrow(std::string(token.substr(2)), false);
+  } else if (token.size() == 2) {
+    opt = d.find_nothrow(std::string(token.substr(1)), false, false, true);
+  }
+  return opt != nullptr && opt->semantic()->max_tokens() > 0;
+}
+
+std::string expand_home(const std::string& path, const Getenv& getenv)
+{
+  if (path == "~" || path.starts_with("~/")) {
+    if (auto home = getenv("HOME")) {
+      return *home + path.substr(1);
+    }
+  }
+  return path;
+}
+
+std::string default_config_path(const Getenv& getenv)
+{
+  if (auto xdg = getenv("XDG_CONFIG_HOME"); xdg && !xdg->empty()) {
+    return *xdg + "/mailwrench/config";
+  }
+  if (auto home = getenv("HOME")) {
+    return *home + "/.config/mailwrench/config";
+  }
+  return "";
+}
+
+// Reads the keys that apply to `account` from an INI config file: those before any section,
+// overridden by those in [account NAME].
+std::map<std::string, std::string> read_config(const std::string& path, std::string& account,
+                                               bool explicit_file)
+{
+  std::map<std::string, std::string> values;
+  std::ifstream in(path);
+  if (!in) {
+    if (explicit_file) {
+      throw Error(ExitCode::no_input, "cannot read the config file '" + path + "'");
+    }
+    if (!account.empty()) {
+      throw Error(ExitCode::config, "no config file '" + path + "' for account '" + account +
+                                        "' (--config FILE names another)");
+    }
+    return values;
+  }
+  po::parsed_options parsed(nullptr);
+  try {
+    po::options_description none;
+    parsed = po::parse_config_file(in, none, true);
+  } catch (const po::error& e) {
+    throw Error(ExitCode::config, "config file '" + path + "': " + e.what());
+  }
+  std::vector<std::string> allowed;
+  for (const auto& opt : global_options().options()) {
+    const auto& name = opt->long_name();
+    if (std::find(k_command_line_only.begin(), k_command_line_only.end(), name) ==
+        k_command_line_only.end()) {
+      allowed.push_back(name);
+    }
+  }
+  allowed.insert(allowed.end(), k_config_only_keys.begin(), k_config_only_keys.end());
+
+  std::map<std::string, std::string> top;
+  std::map<std::string, std::map<std::string, std::string>> sections;
+  for (const auto& opt : parsed.options) {
+    std::string section;
+    std::string key = opt.string_key;
+    if (auto dot = key.rfind('.'); dot != std::string::npos) {
+      section = key.substr(0, dot);
+      key = key.substr(dot + 1);
+    }
+    std::string where = section.empty() ? "" : " in [" + section + "]";
+    if (!section.empty() && !section.starts_with("account ")) {
+      throw Error(ExitCode::config, "config file '" + path + "': unknown section [" + section +
+                                        "] (sections are [account NAME])");
+    }
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      auto hint = closest(key, allowed);
+      throw Error(ExitCode::config, "config file '" + path + "': unknown key '" + key + "'" +
+                                        where + (hint ? " (did you mean '" + *hint + "'?)" : ""));
+    }
+    auto value = opt.value.empty() ? std::string() : opt.value.front();
+    if (section.empty()) {
+      top[key] = value;
+    } else {
+      sections[section.substr(8)][key] = value;
+    }
+  }
+  if (account.empty() && sections.count("default") != 0) {
+    account = "default";
+  }
+  values = top;
+  if (!account.empty()) {
+    auto it = sections.find(account);
+    if (it == sections.end()) {
+      std::vector<std::string> names;
+      for (const auto& [name, keys] : sections) {
+        names.push_back(name);
+      }
+      auto hint = closest(account, names);
+      throw Error(ExitCode::config, "no [account " + account + "] in the config file '" + path +
+                                        "'" + (hint ? " (did you mean '" + *hint + "'?)" : ""));
+    }
+    for (const auto& [key, value] : it->second) {
+      values[key] = value;
+    }
+  }
+  return values;
+}
+
+std::uint64_t parse_number(const std::string& text, const std::string& what)
+{
+  std::uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+    throw UsageError("invalid " + what + " '" + text + "' (expected a whole number)");
+  }
+  return value;
+}
+
+bool parse_bool(const std::string& text, const std::string& key)
+{
+  std::string v = text;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "true" || v == "yes" || v == "on" || v == "1") {
+    return true;
+  }
+  if (v == "false" || v == "no" || v == "off" || v == "0") {
+    return false;
+  }
+  throw Error(ExitCode::config, "invalid value '" + text + "' for " + key + " (expected true or false)");
+}
+
+std::vector<std::string> read_uid_file(const std::string& path)
+{
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path);
+    if (!file) {
+      throw Error(ExitCode::no_input, "cannot read the UID file '" + path + "'");
+    }
+    in = &file;
+  }
+  std::vector<std::string> uids;
+  std::string line;
+  while (std::getline(*in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+      line.pop_back();
+    }
+    auto start = line.find_first_not_of(" \t");
+    if (start != std::string::npos) {
+      uids.push_back(line.substr(start));
+    }
+  }
+  return uids;
+}
+
+void build_selection(const po::variables_map& vm, Settings& s)
+{
+  auto& sel = s.selection;
+  if (vm.count("args") != 0) {
+    for (const auto& arg : vm["args"].as<std::vector<std::string>>()) {
+      sel.add_ranges(arg);
+    }
+  }
+  if (vm.count("uid") != 0) {
+    for (const auto& uid : vm["uid"].as<std::vector<std::string>>()) {
+      sel.add_uid(uid);
+    }
+  }
+  if (vm.count("uid-file") != 0) {
+    for (auto& uid : read_uid_file(vm["uid-file"].as<std::string>())) {
+      sel.add_uid(std::move(uid));
+    }
+  }
+  if (vm.count("larger-than") != 0) {
+    sel.set_larger_than(select::parse_size(vm["larger-than"].as<std::string>()));
+  }
+  if (vm.count("smaller-than") != 0) {
+    sel.set_smaller_than(select::parse_size(vm["smaller-than"].as<std::string>()));
+  }
+  if (vm.count("older-than") != 0) {
+    sel.set_older_than(select::parse_age(vm["older-than"].as<std::string>()));
+  }
+  if (vm.count("newer-than") != 0) {
+    sel.set_newer_than(select::parse_age(vm["newer-than"].as<std::string>()));
+  }
+  if (vm.count("from") != 0) {
+    sel.set_from(vm["from"].as<std::string>());
+  }
+  if (vm.count("subject") != 0) {
+    sel.set_subject(vm["subject"].as<std::string>());
+  }
+  if (vm.count("header") != 0) {
+    for (const auto& h : vm["header"].as<std::vector<std::string>>()) {
+      sel.add_header(h);
+    }
+  }
+  if (vm.count("all") != 0 && vm["all"].as<bool>()) {
+    sel.set_all();
+  }
+}
+
+std::string environment_name(const std::string& option)
+{
+  std::string name = "MAILWRENCH_";
+  for (char c : option) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+}  // namespace
+
+const std::vector<CommandInfo>& command_table()
+{
+  static const std::vector<CommandInfo> table = {
+      {"stat", "", "number of messages and total octets (STAT)"},
+      {"list", "[SELECTION]", "one row per message: number, octets, UID; --headers adds From, "
+                              "Subject, Date"},
+      {"top", "MSG [LINES]", "headers and the first LINES body lines of message MSG (TOP)"},
+  };
+  return table;
+}
+
+std::optional<std::string> process_getenv(const std::string& name)
+{
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates)
+{
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+      row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      std::size_t diagonal = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        std::size_t above = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        diagonal = above;
+      }
+    }
+    return row[b.size()];
+  };
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    auto d = distance(word, c);
+    if (d < best_distance || (c.starts_with(word) && word.size() >= 3 && !best)) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+std::string help_text(std::string_view command)
+{
+  std::ostringstream out;
+  if (command.empty()) {
+    out << "mailwrench - look into, export and repair mailboxes over POP3\n\n"
+        << "Usage: mailwrench [GLOBAL OPTIONS] COMMAND [COMMAND OPTIONS] [ARGS]\n\n"
+        << "Commands:\n";
+    for (const auto& c : command_table()) {
+      std::string head = std::string(c.name) + " " + std::string(c.synopsis);
+      out << "  " << head << std::string(head.size() < 22 ? 22 - head.size() : 1, ' ')
+          << c.summary << "\n";
+    }
+    out << "  help COMMAND          the options of COMMAND\n\n" << global_options();
+    out << "\nSee 'mailwrench help COMMAND' and the manual page mailwrench(1).\n";
+    return out.str();
+  }
+  for (const auto& c : command_table()) {
+    if (c.name == command) {
+      out << "Usage: mailwrench [GLOBAL OPTIONS] " << c.name << " [OPTIONS] " << c.synopsis
+          << "\n\n"
+          << c.summary << "\n";
+      auto own = command_options(command);
+      if (!own.options().empty()) {
+        out << "\n" << own;
+      }
+      if (command == "list") {
+        out << "\nSELECTION: message numbers and ranges such as 3, 5-9, 1,4,7 or 10-\n";
+      }
+      out << "\n" << global_options();
+      return out.str();
+    }
+  }
+  return help_text("");
+}
+
+Invocation parse(const std::vector<std::string>& input_args, const Getenv& getenv)
+{
+  Invocation inv;
+  auto& s = inv.settings;
+
+  // -v may be repeated (-v -v, -vv); Program_options has no counting switch.
+  std::vector<std::string> args;
+  bool options_ended = false;
+  for (const auto& a : input_args) {
+    if (!options_ended && a.size() >= 2 && a[0] == '-' &&
+        a.find_first_not_of('v', 1) == std::string::npos) {
+      s.verbosity += static_cast<int>(a.size() - 1);
+      continue;
+    }
+    if (!options_ended && a == "--verbose") {
+      ++s.verbosity;
+      continue;
+    }
+    if (a == "--") {
+      options_ended = true;
+    }
+    args.push_back(a);
+  }
+
+  // Find the command word, skipping options and their values, so that global options may
+  // come before or after it.
+  const auto every_option = all_options();
+  std::optional<std::size_t> command_at;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "--") {
+      if (i + 1 < args.size()) {
+        command_at = i + 1;
+      }
+      break;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      if (takes_value(every_option, a)) {
+        ++i;
+      }
+      continue;
+    }
+    command_at = i;
+    break;
+  }
+
+  std::string command;
+  if (command_at) {
+    command = args[*command_at];
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(*command_at));
+    if (*command_at > 0 && args[*command_at - 1] == "--") {
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(*command_at - 1));
+    }
+  }
+  if (command == "help") {
+    inv.action = Invocation::Action::help;
+    for (const auto& a : args) {
+      if (!a.starts_with("-")) {
+        inv.help_topic = a;
+        break;
+      }
+    }
+    if (!inv.help_topic.empty()) {
+      command = inv.help_topic;
+    } else {
+      return inv;
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& c : command_table()) {
+    names.emplace_back(c.name);
+  }
+  if (!command.empty() && std::find(names.begin(), names.end(), command) == names.end()) {
+    auto hint = closest(command, names);
+    throw UsageError("unknown command '" + command + "'" +
+                     (hint ? " (did you mean '" + *hint + "'?)" : "") +
+                     "; 'mailwrench --help' lists the commands");
+  }
+  if (inv.action == Invocation::Action::help) {
+    return inv;
+  }
+
+  po::options_description visible = global_options();
+  if (!command.empty()) {
+    visible.add(command_options(command));
+  }
+  po::options_description desc;
+  desc.add(visible).add(positional_options());
+  po::positional_options_description positional;
+  positional.add("args", -1);
+
+  po::variables_map vm;
+  try {
+    auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(args).options(desc).positional(positional).style(style).run(),
+              vm);
+    po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    auto name = e.get_option_name();
+    auto bare = name;
+    while (bare.starts_with("-")) {
+      bare.erase(0, 1);
+    }
+    auto hint = closest(bare, long_names(visible));
+    std::string where = command.empty() ? "" : " for '" + command + "'";
+    if (!hint) {
+      // An option of another command?
+      for (const auto& c : command_table()) {
+        if (command_options(c.name).find_nothrow(bare, false) != nullptr) {
+          where += " (it is an option of '" + std::string(c.name) + "')";
+          break;
+        }
+      }
+    }
+    throw UsageError("unknown option '" + name + "'" + where +
+                     (hint ? " (did you mean '--" + *hint + "'?)" : ""));
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+
+  if (vm["version"].as<bool>()) {
+    inv.action = Invocation::Action::version;
+    return inv;
+  }
+  if (vm["help"].as<bool>()) {
+    inv.action = Invocation::Action::help;
+    inv.help_topic = command;
+    return inv;
+  }
+  if (command.empty()) {
+    throw UsageError("no command given; 'mailwrench --help' lists them");
+  }
+  s.command = command;
+  s.json = vm["json"].as<bool>();
+  s.quiet = vm["quiet"].as<bool>();
+
+  // Precedence: command line > environment > config file > default.
+  auto from_cli = [&](const std::string& key) -> std::optional<std::string> {
+    if (vm.count(key) != 0 && !vm[key].defaulted()) {
+      return vm[key].as<std::string>();
+    }
+    return std::nullopt;
+  };
+  auto account = from_cli("account");
+  if (!account) {
+    account = getenv("MAILWRENCH_ACCOUNT");
+  }
+  s.account = account.value_or("");
+  bool explicit_config = true;
+  auto config = from_cli("config");
+  if (!config) {
+    config = getenv("MAILWRENCH_CONFIG");
+  }
+  if (!config) {
+    config = default_config_path(getenv);
+    explicit_config = false;
+  }
+  s.config_file = expand_home(*config, getenv);
+  auto file = s.config_file.empty() ? std::map<std::string, std::string>{}
+                                    : read_config(s.config_file, s.account, explicit_config);
+
+  enum class Source { none, command_line, environment, config_file };
+  auto lookup = [&](const std::string& key, Source* source = nullptr) -> std::optional<std::string> {
+    if (auto v = from_cli(key)) {
+      if (source != nullptr) {
+        *source = Source::command_line;
+      }
+      return v;
+    }
+    if (auto v = getenv(environment_name(key))) {
+      if (source != nullptr) {
+        *source = Source::environment;
+      }
+      return v;
+    }
+    if (auto it = file.find(key); it != file.end()) {
+      if (source != nullptr) {
+        *source = Source::config_file;
+      }
+      return it->second;
+    }
+    return std::nullopt;
+  };
+  auto flag = [&](const std::string& key) {
+    if (vm[key].as<bool>()) {
+      return true;
+    }
+    if (auto it = file.find(key); it != file.end()) {
+      return parse_bool(it->second, key);
+    }
+    return false;
+  };
+
+  s.host = lookup("host").value_or("");
+  if (s.host.empty()) {
+    throw UsageError("no server given: use --host HOST, or -a ACCOUNT with 'host = ...' in the "
+                     "config file");
+  }
+  auto tls = lookup("tls").value_or("implicit");
+  if (tls == "implicit") {
+    s.tls = TlsMode::implicit;
+  } else if (tls == "starttls") {
+    s.tls = TlsMode::starttls;
+  } else if (tls == "none") {
+    s.tls = TlsMode::none;
+  } else {
+    throw UsageError("invalid --tls '" + tls + "' (expected implicit, starttls or none)");
+  }
+  if (auto port = lookup("port")) {
+    auto p = parse_number(*port, "port");
+    if (p == 0 || p > 65535) {
+      throw UsageError("invalid port '" + *port + "' (expected 1-65535)");
+    }
+    s.port = static_cast<std::uint16_t>(p);
+  } else {
+    s.port = s.tls == TlsMode::implicit ? 995 : 110;
+  }
+  s.user = lookup("user").value_or("");
+  s.auth = lookup("auth").value_or("auto");
+  std::transform(s.auth.begin(), s.auth.end(), s.auth.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::vector<std::string> auths = {"auto",     "user",          "apop",    "plain",
+                                          "login",    "cram-md5",      "scram-sha-256",
+                                          "xoauth2",  "oauthbearer"};
+  if (std::find(auths.begin(), auths.end(), s.auth) == auths.end()) {
+    auto hint = closest(s.auth, auths);
+    throw UsageError("invalid --auth '" + s.auth + "'" +
+                     (hint ? " (did you mean '" + *hint + "'?)" : "") +
+                     "; expected one of auto, user, apop, plain, login, cram-md5, scram-sha-256, "
+                     "xoauth2, oauthbearer");
+  }
+  if (s.user.empty()) {
+    throw UsageError("no user given: use --user USER, or 'user = ...' in the config file");
+  }
+
+  // The password source: --password-command/--password-file on the command line, then
+  // MAILWRENCH_PASSWORD, then the config file; ~/.netrc and the prompt come later.
+  Source cmd_source = Source::none;
+  Source file_source = Source::none;
+  auto pw_command = lookup("password-command", &cmd_source);
+  auto pw_file = lookup("password-file", &file_source);
+  if (pw_command && cmd_source == Source::command_line) {
+    s.password = {PasswordSource::Kind::command, *pw_command};
+  } else if (pw_file && file_source == Source::command_line) {
+    s.password = {PasswordSource::Kind::file, expand_home(*pw_file, getenv)};
+  } else if (getenv("MAILWRENCH_PASSWORD")) {
+    s.password = {PasswordSource::Kind::environment, "MAILWRENCH_PASSWORD"};
+  } else if (pw_command) {
+    s.password = {PasswordSource::Kind::command, *pw_command};
+  } else if (pw_file) {
+    s.password = {PasswordSource::Kind::file, expand_home(*pw_file, getenv)};
+  }
+
+  s.allow_plaintext = flag("allow-plaintext");
+  if (s.allow_plaintext && s.tls != TlsMode::none) {
+    throw UsageError("--allow-plaintext only makes sense with --tls none");
+  }
+  s.cacert = expand_home(lookup("cacert").value_or(""), getenv);
+  s.fingerprint = lookup("fingerprint").value_or("");
+  s.insecure = flag("insecure");
+  if (auto timeout = lookup("timeout")) {
+    auto t = parse_number(*timeout, "timeout");
+    if (t == 0 || t > 86400) {
+      throw UsageError("invalid timeout '" + *timeout + "' (expected 1-86400 seconds)");
+    }
+    s.timeout = std::chrono::seconds(t);
+  }
+  s.pipelining = !flag("no-pipelining");
+
+  std::vector<std::string> positional_args;
+  if (vm.count("args") != 0) {
+    positional_args = vm["args"].as<std::vector<std::string>>();
+  }
+  if (command == "list") {
+    s.headers = vm["headers"].as<bool>();
+    build_selection(vm, s);
+  } else if (command == "top") {
+    if (positional_args.empty()) {
+      throw UsageError("top needs a message number: mailwrench top MSG [LINES]");
+    }
+    if (positional_args.size() > 2) {
+      throw UsageError("top takes at most two arguments: MSG [LINES]");
+    }
+    s.message = parse_number(positional_args[0], "message number");
+    if (s.message == 0) {
+      throw UsageError("invalid message number '0' (messages are numbered from 1)");
+    }
+    if (positional_args.size() == 2) {
+      s.lines = parse_number(positional_args[1], "line count");
+    }
+  } else if (!positional_args.empty()) {
+    throw UsageError("'" + command + "' takes no arguments (got '" + positional_args[0] + "')");
+  }
+  return inv;
+}
+
+}  // namespace mw::cli

@@ -1,0 +1,231 @@
+#include "cli/password.hpp"
+
+#include "cli/options.hpp"
+#include "util/error.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+namespace mw::cli {
+
+namespace {
+
+// The first line of text, without its line ending.
+std::string first_line(std::string text)
+{
+  auto nl = text.find('\n');
+  if (nl != std::string::npos) {
+    text.resize(nl);
+  }
+  if (!text.empty() && text.back() == '\r') {
+    text.pop_back();
+  }
+  return text;
+}
+
+Secret run_password_command(const std::string& command)
+{
+  int fds[2];
+  if (pipe(fds) != 0) {
+    throw Error(ExitCode::software, std::string("cannot create a pipe: ") + std::strerror(errno));
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    throw Error(ExitCode::software, std::string("cannot fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string output;
+  char buf[4096];
+  for (;;) {
+    auto n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    if (output.size() < 64 * 1024) {
+      output.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  Secret secret(first_line(std::move(output)));
+  std::memset(buf, 0, sizeof buf);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error(ExitCode::config, "the --password-command failed (exit status " +
+                                      std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+                                      ")");
+  }
+  if (secret.empty()) {
+    throw Error(ExitCode::config, "the --password-command printed no password");
+  }
+  return secret;
+}
+
+Secret read_password_file(const std::string& path)
+{
+  std::ifstream in(path);
+  if (!in) {
+    throw Error(ExitCode::no_input, "cannot read the password file '" + path + "'");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  Secret secret(first_line(text.str()));
+  if (secret.empty()) {
+    throw Error(ExitCode::config, "the password file '" + path + "' is empty");
+  }
+  return secret;
+}
+
+std::optional<Secret> read_netrc(const std::string& host, const std::string& user)
+{
+  auto path = std::getenv("NETRC") != nullptr ? std::string(std::getenv("NETRC")) : std::string();
+  if (path.empty()) {
+    auto home = process_getenv("HOME");
+    if (!home) {
+      return std::nullopt;
+    }
+    path = *home + "/.netrc";
+  }
+  std::ifstream in(path);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto secret = netrc_password(text.str(), host, user);
+  if (secret.empty()) {
+    return std::nullopt;
+  }
+  return secret;
+}
+
+std::optional<Secret> prompt(const std::string& user, const std::string& host)
+{
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  termios old_mode{};
+  if (tcgetattr(fd, &old_mode) != 0) {
+    close(fd);
+    return std::nullopt;
+  }
+  std::string question = "Password for " + user + " at " + host + ": ";
+  if (write(fd, question.data(), question.size()) < 0) {
+    close(fd);
+    return std::nullopt;
+  }
+  termios quiet = old_mode;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(fd, TCSAFLUSH, &quiet);
+  std::string line;
+  char c = 0;
+  while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r') {
+    line += c;
+  }
+  tcsetattr(fd, TCSAFLUSH, &old_mode);
+  (void)!write(fd, "\n", 1);
+  close(fd);
+  c = 0;
+  return Secret(std::move(line));
+}
+
+}  // namespace
+
+Secret netrc_password(const std::string& netrc_text, const std::string& host,
+                      const std::string& user)
+{
+  std::istringstream in(netrc_text);
+  std::string token;
+  bool in_entry = false;
+  bool host_matches = false;
+  std::string login;
+  std::string password;
+  std::optional<std::string> fallback;
+  auto finish = [&]() -> std::optional<std::string> {
+    if (in_entry && host_matches && (login.empty() || login == user) && !password.empty()) {
+      return password;
+    }
+    return std::nullopt;
+  };
+  while (in >> token) {
+    if (token == "machine" || token == "default") {
+      if (auto found = finish()) {
+        return Secret(*found);
+      }
+      in_entry = true;
+      login.clear();
+      password.clear();
+      if (token == "machine") {
+        std::string name;
+        in >> name;
+        host_matches = name == host;
+      } else {
+        host_matches = true;
+      }
+    } else if (token == "login") {
+      in >> login;
+    } else if (token == "password") {
+      in >> password;
+    } else if (token == "macdef") {
+      // A macro runs to the next empty line; skip it.
+      std::string line;
+      std::getline(in, line);
+      while (std::getline(in, line) && !line.empty()) {
+      }
+      in_entry = false;
+    }
+  }
+  if (auto found = finish()) {
+    return Secret(*found);
+  }
+  return Secret();
+}
+
+Secret obtain_password(const Settings& settings)
+{
+  switch (settings.password.kind) {
+  case PasswordSource::Kind::command:
+    return run_password_command(settings.password.value);
+  case PasswordSource::Kind::file:
+    return read_password_file(settings.password.value);
+  case PasswordSource::Kind::environment:
+    if (auto value = process_getenv(settings.password.value)) {
+      return Secret(std::move(*value));
+    }
+    break;
+  case PasswordSource::Kind::none:
+    break;
+  }
+  if (auto secret = read_netrc(settings.host, settings.user)) {
+    return std::move(*secret);
+  }
+  if (auto secret = prompt(settings.user, settings.host)) {
+    return std::move(*secret);
+  }
+  throw Error(ExitCode::config,
+              "no password for " + settings.user + " at " + settings.host +
+                  ": give --password-command CMD, --password-file FILE, MAILWRENCH_PASSWORD or a "
+                  "~/.netrc entry (there is no terminal to ask on)");
+}
+
+}  // namespace mw::cli

@@ -1,0 +1,55 @@
+#pragma once
+
+#include "select/selection.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mw::cli {
+
+// How the connection is secured (RFC 8314 implicit TLS, RFC 2595 STLS, or none).
+enum class TlsMode { implicit, starttls, none };
+
+// Where the password comes from, after applying the precedence of DESIGN.md.
+struct PasswordSource {
+  enum class Kind { none, command, file, environment };
+  Kind kind = Kind::none;
+  std::string value;  // the command or the file name; never the password itself
+};
+
+// Everything one run needs, from the command line, the environment, the config file and
+// the built-in defaults (in that order of precedence). Immutable once built.
+struct Settings {
+  std::string command;
+  std::string account;  // the config file section used, or ""
+  std::string config_file;
+
+  std::string host;
+  std::uint16_t port = 0;
+  TlsMode tls = TlsMode::implicit;
+  std::string user;
+  std::string auth = "auto";
+  PasswordSource password;
+  bool allow_plaintext = false;
+  std::string cacert;
+  std::string fingerprint;
+  bool insecure = false;
+  std::chrono::seconds timeout{30};
+  bool pipelining = true;
+
+  bool json = false;
+  int verbosity = 0;
+  bool quiet = false;
+
+  // list
+  bool headers = false;
+  select::Selection selection;
+
+  // top
+  std::uint64_t message = 0;
+  std::uint64_t lines = 0;
+};
+
+}  // namespace mw::cli

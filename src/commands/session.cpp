@@ -1,0 +1,162 @@
+#include "commands/session.hpp"
+
+#include "cli/password.hpp"
+#include "sasl/mechanism.hpp"
+#include "util/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace mw::commands {
+
+namespace {
+
+std::string upper(std::string s)
+{
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+std::string join(const std::vector<std::string>& words)
+{
+  std::string out;
+  for (const auto& w : words) {
+    out += (out.empty() ? "" : " ") + w;
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+Pop3Session Pop3Session::open(const Context& context)
+{
+  const auto& s = context.settings;
+  auto& log = *context.log;
+  Pop3Session session;
+  session.m_context = &context;
+
+  net::Endpoint endpoint;
+  endpoint.host = s.host;
+  endpoint.port = s.port;
+  endpoint.implicit_tls = s.tls == cli::TlsMode::implicit;
+  endpoint.timeout = s.timeout;
+  endpoint.tls = {s.cacert, s.fingerprint, s.insecure};
+  if (s.insecure && s.tls != cli::TlsMode::none) {
+    log.warn("--insecure: the certificate of {} is not checked; anyone on the path can read "
+             "the password and the mail",
+             s.host);
+  }
+  if (!s.fingerprint.empty()) {
+    net::normalize_fingerprint(s.fingerprint);  // a usage error before connecting
+  }
+
+  log.debug("connecting to {}:{} ({})", s.host, s.port,
+            s.tls == cli::TlsMode::implicit   ? "implicit TLS"
+            : s.tls == cli::TlsMode::starttls ? "STLS"
+                                              : "no TLS");
+  session.m_connection = net::Connection::open(endpoint);
+  log.debug("connected to {}", session.m_connection->peer());
+  if (session.m_connection->encrypted()) {
+    log.info("-- TLS: {}", session.m_connection->tls_description());
+  }
+
+  pop3::Transcript transcript;
+  if (s.verbosity >= 1) {
+    transcript = [&log](char direction, std::string_view line) {
+      log.info("{} {}", direction, line);
+    };
+  }
+  session.m_client = std::make_unique<pop3::Client>(*session.m_connection, transcript);
+  auto& client = *session.m_client;
+  client.set_pipelining(s.pipelining);
+  client.read_greeting();
+  client.capa();
+
+  if (s.tls == cli::TlsMode::starttls) {
+    // RFC 2595 section 4: STLS chosen is STLS required. A server that answers CAPA but does
+    // not list STLS is not asked; one without CAPA is asked and must say +OK.
+    if (client.capabilities().known && !client.capabilities().stls) {
+      throw Error(ExitCode::permission,
+                  "the server does not offer STLS, so the connection cannot be encrypted; no "
+                  "password was sent (use --tls implicit on port 995, or --tls none "
+                  "--allow-plaintext if you accept sending it in clear text)");
+    }
+    client.stls();
+    log.info("-- TLS: {}", session.m_connection->tls_description());
+    // RFC 2595 section 4: capabilities may change after STLS.
+    client.capa();
+  }
+  if (!session.m_connection->encrypted() && !s.allow_plaintext) {
+    throw Error(ExitCode::permission,
+                "refusing to send the password over an unencrypted connection; use --tls "
+                "implicit or --tls starttls (or --tls none --allow-plaintext to accept it)");
+  }
+  session.authenticate(s);
+  // RFC 2449 section 5: capabilities may change after login (e.g. PIPELINING).
+  if (client.capabilities().known) {
+    client.capa();
+  }
+  log.debug("logged in; server pipelining: {}", client.capabilities().pipelining ? "yes" : "no");
+  return session;
+}
+
+void Pop3Session::authenticate(const cli::Settings& s)
+{
+  auto& client = *m_client;
+  const auto& caps = client.capabilities();
+  std::string how = s.auth;
+  if (how == "auto") {
+    // The strongest SASL mechanism offered, then APOP, then USER/PASS (RFC 1939).
+    if (auto best = sasl::strongest(caps.sasl); best && *best != "PLAIN" && *best != "LOGIN") {
+      how = *best;
+    } else if (pop3::apop_timestamp(client.greeting())) {
+      how = "apop";
+    } else if (best) {
+      how = *best;
+    } else {
+      how = "user";
+    }
+  }
+  m_context->log->debug("authenticating as {} with {}", s.user, how);
+  auto password = cli::obtain_password(s);
+  if (how == "user") {
+    client.login_user(s.user, password);
+    return;
+  }
+  if (how == "apop") {
+    client.login_apop(s.user, password);
+    return;
+  }
+  auto name = upper(how);
+  if (caps.known && std::find(caps.sasl.begin(), caps.sasl.end(), name) == caps.sasl.end()) {
+    throw Error(ExitCode::permission, "the server does not offer AUTH " + name +
+                                          " (it offers SASL: " + join(caps.sasl) +
+                                          (caps.user ? ", and USER" : "") + ")");
+  }
+  sasl::Credentials credentials;
+  credentials.user = s.user;
+  credentials.password = std::move(password);
+  credentials.host = s.host;
+  credentials.port = s.port;
+  auto mechanism = sasl::make(name, credentials);
+  if (!mechanism) {
+    throw UsageError("unsupported --auth " + how);
+  }
+  client.login_sasl(*mechanism);
+}
+
+void Pop3Session::quit_quietly()
+{
+  try {
+    auto status = m_client->quit();
+    if (!status.ok()) {
+      m_context->log->debug("QUIT failed: {}", status.text);
+    }
+  } catch (const Error& e) {
+    m_context->log->debug("QUIT failed: {}", e.what());
+  }
+}
+
+}  // namespace mw::commands

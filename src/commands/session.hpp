@@ -1,0 +1,31 @@
+#pragma once
+
+#include "commands/context.hpp"
+#include "net/connection.hpp"
+#include "pop3/client.hpp"
+
+#include <memory>
+
+namespace mw::commands {
+
+// A logged-in POP3 session: the connection and the client over it. Opening it does what a
+// person does first in telnet: connect, read the greeting, CAPA, STLS, log in, CAPA again.
+class Pop3Session {
+public:
+  static Pop3Session open(const Context& context);
+
+  pop3::Client& client() { return *m_client; }
+
+  // QUIT; a failed QUIT is only logged: read-only commands have nothing to commit.
+  void quit_quietly();
+
+private:
+  Pop3Session() = default;
+  void authenticate(const cli::Settings& settings);
+
+  const Context* m_context = nullptr;
+  std::unique_ptr<net::Connection> m_connection;
+  std::unique_ptr<pop3::Client> m_client;
+};
+
+}  // namespace mw::commands

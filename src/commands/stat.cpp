@@ -1,0 +1,23 @@
+#include "commands/context.hpp"
+#include "commands/session.hpp"
+#include "output/render.hpp"
+
+namespace mw::commands {
+
+// The telnet session it replaces: USER/PASS, STAT, QUIT.
+int stat(const Context& context)
+{
+  auto session = Pop3Session::open(context);
+  auto maildrop = session.client().stat();
+  session.quit_quietly();
+
+  output::StatResult result{maildrop.messages, maildrop.octets};
+  if (context.settings.json) {
+    output::write_json(output::to_json(result), context.out);
+  } else {
+    output::render_plain(result, context.out, {context.out_is_terminal, context.terminal_width});
+  }
+  return 0;
+}
+
+}  // namespace mw::commands

@@ -1,0 +1,93 @@
+#include "commands/context.hpp"
+#include "commands/session.hpp"
+#include "output/render.hpp"
+#include "util/error.hpp"
+
+namespace mw::commands {
+
+namespace {
+
+// Streams one TOP reply to the output (plain) or collects it (JSON).
+class TopSink : public pop3::ReplySink {
+public:
+  TopSink(std::ostream* out, std::string* collected) : m_out(out), m_collected(collected) {}
+
+  void on_status(std::size_t, const pop3::Status& status) override { m_status = status; }
+  void on_data(std::size_t, std::string_view data) override
+  {
+    if (m_out != nullptr) {
+      m_out->write(data.data(), static_cast<std::streamsize>(data.size()));
+    } else {
+      m_collected->append(data);
+    }
+  }
+  void on_end(std::size_t) override {}
+
+  const pop3::Status& status() const { return m_status; }
+
+private:
+  std::ostream* m_out;
+  std::string* m_collected;
+  pop3::Status m_status;
+};
+
+}  // namespace
+
+// The telnet session it replaces: USER/PASS, STAT, UIDL n, TOP n lines, QUIT.
+int top(const Context& context)
+{
+  const auto& s = context.settings;
+  auto session = Pop3Session::open(context);
+  auto& client = session.client();
+  auto maildrop = client.stat();
+  if (s.message > maildrop.messages) {
+    session.quit_quietly();
+    throw Error(ExitCode::data, "message " + std::to_string(s.message) + " does not exist (the "
+                                    "mailbox has " + std::to_string(maildrop.messages) +
+                                    (maildrop.messages == 1 ? " message)" : " messages)"));
+  }
+  if (client.capabilities().known && !client.capabilities().top) {
+    session.quit_quietly();
+    throw Error(ExitCode::unavailable, "the server does not support TOP");
+  }
+
+  output::TopResult result;
+  result.number = s.message;
+  result.lines = s.lines;
+  // The UID is cheap to ask for one message and makes the JSON self-describing.
+  if (s.json) {
+    std::vector<std::string> uidl = {pop3::command("UIDL", s.message)};
+    struct UidSink : pop3::ReplySink {
+      std::string uid;
+      void on_status(std::size_t, const pop3::Status& st) override
+      {
+        if (st.ok()) {
+          uid = pop3::parse_unique_id(st.text).uid;
+        }
+      }
+      void on_data(std::size_t, std::string_view) override {}
+      void on_end(std::size_t) override {}
+    } uid_sink;
+    if (!client.capabilities().known || client.capabilities().uidl) {
+      client.pipeline(uidl, pop3::ReplyShape::single, pop3::LineEnding::crlf, uid_sink);
+    }
+    result.uid = uid_sink.uid;
+  }
+
+  std::vector<std::string> commands = {pop3::command("TOP", s.message, s.lines)};
+  TopSink sink(s.json ? nullptr : &context.out, &result.content);
+  client.pipeline(commands, pop3::ReplyShape::multi_line, pop3::LineEnding::lf, sink);
+  if (!sink.status().ok()) {
+    session.quit_quietly();
+    throw Error(pop3::exit_code_for(sink.status(), ExitCode::data),
+                "the server refused TOP " + std::to_string(s.message) + ": " + sink.status().text);
+  }
+  session.quit_quietly();
+  if (s.json) {
+    output::write_json(output::to_json(result), context.out);
+  }
+  context.out.flush();
+  return 0;
+}
+
+}  // namespace mw::commands

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "net/stream.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace mw::net {
+
+// How the TLS layer is set up and what it must accept (RFC 8314, RFC 2595 section 2.4,
+// RFC 6125 host-name checks).
+struct TlsOptions {
+  std::string cacert;       // PEM file of trusted CAs; "" = the system store
+  std::string fingerprint;  // SHA-256 of the server certificate, hex with or without colons
+  bool insecure = false;    // skip every check (the caller warns the user)
+};
+
+// Where to connect and how.
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  bool implicit_tls = false;  // TLS from the first byte (POP3S 995, SMTPS 465)
+  std::chrono::seconds timeout{30};
+  TlsOptions tls;
+};
+
+// A TCP connection (every resolved address, IPv4 and IPv6, in order) with a deadline on
+// connect and on every read and write, optionally TLS with OpenSSL 3. Throws mw::Error:
+// 68 unknown host, 69 refused/unreachable, 74 I/O error, 75 timeout, 76 TLS handshake
+// failure, 77 certificate rejected.
+class Connection : public Stream {
+public:
+  static std::unique_ptr<Connection> open(const Endpoint& endpoint);
+  ~Connection() override;
+
+  std::size_t read_some(std::span<char> buf) override;
+  void write(std::string_view data) override;
+  void start_tls() override;
+  bool encrypted() const override;
+  std::string tls_description() const override;
+
+  // "127.0.0.1:995" of the address actually connected to.
+  std::string peer() const;
+
+  // The SHA-256 fingerprint of the server certificate, "AB:CD:...", or "" without TLS.
+  std::string certificate_fingerprint() const;
+
+private:
+  struct Impl;
+  explicit Connection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+// Normalises a user-given fingerprint to upper-case hex without separators; throws
+// UsageError if it is not 64 hex digits.
+std::string normalize_fingerprint(std::string_view fingerprint);
+
+}  // namespace mw::net

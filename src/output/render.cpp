@@ -1,0 +1,198 @@
+#include "output/render.hpp"
+
+#include "mail/date.hpp"
+#include "mail/rfc2047.hpp"
+
+#include <cstdio>
+#include <iomanip>
+
+namespace mw::output {
+
+namespace {
+
+// Columns of a string in a terminal: UTF-8 continuation bytes take none. (Wide CJK
+// characters take two; close enough for truncation.)
+std::size_t display_width(std::string_view s)
+{
+  std::size_t width = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+      ++width;
+    }
+  }
+  return width;
+}
+
+// Cuts s to at most `width` columns on a character boundary, marking the cut with "…".
+std::string fit(std::string_view s, std::size_t width)
+{
+  if (display_width(s) <= width) {
+    return std::string(s) + std::string(width - display_width(s), ' ');
+  }
+  std::string out;
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80) {
+      if (used + 1 >= width) {
+        break;
+      }
+      ++used;
+    }
+    out += s[i];
+  }
+  out += "…";
+  ++used;
+  return out + std::string(width > used ? width - used : 0, ' ');
+}
+
+// Control characters in header text would garble a terminal or a tab-separated line.
+std::string clean(std::string_view s)
+{
+  std::string out = mail::sanitize_utf8(s);
+  for (auto& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = ' ';
+    }
+  }
+  return out;
+}
+
+std::string date_text(const std::optional<std::chrono::sys_seconds>& date, bool terminal)
+{
+  if (!date) {
+    return terminal ? "-" : "";
+  }
+  auto text = mail::format_rfc3339(*date);
+  if (terminal) {
+    // "2026-11-23 15:04" reads better than full RFC 3339 in a column.
+    return text.substr(0, 10) + " " + text.substr(11, 5);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string human_size(std::uint64_t octets)
+{
+  static constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  if (octets < 1024) {
+    return std::to_string(octets) + " B";
+  }
+  double value = static_cast<double>(octets);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(k_units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, value < 10 ? "%.1f %s" : "%.0f %s", value, k_units[unit]);
+  return buf;
+}
+
+void render_plain(const StatResult& result, std::ostream& out, const PlainStyle& style)
+{
+  out << result.messages << (result.messages == 1 ? " message, " : " messages, ")
+      << result.octets << " octets";
+  if (style.terminal && result.octets >= 1024) {
+    out << " (" << human_size(result.octets) << ")";
+  }
+  out << "\n";
+}
+
+void render_plain(const ListResult& result, std::ostream& out, const PlainStyle& style)
+{
+  if (!style.terminal) {
+    for (const auto& m : result.messages) {
+      out << m.number << '\t' << m.octets << '\t' << (m.uid.empty() ? "-" : m.uid);
+      if (result.headers) {
+        out << '\t' << date_text(m.date, false) << '\t' << clean(m.from) << '\t'
+            << clean(m.subject);
+      }
+      out << '\n';
+    }
+    return;
+  }
+  std::size_t number_width = 1;
+  std::size_t uid_width = 3;
+  for (const auto& m : result.messages) {
+    number_width = std::max(number_width, std::to_string(m.number).size());
+    uid_width = std::max(uid_width, m.uid.size());
+  }
+  uid_width = std::min<std::size_t>(uid_width, 40);
+  auto row = [&](std::string_view number, std::string_view size, std::string_view uid,
+                 std::string_view date, std::string_view from, std::string_view subject) {
+    std::string line = std::string(number_width - std::min(number_width, number.size()), ' ');
+    line.append(number).append("  ");
+    line.append(std::string(9 - std::min<std::size_t>(9, size.size()), ' ')).append(size);
+    line.append("  ").append(fit(uid, uid_width));
+    if (result.headers) {
+      std::size_t used = number_width + 2 + 9 + 2 + uid_width + 2 + 16 + 2;
+      std::size_t rest = style.width > used + 30 ? style.width - used : 30;
+      std::size_t from_width = std::min<std::size_t>(28, rest / 3);
+      line.append("  ").append(fit(date, 16)).append("  ").append(fit(from, from_width));
+      line.append("  ").append(fit(subject, rest - from_width - 2));
+      while (!line.empty() && line.back() == ' ') {
+        line.pop_back();
+      }
+    }
+    out << line << '\n';
+  };
+  row("#", "SIZE", "UID", "DATE", "FROM", "SUBJECT");
+  for (const auto& m : result.messages) {
+    row(std::to_string(m.number), human_size(m.octets), m.uid.empty() ? "-" : m.uid,
+        date_text(m.date, true), clean(m.from), clean(m.subject));
+  }
+  std::uint64_t total = 0;
+  for (const auto& m : result.messages) {
+    total += m.octets;
+  }
+  out << result.messages.size() << (result.messages.size() == 1 ? " message, " : " messages, ")
+      << human_size(total) << "\n";
+}
+
+nlohmann::json to_json(const StatResult& result)
+{
+  return {{"messages", result.messages}, {"octets", result.octets}};
+}
+
+nlohmann::json to_json(const ListResult& result)
+{
+  auto messages = nlohmann::json::array();
+  std::uint64_t total = 0;
+  for (const auto& m : result.messages) {
+    nlohmann::json row = {{"number", m.number}, {"octets", m.octets}};
+    row["uid"] = m.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.uid);
+    if (result.headers) {
+      row["from"] = m.from;
+      row["subject"] = m.subject;
+      row["date"] = m.date ? nlohmann::json(mail::format_rfc3339(*m.date)) : nlohmann::json(nullptr);
+    }
+    messages.push_back(std::move(row));
+    total += m.octets;
+  }
+  return {{"messages", std::move(messages)}, {"count", result.messages.size()}, {"octets", total}};
+}
+
+nlohmann::json to_json(const TopResult& result)
+{
+  nlohmann::json doc = {{"number", result.number}, {"lines", result.lines}};
+  doc["uid"] = result.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.uid);
+  doc["content"] = result.content;
+  return doc;
+}
+
+nlohmann::json error_json(ExitCode code, const std::string& message)
+{
+  return {{"error",
+           {{"kind", std::string(exit_code_kind(code))},
+            {"message", message},
+            {"exit_code", static_cast<int>(code)}}}};
+}
+
+void write_json(const nlohmann::json& document, std::ostream& out)
+{
+  out << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+}  // namespace mw::output

@@ -1,0 +1,39 @@
+#pragma once
+
+#include "output/results.hpp"
+#include "util/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+
+namespace mw::output {
+
+// How plain output is laid out: for a terminal (aligned columns with a heading, sizes in
+// KiB/MiB) or for a pipe (tab-separated fields, exact octets, no heading).
+struct PlainStyle {
+  bool terminal = false;
+  std::size_t width = 100;  // terminal columns
+};
+
+// "1.5 MiB", "312 B": sizes for people.
+std::string human_size(std::uint64_t octets);
+
+// Plain renderers (for people).
+void render_plain(const StatResult& result, std::ostream& out, const PlainStyle& style);
+void render_plain(const ListResult& result, std::ostream& out, const PlainStyle& style);
+
+// JSON documents (the schemas in mailwrench(1)); snake_case keys, sizes in octets, times in
+// RFC 3339.
+nlohmann::json to_json(const StatResult& result);
+nlohmann::json to_json(const ListResult& result);
+nlohmann::json to_json(const TopResult& result);
+
+// {"error": {"kind": ..., "message": ..., "exit_code": N}}
+nlohmann::json error_json(ExitCode code, const std::string& message);
+
+// Writes one JSON document and a newline; invalid UTF-8 becomes U+FFFD.
+void write_json(const nlohmann::json& document, std::ostream& out);
+
+}  // namespace mw::output

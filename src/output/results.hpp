@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mw::output {
+
+// The result of `stat` (RFC 1939 STAT).
+struct StatResult {
+  std::uint64_t messages = 0;
+  std::uint64_t octets = 0;
+};
+
+// One message as `list` shows it.
+struct MessageRow {
+  std::uint64_t number = 0;
+  std::uint64_t octets = 0;
+  std::string uid;  // "" when the server has no UIDL
+  bool has_headers = false;
+  std::string from;     // decoded (RFC 2047), UTF-8
+  std::string subject;  // decoded (RFC 2047), UTF-8
+  std::optional<std::chrono::sys_seconds> date;
+};
+
+// The result of `list`.
+struct ListResult {
+  std::vector<MessageRow> messages;
+  bool headers = false;  // whether From, Subject and Date were read
+};
+
+// The result of `top` (RFC 1939 TOP).
+struct TopResult {
+  std::uint64_t number = 0;
+  std::string uid;
+  std::uint64_t lines = 0;
+  std::string content;  // headers, blank line, body lines; LF line endings
+};
+
+}  // namespace mw::output

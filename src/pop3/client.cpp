@@ -1,0 +1,364 @@
+#include "pop3/client.hpp"
+
+#include "sasl/mechanism.hpp"
+#include "util/base64.hpp"
+#include "util/digest.hpp"
+
+#include <algorithm>
+#include <deque>
+
+namespace mw::pop3 {
+
+namespace {
+
+constexpr std::size_t k_buffer_size = 256 * 1024;
+// Commands in flight when pipelining: bounded so that our writes always fit in the socket
+// buffers while the server's replies wait to be read (no deadlock), large enough to hide
+// round trips.
+constexpr std::size_t k_window_commands = 1024;
+constexpr std::size_t k_window_octets = 32 * 1024;
+
+std::string describe(const Status& status)
+{
+  std::string text = status.text.empty() ? "(no text)" : status.text;
+  if (!status.code.empty()) {
+    text = "[" + status.code + "] " + text;
+  }
+  return text;
+}
+
+std::string status_line(const Status& status)
+{
+  std::string line = status.kind == Status::Kind::ok    ? "+OK"
+                     : status.kind == Status::Kind::err ? "-ERR"
+                                                        : "+";
+  if (!status.code.empty()) {
+    line += " [" + status.code + "]";
+  }
+  if (!status.text.empty()) {
+    line += " " + status.text;
+  }
+  return line;
+}
+
+}  // namespace
+
+ExitCode exit_code_for(const Status& status, ExitCode otherwise)
+{
+  const auto& code = status.code;
+  if (code == "IN-USE" || code == "LOGIN-DELAY" || code == "SYS/TEMP") {
+    return ExitCode::temporary;
+  }
+  if (code == "SYS/PERM") {
+    return ExitCode::unavailable;
+  }
+  if (code == "AUTH") {
+    return ExitCode::permission;
+  }
+  return otherwise;
+}
+
+Client::Client(net::Stream& stream, Transcript transcript)
+    : m_stream(stream), m_transcript(std::move(transcript)), m_buffer(k_buffer_size)
+{
+}
+
+void Client::send(std::string_view line, std::string_view shown)
+{
+  if (m_transcript) {
+    auto text = shown.empty() ? line : shown;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+      text.remove_suffix(1);
+    }
+    m_transcript('>', text);
+  }
+  m_stream.write(line);
+}
+
+void Client::fill()
+{
+  if (m_begin == m_end) {
+    m_begin = m_end = 0;
+  }
+  if (m_end == m_buffer.size()) {
+    std::copy(m_buffer.begin() + static_cast<std::ptrdiff_t>(m_begin),
+              m_buffer.begin() + static_cast<std::ptrdiff_t>(m_end), m_buffer.begin());
+    m_end -= m_begin;
+    m_begin = 0;
+  }
+  auto n = m_stream.read_some(std::span<char>(m_buffer.data() + m_end, m_buffer.size() - m_end));
+  if (n == 0) {
+    throw Error(ExitCode::io, "the server closed the connection unexpectedly");
+  }
+  m_end += n;
+}
+
+Status Client::read_reply(ReplyShape shape, LineEnding ending,
+                          const std::function<void(std::string_view)>& on_data,
+                          const std::function<void(const Status&)>& on_status)
+{
+  m_parser.start(shape, ending);
+  std::uint64_t octets = 0;
+  for (;;) {
+    if (m_begin == m_end) {
+      fill();
+    }
+    std::size_t consumed = 0;
+    auto event = m_parser.feed(std::string_view(m_buffer.data() + m_begin, m_end - m_begin),
+                               consumed);
+    m_begin += consumed;
+    switch (event.type) {
+    case ReplyParser::Event::Type::need_more:
+      fill();
+      break;
+    case ReplyParser::Event::Type::status:
+      if (m_transcript) {
+        m_transcript('<', status_line(m_parser.status()));
+      }
+      if (on_status) {
+        on_status(m_parser.status());
+      }
+      break;
+    case ReplyParser::Event::Type::data:
+      octets += event.data.size();
+      on_data(event.data);
+      break;
+    case ReplyParser::Event::Type::end:
+      if (m_transcript && shape == ReplyShape::multi_line && m_parser.status().ok()) {
+        m_transcript('<', "[" + std::to_string(octets) + " octets] .");
+      }
+      return m_parser.status();
+    }
+  }
+}
+
+Status Client::read_status(ReplyShape shape)
+{
+  return read_reply(shape, LineEnding::crlf, [](std::string_view) {});
+}
+
+std::vector<std::string> Client::read_lines(std::string_view command)
+{
+  std::vector<std::string> lines;
+  LineSplitter splitter;
+  auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
+    splitter.feed(data, [&](std::string_view line) { lines.emplace_back(line); });
+  });
+  if (!status.ok()) {
+    throw Error(exit_code_for(status, ExitCode::protocol),
+                "the server refused " + std::string(command) + ": " + describe(status));
+  }
+  return lines;
+}
+
+void Client::read_greeting()
+{
+  auto status = read_status();
+  if (!status.ok()) {
+    throw Error(exit_code_for(status, ExitCode::unavailable),
+                "the server is not available: " + describe(status));
+  }
+  m_greeting = status.text;
+}
+
+const Capabilities& Client::capa()
+{
+  send(command("CAPA"));
+  Capabilities caps;
+  LineSplitter splitter;
+  auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
+    splitter.feed(data, [&](std::string_view line) {
+      if (m_transcript) {
+        m_transcript('<', line);
+      }
+      caps.add_line(line);
+    });
+  });
+  caps.known = status.ok();
+  m_capabilities = std::move(caps);
+  return m_capabilities;
+}
+
+void Client::stls()
+{
+  send(command("STLS"));
+  auto status = read_status();
+  if (!status.ok()) {
+    throw Error(ExitCode::permission,
+                "the server refused STLS: " + describe(status) + "; no password was sent");
+  }
+  // Anything the server sent after its +OK arrived before encryption and could have been
+  // injected by an attacker (RFC 2595 section 4, CVE-2011-0411); refuse it.
+  if (m_begin != m_end) {
+    throw ProtocolError("the server sent data after its STLS reply, before TLS started; "
+                        "closing the connection");
+  }
+  m_stream.start_tls();
+}
+
+[[noreturn]] void Client::fail_login(const Status& status, std::string_view how)
+{
+  throw Error(exit_code_for(status, ExitCode::permission),
+              "authentication (" + std::string(how) + ") failed: " + describe(status));
+}
+
+void Client::login_user(const std::string& user, const Secret& password)
+{
+  send(command("USER", user));
+  auto status = read_status();
+  if (!status.ok()) {
+    fail_login(status, "USER");
+  }
+  send(command("PASS", password.reveal()), "PASS <redacted>");
+  status = read_status();
+  if (!status.ok()) {
+    fail_login(status, "USER/PASS");
+  }
+}
+
+void Client::login_apop(const std::string& user, const Secret& password)
+{
+  auto timestamp = apop_timestamp(m_greeting);
+  if (!timestamp) {
+    throw Error(ExitCode::permission,
+                "the server does not offer APOP (its greeting has no timestamp)");
+  }
+  auto digest = digest::apop(*timestamp, password.reveal());
+  send(command("APOP", user + " " + digest), "APOP " + user + " <redacted>");
+  auto status = read_status();
+  if (!status.ok()) {
+    fail_login(status, "APOP");
+  }
+}
+
+void Client::login_sasl(sasl::Mechanism& mechanism)
+{
+  std::string name(mechanism.name());
+  auto initial = mechanism.initial_response();
+  std::string encoded;
+  if (initial) {
+    // RFC 5034 section 4: "=" stands for an empty initial response.
+    encoded = initial->empty() ? std::string("=") : base64::encode(*initial);
+  }
+  // RFC 5034 section 4: an AUTH command longer than 255 octets must not carry the initial
+  // response; the mechanism then answers the server's empty challenge with it.
+  if (initial && name.size() + encoded.size() + 7 <= 255) {
+    send(command("AUTH", name + " " + encoded), "AUTH " + name + " <redacted>");
+  } else {
+    send(command("AUTH", name));
+  }
+  for (;;) {
+    auto status = read_status(ReplyShape::sasl);
+    if (status.ok()) {
+      // POP3 has no success data (RFC 5034): a SCRAM server signature came as a challenge.
+      mechanism.verify_final("");
+      return;
+    }
+    if (status.kind == Status::Kind::err) {
+      fail_login(status, name);
+    }
+    auto challenge = base64::decode(status.text);
+    std::string response;
+    try {
+      if (!challenge) {
+        throw ProtocolError("the server sent an invalid base64 challenge during AUTH " + name);
+      }
+      response = mechanism.respond(*challenge);
+    } catch (const Error&) {
+      // Cancel the exchange (RFC 5034 section 4) before reporting the problem.
+      send(command("*"));
+      read_status(ReplyShape::sasl);
+      throw;
+    }
+    send(base64::encode(response) + "\r\n", "<redacted>");
+  }
+}
+
+Maildrop Client::stat()
+{
+  send(command("STAT"));
+  auto status = read_status();
+  if (!status.ok()) {
+    throw Error(exit_code_for(status, ExitCode::protocol),
+                "the server refused STAT: " + describe(status));
+  }
+  return parse_stat(status.text);
+}
+
+std::vector<ScanListing> Client::list()
+{
+  send(command("LIST"));
+  std::vector<ScanListing> listings;
+  for (const auto& line : read_lines("LIST")) {
+    listings.push_back(parse_scan_listing(line));
+  }
+  return listings;
+}
+
+std::optional<std::vector<UniqueId>> Client::uidl()
+{
+  if (m_capabilities.known && !m_capabilities.uidl) {
+    return std::nullopt;
+  }
+  send(command("UIDL"));
+  std::vector<UniqueId> ids;
+  LineSplitter splitter;
+  auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
+    splitter.feed(data, [&](std::string_view line) { ids.push_back(parse_unique_id(line)); });
+  });
+  if (!status.ok()) {
+    if (!status.code.empty()) {
+      throw Error(exit_code_for(status, ExitCode::protocol),
+                  "the server refused UIDL: " + describe(status));
+    }
+    return std::nullopt;
+  }
+  return ids;
+}
+
+void Client::pipeline(std::span<const std::string> commands, ReplyShape shape, LineEnding ending,
+                      ReplySink& sink)
+{
+  const bool pipelined = pipelining();
+  std::size_t next_to_send = 0;
+  std::size_t in_flight_octets = 0;
+  std::deque<std::size_t> in_flight;
+  std::string batch;
+  for (std::size_t done = 0; done < commands.size(); ++done) {
+    // Refill the window in one write once it is half empty, so that writes are large and
+    // the server always has commands queued.
+    bool refill = in_flight.empty() || (pipelined && in_flight.size() <= k_window_commands / 2 &&
+                                        in_flight_octets <= k_window_octets / 2);
+    batch.clear();
+    while (refill && next_to_send < commands.size() &&
+           (in_flight.empty() ||
+            (pipelined && in_flight.size() < k_window_commands &&
+             in_flight_octets + commands[next_to_send].size() <= k_window_octets))) {
+      const auto& cmd = commands[next_to_send];
+      if (m_transcript) {
+        m_transcript('>', std::string_view(cmd).substr(0, cmd.size() - 2));
+      }
+      batch += cmd;
+      in_flight.push_back(cmd.size());
+      in_flight_octets += cmd.size();
+      ++next_to_send;
+    }
+    if (!batch.empty()) {
+      m_stream.write(batch);
+    }
+    read_reply(
+        shape, ending, [&](std::string_view data) { sink.on_data(done, data); },
+        [&](const Status& status) { sink.on_status(done, status); });
+    sink.on_end(done);
+    in_flight_octets -= in_flight.front();
+    in_flight.pop_front();
+  }
+}
+
+Status Client::quit()
+{
+  send(command("QUIT"));
+  return read_status();
+}
+
+}  // namespace mw::pop3

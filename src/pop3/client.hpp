@@ -1,0 +1,110 @@
+#pragma once
+
+#include "net/stream.hpp"
+#include "pop3/protocol.hpp"
+#include "util/error.hpp"
+#include "util/secret.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mw::sasl {
+class Mechanism;
+}
+
+namespace mw::pop3 {
+
+// Receives each protocol line for the -v transcript: direction '>' (sent) or '<' (received).
+// Secrets are already redacted by the client.
+using Transcript = std::function<void(char direction, std::string_view line)>;
+
+// Receives the replies of a pipelined batch (see Client::pipeline).
+class ReplySink {
+public:
+  virtual ~ReplySink() = default;
+  virtual void on_status(std::size_t index, const Status& status) = 0;
+  virtual void on_data(std::size_t index, std::string_view data) = 0;
+  virtual void on_end(std::size_t index) = 0;
+};
+
+// The exit code class for a -ERR reply: from its RESP-CODE (RFC 2449 section 8, RFC 3206)
+// when it has one, else `otherwise`.
+ExitCode exit_code_for(const Status& status, ExitCode otherwise);
+
+// A POP3 session over a connected stream (RFC 1939, 2449, 2595, 5034). Each method sends one
+// command and reads its reply; -ERR replies throw mw::Error with the exit code class of the
+// reply's RESP-CODE. Nothing here prints.
+class Client {
+public:
+  explicit Client(net::Stream& stream, Transcript transcript = {});
+
+  // Reads the greeting (RFC 1939 section 4); throws if it is -ERR.
+  void read_greeting();
+  const std::string& greeting() const { return m_greeting; }
+
+  // CAPA (RFC 2449 section 5); capabilities().known is false if the server answered -ERR.
+  const Capabilities& capa();
+  const Capabilities& capabilities() const { return m_capabilities; }
+
+  // STLS and the TLS handshake (RFC 2595 section 4). Throws 77 if the server refuses.
+  void stls();
+
+  // USER/PASS (RFC 1939 section 7).
+  void login_user(const std::string& user, const Secret& password);
+
+  // APOP (RFC 1939 section 7) with the timestamp from the greeting.
+  void login_apop(const std::string& user, const Secret& password);
+
+  // AUTH with a SASL mechanism (RFC 5034).
+  void login_sasl(sasl::Mechanism& mechanism);
+
+  // STAT (RFC 1939 section 5).
+  Maildrop stat();
+
+  // LIST (RFC 1939 section 5).
+  std::vector<ScanListing> list();
+
+  // UIDL (RFC 1939 section 7); nullopt if the server does not support it.
+  std::optional<std::vector<UniqueId>> uidl();
+
+  // Sends every command and reads every reply in order, keeping several commands in flight
+  // when the server announced PIPELINING (RFC 2449 section 6.6), one at a time otherwise.
+  void pipeline(std::span<const std::string> commands, ReplyShape shape, LineEnding ending,
+                ReplySink& sink);
+
+  // QUIT (RFC 1939 section 6): the server commits deletions only on +OK.
+  Status quit();
+
+  // Whether PIPELINING is used (the server offers it, unless forced off).
+  bool pipelining() const { return m_capabilities.pipelining && m_allow_pipelining; }
+  void set_pipelining(bool allowed) { m_allow_pipelining = allowed; }
+
+  net::Stream& stream() { return m_stream; }
+
+private:
+  void send(std::string_view line, std::string_view shown = {});
+  Status read_reply(ReplyShape shape, LineEnding ending,
+                    const std::function<void(std::string_view)>& on_data,
+                    const std::function<void(const Status&)>& on_status = {});
+  Status read_status(ReplyShape shape = ReplyShape::single);
+  std::vector<std::string> read_lines(std::string_view command);
+  void fill();
+  [[noreturn]] void fail_login(const Status& status, std::string_view how);
+
+  net::Stream& m_stream;
+  Transcript m_transcript;
+  ReplyParser m_parser;
+  std::vector<char> m_buffer;
+  std::size_t m_begin = 0;
+  std::size_t m_end = 0;
+  std::string m_greeting;
+  Capabilities m_capabilities;
+  bool m_allow_pipelining = true;
+};
+
+}  // namespace mw::pop3
