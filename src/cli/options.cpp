@@ -126,7 +126,8 @@ po::options_description all_options()
   po::options_description d;
   d.add(global_options());
   for (const auto& c : command_table()) {
-    for (const auto& opt : command_options(c.name).options()) {
+    auto own = command_options(c.name);
+    for (const auto& opt : own.options()) {
       if (d.find_nothrow(opt->long_name(), false) == nullptr) {
         d.add(opt);
       }
@@ -153,7 +154,7 @@ bool takes_value(const po::options_description& d, std::string_view token)
     }
     opt = d.find_nothrow(std::string(token.substr(2)), false);
   } else if (token.size() == 2) {
-    opt = d.find_nothrow(std::string(token.substr(1)), false, false, true);
+    opt = d.find_nothrow(std::string(token), false, false, false);
   }
   return opt != nullptr && opt->semantic()->max_tokens() > 0;
 }

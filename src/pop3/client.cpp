@@ -100,9 +100,6 @@ Status Client::read_reply(ReplyShape shape, LineEnding ending,
   m_parser.start(shape, ending);
   std::uint64_t octets = 0;
   for (;;) {
-    if (m_begin == m_end) {
-      fill();
-    }
     std::size_t consumed = 0;
     auto event = m_parser.feed(std::string_view(m_buffer.data() + m_begin, m_end - m_begin),
                                consumed);
