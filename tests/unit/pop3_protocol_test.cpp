@@ -105,7 +105,7 @@ TEST_CASE("single-line reply ends after the status line", "[pop3]")
   CHECK(p.end == 11);
 }
 
-TEST_CASE("-ERR to a multi-line command has no body", "[pop3]")
+TEST_CASE("an error reply to a multi-line command has no body", "[pop3]")
 {
   std::string wire = "-ERR no such message, only 2 messages in maildrop\r\n+OK\r\n";
   auto p = parse_whole(wire, ReplyShape::multi_line);
