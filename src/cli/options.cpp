@@ -205,7 +205,8 @@ std::map<std::string, std::string> read_config(const std::string& path, std::str
     throw Error(ExitCode::config, "config file '" + path + "': " + e.what());
   }
   std::vector<std::string> allowed;
-  for (const auto& opt : global_options().options()) {
+  const auto globals = global_options();
+  for (const auto& opt : globals.options()) {
     const auto& name = opt->long_name();
     if (std::find(k_command_line_only.begin(), k_command_line_only.end(), name) ==
         k_command_line_only.end()) {
@@ -682,9 +683,6 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
                      (hint ? " (did you mean '" + *hint + "'?)" : "") +
                      "; expected one of auto, user, apop, plain, login, cram-md5, scram-sha-256, "
                      "xoauth2, oauthbearer");
-  }
-  if (s.user.empty()) {
-    throw UsageError("no user given: use --user USER, or 'user = ...' in the config file");
   }
 
   // The password source: --password-command/--password-file on the command line, then

@@ -95,9 +95,9 @@ Secret read_password_file(const std::string& path)
   return secret;
 }
 
-std::optional<Secret> read_netrc(const std::string& host, const std::string& user)
+std::optional<Login> read_netrc(const std::string& host, const std::string& user)
 {
-  auto path = std::getenv("NETRC") != nullptr ? std::string(std::getenv("NETRC")) : std::string();
+  auto path = process_getenv("NETRC").value_or("");
   if (path.empty()) {
     auto home = process_getenv("HOME");
     if (!home) {
@@ -111,11 +111,7 @@ std::optional<Secret> read_netrc(const std::string& host, const std::string& use
   }
   std::ostringstream text;
   text << in.rdbuf();
-  auto secret = netrc_password(text.str(), host, user);
-  if (secret.empty()) {
-    return std::nullopt;
-  }
-  return secret;
+  return netrc_lookup(text.str(), host, user);
 }
 
 std::optional<Secret> prompt(const std::string& user, const std::string& host)
@@ -151,8 +147,8 @@ std::optional<Secret> prompt(const std::string& user, const std::string& host)
 
 }  // namespace
 
-Secret netrc_password(const std::string& netrc_text, const std::string& host,
-                      const std::string& user)
+std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::string& host,
+                                  const std::string& user)
 {
   std::istringstream in(netrc_text);
   std::string token;
@@ -160,17 +156,17 @@ Secret netrc_password(const std::string& netrc_text, const std::string& host,
   bool host_matches = false;
   std::string login;
   std::string password;
-  std::optional<std::string> fallback;
-  auto finish = [&]() -> std::optional<std::string> {
-    if (in_entry && host_matches && (login.empty() || login == user) && !password.empty()) {
-      return password;
+  auto finish = [&]() -> std::optional<Login> {
+    if (in_entry && host_matches && (user.empty() || login.empty() || login == user) &&
+        !password.empty()) {
+      return Login{user.empty() ? login : user, Secret(password)};
     }
     return std::nullopt;
   };
   while (in >> token) {
     if (token == "machine" || token == "default") {
       if (auto found = finish()) {
-        return Secret(*found);
+        return found;
       }
       in_entry = true;
       login.clear();
@@ -195,35 +191,51 @@ Secret netrc_password(const std::string& netrc_text, const std::string& host,
       in_entry = false;
     }
   }
-  if (auto found = finish()) {
-    return Secret(*found);
-  }
-  return Secret();
+  return finish();
 }
 
-Secret obtain_password(const Settings& settings)
+Login obtain_login(const Settings& settings)
 {
+  std::optional<Login> netrc;
+  Login login{settings.user, Secret()};
+  if (login.user.empty()) {
+    netrc = read_netrc(settings.host, "");
+    if (!netrc || netrc->user.empty()) {
+      throw UsageError("no user given: use --user USER, 'user = ...' in the config file, or a "
+                       "~/.netrc entry for " +
+                       settings.host);
+    }
+    login.user = netrc->user;
+  }
   switch (settings.password.kind) {
   case PasswordSource::Kind::command:
-    return run_password_command(settings.password.value);
+    login.password = run_password_command(settings.password.value);
+    return login;
   case PasswordSource::Kind::file:
-    return read_password_file(settings.password.value);
+    login.password = read_password_file(settings.password.value);
+    return login;
   case PasswordSource::Kind::environment:
     if (auto value = process_getenv(settings.password.value)) {
-      return Secret(std::move(*value));
+      login.password = Secret(std::move(*value));
+      return login;
     }
     break;
   case PasswordSource::Kind::none:
     break;
   }
-  if (auto secret = read_netrc(settings.host, settings.user)) {
-    return std::move(*secret);
+  if (!netrc) {
+    netrc = read_netrc(settings.host, login.user);
   }
-  if (auto secret = prompt(settings.user, settings.host)) {
-    return std::move(*secret);
+  if (netrc && !netrc->password.empty()) {
+    login.password = std::move(netrc->password);
+    return login;
+  }
+  if (auto secret = prompt(login.user, settings.host)) {
+    login.password = std::move(*secret);
+    return login;
   }
   throw Error(ExitCode::config,
-              "no password for " + settings.user + " at " + settings.host +
+              "no password for " + login.user + " at " + settings.host +
                   ": give --password-command CMD, --password-file FILE, MAILWRENCH_PASSWORD or a "
                   "~/.netrc entry (there is no terminal to ask on)");
 }

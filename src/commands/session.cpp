@@ -119,14 +119,14 @@ void Pop3Session::authenticate(const cli::Settings& s)
       how = "user";
     }
   }
-  m_context->log->debug("authenticating as {} with {}", s.user, how);
-  auto password = cli::obtain_password(s);
+  auto login = cli::obtain_login(s);
+  m_context->log->debug("authenticating as {} with {}", login.user, how);
   if (how == "user") {
-    client.login_user(s.user, password);
+    client.login_user(login.user, login.password);
     return;
   }
   if (how == "apop") {
-    client.login_apop(s.user, password);
+    client.login_apop(login.user, login.password);
     return;
   }
   auto name = upper(how);
@@ -136,8 +136,8 @@ void Pop3Session::authenticate(const cli::Settings& s)
                                           (caps.user ? ", and USER" : "") + ")");
   }
   sasl::Credentials credentials;
-  credentials.user = s.user;
-  credentials.password = std::move(password);
+  credentials.user = login.user;
+  credentials.password = std::move(login.password);
   credentials.host = s.host;
   credentials.port = s.port;
   auto mechanism = sasl::make(name, credentials);

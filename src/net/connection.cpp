@@ -71,8 +71,10 @@ std::string normalize_fingerprint(std::string_view fingerprint)
 }
 
 struct Connection::Impl {
+  // The SSL object copies the context's settings when the stream is made, so the context
+  // is configured first.
   explicit Impl(const Endpoint& e)
-      : endpoint(e), ssl_context(asio::ssl::context::tls_client), stream(io, ssl_context)
+      : endpoint(e), ssl_context(make_context(e.tls)), stream(io, ssl_context)
   {
   }
 
@@ -135,28 +137,29 @@ struct Connection::Impl {
     stream.next_layer().set_option(tcp::no_delay(true), ignored);
   }
 
-  void configure_tls()
+  static asio::ssl::context make_context(const TlsOptions& tls)
   {
-    ssl_context.set_options(asio::ssl::context::default_workarounds |
-                            asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
-                            asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    const auto& tls = endpoint.tls;
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1);
     // A pinned fingerprint replaces chain verification (as in mpop and msmtp).
     if (tls.insecure || !tls.fingerprint.empty()) {
-      ssl_context.set_verify_mode(asio::ssl::verify_none);
-    } else {
-      ssl_context.set_verify_mode(asio::ssl::verify_peer);
-      error_code ec;
-      if (!tls.cacert.empty()) {
-        ssl_context.load_verify_file(tls.cacert, ec);
-        if (ec) {
-          throw Error(ExitCode::no_input,
-                      "cannot read CA certificates from '" + tls.cacert + "': " + ec.message());
-        }
-      } else {
-        ssl_context.set_default_verify_paths(ec);
-      }
+      context.set_verify_mode(asio::ssl::verify_none);
+      return context;
     }
+    context.set_verify_mode(asio::ssl::verify_peer);
+    error_code ec;
+    if (!tls.cacert.empty()) {
+      context.load_verify_file(tls.cacert, ec);
+      if (ec) {
+        throw Error(ExitCode::no_input,
+                    "cannot read CA certificates from '" + tls.cacert + "': " + ec.message());
+      }
+    } else {
+      context.set_default_verify_paths(ec);
+    }
+    return context;
   }
 
   void handshake()
@@ -207,6 +210,11 @@ struct Connection::Impl {
                                           ec.message() + " (is this a TLS port?)");
     }
     tls_active = true;
+    if (!endpoint.tls.insecure && endpoint.tls.fingerprint.empty() &&
+        (SSL_get_verify_result(ssl) != X509_V_OK || SSL_get0_peer_certificate(ssl) == nullptr)) {
+      // Belt and braces: verify_peer should have failed the handshake already.
+      throw Error(ExitCode::permission, "the certificate of " + where() + " was not verified");
+    }
     if (!endpoint.tls.fingerprint.empty() && !endpoint.tls.insecure) {
       auto expected = normalize_fingerprint(endpoint.tls.fingerprint);
       auto actual = fingerprint();
@@ -261,7 +269,6 @@ Connection::~Connection()
 std::unique_ptr<Connection> Connection::open(const Endpoint& endpoint)
 {
   auto impl = std::make_unique<Impl>(endpoint);
-  impl->configure_tls();
   impl->connect();
   if (endpoint.implicit_tls) {
     impl->handshake();
