@@ -3,6 +3,7 @@
 #include "cli/options.hpp"
 #include "util/error.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -147,6 +148,38 @@ std::optional<Secret> prompt(const std::string& user, const std::string& host)
 
 }  // namespace
 
+namespace {
+
+// Reads the next .netrc token: a word, or a "quoted string" with backslash escapes (as curl
+// and Python's netrc read them).
+bool next_token(std::istream& in, std::string& token)
+{
+  token.clear();
+  char c = 0;
+  while (in.get(c) && std::isspace(static_cast<unsigned char>(c))) {
+  }
+  if (!in) {
+    return false;
+  }
+  if (c != '"') {
+    token += c;
+    while (in.get(c) && !std::isspace(static_cast<unsigned char>(c))) {
+      token += c;
+    }
+    return true;
+  }
+  while (in.get(c) && c != '"') {
+    if (c == '\\' && in.get(c)) {
+      token += c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+    } else {
+      token += c;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::string& host,
                                   const std::string& user)
 {
@@ -163,7 +196,7 @@ std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::stri
     }
     return std::nullopt;
   };
-  while (in >> token) {
+  while (next_token(in, token)) {
     if (token == "machine" || token == "default") {
       if (auto found = finish()) {
         return found;
@@ -173,15 +206,15 @@ std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::stri
       password.clear();
       if (token == "machine") {
         std::string name;
-        in >> name;
+        next_token(in, name);
         host_matches = name == host;
       } else {
         host_matches = true;
       }
     } else if (token == "login") {
-      in >> login;
+      next_token(in, login);
     } else if (token == "password") {
-      in >> password;
+      next_token(in, password);
     } else if (token == "macdef") {
       // A macro runs to the next empty line; skip it.
       std::string line;
