@@ -1,0 +1,292 @@
+#include "pop3/client.hpp"
+#include "sasl/mechanism.hpp"
+#include "util/base64.hpp"
+#include "util/error.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace mw;
+using namespace mw::pop3;
+
+namespace {
+
+// A scripted server: read_some() hands out `incoming` in chunks of `chunk` bytes; write()
+// records what the client sent, one entry per call.
+class FakeStream : public net::Stream {
+public:
+  explicit FakeStream(std::string incoming, std::size_t chunk = 1 << 20)
+      : m_incoming(std::move(incoming)), m_chunk(chunk)
+  {
+  }
+
+  std::size_t read_some(std::span<char> buf) override
+  {
+    auto n = std::min({buf.size(), m_chunk, m_incoming.size() - m_offset});
+    std::memcpy(buf.data(), m_incoming.data() + m_offset, n);
+    m_offset += n;
+    return n;
+  }
+  void write(std::string_view data) override { writes.emplace_back(data); }
+  void start_tls() override { tls = true; }
+  bool encrypted() const override { return tls; }
+  std::string tls_description() const override { return tls ? "TLS" : ""; }
+
+  std::string sent() const
+  {
+    std::string all;
+    for (const auto& w : writes) {
+      all += w;
+    }
+    return all;
+  }
+
+  std::vector<std::string> writes;
+  bool tls = false;
+
+private:
+  std::string m_incoming;
+  std::size_t m_chunk;
+  std::size_t m_offset = 0;
+};
+
+struct Recorder {
+  std::vector<std::string> lines;
+  Transcript hook()
+  {
+    return [this](char direction, std::string_view line) {
+      lines.push_back(std::string(1, direction) + " " + std::string(line));
+    };
+  }
+  bool contains(std::string_view needle) const
+  {
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find(needle) != std::string::npos;
+    });
+  }
+};
+
+ExitCode code_of(const std::function<void()>& f)
+{
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ExitCode::ok;
+}
+
+class CollectSink : public ReplySink {
+public:
+  void on_status(std::size_t index, const Status& status) override
+  {
+    statuses.resize(index + 1);
+    bodies.resize(index + 1);
+    statuses[index] = status;
+  }
+  void on_data(std::size_t index, std::string_view data) override { bodies[index] += data; }
+  void on_end(std::size_t) override { ++ends; }
+
+  std::vector<Status> statuses;
+  std::vector<std::string> bodies;
+  int ends = 0;
+};
+
+}  // namespace
+
+TEST_CASE("an RFC 1939 session read one byte at a time", "[pop3-client]")
+{
+  FakeStream server("+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n"
+                    "-ERR unknown command\r\n"
+                    "+OK mrose's maildrop has 2 messages (320 octets)\r\n"
+                    "+OK 2 320\r\n"
+                    "+OK 2 messages (320 octets)\r\n1 120\r\n2 200\r\n.\r\n"
+                    "+OK\r\n1 whqtswO00WBw418f9t5JxYwZ\r\n2 QhdPYR:00WBw1Ph7x7\r\n.\r\n"
+                    "+OK dewey POP3 server signing off\r\n",
+                    1);
+  Client client(server);
+  client.read_greeting();
+  CHECK(apop_timestamp(client.greeting()) == "<1896.697170952@dbc.mtview.ca.us>");
+  CHECK_FALSE(client.capa().known);
+  client.login_apop("mrose", Secret("tanstaaf"));
+  CHECK(server.sent().find("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n") !=
+        std::string::npos);
+  auto st = client.stat();
+  CHECK(st.messages == 2);
+  CHECK(st.octets == 320);
+  auto list = client.list();
+  REQUIRE(list.size() == 2);
+  CHECK(list[1].octets == 200);
+  auto ids = client.uidl();
+  REQUIRE(ids);
+  CHECK((*ids)[0].uid == "whqtswO00WBw418f9t5JxYwZ");
+  CHECK(client.quit().ok());
+}
+
+TEST_CASE("USER/PASS: the password is sent but never shown", "[pop3-client]")
+{
+  FakeStream server("+OK ready\r\n+OK\r\n+OK logged in\r\n");
+  Recorder transcript;
+  Client client(server, transcript.hook());
+  client.read_greeting();
+  client.login_user("alice", Secret("s3cret!"));
+  CHECK(server.sent() == "USER alice\r\nPASS s3cret!\r\n");
+  CHECK(transcript.contains("> PASS <redacted>"));
+  CHECK_FALSE(transcript.contains("s3cret"));
+}
+
+TEST_CASE("failed logins map RESP-CODES to exit codes", "[pop3-client]")
+{
+  auto login_with = [](const std::string& reply) {
+    return code_of([&] {
+      FakeStream server("+OK ready\r\n+OK\r\n" + reply + "\r\n");
+      Client client(server);
+      client.read_greeting();
+      client.login_user("alice", Secret("pw"));
+    });
+  };
+  CHECK(login_with("-ERR [AUTH] Authentication failed.") == ExitCode::permission);
+  CHECK(login_with("-ERR invalid password") == ExitCode::permission);
+  CHECK(login_with("-ERR [IN-USE] Mailbox locked") == ExitCode::temporary);
+  CHECK(login_with("-ERR [LOGIN-DELAY] wait") == ExitCode::temporary);
+  CHECK(login_with("-ERR [SYS/TEMP] try later") == ExitCode::temporary);
+  CHECK(login_with("-ERR [SYS/PERM] disabled") == ExitCode::unavailable);
+  // The message never contains the password.
+  try {
+    FakeStream server("+OK ready\r\n+OK\r\n-ERR [AUTH] no\r\n");
+    Client client(server);
+    client.read_greeting();
+    client.login_user("alice", Secret("pw-in-message?"));
+    FAIL("no exception");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("pw-in-message") == std::string::npos);
+  }
+}
+
+TEST_CASE("a greeting with -ERR, a closed connection and garbage", "[pop3-client]")
+{
+  CHECK(code_of([] {
+          FakeStream server("-ERR [SYS/TEMP] too busy\r\n");
+          Client(server).read_greeting();
+        }) == ExitCode::temporary);
+  CHECK(code_of([] {
+          FakeStream server("");
+          Client(server).read_greeting();
+        }) == ExitCode::io);
+  CHECK(code_of([] {
+          FakeStream server("* OK IMAP4 ready\r\n");
+          Client(server).read_greeting();
+        }) == ExitCode::protocol);
+  CHECK(code_of([] {
+          FakeStream server("+OK ready\r\n+OK\r\n1 120\r\n");  // LIST never terminated
+          Client client(server);
+          client.read_greeting();
+          client.list();
+        }) == ExitCode::io);
+}
+
+TEST_CASE("STLS: refused, injected data, and the upgrade", "[pop3-client]")
+{
+  {
+    FakeStream server("+OK ready\r\n-ERR not now\r\n");
+    Client client(server);
+    client.read_greeting();
+    CHECK(code_of([&] { client.stls(); }) == ExitCode::permission);
+    CHECK_FALSE(server.tls);
+  }
+  {
+    // A reply and a forged one in the same packet: the forged one must not be read as
+    // coming over TLS.
+    FakeStream server("+OK ready\r\n+OK begin TLS\r\n+OK injected\r\n");
+    Client client(server);
+    client.read_greeting();
+    CHECK(code_of([&] { client.stls(); }) == ExitCode::protocol);
+    CHECK_FALSE(server.tls);
+  }
+  {
+    FakeStream server("+OK ready\r\n+OK begin TLS\r\n", 11);
+    Client client(server);
+    client.read_greeting();
+    client.stls();
+    CHECK(server.tls);
+  }
+}
+
+TEST_CASE("AUTH PLAIN with an initial response (RFC 5034)", "[pop3-client]")
+{
+  FakeStream server("+OK ready\r\n+OK Logged in.\r\n");
+  Recorder transcript;
+  Client client(server, transcript.hook());
+  client.read_greeting();
+  sasl::Credentials credentials{"tim", Secret("tanstaaftanstaaf"), "", "", 0};
+  auto plain = sasl::make("PLAIN", credentials);
+  client.login_sasl(*plain);
+  CHECK(server.sent() == "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
+  CHECK(transcript.contains("> AUTH PLAIN <redacted>"));
+  CHECK_FALSE(transcript.contains("AHRpbQB0YW5zdGFhZnRhbnN0YWFm"));
+}
+
+TEST_CASE("AUTH SCRAM-SHA-256 with the RFC 7677 exchange", "[pop3-client]")
+{
+  std::string server_first =
+      "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+  std::string server_final = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
+  FakeStream server("+OK ready\r\n+ " + base64::encode(server_first) + "\r\n+ " +
+                    base64::encode(server_final) + "\r\n+OK Logged in.\r\n");
+  Client client(server);
+  client.read_greeting();
+  sasl::Credentials credentials{"user", Secret("pencil"), "", "", 0};
+  auto scram = sasl::make("SCRAM-SHA-256", credentials, "rOprNGfwEbeRWgbNEkqO");
+  client.login_sasl(*scram);
+  auto sent = server.sent();
+  CHECK(sent.starts_with("AUTH SCRAM-SHA-256 " + base64::encode("n,,n=user,r=rOprNGfwEbeRWgbNEkqO") +
+                         "\r\n"));
+  CHECK(sent.find(base64::encode("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+                                 "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")) !=
+        std::string::npos);
+}
+
+TEST_CASE("AUTH with a forged SCRAM server signature fails", "[pop3-client]")
+{
+  std::string server_first =
+      "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+  FakeStream server("+OK ready\r\n+ " + base64::encode(server_first) + "\r\n+ " +
+                    base64::encode("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=") +
+                    "\r\n-ERR cancelled\r\n");
+  Client client(server);
+  client.read_greeting();
+  sasl::Credentials credentials{"user", Secret("pencil"), "", "", 0};
+  auto scram = sasl::make("SCRAM-SHA-256", credentials, "rOprNGfwEbeRWgbNEkqO");
+  CHECK(code_of([&] { client.login_sasl(*scram); }) == ExitCode::permission);
+  CHECK(server.sent().ends_with("*\r\n"));
+}
+
+TEST_CASE("pipelining sends a batch in one write; without it, one command per trip",
+          "[pop3-client]")
+{
+  std::string replies = "+OK\r\nSubject: one\r\n\r\n.\r\n"
+                        "-ERR no such message\r\n"
+                        "+OK\r\nSubject: three\r\n\r\n..dot\r\n.\r\n";
+  std::vector<std::string> commands = {command("TOP", 1, 0), command("TOP", 2, 0),
+                                       command("TOP", 3, 0)};
+  for (bool pipelining : {true, false}) {
+    FakeStream server("+OK ready\r\n+OK\r\nPIPELINING\r\nTOP\r\n.\r\n" + replies, 7);
+    Client client(server);
+    client.read_greeting();
+    client.capa();
+    client.set_pipelining(pipelining);
+    CollectSink sink;
+    server.writes.clear();
+    client.pipeline(commands, ReplyShape::multi_line, LineEnding::lf, sink);
+    CHECK(server.writes.size() == (pipelining ? 1U : 3U));
+    CHECK(sink.ends == 3);
+    REQUIRE(sink.statuses.size() == 3);
+    CHECK(sink.bodies[0] == "Subject: one\n\n");
+    CHECK_FALSE(sink.statuses[1].ok());
+    CHECK(sink.bodies[2] == "Subject: three\n\n.dot\n");
+  }
+}
