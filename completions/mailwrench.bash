@@ -1,0 +1,175 @@
+# bash completion for mailwrench(1)                               -*- shell-script -*-
+#
+# Installed as .../bash-completion/completions/mailwrench. Works with and without the
+# bash-completion package (it only borrows _filedir from it when present).
+# Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
+
+_mailwrench_commands="stat list top help"
+
+_mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
+    --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
+    --timeout --no-pipelining --json -v --verbose -q --quiet -h --help --version"
+
+_mailwrench_list_opts="--headers --uid --uid-file --larger-than --smaller-than --older-than
+    --newer-than --from --subject --header --all"
+
+# Options that take a value (the next word, or after '=').
+_mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth
+    --password-command --password-file --cacert --fingerprint --timeout --uid --uid-file
+    --larger-than --smaller-than --older-than --newer-than --from --subject --header "
+
+_mailwrench_takes_value()
+{
+    [[ $_mailwrench_value_opts == *[[:space:]]"$1"[[:space:]]* ]]
+}
+
+# The account names of the config file: the [account NAME] sections of --config FILE on the
+# command line, else $MAILWRENCH_CONFIG, else ${XDG_CONFIG_HOME:-~/.config}/mailwrench/config.
+_mailwrench_accounts()
+{
+    local config="" i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case ${COMP_WORDS[i]} in
+        --config)
+            if [[ ${COMP_WORDS[i + 1]} == "=" ]]; then
+                config=${COMP_WORDS[i + 2]}
+            else
+                config=${COMP_WORDS[i + 1]}
+            fi
+            ;;
+        --config=*) config=${COMP_WORDS[i]#--config=} ;;
+        esac
+    done
+    if [[ -z $config ]]; then
+        if [[ -n ${MAILWRENCH_CONFIG-} ]]; then
+            config=$MAILWRENCH_CONFIG
+        else
+            config=${XDG_CONFIG_HOME:-$HOME/.config}/mailwrench/config
+        fi
+    fi
+    [[ $config == "~/"* ]] && config=$HOME/${config#"~/"}
+    [[ -r $config ]] || return 0
+    # Program_options INI: '#' starts a comment anywhere; a section is [account NAME].
+    sed -n -e 's/#.*//' \
+        -e 's/^[[:space:]]*\[account \(.*[^[:space:]]\)[[:space:]]*\][[:space:]]*$/\1/p' \
+        "$config" 2>/dev/null
+}
+
+# COMPREPLY = the words of the list "$1" (one a line) that start with "$2".
+_mailwrench_add_lines()
+{
+    local line
+    while IFS= read -r line; do
+        [[ -n $line && $line == "$2"* ]] && COMPREPLY+=("$line")
+    done <<<"$1"
+}
+
+_mailwrench_files()
+{
+    if declare -F _filedir >/dev/null; then
+        _filedir
+    else
+        local IFS=$'\n'
+        COMPREPLY+=($(compgen -f -- "$1"))
+        compopt -o filenames 2>/dev/null
+    fi
+}
+
+# Completes the value "$2" of option "$1"; returns 1 if "$1" takes no value.
+_mailwrench_value()
+{
+    local opt=$1 cur=$2
+    case $opt in
+    --tls)
+        COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur"))
+        ;;
+    --auth)
+        COMPREPLY=($(compgen -W "auto user apop plain login cram-md5 scram-sha-256 xoauth2
+            oauthbearer" -- "$cur"))
+        ;;
+    -a | --account)
+        _mailwrench_add_lines "$(_mailwrench_accounts)" "$cur"
+        ;;
+    --config | --password-file | --cacert | --uid-file)
+        _mailwrench_files "$cur"
+        ;;
+    --password-command)
+        COMPREPLY=($(compgen -c -- "$cur"))
+        ;;
+    -H | --host)
+        COMPREPLY=($(compgen -A hostname -- "$cur"))
+        ;;
+    *)
+        _mailwrench_takes_value "$opt" || return 1
+        # A port, user, number, size, age, regex...: nothing to offer.
+        ;;
+    esac
+    return 0
+}
+
+_mailwrench()
+{
+    COMPREPLY=()
+    local cur=${COMP_WORDS[COMP_CWORD]} prev="" cword=$COMP_CWORD
+    ((cword > 0)) && prev=${COMP_WORDS[cword - 1]}
+
+    # COMP_WORDBREAKS usually holds '=', so "--tls=st" arrives as "--tls" "=" "st".
+    if [[ $cur == "=" && $prev == --* ]]; then
+        cur="" cword=$((cword - 1))
+    elif [[ $prev == "=" ]] && ((cword >= 2)) && [[ ${COMP_WORDS[cword - 2]} == --* ]]; then
+        prev=${COMP_WORDS[cword - 2]} cword=$((cword - 2))
+    fi
+    # Without '=' in COMP_WORDBREAKS: "--tls=st" is one word.
+    if [[ $cur == --*=* ]]; then
+        local opt=${cur%%=*} value=${cur#*=}
+        # The whole word is replaced: keep the option in front.
+        _mailwrench_value "$opt" "$value" && COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
+        return 0
+    fi
+
+    # Find the command word, skipping options and their values.
+    local command="" command_at=0 i word
+    for ((i = 1; i < cword; i++)); do
+        word=${COMP_WORDS[i]}
+        if [[ $word == "--" ]]; then
+            ((i + 1 < cword)) && command=${COMP_WORDS[i + 1]} command_at=$((i + 1))
+            break
+        fi
+        if [[ $word == -* ]]; then
+            if _mailwrench_takes_value "$word"; then
+                ((i++))
+                [[ ${COMP_WORDS[i]} == "=" ]] && ((i++))
+            fi
+            continue
+        fi
+        command=$word command_at=$i
+        break
+    done
+
+    # The value of an option.
+    if [[ $prev == -* ]] && _mailwrench_value "$prev" "$cur"; then
+        return 0
+    fi
+
+    if [[ $cur == -* ]]; then
+        local opts=$_mailwrench_global_opts
+        [[ $command == list ]] && opts+=" $_mailwrench_list_opts"
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return 0
+    fi
+
+    if [[ -z $command ]]; then
+        COMPREPLY=($(compgen -W "$_mailwrench_commands" -- "$cur"))
+    elif [[ $command == help ]]; then
+        # help COMMAND: one command name.
+        local n=0
+        for ((i = command_at + 1; i < cword; i++)); do
+            [[ ${COMP_WORDS[i]} != -* ]] && ((n++))
+        done
+        ((n == 0)) && COMPREPLY=($(compgen -W "$_mailwrench_commands" -- "$cur"))
+    fi
+    # list SELECTION, top MSG [LINES]: numbers, nothing to offer.
+    return 0
+}
+
+complete -F _mailwrench mailwrench

@@ -1,0 +1,129 @@
+# fish completion for mailwrench(1). Install as .../fish/vendor_completions.d/mailwrench.fish.
+# Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
+
+# The command word (stat, list, top, help), skipping options and their values; nothing
+# (status 1) before it.
+function __mailwrench_command
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l skip 0
+    for t in $tokens
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $t
+            case -a --account --config -H --host -p --port --tls -u --user --auth \
+                --password-command --password-file --cacert --fingerprint --timeout \
+                --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
+                --from --subject --header
+                set skip 1
+            case '-*'
+            case '*'
+                echo $t
+                return 0
+        end
+    end
+    return 1
+end
+
+function __mailwrench_no_command
+    not __mailwrench_command >/dev/null
+end
+
+function __mailwrench_using_command
+    set -l command (__mailwrench_command)
+    test "$command" = "$argv[1]"
+end
+
+# After `help`, one command name.
+function __mailwrench_help_topic
+    set -l command (__mailwrench_command)
+    test "$command" = help; or return 1
+    set -l tokens (commandline -opc)
+    set -l seen 0
+    for t in $tokens[2..-1]
+        if test $seen -eq 1
+            string match -q -- '-*' $t; or return 1
+        else if test "$t" = help
+            set seen 1
+        end
+    end
+    return 0
+end
+
+# The account names of the config file: the [account NAME] sections of --config FILE on the
+# command line, else $MAILWRENCH_CONFIG, else ${XDG_CONFIG_HOME:-~/.config}/mailwrench/config.
+function __mailwrench_accounts
+    set -l config
+    set -l tokens (commandline -opc)
+    set -l n (count $tokens)
+    for i in (seq $n)
+        switch $tokens[$i]
+            case --config
+                if test $i -lt $n
+                    set config $tokens[(math $i + 1)]
+                end
+            case '--config=*'
+                set config (string replace -- --config= '' $tokens[$i])
+        end
+    end
+    if test -z "$config"
+        if test -n "$MAILWRENCH_CONFIG"
+            set config $MAILWRENCH_CONFIG
+        else if test -n "$XDG_CONFIG_HOME"
+            set config $XDG_CONFIG_HOME/mailwrench/config
+        else
+            set config $HOME/.config/mailwrench/config
+        end
+    end
+    set config (string replace -r -- '^~/' "$HOME/" $config)
+    test -r "$config"; or return 0
+    # Program_options INI: '#' starts a comment anywhere; a section is [account NAME].
+    string replace -r -- '#.*' '' <$config | string replace -rf -- '^\s*\[account (.*\S)\s*\]\s*$' '$1'
+end
+
+complete -c mailwrench -f
+
+# Commands
+complete -c mailwrench -n __mailwrench_no_command -a stat -d 'number of messages and total octets (STAT)'
+complete -c mailwrench -n __mailwrench_no_command -a list -d 'one row per message: number, octets, UID'
+complete -c mailwrench -n __mailwrench_no_command -a top -d 'headers and the first LINES body lines of message MSG'
+complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COMMAND'
+complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top help'
+
+# Global options (every command)
+complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file'
+complete -c mailwrench -l config -r -F -d 'config file'
+complete -c mailwrench -s H -l host -x -a '(__fish_print_hostnames)' -d 'server host name or address'
+complete -c mailwrench -s p -l port -x -d 'server port (default 995 with --tls implicit, else 110)'
+complete -c mailwrench -l tls -x -a 'implicit starttls none' -d 'how the connection is encrypted'
+complete -c mailwrench -s u -l user -x -d 'user name to log in as'
+complete -c mailwrench -l auth -x -a 'auto user apop plain login cram-md5 scram-sha-256 xoauth2 oauthbearer' -d 'login mechanism'
+complete -c mailwrench -l password-command -x -a '(__fish_complete_command)' -d 'command whose first output line is the password'
+complete -c mailwrench -l password-file -r -F -d 'file whose first line is the password'
+complete -c mailwrench -l allow-plaintext -d 'allow sending the password without TLS (only with --tls none)'
+complete -c mailwrench -l cacert -r -F -d 'trust the CA certificates in FILE (PEM)'
+complete -c mailwrench -l fingerprint -x -d 'trust only the certificate with this SHA-256 fingerprint'
+complete -c mailwrench -l insecure -d 'do not verify the server certificate (dangerous)'
+complete -c mailwrench -l timeout -x -d 'deadline in seconds for connecting and every read and write'
+complete -c mailwrench -l no-pipelining -d 'send one command per round trip'
+complete -c mailwrench -l json -d 'print one JSON document on stdout'
+complete -c mailwrench -s v -l verbose -d 'protocol transcript on stderr, secrets redacted (-vv: debug)'
+complete -c mailwrench -s q -l quiet -d 'print only errors on stderr'
+complete -c mailwrench -s h -l help -d 'show the help'
+complete -c mailwrench -l version -d 'show the version'
+
+# list: --headers and the selection
+set -l list '__mailwrench_using_command list'
+complete -c mailwrench -n $list -l headers -d 'also show From, Subject and Date'
+complete -c mailwrench -n $list -l uid -x -d 'the message with this UID (repeatable)'
+complete -c mailwrench -n $list -l uid-file -r -F -d "UIDs from FILE, one a line ('-' reads stdin)"
+complete -c mailwrench -n $list -l larger-than -x -d 'messages larger than SIZE (e.g. 500K, 5M, 1G)'
+complete -c mailwrench -n $list -l smaller-than -x -d 'messages smaller than SIZE'
+complete -c mailwrench -n $list -l older-than -x -d 'messages whose Date is older than AGE (e.g. 12h, 30d, 2w)'
+complete -c mailwrench -n $list -l newer-than -x -d 'messages whose Date is newer than AGE'
+complete -c mailwrench -n $list -l from -x -d 'messages whose From matches REGEX'
+complete -c mailwrench -n $list -l subject -x -d 'messages whose Subject matches REGEX'
+complete -c mailwrench -n $list -l header -x -d "messages with a header NAME matching REGEX ('NAME: REGEX')"
+complete -c mailwrench -n $list -l all -d 'every message'
