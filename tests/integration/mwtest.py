@@ -1,0 +1,465 @@
+"""Shared helpers for the mailwrench integration tests (standard library only).
+
+A test script defines scenarios with @scenario (or add(name, fn, *args)) and ends with main().
+It is run as
+
+    test_X.py --mailwrench BIN --dir FIXTURE_DIR [SCENARIO ...]   (no scenario: all of them)
+    test_X.py --list                                              (names, one a line, for CMake)
+
+Exit status: 0 all passed, 1 a failure, 77 skipped (the Dovecot fixture did not run here).
+Every mailwrench run gets a fresh, empty HOME/XDG_* (so no ~/.netrc or config file of the
+person running the tests leaks in), LC_ALL=C.UTF-8 and a hard timeout. Failure reports show the
+command line, exit code, time, stdout and stderr, with every known password replaced by a
+<password of USER> marker, so that a leak is visible without printing the secret.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+SKIP = 77
+ERROR_LINE = re.compile(r"^mailwrench: error: \S.*$")
+REDACTION = re.compile(r"\*\*\*|redacted|hidden|elided", re.I)
+SCENARIOS: dict[str, tuple] = {}
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def scenario(fn):
+    """Register fn(ctx) as a scenario named after the function."""
+    add(fn.__name__, fn)
+    return fn
+
+
+def add(name: str, fn, *args, **kwargs):
+    """Register fn(ctx, *args, **kwargs) as scenario NAME (for parametrised scenarios)."""
+    if name in SCENARIOS:
+        raise ValueError(f"duplicate scenario {name}")
+    SCENARIOS[name] = (fn, args, kwargs)
+
+
+# --------------------------------------------------------------------------- results and checks
+
+_SECRETS: list[tuple[str, str]] = []  # (secret text, marker) — filled from env.json
+
+
+def redact(text: str) -> str:
+    for secret, marker in _SECRETS:
+        if secret:
+            text = text.replace(secret, marker)
+    return text
+
+
+def _clip(text: str, limit: int = 6000) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit // 2] + f"\n[... {len(text) - limit} characters cut ...]\n" + text[-limit // 2:]
+
+
+@dataclass
+class Result:
+    argv: list[str]
+    rc: int | None
+    stdout: str
+    stderr: str
+    elapsed: float
+    env_note: str = ""
+
+    def describe(self) -> str:
+        cmd = " ".join(shlex.quote(a) for a in self.argv)
+        return (f"  command: {redact(cmd)}\n"
+                + (f"  environment: {redact(self.env_note)}\n" if self.env_note else "")
+                + f"  exit code: {self.rc}   time: {self.elapsed:.2f} s\n"
+                + f"  --- stdout ({len(self.stdout)} chars) ---\n{_clip(redact(self.stdout))}\n"
+                + f"  --- stderr ({len(self.stderr)} chars) ---\n{_clip(redact(self.stderr))}\n"
+                + "  ---")
+
+    def json(self):
+        try:
+            return json.loads(self.stdout)
+        except ValueError as e:
+            fail(f"stdout is not exactly one JSON document ({e})", self)
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return [l for l in self.stderr.splitlines() if l.strip()]
+
+
+def fail(message: str, res: Result | None = None):
+    raise Failure(message + ("\n" + res.describe() if res is not None else ""))
+
+
+def check(cond, message: str, res: Result | None = None):
+    if not cond:
+        fail(message, res)
+
+
+def eq(actual, expected, what: str, res: Result | None = None):
+    if actual != expected:
+        a, e = redact(repr(actual)), redact(repr(expected))
+        fail(f"{what}:\n    expected {_clip(e, 3000)}\n    actual   {_clip(a, 3000)}", res)
+
+
+def expect_ok(res: Result, what: str = "mailwrench should succeed"):
+    check(res.rc == 0, f"{what}: exit code {res.rc}, expected 0", res)
+
+
+def expect_error(res: Result, code: int | tuple[int, ...], pattern: str, what: str):
+    """Exit code as given, and stderr is exactly one "mailwrench: error: ..." line matching pattern."""
+    codes = code if isinstance(code, tuple) else (code,)
+    check(res.rc in codes, f"{what}: exit code {res.rc}, expected {' or '.join(map(str, codes))}", res)
+    lines = res.stderr_lines
+    check(len(lines) == 1 and ERROR_LINE.match(lines[0]),
+          f"{what}: stderr must be exactly one 'mailwrench: error: ...' line (got {len(lines)} lines)", res)
+    check(re.search(pattern, lines[0], re.I),
+          f"{what}: the error message does not name the problem (should match /{pattern}/i)", res)
+
+
+# --------------------------------------------------------------------------- fake servers
+
+class FakeServer:
+    """A TCP server on 127.0.0.1:<free port> run in a thread. mode:
+      "silent"  accept and never send a byte (the connection stays open until close())
+      "pop3"    a small scripted POP3 server: greeting, CAPA with capa_lines, -ERR to any login
+    Every line a client sends is recorded in .received."""
+
+    def __init__(self, mode: str, capa_lines: list[str] | None = None,
+                 greeting: str = "+OK fake POP3 server ready"):
+        self.mode, self.capa_lines, self.greeting = mode, capa_lines or [], greeting
+        self.received: list[str] = []
+        self.connections = 0
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                self._socks.append(conn)
+            if self.mode == "pop3":
+                threading.Thread(target=self._pop3, args=(conn,), daemon=True).start()
+
+    def _pop3(self, conn: socket.socket):
+        try:
+            conn.settimeout(30)
+            f = conn.makefile("rb")
+            conn.sendall((self.greeting + "\r\n").encode())
+            for raw in f:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self._lock:
+                    self.received.append(line)
+                verb = line.split(" ", 1)[0].upper()
+                if verb == "CAPA":
+                    conn.sendall(("+OK capability list follows\r\n"
+                                  + "".join(l + "\r\n" for l in self.capa_lines) + ".\r\n").encode())
+                elif verb == "QUIT":
+                    conn.sendall(b"+OK bye\r\n")
+                    return
+                elif verb == "USER":
+                    conn.sendall(b"+OK\r\n")
+                elif verb == "NOOP":
+                    conn.sendall(b"+OK\r\n")
+                else:
+                    conn.sendall(b"-ERR not here\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def verbs(self) -> list[str]:
+        with self._lock:
+            return [l.split(" ", 1)[0].upper() for l in self.received]
+
+    def close(self):
+        self._closed = True
+        self.sock.close()
+        with self._lock:
+            for s in self._socks:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, never listened, closed)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# --------------------------------------------------------------------------- the context
+
+class Ctx:
+    def __init__(self, mailwrench: str, fixture_dir: Path, scratch: Path):
+        self.bin = mailwrench
+        self.dir = fixture_dir
+        self.env = json.loads((fixture_dir / "env.json").read_text())
+        self.expected = json.loads((fixture_dir / "expected.json").read_text())
+        self.scratch = scratch
+        self.home = scratch / "home"
+        self.home.mkdir(mode=0o700)
+        self._n = 0
+
+    # ---- fixture data
+    def password(self, user: str) -> str:
+        return self.env["users"][user]["password"]
+
+    def box(self, user: str = "alice") -> dict:
+        return self.expected["users"][user]
+
+    def messages(self, user: str = "alice") -> list[dict]:
+        return self.box(user)["messages"]
+
+    def msg(self, number: int, user: str = "alice") -> dict:
+        return self.messages(user)[number - 1]
+
+    def tagged(self, tag: str, user: str = "alice") -> dict:
+        found = [m for m in self.messages(user) if tag in m["tags"]]
+        if len(found) != 1:
+            raise Failure(f"fixture: {len(found)} messages tagged {tag!r}, expected one")
+        return found[0]
+
+    def file(self, name: str, content: str, mode: int = 0o600) -> Path:
+        p = self.scratch / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(content)
+        os.chmod(p, mode)
+        return p
+
+    # ---- command lines
+    def conn(self, mode: str = "pop3s", user: str | None = "alice", host: str | None = None,
+             cacert: str | None = "ca") -> list[str]:
+        """Connection options. mode: pop3s (implicit TLS), stls (STARTTLS on the POP3 port),
+        plain (--tls none on the POP3 port; add --allow-plaintext yourself)."""
+        e = self.env
+        if mode == "pop3s":
+            args = ["--tls", "implicit", "-p", str(e["pop3s_port"])]
+        elif mode == "stls":
+            args = ["--tls", "starttls", "-p", str(e["pop3_port"])]
+        elif mode == "plain":
+            args = ["--tls", "none", "-p", str(e["pop3_port"])]
+        else:
+            raise ValueError(mode)
+        args = ["-H", host or e["host"]] + args
+        if cacert == "ca":
+            args += ["--cacert", e["ca"]]
+        elif cacert:
+            args += ["--cacert", cacert]
+        if user:
+            args += ["-u", user]
+        return args + ["--timeout", "20"]
+
+    def run(self, args: list[str], *, password: str | None = None, user: str | None = None,
+            env: dict | None = None, home: Path | None = None, stdin: str | None = None,
+            timeout: float = 45) -> Result:
+        """Run mailwrench. password (or user's password if user is given) goes through
+        MAILWRENCH_PASSWORD; pass neither to supply no password at all."""
+        if password is None and user is not None:
+            password = self.password(user)
+        run_env = self.base_env(home)
+        note = []
+        if password is not None:
+            run_env["MAILWRENCH_PASSWORD"] = password
+            note.append("MAILWRENCH_PASSWORD=" + password)
+        for k, v in (env or {}).items():
+            if v is None:
+                run_env.pop(k, None)
+            else:
+                run_env[k] = v
+                note.append(f"{k}={v}")
+        argv = [self.bin] + args
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(argv, input=stdin if stdin is not None else "", capture_output=True,
+                               env=run_env, timeout=timeout, text=True, encoding="utf-8", errors="replace")
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+            fail(f"mailwrench did not finish within {timeout} s (killed)",
+                 Result(argv, None, out, err, time.monotonic() - t0, " ".join(note)))
+        return Result(argv, p.returncode, p.stdout, p.stderr, time.monotonic() - t0, " ".join(note))
+
+    def popen(self, args: list[str], *, password: str | None = None, env: dict | None = None):
+        run_env = self.base_env(None)
+        if password is not None:
+            run_env["MAILWRENCH_PASSWORD"] = password
+        run_env.update(env or {})
+        return subprocess.Popen([self.bin] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=run_env, text=True, errors="replace")
+
+    def base_env(self, home: Path | None) -> dict:
+        home = home or self.home
+        keep = ("PATH", "TZ", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS")
+        env = {k: v for k, v in os.environ.items() if k in keep}
+        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env.update({
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_STATE_HOME": str(home / ".local" / "state"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "LC_ALL": "C.UTF-8",
+            "LANG": "C.UTF-8",
+        })
+        return env
+
+    def fresh_home(self) -> Path:
+        self._n += 1
+        h = self.scratch / f"home{self._n}"
+        h.mkdir(mode=0o700)
+        return h
+
+    # ---- common expectations
+    def expect_stat(self, res: Result, user: str = "alice", what: str = "stat"):
+        expect_ok(res, what)
+        b = self.box(user)
+        eq(res.stdout.strip(), f"{b['count']} messages, {b['octets']} octets", f"{what}: plain output", res)
+
+    def expect_stat_json(self, res: Result, user: str = "alice", what: str = "stat --json"):
+        expect_ok(res, what)
+        doc = res.json()
+        b = self.box(user)
+        check(isinstance(doc, dict), f"{what}: not a JSON object", res)
+        eq({k: doc.get(k) for k in ("messages", "octets")}, {"messages": b["count"], "octets": b["octets"]},
+           f"{what}: messages/octets", res)
+
+    def expect_list_json(self, res: Result, numbers: list[int], user: str = "alice",
+                         headers: bool = False, what: str = "list --json"):
+        expect_ok(res, what)
+        doc = res.json()
+        check(isinstance(doc, dict) and isinstance(doc.get("messages"), list),
+              f"{what}: expected an object with a 'messages' array", res)
+        want = [self.msg(n, user) for n in numbers]
+        got = doc["messages"]
+        eq([m.get("number") for m in got], numbers, f"{what}: message numbers", res)
+        for g, w in zip(got, want):
+            eq({k: g.get(k) for k in ("number", "octets", "uid")},
+               {k: w[k] for k in ("number", "octets", "uid")}, f"{what}: message {w['number']}", res)
+            if headers:
+                eq({k: g.get(k, "<missing>") for k in ("from", "subject", "date")},
+                   {k: w[k] for k in ("from", "subject", "date")},
+                   f"{what}: From/Subject/Date of message {w['number']}", res)
+        eq(doc.get("count"), len(want), f"{what}: count", res)
+        eq(doc.get("octets"), sum(w["octets"] for w in want), f"{what}: total octets", res)
+        return doc
+
+    def top_text(self, number: int, lines: int, user: str = "alice") -> str:
+        m = self.msg(number, user)
+        if lines > len(m["body_lines"]) and m["body_line_count"] > len(m["body_lines"]):
+            raise Failure(f"fixture: expected.json holds only {len(m['body_lines'])} body lines")
+        return m["header"] + "\n" + "".join(l + "\n" for l in m["body_lines"][:lines])
+
+
+def transcript_has_secret(text: str, user: str, password: str) -> list[str]:
+    """Forms of the password that must never appear: itself and the base64 payloads that carry it."""
+    b64 = lambda s: base64.b64encode(s.encode()).decode()
+    forms = {
+        "the password": password,
+        "base64(password)": b64(password),
+        "base64(PLAIN payload)": b64(f"\0{user}\0{password}"),
+        "base64(PLAIN payload with authzid)": b64(f"{user}\0{user}\0{password}"),
+    }
+    return [name for name, f in forms.items() if f in text]
+
+
+# --------------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mailwrench")
+    ap.add_argument("--dir")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("scenarios", nargs="*")
+    a = ap.parse_args()
+    if a.list:
+        print("\n".join(SCENARIOS))
+        return 0
+    if not a.mailwrench or not a.dir:
+        ap.error("--mailwrench and --dir are required")
+    d = Path(a.dir)
+    if not (d / "env.json").exists() or not (d / "expected.json").exists():
+        print(f"SKIP: the Dovecot fixture is not running ({d}/env.json missing: "
+              "'integration: dovecot_start' was skipped or failed)")
+        return SKIP
+    if not os.access(a.mailwrench, os.X_OK):
+        print(f"FAIL: mailwrench binary {a.mailwrench} does not exist or is not executable")
+        return 1
+    names = a.scenarios or list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        print(f"unknown scenario(s) {unknown}; known: {list(SCENARIOS)}")
+        return 64
+    global _SECRETS
+    env = json.loads((d / "env.json").read_text())
+    _SECRETS = []
+    for u, v in env["users"].items():
+        pw = v["password"]
+        marker = f"<password of {u}>"
+        _SECRETS += [(pw, marker), (shlex.quote(pw), marker), (json.dumps(pw)[1:-1], marker)]
+    _SECRETS.sort(key=lambda s: -len(s[0]))
+
+    failed, skipped = [], []
+    for name in names:
+        fn, args, kwargs = SCENARIOS[name]
+        scratch = Path(tempfile.mkdtemp(prefix="mwt-"))
+        t0 = time.monotonic()
+        try:
+            fn(Ctx(a.mailwrench, d, scratch), *args, **kwargs)
+            print(f"PASS {name} ({time.monotonic() - t0:.1f} s)")
+        except Skip as e:
+            print(f"SKIP: {name}: {e}")
+            skipped.append(name)
+        except Failure as e:
+            print(f"FAIL {name}: {e}")
+            failed.append(name)
+        except Exception:
+            print(f"FAIL {name}: test error\n{redact(traceback.format_exc())}")
+            failed.append(name)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        sys.stdout.flush()
+    if failed:
+        print(f"{len(failed)} of {len(names)} scenario(s) failed: {', '.join(failed)}")
+        return 1
+    if skipped and len(skipped) == len(names):
+        return SKIP
+    return 0
