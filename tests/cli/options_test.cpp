@@ -1,0 +1,237 @@
+#define CATCH_CONFIG_MAIN
+#include "cli/options.hpp"
+#include "cli/password.hpp"
+#include "util/error.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+using namespace mw;
+using namespace mw::cli;
+
+namespace {
+
+struct Env {
+  std::map<std::string, std::string> vars;
+  Getenv getenv() const
+  {
+    return [this](const std::string& name) -> std::optional<std::string> {
+      auto it = vars.find(name);
+      if (it == vars.end()) {
+        return std::nullopt;
+      }
+      return it->second;
+    };
+  }
+};
+
+// A config file in a fresh temporary directory, removed at the end of the test.
+struct TempConfig {
+  explicit TempConfig(const std::string& text)
+  {
+    dir = std::filesystem::temp_directory_path() /
+          ("mw-cli-test-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    std::filesystem::create_directories(dir);
+    path = (dir / "config").string();
+    std::ofstream(path) << text;
+  }
+  ~TempConfig() { std::filesystem::remove_all(dir); }
+  std::filesystem::path dir;
+  std::string path;
+};
+
+Invocation parse_with(std::vector<std::string> args, const Env& env = {})
+{
+  return parse(args, env.getenv());
+}
+
+ExitCode code_of(std::vector<std::string> args, const Env& env = {})
+{
+  try {
+    parse_with(std::move(args), env);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ExitCode::ok;
+}
+
+std::string message_of(std::vector<std::string> args, const Env& env = {})
+{
+  try {
+    parse_with(std::move(args), env);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("global options before and after the command", "[cli]")
+{
+  auto a = parse_with({"-H", "pop.example.org", "-u", "me", "stat"}).settings;
+  auto b = parse_with({"stat", "--host", "pop.example.org", "--user=me"}).settings;
+  CHECK(a.command == "stat");
+  CHECK(b.command == "stat");
+  CHECK(a.host == b.host);
+  CHECK(a.user == b.user);
+  CHECK(a.port == 995);
+  CHECK(a.tls == TlsMode::implicit);
+  CHECK(a.timeout == std::chrono::seconds(30));
+}
+
+TEST_CASE("defaults depend on --tls", "[cli]")
+{
+  CHECK(parse_with({"-H", "h", "--tls", "starttls", "stat"}).settings.port == 110);
+  CHECK(parse_with({"-H", "h", "--tls", "none", "stat"}).settings.port == 110);
+  CHECK(parse_with({"-H", "h", "-p", "2995", "stat"}).settings.port == 2995);
+}
+
+TEST_CASE("-v counts", "[cli]")
+{
+  CHECK(parse_with({"-H", "h", "stat"}).settings.verbosity == 0);
+  CHECK(parse_with({"-H", "h", "-v", "stat"}).settings.verbosity == 1);
+  CHECK(parse_with({"-H", "h", "-vv", "stat"}).settings.verbosity == 2);
+  CHECK(parse_with({"-v", "-H", "h", "stat", "--verbose"}).settings.verbosity == 2);
+}
+
+TEST_CASE("usage errors are 64 and name the problem", "[cli]")
+{
+  CHECK(code_of({"-H", "h", "lst"}) == ExitCode::usage);
+  CHECK(message_of({"-H", "h", "lst"}).find("did you mean 'list'") != std::string::npos);
+  CHECK(code_of({"-H", "h", "list", "--hedaers"}) == ExitCode::usage);
+  CHECK(message_of({"-H", "h", "list", "--hedaers"}).find("--headers") != std::string::npos);
+  CHECK(message_of({"-H", "h", "stat", "--headers"}).find("option of 'list'") !=
+        std::string::npos);
+  CHECK(code_of({"-H", "h", "--tls", "ssl", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "-p", "70000", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "-p", "x", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "--timeout", "0", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "--auth", "plian", "stat"}) == ExitCode::usage);
+  CHECK(message_of({"-H", "h", "--auth", "plian", "stat"}).find("'plain'") != std::string::npos);
+  CHECK(code_of({"-H", "h", "top"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "top", "0"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "top", "1", "2", "3"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "stat", "extra"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "list", "5-3"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "list", "--larger-than", "10X"}) == ExitCode::usage);
+  CHECK(code_of({"stat"}) == ExitCode::usage);  // no host
+  CHECK(code_of({"-H", "h"}) == ExitCode::usage);  // no command
+  CHECK(code_of({"-H", "h", "--host"}) == ExitCode::usage);  // missing argument
+  CHECK(code_of({"-H", "h", "--allow-plaintext", "stat"}) == ExitCode::usage);
+}
+
+TEST_CASE("help and version", "[cli]")
+{
+  CHECK(parse_with({"--help"}).action == Invocation::Action::help);
+  CHECK(parse_with({"help", "list"}).help_topic == "list");
+  CHECK(parse_with({"list", "--help"}).help_topic == "list");
+  CHECK(parse_with({"--version"}).action == Invocation::Action::version);
+  CHECK(help_text("list").find("--larger-than") != std::string::npos);
+  CHECK(help_text("").find("top MSG [LINES]") != std::string::npos);
+}
+
+TEST_CASE("top and list arguments", "[cli]")
+{
+  auto top = parse_with({"-H", "h", "top", "7", "20"}).settings;
+  CHECK(top.message == 7);
+  CHECK(top.lines == 20);
+  auto list = parse_with({"-H", "h", "list", "--headers", "1,3", "5-9", "--larger-than", "1M",
+                          "--from", "alice", "--uid", "abc"})
+                  .settings;
+  CHECK(list.headers);
+  CHECK(list.selection.ranges().size() == 3);
+  CHECK(list.selection.uids() == std::vector<std::string>{"abc"});
+  CHECK(list.selection.needs_headers());
+}
+
+TEST_CASE("precedence: command line > environment > config file > default", "[cli]")
+{
+  TempConfig config("timeout = 5\n"
+                    "[account work]\n"
+                    "host = file.example.org\n"
+                    "port = 1995\n"
+                    "user = file-user\n"
+                    "tls = starttls\n"
+                    "password-command = echo from-file\n"
+                    "cacert = ~/ca.pem\n");
+  Env env;
+  env.vars["HOME"] = "/home/me";
+  auto s = parse_with({"--config", config.path, "-a", "work", "stat"}, env).settings;
+  CHECK(s.account == "work");
+  CHECK(s.host == "file.example.org");
+  CHECK(s.port == 1995);
+  CHECK(s.tls == TlsMode::starttls);
+  CHECK(s.user == "file-user");
+  CHECK(s.timeout == std::chrono::seconds(5));
+  CHECK(s.cacert == "/home/me/ca.pem");
+  CHECK(s.password.kind == PasswordSource::Kind::command);
+
+  env.vars["MAILWRENCH_HOST"] = "env.example.org";
+  env.vars["MAILWRENCH_PASSWORD"] = "x";
+  s = parse_with({"--config", config.path, "-a", "work", "stat"}, env).settings;
+  CHECK(s.host == "env.example.org");
+  CHECK(s.password.kind == PasswordSource::Kind::environment);
+
+  s = parse_with({"--config", config.path, "-a", "work", "-H", "cli.example.org",
+                  "--password-file", "/pw", "stat"},
+                 env)
+          .settings;
+  CHECK(s.host == "cli.example.org");
+  CHECK(s.password.kind == PasswordSource::Kind::file);
+  CHECK(s.password.value == "/pw");
+
+  env.vars["MAILWRENCH_ACCOUNT"] = "work";
+  CHECK(parse_with({"--config", config.path, "stat"}, env).settings.account == "work");
+}
+
+TEST_CASE("config file errors are 78 and name the file and key", "[cli]")
+{
+  TempConfig typo("[account work]\nhots = x\n");
+  CHECK(code_of({"--config", typo.path, "-a", "work", "stat"}) == ExitCode::config);
+  auto message = message_of({"--config", typo.path, "-a", "work", "stat"});
+  CHECK(message.find("hots") != std::string::npos);
+  CHECK(message.find("did you mean 'host'") != std::string::npos);
+
+  TempConfig ok("[account work]\nhost = h\n");
+  CHECK(code_of({"--config", ok.path, "-a", "wrok", "stat"}) == ExitCode::config);
+  CHECK(message_of({"--config", ok.path, "-a", "wrok", "stat"}).find("'work'") !=
+        std::string::npos);
+
+  TempConfig section("[server x]\nhost = h\n");
+  CHECK(code_of({"--config", section.path, "stat"}) == ExitCode::config);
+
+  TempConfig syntax("[account work]\nthis is not ini\n");
+  CHECK(code_of({"--config", syntax.path, "-a", "work", "stat"}) == ExitCode::config);
+
+  CHECK(code_of({"--config", "/nonexistent/config", "-H", "h", "stat"}) == ExitCode::no_input);
+
+  // [account default] is used without -a; config-only keys of later commands are accepted.
+  TempConfig fallback("[account default]\nhost = d.example.org\nsmtp-host = s\nstate = ~/x\n");
+  CHECK(parse_with({"--config", fallback.path, "stat"}).settings.host == "d.example.org");
+}
+
+TEST_CASE(".netrc lookup", "[cli]")
+{
+  std::string netrc = "machine other login nobody password nothing\n"
+                      "machine pop.example.org login alice password \"a b\\\"c\"\n"
+                      "machine pop.example.org login bob password bobpw\n"
+                      "default login anonymous password guest\n";
+  auto alice = netrc_lookup(netrc, "pop.example.org", "alice");
+  REQUIRE(alice);
+  CHECK(alice->password.reveal() == "a b\"c");
+  auto bob = netrc_lookup(netrc, "pop.example.org", "bob");
+  REQUIRE(bob);
+  CHECK(bob->password.reveal() == "bobpw");
+  auto first = netrc_lookup(netrc, "pop.example.org", "");
+  REQUIRE(first);
+  CHECK(first->user == "alice");
+  auto fallback = netrc_lookup(netrc, "elsewhere", "anonymous");
+  REQUIRE(fallback);
+  CHECK(fallback->password.reveal() == "guest");
+  CHECK_FALSE(netrc_lookup(netrc, "elsewhere", "carol"));
+}
