@@ -273,10 +273,6 @@ def subject_header_lines(subject: str) -> list[str]:
     return [f"Subject: {parts[0]}"] + [p for p in parts[1:]]
 
 
-def utc(*a) -> dt.datetime:
-    return dt.datetime(*a, tzinfo=dt.timezone.utc)
-
-
 def tz(h: int, m: int = 0) -> dt.timezone:
     return dt.timezone(dt.timedelta(hours=h, minutes=m if h >= 0 else -m))
 
