@@ -316,39 +316,63 @@ std::optional<std::vector<UniqueId>> Client::uidl()
 void Client::pipeline(std::span<const std::string> commands, ReplyShape shape, LineEnding ending,
                       ReplySink& sink)
 {
-  const bool pipelined = pipelining();
-  std::size_t next_to_send = 0;
-  std::size_t in_flight_octets = 0;
-  std::deque<std::size_t> in_flight;
-  std::string batch;
-  for (std::size_t done = 0; done < commands.size(); ++done) {
-    // Refill the window in one write once it is half empty, so that writes are large and
-    // the server always has commands queued.
-    bool refill = in_flight.empty() || (pipelined && in_flight.size() <= k_window_commands / 2 &&
-                                        in_flight_octets <= k_window_octets / 2);
-    batch.clear();
-    while (refill && next_to_send < commands.size() &&
-           (in_flight.empty() ||
-            (pipelined && in_flight.size() < k_window_commands &&
-             in_flight_octets + commands[next_to_send].size() <= k_window_octets))) {
-      const auto& cmd = commands[next_to_send];
-      if (m_transcript) {
-        m_transcript('>', std::string_view(cmd).substr(0, cmd.size() - 2));
-      }
-      batch += cmd;
-      in_flight.push_back(cmd.size());
-      in_flight_octets += cmd.size();
-      ++next_to_send;
+  Pipeline pipeline(*this, sink);
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    pipeline.push(commands[i], shape, ending, i);
+  }
+  pipeline.run();
+}
+
+Pipeline::Pipeline(Client& client, ReplySink& sink) : m_client(client), m_sink(sink) {}
+
+void Pipeline::push(std::string command, ReplyShape shape, LineEnding ending, std::size_t tag)
+{
+  m_queued.push_back({std::move(command), shape, ending, tag});
+}
+
+bool Pipeline::step()
+{
+  if (m_in_flight.empty() && m_queued.empty()) {
+    return false;
+  }
+  // Refill the window in one write once it is half empty, so that writes are large and the
+  // server always has commands queued.
+  const bool pipelined = m_client.pipelining();
+  bool refill = m_in_flight.empty() ||
+                (pipelined && m_in_flight.size() <= k_window_commands / 2 &&
+                 m_in_flight_octets <= k_window_octets / 2);
+  m_batch.clear();
+  while (refill && !m_queued.empty() &&
+         (m_in_flight.empty() ||
+          (pipelined && m_in_flight.size() < k_window_commands &&
+           m_in_flight_octets + m_queued.front().command.size() <= k_window_octets))) {
+    auto& request = m_queued.front();
+    if (m_client.m_transcript) {
+      m_client.m_transcript(
+          '>', std::string_view(request.command).substr(0, request.command.size() - 2));
     }
-    if (!batch.empty()) {
-      m_stream.write(batch);
-    }
-    read_reply(
-        shape, ending, [&](std::string_view data) { sink.on_data(done, data); },
-        [&](const Status& status) { sink.on_status(done, status); });
-    sink.on_end(done);
-    in_flight_octets -= in_flight.front();
-    in_flight.pop_front();
+    m_batch += request.command;
+    m_in_flight_octets += request.command.size();
+    m_in_flight.push_back(std::move(request));
+    m_queued.pop_front();
+  }
+  if (!m_batch.empty()) {
+    m_client.m_stream.write(m_batch);
+  }
+  auto request = std::move(m_in_flight.front());
+  m_in_flight.pop_front();
+  m_in_flight_octets -= request.command.size();
+  auto tag = request.tag;
+  m_client.read_reply(
+      request.shape, request.ending, [&](std::string_view data) { m_sink.on_data(tag, data); },
+      [&](const Status& status) { m_sink.on_status(tag, status); });
+  m_sink.on_end(tag);
+  return true;
+}
+
+void Pipeline::run()
+{
+  while (step()) {
   }
 }
 

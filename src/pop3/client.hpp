@@ -6,6 +6,7 @@
 #include "util/secret.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <span>
@@ -30,6 +31,41 @@ public:
   virtual void on_status(std::size_t index, const Status& status) = 0;
   virtual void on_data(std::size_t index, std::string_view data) = 0;
   virtual void on_end(std::size_t index) = 0;
+};
+
+class Client;
+
+// Commands in flight, sent ahead of their replies when the server announced PIPELINING
+// (RFC 2449 section 6.6) and one at a time otherwise. Commands may be pushed while replies
+// are being read (e.g. DELE n once message n is safely stored). The window is bounded, so
+// writes always fit in the socket buffers while replies wait: no deadlock.
+class Pipeline {
+public:
+  Pipeline(Client& client, ReplySink& sink);
+
+  // Queues a command (with CRLF); its reply events reach the sink with `tag` as index.
+  void push(std::string command, ReplyShape shape, LineEnding ending, std::size_t tag);
+
+  // Sends what the window allows and reads one reply; false when nothing is left.
+  bool step();
+
+  // Steps until every pushed command (including those pushed meanwhile) is answered.
+  void run();
+
+private:
+  struct Request {
+    std::string command;
+    ReplyShape shape;
+    LineEnding ending;
+    std::size_t tag;
+  };
+
+  Client& m_client;
+  ReplySink& m_sink;
+  std::deque<Request> m_queued;
+  std::deque<Request> m_in_flight;
+  std::size_t m_in_flight_octets = 0;
+  std::string m_batch;
 };
 
 // The exit code class for a -ERR reply: from its RESP-CODE (RFC 2449 section 8, RFC 3206)
@@ -72,8 +108,8 @@ public:
   // UIDL (RFC 1939 section 7); nullopt if the server does not support it.
   std::optional<std::vector<UniqueId>> uidl();
 
-  // Sends every command and reads every reply in order, keeping several commands in flight
-  // when the server announced PIPELINING (RFC 2449 section 6.6), one at a time otherwise.
+  // Sends every command and reads every reply in order through a Pipeline; the sink's
+  // index is the position in `commands`.
   void pipeline(std::span<const std::string> commands, ReplyShape shape, LineEnding ending,
                 ReplySink& sink);
 
@@ -87,6 +123,8 @@ public:
   net::Stream& stream() { return m_stream; }
 
 private:
+  friend class Pipeline;
+
   void send(std::string_view line, std::string_view shown = {});
   Status read_reply(ReplyShape shape, LineEnding ending,
                     const std::function<void(std::string_view)>& on_data,
