@@ -1,0 +1,170 @@
+#include "commands/mailbox.hpp"
+
+#include "mail/date.hpp"
+#include "util/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mw::commands {
+
+namespace {
+
+// A header section larger than this is cut: From, Subject and Date come first in practice,
+// and a hostile server must not make us buffer without bound.
+constexpr std::size_t k_max_header_octets = 1024 * 1024;
+
+bool in_ranges(const std::vector<select::Range>& ranges, std::uint64_t number)
+{
+  if (ranges.empty()) {
+    return true;
+  }
+  for (const auto& r : ranges) {
+    if (number >= r.first && number <= r.last) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Collects the header section of each TOP n 0 reply of a pipelined batch.
+class HeaderSink : public pop3::ReplySink {
+public:
+  explicit HeaderSink(std::size_t count) : m_blocks(count), m_ok(count, false) {}
+
+  void on_status(std::size_t index, const pop3::Status& status) override
+  {
+    m_ok[index] = status.ok();
+  }
+  void on_data(std::size_t index, std::string_view data) override
+  {
+    auto& block = m_blocks[index];
+    if (block.size() < k_max_header_octets) {
+      block.append(data.substr(0, k_max_header_octets - block.size()));
+    }
+  }
+  void on_end(std::size_t) override {}
+
+  bool ok(std::size_t index) const { return m_ok[index]; }
+  const std::string& block(std::size_t index) const { return m_blocks[index]; }
+
+private:
+  std::vector<std::string> m_blocks;
+  std::vector<bool> m_ok;
+};
+
+void check_named_messages_exist(const select::Selection& selection,
+                                const std::vector<pop3::ScanListing>& listings,
+                                const std::unordered_map<std::string, std::uint64_t>& by_uid)
+{
+  std::uint64_t count = listings.size();
+  for (const auto& r : selection.ranges()) {
+    // An open range ("10-") names no particular message.
+    auto last = r.last == UINT64_MAX ? r.first : r.last;
+    if (last > count) {
+      throw Error(ExitCode::data, "message " + std::to_string(std::max(r.first, count + 1)) +
+                                      " does not exist (the mailbox has " +
+                                      std::to_string(count) +
+                                      (count == 1 ? " message)" : " messages)") +
+                                      "; nothing was changed");
+    }
+  }
+  for (const auto& uid : selection.uids()) {
+    if (by_uid.count(uid) == 0) {
+      throw Error(ExitCode::data, "no message with UID '" + uid +
+                                      "' in the mailbox (already deleted?); nothing was changed");
+    }
+  }
+}
+
+}  // namespace
+
+Selected select_messages(Pop3Session& session, const Context& context, bool want_headers,
+                         Missing missing)
+{
+  const auto& selection = context.settings.selection;
+  auto& client = session.client();
+  auto listings = client.list();
+  auto uids = client.uidl();
+  if (!uids && selection.needs_uids()) {
+    throw Error(ExitCode::unavailable,
+                "the server does not support UIDL, so messages cannot be selected by UID");
+  }
+  Selected selected;
+  std::unordered_map<std::uint64_t, std::string> uid_of;
+  std::unordered_map<std::string, std::uint64_t> number_of;
+  if (uids) {
+    for (auto& u : *uids) {
+      number_of[u.uid] = u.number;
+      selected.server_uids.push_back(u.uid);
+      uid_of[u.number] = std::move(u.uid);
+    }
+  }
+  if (missing == Missing::fail) {
+    check_named_messages_exist(selection, listings, number_of);
+  }
+
+  std::vector<output::MessageRow> candidates;
+  for (const auto& l : listings) {
+    if (in_ranges(selection.ranges(), l.number)) {
+      output::MessageRow row;
+      row.number = l.number;
+      row.octets = l.octets;
+      if (auto it = uid_of.find(l.number); it != uid_of.end()) {
+        row.uid = it->second;
+      }
+      candidates.push_back(std::move(row));
+    }
+  }
+
+  selected.headers_read = want_headers || selection.needs_headers();
+  std::vector<mail::Headers> headers(selected.headers_read ? candidates.size() : 0);
+  if (selected.headers_read && !candidates.empty()) {
+    if (client.capabilities().known && !client.capabilities().top) {
+      throw Error(ExitCode::unavailable, "the server does not support TOP, which reading "
+                                         "From, Subject and Date needs");
+    }
+    std::vector<std::string> commands;
+    commands.reserve(candidates.size());
+    for (const auto& row : candidates) {
+      commands.push_back(pop3::command("TOP", row.number, 0));
+    }
+    HeaderSink sink(candidates.size());
+    client.pipeline(commands, pop3::ReplyShape::multi_line, pop3::LineEnding::lf, sink);
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (!sink.ok(i)) {
+        // The message may have gone (another session); it is shown without headers.
+        context.log->warn("cannot read the headers of message {}", candidates[i].number);
+        continue;
+      }
+      headers[i] = mail::Headers::parse(sink.block(i));
+      auto& row = candidates[i];
+      row.has_headers = true;
+      row.from = headers[i].decoded("From");
+      row.subject = headers[i].decoded("Subject");
+      if (auto date = headers[i].get("Date")) {
+        row.date = mail::parse_date(*date);
+      }
+    }
+  }
+
+  auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    select::MessageInfo info;
+    info.number = candidates[i].number;
+    info.octets = candidates[i].octets;
+    info.uid = candidates[i].uid;
+    info.headers = selected.headers_read ? &headers[i] : nullptr;
+    if (selection.needs_headers() && !candidates[i].has_headers) {
+      continue;  // a header filter cannot match a message whose headers could not be read
+    }
+    if (selection.matches(info, now)) {
+      selected.rows.push_back(std::move(candidates[i]));
+    }
+  }
+  return selected;
+}
+
+}  // namespace mw::commands
