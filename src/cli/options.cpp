@@ -24,8 +24,8 @@ constexpr unsigned k_help_width = 100;
 // Keys a config file section may hold besides the global value options: used by later
 // commands (send, fetch), accepted now so that one config file serves every version.
 const std::vector<std::string> k_config_only_keys = {
-    "smtp-host",          "smtp-port",          "smtp-tls",  "smtp-user", "smtp-auth",
-    "smtp-password-command", "smtp-password-file", "from",   "state",
+    "smtp-host", "smtp-port", "smtp-tls", "smtp-user", "smtp-auth", "smtp-password-command",
+    "smtp-password-file", "from", "state", "output",
 };
 
 // Options the config file and the environment may not set.
@@ -108,6 +108,32 @@ po::options_description command_options(std::string_view command)
   if (command == "list") {
     d.add_options()("headers", po::bool_switch(),
                     "also show From, Subject and Date (read with TOP n 0)");
+    d.add(selection_options());
+  } else if (command == "purge") {
+    // clang-format off
+    d.add_options()
+      ("dry-run,n", po::bool_switch(), "show what would be deleted; delete nothing")
+      ("yes,y", po::bool_switch(), "do not ask for confirmation");
+    // clang-format on
+    d.add(selection_options());
+  } else if (command == "fetch") {
+    // clang-format off
+    d.add_options()
+      ("output,o", po::value<std::string>()->value_name("TARGET"),
+       "maildir:DIR | mbox:FILE | dir:DIR | - (stdout, one message); an existing Maildir "
+       "may be given as DIR")
+      ("new", po::bool_switch(), "skip messages whose UID the state file records")
+      ("state", po::value<std::string>()->value_name("FILE"),
+       "the state file of --new (default $XDG_STATE_HOME/mailwrench/ACCOUNT.uids)")
+      ("delete", po::bool_switch(),
+       "delete each message on the server once it is safely stored")
+      ("limit", po::value<std::string>()->value_name("N"), "fetch at most N messages")
+      ("max-size", po::value<std::string>()->value_name("SIZE"),
+       "skip (and report) messages larger than SIZE")
+      ("crlf", po::bool_switch(), "store CRLF line endings as sent (default: LF)")
+      ("wait-lock", po::value<std::string>()->value_name("SECONDS"),
+       "wait this long for another run on the same mailbox to finish (default 0)");
+    // clang-format on
     d.add(selection_options());
   }
   return d;
@@ -375,6 +401,9 @@ const std::vector<CommandInfo>& command_table()
       {"list", "[SELECTION]", "one row per message: number, octets, UID; --headers adds From, "
                               "Subject, Date"},
       {"top", "MSG [LINES]", "headers and the first LINES body lines of message MSG (TOP)"},
+      {"fetch", "[SELECTION]", "download messages into a Maildir, an mbox, a folder of .eml "
+                               "files or stdout (RETR)"},
+      {"purge", "SELECTION", "delete the selected messages (DELE, QUIT); --dry-run shows them"},
   };
   return table;
 }
@@ -443,7 +472,7 @@ std::string help_text(std::string_view command)
       if (!own.options().empty()) {
         out << "\n" << own;
       }
-      if (command == "list") {
+      if (command == "list" || command == "fetch" || command == "purge") {
         out << "\nSELECTION: message numbers and ranges such as 3, 5-9, 1,4,7 or 10-\n";
       }
       out << "\n" << global_options();
@@ -726,6 +755,33 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
   if (command == "list") {
     s.headers = vm["headers"].as<bool>();
     build_selection(vm, s);
+  } else if (command == "purge") {
+    build_selection(vm, s);
+    s.dry_run = vm["dry-run"].as<bool>();
+    s.yes = vm["yes"].as<bool>();
+    if (s.selection.empty()) {
+      throw UsageError("purge needs a selection (message numbers, --uid, --from, ...) or --all; "
+                       "it never deletes everything by default");
+    }
+  } else if (command == "fetch") {
+    build_selection(vm, s);
+    s.output = lookup("output").value_or("");
+    if (s.output.empty()) {
+      throw UsageError("fetch needs --output maildir:DIR, mbox:FILE, dir:DIR or - (stdout)");
+    }
+    s.only_new = vm["new"].as<bool>();
+    s.delete_after = vm["delete"].as<bool>();
+    s.crlf = vm["crlf"].as<bool>();
+    s.state_file = expand_home(lookup("state").value_or(""), getenv);
+    if (auto limit = from_cli("limit")) {
+      s.limit = parse_number(*limit, "--limit");
+    }
+    if (auto max = from_cli("max-size")) {
+      s.max_size = select::parse_size(*max);
+    }
+    if (auto wait = from_cli("wait-lock")) {
+      s.wait_lock = std::chrono::seconds(parse_number(*wait, "--wait-lock"));
+    }
   } else if (command == "top") {
     if (positional_args.empty()) {
       throw UsageError("top needs a message number: mailwrench top MSG [LINES]");

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <fcntl.h>
 #include <iostream>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -61,10 +63,41 @@ std::size_t terminal_width()
   return 100;
 }
 
+// Asks on the controlling terminal (stdin may be a pipe of UIDs); nullopt without one.
+std::function<bool(const std::string&)> terminal_confirm()
+{
+  if (isatty(STDERR_FILENO) != 1) {
+    return {};
+  }
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    return {};
+  }
+  close(fd);
+  return [](const std::string& question) {
+    std::FILE* tty = std::fopen("/dev/tty", "r+");
+    if (tty == nullptr) {
+      return false;
+    }
+    std::fprintf(tty, "%s [y/N] ", question.c_str());
+    std::fflush(tty);
+    char answer[16] = {};
+    bool yes = std::fgets(answer, sizeof answer, tty) != nullptr &&
+               (answer[0] == 'y' || answer[0] == 'Y');
+    std::fclose(tty);
+    return yes;
+  };
+}
+
 int run_command(const Settings& settings)
 {
-  commands::Context context{settings, std::cout, make_logger(settings),
-                            isatty(STDOUT_FILENO) == 1, terminal_width()};
+  commands::Context context{settings,
+                            std::cout,
+                            make_logger(settings),
+                            isatty(STDOUT_FILENO) == 1,
+                            terminal_width(),
+                            terminal_confirm(),
+                            isatty(STDERR_FILENO) == 1};
   if (settings.command == "stat") {
     return commands::stat(context);
   }
@@ -73,6 +106,9 @@ int run_command(const Settings& settings)
   }
   if (settings.command == "top") {
     return commands::top(context);
+  }
+  if (settings.command == "purge") {
+    return commands::purge(context);
   }
   throw Error(ExitCode::software, "no implementation for command '" + settings.command + "'");
 }

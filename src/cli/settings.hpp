@@ -43,9 +43,23 @@ struct Settings {
   int verbosity = 0;
   bool quiet = false;
 
-  // list
+  // list, fetch, purge
   bool headers = false;
   select::Selection selection;
+
+  // purge
+  bool dry_run = false;
+  bool yes = false;
+
+  // fetch
+  std::string output;                   // "maildir:DIR", "mbox:FILE", "dir:DIR" or "-"
+  bool only_new = false;                // --new
+  std::string state_file;               // --state, or the default for the account
+  bool delete_after = false;            // --delete
+  std::optional<std::uint64_t> limit;   // --limit N
+  std::optional<std::uint64_t> max_size;
+  bool crlf = false;
+  std::chrono::seconds wait_lock{0};
 
   // top
   std::uint64_t message = 0;

@@ -174,6 +174,15 @@ nlohmann::json to_json(const ListResult& result)
   return {{"messages", std::move(messages)}, {"count", result.messages.size()}, {"octets", total}};
 }
 
+nlohmann::json to_json(const std::vector<MessageRow>& purged, bool dry_run)
+{
+  auto rows = to_json(ListResult{purged, true});
+  return {{"dry_run", dry_run},
+          {dry_run ? "would_delete" : "deleted", std::move(rows["messages"])},
+          {"count", rows["count"]},
+          {"octets", rows["octets"]}};
+}
+
 nlohmann::json to_json(const TopResult& result)
 {
   nlohmann::json doc = {{"number", result.number}, {"lines", result.lines}};

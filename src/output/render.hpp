@@ -30,6 +30,9 @@ nlohmann::json to_json(const StatResult& result);
 nlohmann::json to_json(const ListResult& result);
 nlohmann::json to_json(const TopResult& result);
 
+// purge: {"dry_run": B, "deleted"|"would_delete": [rows with headers], "count": N, "octets": N}
+nlohmann::json to_json(const std::vector<MessageRow>& purged, bool dry_run);
+
 // {"error": {"kind": ..., "message": ..., "exit_code": N}}
 nlohmann::json error_json(ExitCode code, const std::string& message);
 

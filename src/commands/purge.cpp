@@ -1,0 +1,142 @@
+#include "commands/context.hpp"
+#include "commands/mailbox.hpp"
+#include "commands/session.hpp"
+#include "output/render.hpp"
+#include "util/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace mw::commands {
+
+namespace {
+
+enum class DryRun { yes, no };
+
+// The one place that sends DELE, and so the one place that decides dry-run (as ninja's
+// Cleaner::Remove does): with DryRun::yes nothing is marked and RSET makes sure of it.
+void delete_messages(pop3::Client& client, const std::vector<output::MessageRow>& rows,
+                     DryRun dry_run)
+{
+  if (dry_run == DryRun::yes) {
+    std::vector<std::string> rset = {pop3::command("RSET")};
+    struct Ignore : pop3::ReplySink {
+      void on_status(std::size_t, const pop3::Status&) override {}
+      void on_data(std::size_t, std::string_view) override {}
+      void on_end(std::size_t) override {}
+    } ignore;
+    client.pipeline(rset, pop3::ReplyShape::single, pop3::LineEnding::crlf, ignore);
+    return;
+  }
+  std::vector<std::string> commands;
+  commands.reserve(rows.size());
+  for (const auto& row : rows) {
+    commands.push_back(pop3::command("DELE", row.number));
+  }
+  struct Check : pop3::ReplySink {
+    const std::vector<output::MessageRow>* rows = nullptr;
+    std::string failure;
+    void on_status(std::size_t index, const pop3::Status& status) override
+    {
+      if (!status.ok() && failure.empty()) {
+        failure = "the server refused DELE " + std::to_string((*rows)[index].number) + ": " +
+                  status.text;
+      }
+    }
+    void on_data(std::size_t, std::string_view) override {}
+    void on_end(std::size_t) override {}
+  } check;
+  check.rows = &rows;
+  client.pipeline(commands, pop3::ReplyShape::single, pop3::LineEnding::crlf, check);
+  if (!check.failure.empty()) {
+    // Undo every mark of this session: all or nothing.
+    std::vector<std::string> rset = {pop3::command("RSET")};
+    client.pipeline(rset, pop3::ReplyShape::single, pop3::LineEnding::crlf, check);
+    throw Error(ExitCode::protocol, check.failure + "; nothing was deleted");
+  }
+}
+
+std::uint64_t total_octets(const std::vector<output::MessageRow>& rows)
+{
+  std::uint64_t total = 0;
+  for (const auto& r : rows) {
+    total += r.octets;
+  }
+  return total;
+}
+
+std::string count_text(std::size_t count, std::uint64_t octets)
+{
+  return std::to_string(count) + (count == 1 ? " message (" : " messages (") +
+         output::human_size(octets) + ")";
+}
+
+}  // namespace
+
+// The telnet session it replaces: USER/PASS, LIST, UIDL, TOP n 0, (look), DELE n..., QUIT.
+int purge(const Context& context)
+{
+  const auto& s = context.settings;
+  if (!s.dry_run && !s.yes && !context.confirm) {
+    throw UsageError("purge asks for confirmation, and there is no terminal to ask on: add "
+                     "--yes to delete, or --dry-run to look");
+  }
+  auto session = Pop3Session::open(context);
+  auto& client = session.client();
+  auto selected = select_messages(session, context, true, Missing::fail);
+  const auto& rows = selected.rows;
+  auto octets = total_octets(rows);
+
+  output::ListResult shown{rows, true};
+  if (!s.json && !rows.empty()) {
+    output::render_plain(shown, context.out, {context.out_is_terminal, context.terminal_width});
+    context.out.flush();
+  }
+  if (rows.empty()) {
+    session.quit_quietly();
+    if (s.json) {
+      output::write_json(output::to_json(rows, s.dry_run), context.out);
+    } else {
+      context.out << "no message matches; nothing deleted\n";
+    }
+    return 0;
+  }
+
+  auto dry_run = s.dry_run ? DryRun::yes : DryRun::no;
+  if (dry_run == DryRun::no && !s.yes) {
+    if (!context.confirm("Delete " + count_text(rows.size(), octets) + " from " + s.host +
+                         "?")) {
+      delete_messages(client, rows, DryRun::yes);
+      session.quit_quietly();
+      context.out << "nothing deleted\n";
+      return 0;
+    }
+  }
+
+  delete_messages(client, rows, dry_run);
+  // RFC 1939 section 6: deletions happen in the UPDATE state, only after +OK to QUIT.
+  pop3::Status quit;
+  try {
+    quit = client.quit();
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string(e.what()) +
+                              " while waiting for the reply to QUIT: the messages may or may "
+                              "not have been deleted; run 'mailwrench list' to check");
+  }
+  if (!quit.ok() && dry_run == DryRun::no) {
+    throw Error(ExitCode::temporary, "the server did not confirm QUIT (" + quit.text +
+                                         "): nothing may have been deleted; run 'mailwrench "
+                                         "list' to check");
+  }
+
+  if (s.json) {
+    output::write_json(output::to_json(rows, s.dry_run), context.out);
+  } else if (dry_run == DryRun::yes) {
+    context.out << "would delete " << count_text(rows.size(), octets)
+                << "; nothing deleted (--dry-run)\n";
+  } else {
+    context.out << "deleted " << count_text(rows.size(), octets) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace mw::commands

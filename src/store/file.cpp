@@ -1,0 +1,193 @@
+#include "store/file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+
+namespace mw::store::file {
+
+namespace {
+
+constexpr std::size_t k_buffer_size = 64 * 1024;
+
+} // namespace
+
+void fail(const std::string& what, const std::string& path, int err, ExitCode code)
+{
+  throw Error(code, "cannot " + what + " " + path + ": " + std::strerror(err));
+}
+
+Fd& Fd::operator=(Fd&& other) noexcept
+{
+  if (this != &other) {
+    reset();
+    m_fd = other.release();
+  }
+  return *this;
+}
+
+int Fd::release() noexcept
+{
+  return std::exchange(m_fd, -1);
+}
+
+void Fd::reset() noexcept
+{
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    m_fd = -1;
+  }
+}
+
+OutFile::OutFile(std::string path, int flags, mode_t mode) : m_path(std::move(path))
+{
+  int fd = -1;
+  do {
+    fd = ::open(m_path.c_str(), flags | O_WRONLY | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    fail("create", m_path, errno);
+  }
+  m_fd = Fd(fd);
+}
+
+OutFile::OutFile(int borrowed_fd, std::string path)
+    : m_borrowed(borrowed_fd), m_path(std::move(path))
+{
+}
+
+void OutFile::write(std::string_view data)
+{
+  if (m_buffer.size() + data.size() <= k_buffer_size) {
+    m_buffer.append(data);
+    return;
+  }
+  flush();
+  if (data.size() >= k_buffer_size) {
+    write_all(fd(), data, m_path);
+  } else {
+    m_buffer.append(data);
+  }
+}
+
+void OutFile::flush()
+{
+  if (!m_buffer.empty()) {
+    // Cleared even when the write fails: the caller removes or truncates the file then.
+    std::string pending;
+    pending.swap(m_buffer);
+    write_all(fd(), pending, m_path);
+  }
+}
+
+void OutFile::sync(bool metadata)
+{
+  flush();
+  int result = 0;
+  do {
+    result = metadata ? ::fsync(fd()) : ::fdatasync(fd());
+  } while (result < 0 && errno == EINTR);
+  if (result < 0) {
+    fail("sync", m_path, errno);
+  }
+}
+
+void OutFile::close()
+{
+  flush();
+  if (m_fd.get() >= 0) {
+    // close(2) is not retried after EINTR: on Linux the descriptor is gone either way.
+    if (::close(m_fd.release()) < 0 && errno != EINTR) {
+      fail("write", m_path, errno);
+    }
+  }
+}
+
+void write_all(int fd, std::string_view data, const std::string& path)
+{
+  while (!data.empty()) {
+    const ssize_t written = ::write(fd, data.data(), data.size());
+    if (written < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      fail("write", path, errno);
+    }
+    if (written == 0) {
+      fail("write", path, EIO);
+    }
+    data.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+void sync_directory(const std::string& path)
+{
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    fail("open directory", path, errno);
+  }
+  const Fd owner(fd);
+  int result = 0;
+  do {
+    result = ::fsync(fd);
+  } while (result < 0 && errno == EINTR);
+  // Some file systems cannot fsync a directory (EINVAL) and make renames durable anyway.
+  if (result < 0 && errno != EINVAL) {
+    fail("sync directory", path, errno);
+  }
+}
+
+std::string parent_of(const std::string& path)
+{
+  const std::size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  if (slash == 0) {
+    return "/";
+  }
+  return path.substr(0, slash);
+}
+
+void make_directories(const std::string& path, mode_t mode)
+{
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0) {
+    if (!S_ISDIR(info.st_mode)) {
+      fail("create directory", path, ENOTDIR);
+    }
+    return;
+  }
+  if (errno != ENOENT) {
+    fail("create directory", path, errno);
+  }
+  std::string trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') {
+    trimmed.pop_back();
+  }
+  const std::string parent = parent_of(trimmed);
+  if (parent != trimmed && parent != "." && parent != "/") {
+    make_directories(parent, mode);
+  }
+  if (::mkdir(trimmed.c_str(), mode) < 0) {
+    if (errno == EEXIST && ::stat(trimmed.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+      return; // created by someone else meanwhile
+    }
+    fail("create directory", path, errno);
+  }
+  // The new entry is durable only once its parent directory is.
+  sync_directory(parent);
+}
+
+void remove_quietly(const std::string& path) noexcept
+{
+  ::unlink(path.c_str());
+}
+
+} // namespace mw::store::file

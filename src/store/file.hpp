@@ -1,0 +1,90 @@
+#pragma once
+
+#include "util/error.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+// POSIX file helpers shared by the sinks and the state file: every failure becomes an
+// mw::Error naming the path and the errno text.
+namespace mw::store::file {
+
+// "cannot <what> <path>: <strerror(err)>" as an mw::Error with `code` (73 unless told).
+[[noreturn]] void fail(const std::string& what, const std::string& path, int err,
+                       ExitCode code = ExitCode::cant_create);
+
+// An owned file descriptor that is closed when it goes away.
+class Fd {
+public:
+  Fd() = default;
+  explicit Fd(int fd) : m_fd(fd) {}
+  Fd(Fd&& other) noexcept : m_fd(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+
+  // The descriptor, or -1.
+  int get() const { return m_fd; }
+  // Gives up ownership and returns the descriptor.
+  int release() noexcept;
+  // Closes the descriptor (errors ignored: OutFile::close() reports them).
+  void reset() noexcept;
+
+private:
+  int m_fd = -1;
+};
+
+// A file being written through a buffer: bounded memory whatever is written (short writes and
+// EINTR handled); every error is an mw::Error 73 naming the path.
+class OutFile {
+public:
+  // Opens `path` with open(2) `flags` (O_WRONLY and O_CLOEXEC are added) and `mode`.
+  OutFile(std::string path, int flags, mode_t mode);
+  // Writes to an already open descriptor that the OutFile does not own; `path` names it in errors.
+  OutFile(int borrowed_fd, std::string path);
+  OutFile(OutFile&&) noexcept = default;
+  OutFile& operator=(OutFile&&) noexcept = default;
+  ~OutFile() = default;
+
+  // Appends `data`, writing the buffer out whenever it fills up.
+  void write(std::string_view data);
+  // Writes the buffer out.
+  void flush();
+  // Drops what is buffered without writing it.
+  void discard() { m_buffer.clear(); }
+  // Writes the buffer out and makes the data durable (fdatasync, or fsync with `metadata`).
+  void sync(bool metadata);
+  // Writes the buffer out and closes the file, reporting close(2) errors (NFS reports late).
+  void close();
+  // The descriptor being written.
+  int fd() const { return m_borrowed >= 0 ? m_borrowed : m_fd.get(); }
+  // The path given when it was opened.
+  const std::string& path() const { return m_path; }
+
+private:
+  Fd m_fd;
+  int m_borrowed = -1;
+  std::string m_path;
+  std::string m_buffer;
+};
+
+// write(2) all of `data` to `fd`, retrying after EINTR and short writes; errors name `path`.
+void write_all(int fd, std::string_view data, const std::string& path);
+
+// fsync(2) of the directory `path` (what makes a rename or a new file in it durable).
+void sync_directory(const std::string& path);
+
+// Creates `path` and any missing parents with `mode` (existing ones are left as they are);
+// an existing non-directory in the way is an Error 73.
+void make_directories(const std::string& path, mode_t mode);
+
+// The directory part of `path` ("." when there is none).
+std::string parent_of(const std::string& path);
+
+// unlink(2) that ignores every error (for cleaning up after a failure).
+void remove_quietly(const std::string& path) noexcept;
+
+} // namespace mw::store::file

@@ -1,0 +1,370 @@
+#include "store/file.hpp"
+#include "store/mboxrd.hpp"
+#include "store/sinks.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <fcntl.h>
+#include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mw::store::detail {
+
+namespace {
+
+constexpr mode_t k_dir_mode = 0700;
+constexpr mode_t k_file_mode = 0600;
+constexpr std::size_t k_max_header = 1024 * 1024;
+constexpr std::time_t k_stale_dot_lock_seconds = 10 * 60;
+constexpr int k_dot_lock_attempts = 3;
+
+std::string read_small_file(int fd)
+{
+  std::string content;
+  char buffer[64];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0 || content.size() > 256) {
+      return content;
+    }
+    content.append(buffer, static_cast<std::size_t>(got));
+  }
+}
+
+long parse_pid(const std::string& text)
+{
+  long pid = 0;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      pid = pid * 10 + (c - '0');
+      if (pid > 1'000'000'000) {
+        return 0;
+      }
+    } else if (c == '\n' || c == ' ' || c == '\r') {
+      break;
+    } else {
+      return 0;
+    }
+  }
+  return pid;
+}
+
+// FILE.lock, the dot-lock every mbox reader and writer honours (created O_EXCL, holding our pid).
+class DotLock {
+public:
+  DotLock(const std::string& mbox_path) : m_path(mbox_path + ".lock")
+  {
+    for (int attempt = 0; attempt < k_dot_lock_attempts; ++attempt) {
+      const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, k_file_mode);
+      if (fd >= 0) {
+        const file::Fd owner(fd);
+        file::write_all(fd, std::to_string(::getpid()) + "\n", m_path);
+        m_held = true;
+        return;
+      }
+      if (errno != EEXIST && errno != EINTR) {
+        file::fail("create lock", m_path, errno);
+      }
+      if (!remove_if_stale(mbox_path)) {
+        break;
+      }
+    }
+    throw Error(ExitCode::temporary, "mbox " + mbox_path + " is locked: " + m_path + " exists" +
+                                         m_holder + " (a stale lock is removed after 10 minutes)");
+  }
+  DotLock(const DotLock&) = delete;
+  DotLock& operator=(const DotLock&) = delete;
+  ~DotLock()
+  {
+    if (m_held) {
+      file::remove_quietly(m_path);
+    }
+  }
+
+private:
+  // Removes the lock if it is older than 10 minutes or its process is dead; true when the lock
+  // is gone (so creating it again may succeed).
+  bool remove_if_stale(const std::string& mbox_path)
+  {
+    const int fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) {
+        return true;
+      }
+      file::fail("read lock", m_path, errno);
+    }
+    const file::Fd owner(fd);
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+      file::fail("read lock", m_path, errno);
+    }
+    const long pid = parse_pid(read_small_file(fd));
+    if (pid > 0) {
+      m_holder = " (held by pid " + std::to_string(pid) + ")";
+    }
+    const bool too_old = std::time(nullptr) - info.st_mtime > k_stale_dot_lock_seconds;
+    const bool dead = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    if (!too_old && !dead) {
+      return false;
+    }
+    // Remove only the file judged stale, not one a live process created meanwhile.
+    struct stat now {};
+    if (::lstat(m_path.c_str(), &now) != 0) {
+      return errno == ENOENT;
+    }
+    if (now.st_ino != info.st_ino || now.st_dev != info.st_dev) {
+      return true;
+    }
+    if (::unlink(m_path.c_str()) != 0 && errno != ENOENT) {
+      file::fail("remove the stale lock of " + mbox_path + ":", m_path, errno);
+    }
+    return true;
+  }
+
+  std::string m_path;
+  std::string m_holder;
+  bool m_held = false;
+};
+
+class MboxSink;
+
+// Appends one message: From line, the header buffered to find the sender, the body quoted.
+class MboxDelivery final : public Delivery {
+public:
+  MboxDelivery(MboxSink& sink, int fd, const std::string& path, LineEnding ending);
+  MboxDelivery(const MboxDelivery&) = delete;
+  MboxDelivery& operator=(const MboxDelivery&) = delete;
+  ~MboxDelivery() override { abandon(); }
+
+  void write(std::string_view data) override;
+  std::string commit() override;
+
+private:
+  void start_body();
+  void emit(std::string_view data);
+  void abandon() noexcept;
+
+  MboxSink& m_sink;
+  std::optional<file::OutFile> m_file;
+  std::string_view m_ending;
+  off_t m_start = 0;
+  bool m_in_header = true;
+  std::string m_header;
+  std::size_t m_scan = 0;
+  mboxrd::Quoter m_quoter;
+  std::string m_quoted;
+  char m_last = '\n';
+};
+
+class MboxSink final : public Sink {
+public:
+  MboxSink(std::string path, LineEnding ending)
+      : m_path(std::move(path)), m_ending(ending), m_dot_lock(prepare(m_path))
+  {
+    int fd = -1;
+    do {
+      fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, k_file_mode);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      file::fail("open", m_path, errno);
+    }
+    m_fd = file::Fd(fd);
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+      file::fail("open", m_path, errno);
+    }
+    if (!S_ISREG(info.st_mode)) {
+      throw Error(ExitCode::cant_create, "cannot use " + m_path + " as an mbox: not a regular file");
+    }
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_SETLK, &lock) != 0) {
+      if (errno != EACCES && errno != EAGAIN) {
+        file::fail("lock", m_path, errno);
+      }
+      std::string holder;
+      struct flock query {};
+      query.l_type = F_WRLCK;
+      query.l_whence = SEEK_SET;
+      if (::fcntl(fd, F_GETLK, &query) == 0 && query.l_type != F_UNLCK && query.l_pid > 0) {
+        holder = " held by pid " + std::to_string(query.l_pid);
+      }
+      throw Error(ExitCode::temporary,
+                  "mbox " + m_path + " is locked by another program (fcntl lock" + holder + ")");
+    }
+  }
+
+  std::unique_ptr<Delivery> begin(const MessageMeta&) override
+  {
+    if (m_active) {
+      throw Error(ExitCode::software, "internal error: two messages at once into mbox " + m_path);
+    }
+    auto delivery = std::make_unique<MboxDelivery>(*this, m_fd.get(), m_path, m_ending);
+    m_active = true;
+    return delivery;
+  }
+
+  void sync() override
+  {
+    if (m_dirty) {
+      int result = 0;
+      do {
+        result = ::fsync(m_fd.get());
+      } while (result < 0 && errno == EINTR);
+      if (result < 0) {
+        file::fail("sync", m_path, errno);
+      }
+      m_dirty = false;
+    }
+  }
+
+  void finished(bool committed)
+  {
+    m_active = false;
+    m_dirty = m_dirty || committed;
+  }
+
+  const std::string& path() const { return m_path; }
+
+private:
+  static const std::string& prepare(const std::string& path)
+  {
+    file::make_directories(file::parent_of(path), k_dir_mode);
+    return path;
+  }
+
+  std::string m_path;
+  LineEnding m_ending;
+  // Taken before the mbox is opened: closing any descriptor of a file drops this process's fcntl
+  // locks on it, so a second open in the same process must fail before it opens the file.
+  DotLock m_dot_lock;
+  file::Fd m_fd;
+  bool m_active = false;
+  bool m_dirty = false;
+};
+
+MboxDelivery::MboxDelivery(MboxSink& sink, int fd, const std::string& path, LineEnding ending)
+    : m_sink(sink), m_ending(ending == LineEnding::crlf ? "\r\n" : "\n")
+{
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    file::fail("open", path, errno);
+  }
+  m_start = info.st_size;
+  m_file.emplace(fd, path);
+  if (m_start > 0) {
+    // A file that does not end with a line ending would glue our From line to its last line.
+    char last = '\n';
+    if (::pread(fd, &last, 1, m_start - 1) == 1 && last != '\n') {
+      m_file->write(m_ending);
+    }
+  }
+}
+
+void MboxDelivery::write(std::string_view data)
+{
+  if (!m_file) {
+    throw Error(ExitCode::software, "internal error: write to a finished mbox delivery");
+  }
+  try {
+    if (!m_in_header) {
+      emit(data);
+      return;
+    }
+    m_header.append(data);
+    for (;;) {
+      const std::size_t newline = m_header.find('\n', m_scan);
+      if (newline == std::string::npos) {
+        break;
+      }
+      const std::size_t length = newline - m_scan;
+      m_scan = newline + 1;
+      if (length == 0 || (length == 1 && m_header[newline - 1] == '\r')) {
+        start_body();
+        return;
+      }
+    }
+    if (m_header.size() >= k_max_header) {
+      start_body();
+    }
+  } catch (...) {
+    abandon();
+    throw;
+  }
+}
+
+void MboxDelivery::start_body()
+{
+  m_in_header = false;
+  m_file->write("From " + mboxrd::sender(m_header) + " " + mboxrd::asctime_utc(std::time(nullptr)));
+  m_file->write(m_ending);
+  emit(m_header);
+  std::string().swap(m_header);
+}
+
+void MboxDelivery::emit(std::string_view data)
+{
+  if (data.empty()) {
+    return;
+  }
+  m_quoted.clear();
+  m_quoter.put(data, m_quoted);
+  m_file->write(m_quoted);
+  m_last = data.back();
+}
+
+std::string MboxDelivery::commit()
+{
+  if (!m_file) {
+    throw Error(ExitCode::software, "internal error: commit of a finished mbox delivery");
+  }
+  try {
+    if (m_in_header) {
+      start_body();
+    }
+    m_quoted.clear();
+    m_quoter.finish(m_quoted);
+    m_file->write(m_quoted);
+    if (m_last == '\r' && m_ending == "\r\n") {
+      m_file->write("\n");
+    } else if (m_last != '\n') {
+      m_file->write(m_ending);
+    }
+    m_file->write(m_ending);
+    m_file->sync(false);
+    m_file.reset();
+    m_sink.finished(true);
+    return m_sink.path();
+  } catch (...) {
+    abandon();
+    throw;
+  }
+}
+
+void MboxDelivery::abandon() noexcept
+{
+  if (!m_file) {
+    return;
+  }
+  m_file->discard();
+  const int fd = m_file->fd();
+  m_file.reset();
+  while (::ftruncate(fd, m_start) != 0 && errno == EINTR) {
+  }
+  m_sink.finished(false);
+}
+
+} // namespace
+
+std::unique_ptr<Sink> open_mbox(const std::string& path, LineEnding ending)
+{
+  return std::make_unique<MboxSink>(path, ending);
+}
+
+} // namespace mw::store::detail

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+// Where fetched messages go: Maildir, mbox (mboxrd, locked), a directory of .eml files, or
+// standard output. Every sink follows DESIGN.md "Nothing lost": a message becomes visible only
+// complete, and sync() makes it durable before the caller may delete it on the server.
+namespace mw::store {
+
+// The line endings of the bytes given to Delivery::write(); the mbox From line and the blank
+// line after each message use the same ending.
+enum class LineEnding { lf, crlf };
+
+// What is known about the message being stored.
+struct MessageMeta {
+  std::uint64_t number = 0;
+  std::string uid;          // may be empty (a server without UIDL)
+  std::uint64_t octets = 0; // the LIST size: a hint only, never trusted
+};
+
+// One message being written: bytes arrive in chunks of any size (already dot-unstuffed).
+// Destroying a Delivery without commit() removes every trace of it (the temporary file is
+// unlinked; an mbox is truncated back to its size before this message). A Delivery must not
+// outlive the Sink that began it.
+class Delivery {
+public:
+  virtual ~Delivery() = default;
+  // Appends the next bytes of the message; throws mw::Error 73 (naming the path) on failure,
+  // after removing what was written.
+  virtual void write(std::string_view data) = 0;
+  // Makes the message complete and visible (written, fsync'ed, renamed into place) and returns
+  // where it went: a file path, the mbox path, or "-" for standard output.
+  virtual std::string commit() = 0;
+};
+
+// A destination for many messages.
+class Sink {
+public:
+  virtual ~Sink() = default;
+  // Starts storing one message; an mbox takes one Delivery at a time (a second one before the
+  // first is committed or destroyed is an Error 70).
+  virtual std::unique_ptr<Delivery> begin(const MessageMeta& meta) = 0;
+  // Makes every message committed so far durable on disk (directory fsyncs etc.); the caller
+  // deletes a message on the server only after a sync() that followed its commit().
+  virtual void sync() = 0;
+};
+
+// A parsed `--output` value.
+struct OutputSpec {
+  enum class Kind { maildir, mbox, dir, standard_output };
+  Kind kind = Kind::maildir;
+  std::string path; // empty for standard_output
+};
+
+// Parses "maildir:DIR", "mbox:FILE", "dir:DIR" or "-" (a leading "~/" in the path is the home
+// directory); a bare path naming an existing Maildir (with cur/, new/ and tmp/) is a maildir;
+// anything else is an mw::UsageError explaining the forms.
+OutputSpec parse_output(std::string_view text);
+
+// Opens the destination, creating what is missing (directories 0700, files 0600); an mbox is
+// locked (fcntl write lock and FILE.lock dot-lock, held until the Sink is destroyed; Error 75
+// when another process holds either). Standard output (`out`) gets the raw bytes of each message,
+// no From line and no separator: the caller uses it for one message. Errors creating anything are
+// mw::Error 73 naming the path.
+std::unique_ptr<Sink> open_sink(const OutputSpec& spec, LineEnding ending, std::ostream& out);
+
+} // namespace mw::store
