@@ -57,7 +57,7 @@ long parse_pid(const std::string& text)
 // FILE.lock, the dot-lock every mbox reader and writer honours (created O_EXCL, holding our pid).
 class DotLock {
 public:
-  DotLock(const std::string& mbox_path) : m_path(mbox_path + ".lock")
+  explicit DotLock(const std::string& mbox_path) : m_path(mbox_path + ".lock")
   {
     for (int attempt = 0; attempt < k_dot_lock_attempts; ++attempt) {
       const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, k_file_mode);

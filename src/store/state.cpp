@@ -1,0 +1,264 @@
+#include "store/state.hpp"
+
+#include "store/file.hpp"
+#include "store/names.hpp"
+#include "util/error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <thread>
+#include <unistd.h>
+#include <unordered_set>
+#include <utility>
+
+namespace mw::store {
+
+namespace {
+
+constexpr std::string_view k_header = "# mailwrench uid state 1";
+constexpr mode_t k_dir_mode = 0700;
+constexpr mode_t k_file_mode = 0600;
+constexpr auto k_lock_poll = std::chrono::milliseconds(50);
+
+[[noreturn]] void bad_state(const std::string& path, std::size_t line, const std::string& why)
+{
+  throw Error(ExitCode::data, path + ":" + std::to_string(line) + ": " + why +
+                                  " (not a mailwrench UID state file? move it away to start over)");
+}
+
+bool is_uid_byte(char c)
+{
+  const auto byte = static_cast<unsigned char>(c);
+  return byte > 0x20 && byte < 0x7F;
+}
+
+std::string read_file(const std::string& path, bool& missing)
+{
+  missing = false;
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      missing = true;
+      return {};
+    }
+    file::fail("read", path, errno, ExitCode::data);
+  }
+  const file::Fd owner(fd);
+  std::string content;
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      file::fail("read", path, errno, ExitCode::data);
+    }
+    if (got == 0) {
+      return content;
+    }
+    content.append(buffer, static_cast<std::size_t>(got));
+  }
+}
+
+long read_pid(int fd)
+{
+  char buffer[32] = {};
+  const ssize_t got = ::pread(fd, buffer, sizeof buffer - 1, 0);
+  if (got <= 0) {
+    return 0;
+  }
+  char* end = nullptr;
+  const long pid = std::strtol(buffer, &end, 10);
+  return end != buffer && pid > 0 ? pid : 0;
+}
+
+std::string home_directory()
+{
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && *home != '\0') {
+    return home;
+  }
+  if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr && entry->pw_dir != nullptr) {
+    return entry->pw_dir;
+  }
+  throw Error(ExitCode::config,
+              "cannot find the home directory for the UID state file: set HOME or use --state");
+}
+
+} // namespace
+
+UidState UidState::load(const std::string& path)
+{
+  UidState state;
+  state.m_path = path;
+  bool missing = false;
+  const std::string content = read_file(path, missing);
+  if (missing || content.empty()) {
+    return state;
+  }
+  std::size_t line_number = 0;
+  std::size_t start = 0;
+  while (start < content.size()) {
+    std::size_t end = content.find('\n', start);
+    if (end == std::string::npos) {
+      end = content.size();
+    }
+    const std::string_view line = std::string_view(content).substr(start, end - start);
+    start = end + 1;
+    ++line_number;
+    if (line_number == 1) {
+      if (line != k_header) {
+        bad_state(path, line_number, "expected \"" + std::string(k_header) + "\"");
+      }
+      continue;
+    }
+    if (line.empty()) {
+      continue;
+    }
+    if (!std::all_of(line.begin(), line.end(), is_uid_byte)) {
+      bad_state(path, line_number, "not a UID (printable characters without spaces)");
+    }
+    state.m_uids.emplace(line);
+  }
+  return state;
+}
+
+bool UidState::contains(std::string_view uid) const
+{
+  return m_uids.find(uid) != m_uids.end();
+}
+
+void UidState::add(const std::string& uid)
+{
+  m_uids.insert(uid);
+}
+
+void UidState::retain(const std::vector<std::string>& on_server)
+{
+  const std::unordered_set<std::string> keep(on_server.begin(), on_server.end());
+  for (auto it = m_uids.begin(); it != m_uids.end();) {
+    if (keep.count(*it) == 0) {
+      it = m_uids.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void UidState::save() const
+{
+  const std::string directory = file::parent_of(m_path);
+  file::make_directories(directory, k_dir_mode);
+  const std::string tmp_path = m_path + ".tmp-" + std::to_string(::getpid());
+  try {
+    file::OutFile out(tmp_path, O_CREAT | O_TRUNC, k_file_mode);
+    out.write(k_header);
+    out.write("\n");
+    for (const std::string& uid : m_uids) {
+      out.write(uid);
+      out.write("\n");
+    }
+    out.sync(true);
+    out.close();
+    if (::rename(tmp_path.c_str(), m_path.c_str()) != 0) {
+      file::fail("replace", m_path, errno);
+    }
+  } catch (...) {
+    file::remove_quietly(tmp_path);
+    throw;
+  }
+  file::sync_directory(directory);
+}
+
+FileLock FileLock::acquire(const std::string& path, std::chrono::seconds wait)
+{
+  file::make_directories(file::parent_of(path), k_dir_mode);
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, k_file_mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    file::fail("create lock", path, errno);
+  }
+  file::Fd owner(fd);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      break;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    if (errno != EWOULDBLOCK) {
+      file::fail("lock", path, errno);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      const long pid = read_pid(fd);
+      throw Error(ExitCode::temporary,
+                  "another mailwrench is using this mailbox (lock " + path +
+                      (pid > 0 ? " held by pid " + std::to_string(pid) : std::string(" held")) +
+                      (wait.count() > 0 ? ", waited " + std::to_string(wait.count()) + " s" : "") +
+                      ")");
+    }
+    std::this_thread::sleep_for(k_lock_poll);
+  }
+  // The pid only helps the message of a second run; failing to write it is not an error.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] const ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
+  }
+  return FileLock(path, owner.release());
+}
+
+FileLock::FileLock(FileLock&& other) noexcept
+    : m_path(std::move(other.m_path)), m_fd(std::exchange(other.m_fd, -1))
+{
+}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept
+{
+  if (this != &other) {
+    release();
+    m_path = std::move(other.m_path);
+    m_fd = std::exchange(other.m_fd, -1);
+  }
+  return *this;
+}
+
+FileLock::~FileLock()
+{
+  release();
+}
+
+void FileLock::release() noexcept
+{
+  if (m_fd >= 0) {
+    ::flock(m_fd, LOCK_UN);
+    ::close(m_fd);
+    m_fd = -1;
+  }
+}
+
+std::string default_state_path(const std::string& name)
+{
+  std::string base;
+  // The XDG Base Directory specification: a relative XDG_STATE_HOME is invalid and ignored.
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  if (xdg != nullptr && xdg[0] == '/') {
+    base = xdg;
+  } else {
+    base = home_directory() + "/.local/state";
+  }
+  return base + "/mailwrench/" + safe_file_name(name.empty() ? "default" : name) + ".uids";
+}
+
+} // namespace mw::store

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// What survives between runs of `fetch --new`: the UIDs stored already, and the lock that keeps
+// two runs on one mailbox apart (DESIGN.md "Nothing lost").
+namespace mw::store {
+
+// The UID state file of `fetch --new`: which UIDs (RFC 1939 section 7, UIDL) have been stored.
+class UidState {
+public:
+  // Reads `path` (first line "# mailwrench uid state 1", then one UID a line); a missing file is
+  // an empty state, an unreadable or malformed one an mw::Error 65 naming the file and line.
+  static UidState load(const std::string& path);
+
+  // Whether `uid` has been stored already.
+  bool contains(std::string_view uid) const;
+  // Records `uid` as stored (in memory; save() writes it).
+  void add(const std::string& uid);
+  // Forgets the UIDs that are not in `on_server` any more, so the file stays small.
+  void retain(const std::vector<std::string>& on_server);
+  // Atomically replaces the file: writes PATH.tmp-<pid>, fsyncs, renames, fsyncs the directory;
+  // creates missing parent directories (0700); errors are mw::Error 73 naming the path.
+  void save() const;
+
+  // The file this state is loaded from and saved to.
+  const std::string& path() const { return m_path; }
+  // How many UIDs are recorded.
+  std::size_t size() const { return m_uids.size(); }
+
+private:
+  std::string m_path;
+  std::set<std::string, std::less<>> m_uids;
+};
+
+// An exclusive flock(2) on a file such as "<state>.lock", so that two runs on one mailbox do not
+// collide; released when the FileLock goes away (the file is kept: deleting lock files races).
+class FileLock {
+public:
+  // Takes the lock, waiting up to `wait` (0: not at all) for another holder to let go; then
+  // writes our pid into the file. Creates missing parent directories (0700). A lock still held is
+  // mw::Error 75 "another mailwrench is using this mailbox (lock FILE held by pid N)".
+  static FileLock acquire(const std::string& path, std::chrono::seconds wait);
+
+  FileLock(FileLock&& other) noexcept;
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+  // The lock file.
+  const std::string& path() const { return m_path; }
+
+private:
+  FileLock(std::string path, int fd) : m_path(std::move(path)), m_fd(fd) {}
+  void release() noexcept;
+
+  std::string m_path;
+  int m_fd = -1;
+};
+
+// The default state file of an account: $XDG_STATE_HOME/mailwrench/<name>.uids, else
+// ~/.local/state/mailwrench/<name>.uids, with `name` made file-name safe (safe_file_name()).
+std::string default_state_path(const std::string& name);
+
+} // namespace mw::store
