@@ -93,6 +93,7 @@ int run_command(const Settings& settings)
 {
   commands::Context context{settings,
                             std::cout,
+                            std::cerr,
                             make_logger(settings),
                             isatty(STDOUT_FILENO) == 1,
                             terminal_width(),
@@ -109,6 +110,9 @@ int run_command(const Settings& settings)
   }
   if (settings.command == "purge") {
     return commands::purge(context);
+  }
+  if (settings.command == "fetch") {
+    return commands::fetch(context);
   }
   throw Error(ExitCode::software, "no implementation for command '" + settings.command + "'");
 }

@@ -19,6 +19,7 @@ namespace mw::commands {
 struct Context {
   const cli::Settings& settings;
   std::ostream& out;
+  std::ostream& err;  // summaries when stdout carries data, progress bars
   std::shared_ptr<spdlog::logger> log;
   bool out_is_terminal = false;
   std::size_t terminal_width = 100;

@@ -174,6 +174,62 @@ nlohmann::json to_json(const ListResult& result)
   return {{"messages", std::move(messages)}, {"count", result.messages.size()}, {"octets", total}};
 }
 
+void render_plain(const FetchResult& result, std::ostream& out)
+{
+  for (const auto& m : result.skipped) {
+    out << "skipped message " << m.number << " (UID " << (m.uid.empty() ? "-" : m.uid) << ", "
+        << human_size(m.octets) << "): " << m.reason << "\n";
+  }
+  for (const auto& m : result.failed) {
+    out << "failed message " << m.number << " (UID " << (m.uid.empty() ? "-" : m.uid)
+        << "): " << m.reason << "\n";
+  }
+  std::uint64_t octets = 0;
+  for (const auto& m : result.stored) {
+    octets += m.octets;
+  }
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.2f", result.seconds);
+  out << "stored " << result.stored.size() << (result.stored.size() == 1 ? " message" : " messages")
+      << " (" << human_size(octets) << ") in " << seconds << " s";
+  if (!result.skipped.empty()) {
+    out << ", skipped " << result.skipped.size();
+  }
+  if (!result.failed.empty()) {
+    out << ", failed " << result.failed.size();
+  }
+  if (result.deleted > 0) {
+    out << ", deleted " << result.deleted << " on the server";
+  }
+  out << "\n";
+}
+
+nlohmann::json to_json(const FetchResult& result)
+{
+  auto rows = [](const std::vector<FetchedMessage>& messages, bool stored) {
+    auto array = nlohmann::json::array();
+    for (const auto& m : messages) {
+      nlohmann::json row = {{"number", m.number}, {"octets", m.octets}};
+      row["uid"] = m.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.uid);
+      if (stored) {
+        row["path"] = m.path;
+      } else {
+        row["reason"] = m.reason;
+      }
+      array.push_back(std::move(row));
+    }
+    return array;
+  };
+  std::uint64_t octets = 0;
+  for (const auto& m : result.stored) {
+    octets += m.octets;
+  }
+  return {{"output", result.output},         {"stored", rows(result.stored, true)},
+          {"skipped", rows(result.skipped, false)}, {"failed", rows(result.failed, false)},
+          {"count", result.stored.size()},   {"octets", octets},
+          {"deleted", result.deleted},       {"seconds", result.seconds}};
+}
+
 nlohmann::json to_json(const std::vector<MessageRow>& purged, bool dry_run)
 {
   auto rows = to_json(ListResult{purged, true});

@@ -39,4 +39,23 @@ struct TopResult {
   std::string content;  // headers, blank line, body lines; LF line endings
 };
 
+// A message `fetch` stored, skipped or failed to fetch.
+struct FetchedMessage {
+  std::uint64_t number = 0;
+  std::string uid;
+  std::uint64_t octets = 0;  // as stored (stored), or as LIST said (skipped, failed)
+  std::string path;          // stored: where it went
+  std::string reason;        // skipped or failed: why
+};
+
+// The result of `fetch`.
+struct FetchResult {
+  std::string output;  // the --output target
+  std::vector<FetchedMessage> stored;
+  std::vector<FetchedMessage> skipped;
+  std::vector<FetchedMessage> failed;
+  std::uint64_t deleted = 0;  // messages deleted on the server (confirmed by QUIT)
+  double seconds = 0;
+};
+
 }  // namespace mw::output

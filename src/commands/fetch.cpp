@@ -1,0 +1,291 @@
+#include "commands/context.hpp"
+#include "commands/mailbox.hpp"
+#include "commands/session.hpp"
+#include "output/progress.hpp"
+#include "output/render.hpp"
+#include "store/sink.hpp"
+#include "store/state.hpp"
+#include "util/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace mw::commands {
+
+namespace {
+
+// Committed messages are made durable (one directory fsync, one state file write) in
+// batches; a DELE is sent only after the batch holding its message is durable.
+constexpr std::size_t k_batch_messages = 128;
+constexpr auto k_batch_interval = std::chrono::seconds(1);
+
+std::string state_name(const cli::Settings& s)
+{
+  return s.account.empty() ? s.user + "@" + s.host : s.account;
+}
+
+// RETR replies flow into the sink; each stored message's DELE joins the pipeline once the
+// message is durable. Nothing here decides what to fetch: that is planned before.
+class Fetcher : public pop3::ReplySink {
+public:
+  Fetcher(const Context& context, store::Sink& sink, std::optional<store::UidState>& state,
+          std::vector<output::MessageRow> plan, output::FetchResult& result,
+          output::Progress& progress)
+      : m_context(context), m_sink(sink), m_state(state),
+        m_plan(std::move(plan)), m_result(result), m_progress(progress),
+        m_last_sync(std::chrono::steady_clock::now())
+  {
+  }
+
+  // Queues a RETR for every planned message on the pipeline whose replies come here.
+  void start(pop3::Pipeline& pipeline)
+  {
+    m_pipeline = &pipeline;
+    for (std::size_t i = 0; i < m_plan.size(); ++i) {
+      pipeline.push(pop3::command("RETR", m_plan[i].number), pop3::ReplyShape::multi_line,
+                    m_context.settings.crlf ? pop3::LineEnding::crlf : pop3::LineEnding::lf, i);
+    }
+  }
+
+  // Tags below plan.size() are RETRs; DELEs are tagged from k_dele_tag up.
+  static constexpr std::size_t k_dele_tag = std::size_t{1} << 62;
+
+  void on_status(std::size_t tag, const pop3::Status& status) override
+  {
+    if (tag >= k_dele_tag) {
+      if (!status.ok()) {
+        ++m_dele_failures;
+        const auto& row = m_plan_or_old(tag - k_dele_tag);
+        m_result.failed.push_back({row.number, row.uid, row.octets, "",
+                                   "the server refused DELE: " + status.text});
+      }
+      return;
+    }
+    const auto& row = m_plan[tag];
+    if (!status.ok()) {
+      m_result.failed.push_back(
+          {row.number, row.uid, row.octets, "", "the server refused RETR: " + status.text});
+      return;
+    }
+    m_octets = 0;
+    m_delivery = m_sink.begin({row.number, row.uid, row.octets});
+  }
+
+  void on_data(std::size_t tag, std::string_view data) override
+  {
+    if (tag < k_dele_tag && m_delivery) {
+      m_delivery->write(data);
+      m_octets += data.size();
+      m_progress.add_octets(data.size());
+    }
+  }
+
+  void on_end(std::size_t tag) override
+  {
+    if (tag >= k_dele_tag) {
+      return;
+    }
+    ++m_retrs_done;
+    if (m_delivery) {
+      const auto& row = m_plan[tag];
+      auto path = m_delivery->commit();
+      m_delivery.reset();
+      m_result.stored.push_back({row.number, row.uid, m_octets, path, ""});
+      if (m_state && !row.uid.empty()) {
+        m_state->add(row.uid);
+      }
+      m_pending_deletes.push_back(tag);
+      m_progress.message_done();
+    }
+    bool last = m_retrs_done == m_plan.size();
+    if (last || m_pending_deletes.size() >= k_batch_messages ||
+        std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
+      make_durable();
+    }
+  }
+
+  // Deletes messages a previous run stored (their UIDs are in the state file).
+  void delete_stored_before(std::vector<output::MessageRow> rows)
+  {
+    m_old = std::move(rows);
+    for (std::size_t i = 0; i < m_old.size(); ++i) {
+      m_pipeline->push(pop3::command("DELE", m_old[i].number), pop3::ReplyShape::single,
+                      pop3::LineEnding::crlf, k_dele_tag + m_plan.size() + i);
+    }
+  }
+
+  // fsync what was committed, record it in the state file, and only then queue the DELEs.
+  void make_durable()
+  {
+    m_sink.sync();
+    if (m_state) {
+      m_state->save();
+    }
+    m_last_sync = std::chrono::steady_clock::now();
+    if (m_context.settings.delete_after) {
+      for (auto tag : m_pending_deletes) {
+        m_pipeline->push(pop3::command("DELE", m_plan[tag].number), pop3::ReplyShape::single,
+                        pop3::LineEnding::crlf, k_dele_tag + tag);
+      }
+    }
+    m_pending_deletes.clear();
+  }
+
+  // After a failure: drop the partial message, keep what is complete.
+  void salvage() noexcept
+  {
+    m_delivery.reset();
+    try {
+      m_sink.sync();
+      if (m_state) {
+        m_state->save();
+      }
+    } catch (const std::exception& e) {
+      m_context.log->warn("could not record the messages already stored: {}", e.what());
+    }
+  }
+
+  std::uint64_t deletes_sent() const
+  {
+    return m_context.settings.delete_after ? m_result.stored.size() + m_old.size() : 0;
+  }
+
+  std::uint64_t deletes_refused() const { return m_dele_failures; }
+
+private:
+  const output::MessageRow& m_plan_or_old(std::size_t index) const
+  {
+    return index < m_plan.size() ? m_plan[index] : m_old[index - m_plan.size()];
+  }
+
+  const Context& m_context;
+  pop3::Pipeline* m_pipeline = nullptr;
+  store::Sink& m_sink;
+  std::optional<store::UidState>& m_state;
+  std::vector<output::MessageRow> m_plan;
+  std::vector<output::MessageRow> m_old;
+  output::FetchResult& m_result;
+  output::Progress& m_progress;
+  std::unique_ptr<store::Delivery> m_delivery;
+  std::uint64_t m_octets = 0;
+  std::size_t m_retrs_done = 0;
+  std::uint64_t m_dele_failures = 0;
+  std::vector<std::size_t> m_pending_deletes;
+  std::chrono::steady_clock::time_point m_last_sync;
+};
+
+}  // namespace
+
+// The telnet session it replaces: USER/PASS, LIST, UIDL, RETR n (saved by hand), DELE n, QUIT.
+int fetch(const Context& context)
+{
+  const auto& s = context.settings;
+  auto started = std::chrono::steady_clock::now();
+  auto spec = store::parse_output(s.output);
+
+  // One run per mailbox at a time, and the record of what earlier runs stored.
+  auto state_path = s.state_file.empty() ? store::default_state_path(state_name(s)) : s.state_file;
+  std::optional<store::FileLock> lock;
+  std::optional<store::UidState> state;
+  if (s.only_new || s.delete_after) {
+    lock.emplace(store::FileLock::acquire(state_path + ".lock", s.wait_lock));
+  }
+  if (s.only_new) {
+    state.emplace(store::UidState::load(state_path));
+  }
+
+  auto session = Pop3Session::open(context);
+  auto& client = session.client();
+  auto selected = select_messages(session, context, false, Missing::fail);
+  if (s.only_new && selected.server_uids.empty() && !selected.rows.empty()) {
+    throw Error(ExitCode::unavailable,
+                "the server does not support UIDL, so --new cannot tell new messages apart");
+  }
+
+  // Plan: what to fetch, what to skip and say so, what earlier runs stored.
+  output::FetchResult result;
+  result.output = s.output;
+  std::vector<output::MessageRow> plan;
+  std::vector<output::MessageRow> stored_before;
+  std::uint64_t planned_octets = 0;
+  for (auto& row : selected.rows) {
+    if (state && state->contains(row.uid)) {
+      stored_before.push_back(row);
+      continue;
+    }
+    if (s.max_size && row.octets > *s.max_size) {
+      result.skipped.push_back({row.number, row.uid, row.octets, "",
+                                "larger than --max-size " + output::human_size(*s.max_size)});
+      continue;
+    }
+    if (s.limit && plan.size() >= *s.limit) {
+      continue;
+    }
+    planned_octets += row.octets;
+    plan.push_back(std::move(row));
+  }
+  if (spec.kind == store::OutputSpec::Kind::standard_output && plan.size() > 1) {
+    throw UsageError("--output - writes one message, and " + std::to_string(plan.size()) +
+                     " are selected: select one (e.g. its number), or use mbox:FILE");
+  }
+
+  auto sink = store::open_sink(spec, s.crlf ? store::LineEnding::crlf : store::LineEnding::lf,
+                               context.out);
+  bool data_on_stdout = spec.kind == store::OutputSpec::Kind::standard_output;
+  std::ostream& summary = data_on_stdout ? context.err : context.out;
+  output::Progress progress(context.err, context.err_is_terminal && !s.quiet && !s.json,
+                            plan.size(), planned_octets);
+
+  Fetcher fetcher(context, *sink, state, std::move(plan), result, progress);
+  pop3::Pipeline pipeline(client, fetcher);
+  try {
+    fetcher.start(pipeline);
+    if (s.delete_after) {
+      fetcher.delete_stored_before(std::move(stored_before));
+    }
+    pipeline.run();
+  } catch (const Error& e) {
+    // Nothing is deleted without QUIT; keep what is complete on disk and in the state file.
+    progress.clear();
+    fetcher.salvage();
+    throw Error(e.code(), std::string(e.what()) + " (stored " +
+                              std::to_string(result.stored.size()) +
+                              " messages before that; nothing was deleted on the server)");
+  }
+
+  // RFC 1939 section 6: the server deletes the marked messages only after +OK to QUIT.
+  auto deletes = fetcher.deletes_sent();
+  pop3::Status quit;
+  try {
+    quit = client.quit();
+  } catch (const Error& e) {
+    if (deletes > 0) {
+      throw Error(e.code(), std::string(e.what()) +
+                                " while waiting for the reply to QUIT: the messages are stored, "
+                                "but may or may not have been deleted on the server");
+    }
+  }
+  if (deletes > 0 && !quit.ok()) {
+    throw Error(ExitCode::temporary, "the server did not confirm QUIT (" + quit.text +
+                                         "): the messages are stored, but none was deleted on "
+                                         "the server");
+  }
+  result.deleted = deletes - fetcher.deletes_refused();
+  if (state) {
+    state->retain(selected.server_uids);
+    state->save();
+  }
+
+  progress.clear();
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (s.json) {
+    output::write_json(output::to_json(result), summary);
+  } else if (!s.quiet || !result.failed.empty()) {
+    output::render_plain(result, summary);
+  }
+  return result.failed.empty() ? 0 : static_cast<int>(ExitCode::partial);
+}
+
+}  // namespace mw::commands
