@@ -410,8 +410,9 @@ const std::vector<CommandInfo>& command_table()
 
 std::optional<std::string> process_getenv(const std::string& name)
 {
+  // An empty variable counts as unset (MAILWRENCH_PASSWORD= must not send "").
   const char* value = std::getenv(name.c_str());
-  if (value == nullptr) {
+  if (value == nullptr || *value == '\0') {
     return std::nullopt;
   }
   return std::string(value);
@@ -465,8 +466,8 @@ std::string help_text(std::string_view command)
   }
   for (const auto& c : command_table()) {
     if (c.name == command) {
-      out << "Usage: mailwrench [GLOBAL OPTIONS] " << c.name << " [OPTIONS] " << c.synopsis
-          << "\n\n"
+      out << "Usage: mailwrench [GLOBAL OPTIONS] " << c.name << " [OPTIONS]"
+          << (c.synopsis.empty() ? "" : " ") << c.synopsis << "\n\n"
           << c.summary << "\n";
       auto own = command_options(command);
       if (!own.options().empty()) {
@@ -487,54 +488,50 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
   Invocation inv;
   auto& s = inv.settings;
 
-  // -v may be repeated (-v -v, -vv); Program_options has no counting switch.
+  // One pass over the words: count -v (Program_options has no counting switch), stop at an
+  // unknown option before it can be mistaken for the command, and find the command word,
+  // skipping options and their values, so that global options may come before or after it.
+  const auto every_option = all_options();
   std::vector<std::string> args;
+  std::optional<std::size_t> command_at;
   bool options_ended = false;
-  for (const auto& a : input_args) {
-    if (!options_ended && a.size() >= 2 && a[0] == '-' &&
-        a.find_first_not_of('v', 1) == std::string::npos) {
-      s.verbosity += static_cast<int>(a.size() - 1);
-      continue;
-    }
-    if (!options_ended && a == "--verbose") {
-      ++s.verbosity;
-      continue;
-    }
-    if (a == "--") {
+  for (std::size_t i = 0; i < input_args.size(); ++i) {
+    const auto& a = input_args[i];
+    bool is_option = !options_ended && a.size() > 1 && a[0] == '-';
+    if (is_option && a == "--") {
       options_ended = true;
+      args.push_back(a);
+      continue;
+    }
+    if (is_option && (a == "--verbose" || a.find_first_not_of('v', 1) == std::string::npos)) {
+      s.verbosity += a == "--verbose" ? 1 : static_cast<int>(a.size() - 1);
+      continue;
+    }
+    if (is_option) {
+      args.push_back(a);
+      if (a.starts_with("--")) {
+        auto name = a.substr(2, a.find('=') - 2);
+        if (every_option.find_nothrow(name, false) == nullptr) {
+          auto hint = closest(name, long_names(every_option));
+          throw UsageError("unknown option '--" + name + "'" +
+                           (hint ? " (did you mean '--" + *hint + "'?)" : ""));
+        }
+      }
+      if (takes_value(every_option, a) && i + 1 < input_args.size()) {
+        args.push_back(input_args[++i]);
+      }
+      continue;
+    }
+    if (!command_at) {
+      command_at = args.size();
     }
     args.push_back(a);
-  }
-
-  // Find the command word, skipping options and their values, so that global options may
-  // come before or after it.
-  const auto every_option = all_options();
-  std::optional<std::size_t> command_at;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    if (a == "--") {
-      if (i + 1 < args.size()) {
-        command_at = i + 1;
-      }
-      break;
-    }
-    if (a.size() > 1 && a[0] == '-') {
-      if (takes_value(every_option, a)) {
-        ++i;
-      }
-      continue;
-    }
-    command_at = i;
-    break;
   }
 
   std::string command;
   if (command_at) {
     command = args[*command_at];
     args.erase(args.begin() + static_cast<std::ptrdiff_t>(*command_at));
-    if (*command_at > 0 && args[*command_at - 1] == "--") {
-      args.erase(args.begin() + static_cast<std::ptrdiff_t>(*command_at - 1));
-    }
   }
   if (command == "help") {
     inv.action = Invocation::Action::help;
@@ -714,22 +711,28 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
                      "xoauth2, oauthbearer");
   }
 
-  // The password source: --password-command/--password-file on the command line, then
-  // MAILWRENCH_PASSWORD, then the config file; ~/.netrc and the prompt come later.
+  // The password source, by the same precedence as everything else: command line, then the
+  // environment (MAILWRENCH_PASSWORD_COMMAND, _FILE, MAILWRENCH_PASSWORD), then the config
+  // file; ~/.netrc and the prompt come after all of them.
   Source cmd_source = Source::none;
   Source file_source = Source::none;
   auto pw_command = lookup("password-command", &cmd_source);
   auto pw_file = lookup("password-file", &file_source);
-  if (pw_command && cmd_source == Source::command_line) {
+  if (pw_command && pw_file && cmd_source == file_source) {
+    throw UsageError("give either a password command or a password file, not both");
+  }
+  auto env_password = getenv("MAILWRENCH_PASSWORD");
+  auto level = [](Source source) { return source == Source::none ? 9 : static_cast<int>(source); };
+  int env_level = env_password ? static_cast<int>(Source::environment) : 9;
+  int best = std::min({level(cmd_source), level(file_source), env_level});
+  if (best == 9) {
+    s.password = {};
+  } else if (pw_command && level(cmd_source) == best) {
     s.password = {PasswordSource::Kind::command, *pw_command};
-  } else if (pw_file && file_source == Source::command_line) {
+  } else if (pw_file && level(file_source) == best) {
     s.password = {PasswordSource::Kind::file, expand_home(*pw_file, getenv)};
-  } else if (getenv("MAILWRENCH_PASSWORD")) {
+  } else {
     s.password = {PasswordSource::Kind::environment, "MAILWRENCH_PASSWORD"};
-  } else if (pw_command) {
-    s.password = {PasswordSource::Kind::command, *pw_command};
-  } else if (pw_file) {
-    s.password = {PasswordSource::Kind::file, expand_home(*pw_file, getenv)};
   }
 
   s.allow_plaintext = flag("allow-plaintext");
@@ -739,6 +742,10 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
   s.cacert = expand_home(lookup("cacert").value_or(""), getenv);
   s.fingerprint = lookup("fingerprint").value_or("");
   s.insecure = flag("insecure");
+  if (s.insecure && !s.fingerprint.empty()) {
+    throw UsageError("--insecure turns off every certificate check, --fingerprint pins one; "
+                     "give only one of them");
+  }
   if (auto timeout = lookup("timeout")) {
     auto t = parse_number(*timeout, "timeout");
     if (t == 0 || t > 86400) {

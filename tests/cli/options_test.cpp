@@ -125,6 +125,37 @@ TEST_CASE("usage errors are 64 and name the problem", "[cli]")
   CHECK(code_of({"-H", "h", "--allow-plaintext", "stat"}) == ExitCode::usage);
 }
 
+TEST_CASE("option values and mistyped options are not taken for the command", "[cli]")
+{
+  auto s = parse_with({"-H", "h", "--password-file=-v", "stat"}).settings;
+  CHECK(s.command == "stat");
+  CHECK(s.verbosity == 0);
+  CHECK(s.password.value == "-v");
+  CHECK(code_of({"--hos", "127.0.0.1", "stat"}) == ExitCode::usage);
+  CHECK(message_of({"--hos", "127.0.0.1", "stat"}).find("did you mean '--host'") !=
+        std::string::npos);
+  CHECK(code_of({"-H", "h", "--insecure", "--fingerprint", "AB", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "--password-file", "f", "--password-command", "c", "stat"}) ==
+        ExitCode::usage);
+}
+
+TEST_CASE("purge and fetch arguments", "[cli]")
+{
+  CHECK(code_of({"-H", "h", "purge"}) == ExitCode::usage);
+  auto p = parse_with({"-H", "h", "purge", "--all", "-n"}).settings;
+  CHECK(p.dry_run);
+  CHECK(code_of({"-H", "h", "fetch"}) == ExitCode::usage);
+  auto f = parse_with({"-H", "h", "fetch", "-o", "maildir:/x", "--new", "--delete", "--limit",
+                       "5", "--max-size", "1M", "--wait-lock", "3"})
+               .settings;
+  CHECK(f.output == "maildir:/x");
+  CHECK(f.only_new);
+  CHECK(f.delete_after);
+  CHECK(f.limit == 5U);
+  CHECK(f.max_size == 1048576U);
+  CHECK(f.wait_lock == std::chrono::seconds(3));
+}
+
 TEST_CASE("help and version", "[cli]")
 {
   CHECK(parse_with({"--help"}).action == Invocation::Action::help);
@@ -184,6 +215,13 @@ TEST_CASE("precedence: command line > environment > config file > default", "[cl
   CHECK(s.host == "cli.example.org");
   CHECK(s.password.kind == PasswordSource::Kind::file);
   CHECK(s.password.value == "/pw");
+
+  // The environment's password file beats the config file's password command.
+  Env env2;
+  env2.vars["MAILWRENCH_PASSWORD_FILE"] = "/env-pw";
+  s = parse_with({"--config", config.path, "-a", "work", "stat"}, env2).settings;
+  CHECK(s.password.kind == PasswordSource::Kind::file);
+  CHECK(s.password.value == "/env-pw");
 
   env.vars["MAILWRENCH_ACCOUNT"] = "work";
   CHECK(parse_with({"--config", config.path, "stat"}, env).settings.account == "work");
