@@ -11,6 +11,7 @@ namespace {
 
 constexpr mode_t k_dir_mode = 0700;
 constexpr mode_t k_file_mode = 0600;
+constexpr long k_stale_tmp_seconds = 36 * 60 * 60; // as the Maildir specification allows
 
 class DirSink;
 
@@ -39,6 +40,7 @@ public:
   explicit DirSink(std::string dir) : m_dir(std::move(dir))
   {
     file::make_directories(m_dir, k_dir_mode);
+    file::remove_stale_files(m_dir, ".tmp-", k_stale_tmp_seconds);
   }
 
   std::unique_ptr<Delivery> begin(const MessageMeta& meta) override

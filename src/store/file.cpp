@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -183,6 +185,28 @@ void make_directories(const std::string& path, mode_t mode)
   }
   // The new entry is durable only once its parent directory is.
   sync_directory(parent);
+}
+
+void remove_stale_files(const std::string& dir, std::string_view prefix,
+                        long max_age_seconds) noexcept
+{
+  DIR* stream = ::opendir(dir.c_str());
+  if (stream == nullptr) {
+    return;
+  }
+  const std::time_t now = std::time(nullptr);
+  while (const dirent* entry = ::readdir(stream)) {
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == ".." || name.substr(0, prefix.size()) != prefix) {
+      continue;
+    }
+    struct stat info {};
+    if (::fstatat(::dirfd(stream), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(info.st_mode) && now - info.st_mtime > max_age_seconds) {
+      ::unlinkat(::dirfd(stream), entry->d_name, 0);
+    }
+  }
+  ::closedir(stream);
 }
 
 void remove_quietly(const std::string& path) noexcept

@@ -84,6 +84,12 @@ void make_directories(const std::string& path, mode_t mode);
 // The directory part of `path` ("." when there is none).
 std::string parent_of(const std::string& path);
 
+// Removes the regular files in `dir` whose names start with `prefix` and that were last modified
+// more than `max_age_seconds` ago: what a killed run left (the Maildir specification allows
+// this after 36 hours); errors are ignored.
+void remove_stale_files(const std::string& dir, std::string_view prefix,
+                        long max_age_seconds) noexcept;
+
 // unlink(2) that ignores every error (for cleaning up after a failure).
 void remove_quietly(const std::string& path) noexcept;
 

@@ -15,6 +15,7 @@ namespace {
 constexpr mode_t k_dir_mode = 0700;
 constexpr mode_t k_file_mode = 0600;
 constexpr int k_name_attempts = 5;
+constexpr long k_stale_tmp_seconds = 36 * 60 * 60; // the Maildir specification's limit
 
 class MaildirSink;
 
@@ -48,6 +49,7 @@ public:
     for (const char* sub : {"/tmp", "/new", "/cur"}) {
       file::make_directories(m_dir + sub, k_dir_mode);
     }
+    file::remove_stale_files(m_dir + "/tmp", "", k_stale_tmp_seconds);
   }
 
   std::unique_ptr<Delivery> begin(const MessageMeta&) override

@@ -168,7 +168,7 @@ public:
   {
     int fd = -1;
     do {
-      fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, k_file_mode);
+      fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, k_file_mode);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) {
       file::fail("open", m_path, errno);
@@ -179,7 +179,8 @@ public:
       file::fail("open", m_path, errno);
     }
     if (!S_ISREG(info.st_mode)) {
-      throw Error(ExitCode::cant_create, "cannot use " + m_path + " as an mbox: not a regular file");
+      throw Error(ExitCode::cant_create,
+                  "cannot use " + m_path + " as an mbox: not a regular file");
     }
     struct flock lock {};
     lock.l_type = F_WRLCK;

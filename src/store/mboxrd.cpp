@@ -52,9 +52,8 @@ std::string address_of(std::string_view value)
   const std::size_t open = text.find('<');
   if (open != std::string::npos) {
     const std::size_t close = text.find('>', open);
-    address = std::string_view(text).substr(open + 1, close == std::string::npos
-                                                          ? std::string::npos
-                                                          : close - open - 1);
+    address = std::string_view(text).substr(
+        open + 1, close == std::string::npos ? std::string::npos : close - open - 1);
   } else {
     // A bare address, possibly the first of a list.
     const std::size_t comma = address.find(',');

@@ -34,8 +34,7 @@ bool is_directory(const std::string& path)
 
 bool is_maildir(const std::string& path)
 {
-  return is_directory(path + "/cur") && is_directory(path + "/new") &&
-         is_directory(path + "/tmp");
+  return is_directory(path + "/cur") && is_directory(path + "/new") && is_directory(path + "/tmp");
 }
 
 // Raw bytes to a stream; nothing can be taken back, so an abandoned message stays half written.

@@ -45,7 +45,9 @@ std::string read_file(const std::string& path, bool& missing)
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
-    if (errno == ENOENT) {
+    // ENOTDIR: a parent is a regular file, so the state file does not exist either (save() says
+    // what is wrong with the path when it tries to create it).
+    if (errno == ENOENT || errno == ENOTDIR) {
       missing = true;
       return {};
     }

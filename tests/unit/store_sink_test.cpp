@@ -1,0 +1,409 @@
+#include "store/names.hpp"
+#include "store/sink.hpp"
+#include "util/error.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace fs = std::filesystem;
+using mw::store::LineEnding;
+using mw::store::MessageMeta;
+using mw::store::OutputSpec;
+
+namespace {
+
+// A directory under /tmp for one test, removed with everything in it afterwards.
+class TempDir {
+public:
+  TempDir()
+  {
+    std::string pattern = "/tmp/mw-store-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    m_path = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir()
+  {
+    std::error_code ignored;
+    fs::remove_all(m_path, ignored);
+  }
+  const std::string& path() const { return m_path; }
+  std::string operator/(const std::string& name) const { return m_path + "/" + name; }
+
+private:
+  std::string m_path;
+};
+
+std::string read_file(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+void write_file(const std::string& path, const std::string& content)
+{
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+unsigned mode_of(const std::string& path)
+{
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  return static_cast<unsigned>(info.st_mode) & 07777U;
+}
+
+std::vector<std::string> names_in(const std::string& dir)
+{
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Writes `message` in random chunks (some empty, some of one byte) and commits.
+std::string deliver(mw::store::Sink& sink, const MessageMeta& meta, const std::string& message,
+                    std::mt19937& random)
+{
+  auto delivery = sink.begin(meta);
+  std::size_t at = 0;
+  while (at < message.size()) {
+    std::uniform_int_distribution<std::size_t> size(0,
+                                                    std::min<std::size_t>(message.size() - at, 97));
+    const std::size_t n = size(random);
+    delivery->write(std::string_view(message).substr(at, n));
+    at += n;
+  }
+  return delivery->commit();
+}
+
+std::vector<std::string> sample_messages()
+{
+  std::string big;
+  for (int i = 0; i < 5000; ++i) {
+    big += "line " + std::to_string(i) + " of a message larger than the write buffer\n";
+  }
+  return {
+      "From: a@example.com\nSubject: one\n\nbody\n",
+      "Subject: two\r\n\r\nFrom the start\r\n.dot\r\n",
+      "no final newline",
+      "",
+      std::string("8-bit \xc3\xa4\0 and a NUL\n", 20),
+      "Subject: big\n\n" + big,
+  };
+}
+
+int run_in_child(const std::function<int()>& body)
+{
+  const pid_t child = ::fork();
+  if (child == 0) {
+    int code = 99;
+    try {
+      code = body();
+    } catch (...) {
+      code = 98;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
+
+TEST_CASE("parse_output reads the four forms", "[store]")
+{
+  auto spec = mw::store::parse_output("maildir:/x/Mail");
+  CHECK(spec.kind == OutputSpec::Kind::maildir);
+  CHECK(spec.path == "/x/Mail");
+  spec = mw::store::parse_output("mbox:inbox.mbox");
+  CHECK(spec.kind == OutputSpec::Kind::mbox);
+  CHECK(spec.path == "inbox.mbox");
+  spec = mw::store::parse_output("dir:out");
+  CHECK(spec.kind == OutputSpec::Kind::dir);
+  CHECK(spec.path == "out");
+  spec = mw::store::parse_output("-");
+  CHECK(spec.kind == OutputSpec::Kind::standard_output);
+  CHECK(spec.path.empty());
+}
+
+TEST_CASE("parse_output expands ~/ after the prefix", "[store]")
+{
+  const char* home = std::getenv("HOME");
+  const std::string saved = home != nullptr ? home : "";
+  ::setenv("HOME", "/home/someone", 1);
+  const auto spec = mw::store::parse_output("maildir:~/Mail");
+  CHECK(spec.path == "/home/someone/Mail");
+  CHECK(mw::store::parse_output("mbox:a~/b").path == "a~/b");
+  if (home != nullptr) {
+    ::setenv("HOME", saved.c_str(), 1);
+  } else {
+    ::unsetenv("HOME");
+  }
+}
+
+TEST_CASE("parse_output takes a bare path only for an existing Maildir", "[store]")
+{
+  const TempDir tmp;
+  for (const char* sub : {"cur", "new", "tmp"}) {
+    fs::create_directories(tmp / (std::string("md/") + sub));
+  }
+  const auto spec = mw::store::parse_output(tmp / "md");
+  CHECK(spec.kind == OutputSpec::Kind::maildir);
+  CHECK(spec.path == tmp / "md");
+
+  fs::create_directories(tmp / "plain");
+  for (const std::string& text :
+       {tmp / "plain", tmp / "missing", std::string(), std::string("maildir:"),
+        std::string("mbox:"), std::string("imap:x")}) {
+    try {
+      mw::store::parse_output(text);
+      FAIL("accepted " << text);
+    } catch (const mw::UsageError& error) {
+      CHECK(error.code() == mw::ExitCode::usage);
+      CHECK_THAT(error.what(), Catch::Contains("maildir:DIR, mbox:FILE, dir:DIR or -"));
+    }
+  }
+}
+
+TEST_CASE("safe_file_name keeps safe bytes and encodes the rest", "[store]")
+{
+  CHECK(mw::store::safe_file_name("AZaz09._-") == "AZaz09._-");
+  CHECK(mw::store::safe_file_name("a/b") == "a%2Fb");
+  CHECK(mw::store::safe_file_name("x y%") == "x%20y%25");
+  CHECK(mw::store::safe_file_name(".hidden") == "%2Ehidden");
+  CHECK(mw::store::safe_file_name("..") == "%2E.");
+  CHECK(mw::store::safe_file_name("\xff") == "%FF");
+  const std::string long_uid(300, 'u');
+  const std::string name = mw::store::safe_file_name(long_uid);
+  CHECK(name.size() <= 200);
+  CHECK(name.substr(0, 150) == std::string(150, 'u'));
+  CHECK(name != mw::store::safe_file_name(std::string(299, 'u') + "v"));
+  // A cut never splits a %XX escape.
+  const std::string slashes(150, '/');
+  const std::string encoded = mw::store::safe_file_name(slashes);
+  CHECK(encoded.size() <= 200);
+  CHECK(std::regex_match(encoded, std::regex("(%2F)+-[0-9a-f]{16}")));
+}
+
+TEST_CASE("unique_name follows the Maildir specification", "[store]")
+{
+  const std::string a = mw::store::unique_name();
+  const std::string b = mw::store::unique_name();
+  CHECK(a != b);
+  CHECK(std::regex_match(a, std::regex("[0-9]+\\.M[0-9]+P[0-9]+Q[0-9]+\\.[^/:]+")));
+}
+
+TEST_CASE("maildir stores each message byte-identical in new/", "[store]")
+{
+  const TempDir tmp;
+  const std::string dir = tmp / "a/b/Maildir";
+  std::ostringstream unused;
+  auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, dir}, LineEnding::lf, unused);
+  for (const char* sub : {"", "/tmp", "/new", "/cur"}) {
+    CHECK(mode_of(dir + sub) == 0700);
+  }
+  CHECK(mode_of(tmp / "a") == 0700);
+  std::mt19937 random(42);
+  const auto messages = sample_messages();
+  std::set<std::string> paths;
+  std::uint64_t number = 0;
+  for (const std::string& message : messages) {
+    const std::string path =
+        deliver(*sink, {++number, "uid" + std::to_string(number), 10}, message, random);
+    CHECK(path.rfind(dir + "/new/", 0) == 0);
+    CHECK(read_file(path) == message);
+    CHECK(mode_of(path) == 0600);
+    const std::string name = fs::path(path).filename().string();
+    CHECK(std::regex_match(name, std::regex("[0-9]+\\.M[0-9]+P[0-9]+Q[0-9]+\\.[^/:]+,S=" +
+                                            std::to_string(message.size()))));
+    paths.insert(path);
+  }
+  sink->sync();
+  sink->sync();
+  CHECK(paths.size() == messages.size());
+  CHECK(names_in(dir + "/new").size() == messages.size());
+  CHECK(names_in(dir + "/tmp").empty());
+  CHECK(names_in(dir + "/cur").empty());
+}
+
+TEST_CASE("maildir: an abandoned delivery leaves nothing behind", "[store]")
+{
+  const TempDir tmp;
+  std::ostringstream unused;
+  auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, tmp.path()}, LineEnding::lf, unused);
+  {
+    auto delivery = sink->begin({1, "u1", 5});
+    delivery->write("partial message");
+    CHECK(names_in(tmp / "tmp").size() == 1);
+  }
+  CHECK(names_in(tmp / "tmp").empty());
+  CHECK(names_in(tmp / "new").empty());
+}
+
+TEST_CASE("maildir: a write error removes the temporary file and names it", "[store]")
+{
+  const TempDir tmp;
+  const std::string dir = tmp.path();
+  const int code = run_in_child([&dir] {
+    std::ostringstream unused;
+    auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, dir}, LineEnding::lf, unused);
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{100 * 1024, 100 * 1024};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    auto delivery = sink->begin({1, "u1", 5});
+    try {
+      for (int i = 0; i < 100; ++i) {
+        delivery->write(std::string(4096, 'x'));
+      }
+      delivery->commit();
+      return 1;
+    } catch (const mw::Error& error) {
+      const std::string what = error.what();
+      if (error.code() != mw::ExitCode::cant_create ||
+          what.find(dir + "/tmp/") == std::string::npos ||
+          what.find("File too large") == std::string::npos) {
+        return 2;
+      }
+    }
+    return names_in(dir + "/tmp").empty() && names_in(dir + "/new").empty() ? 0 : 3;
+  });
+  CHECK(code == 0);
+}
+
+TEST_CASE("dir stores one .eml per UID and replaces on refetch", "[store]")
+{
+  const TempDir tmp;
+  const std::string dir = tmp / "eml";
+  std::ostringstream unused;
+  auto sink = mw::store::open_sink({OutputSpec::Kind::dir, dir}, LineEnding::lf, unused);
+  CHECK(mode_of(dir) == 0700);
+  std::mt19937 random(7);
+  const auto messages = sample_messages();
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const std::string path =
+        deliver(*sink, {i + 1, "uid-" + std::to_string(i), 0}, messages[i], random);
+    CHECK(path == dir + "/uid-" + std::to_string(i) + ".eml");
+    CHECK(read_file(path) == messages[i]);
+    CHECK(mode_of(path) == 0600);
+  }
+  CHECK(deliver(*sink, {9, "a/b", 0}, "x", random) == dir + "/a%2Fb.eml");
+  CHECK(deliver(*sink, {9, ".hidden", 0}, "x", random) == dir + "/%2Ehidden.eml");
+  const std::string no_uid = deliver(*sink, {12, "", 0}, "no uid", random);
+  CHECK(std::regex_match(
+      no_uid, std::regex(std::regex_replace(dir, std::regex("[.^$|()\\[\\]{}*+?\\\\]"), "\\$&") +
+                         "/msg-12-[A-Za-z0-9._%-]+\\.eml")));
+  CHECK(read_file(no_uid) == "no uid");
+  CHECK(deliver(*sink, {13, "", 0}, "no uid", random) != no_uid);
+
+  const std::string again = deliver(*sink, {1, "uid-0", 0}, "refetched\n", random);
+  CHECK(again == dir + "/uid-0.eml");
+  CHECK(read_file(again) == "refetched\n");
+  sink->sync();
+  for (const std::string& name : names_in(dir)) {
+    CHECK(name.rfind(".tmp-", 0) != 0);
+  }
+  CHECK(names_in(dir).size() == messages.size() + 4);
+}
+
+TEST_CASE("dir: an abandoned delivery leaves no temporary file and keeps the old copy", "[store]")
+{
+  const TempDir tmp;
+  std::ostringstream unused;
+  auto sink = mw::store::open_sink({OutputSpec::Kind::dir, tmp.path()}, LineEnding::lf, unused);
+  std::mt19937 random(1);
+  deliver(*sink, {1, "u", 0}, "first\n", random);
+  {
+    auto delivery = sink->begin({1, "u", 0});
+    delivery->write("second, never committed");
+  }
+  CHECK(names_in(tmp.path()) == std::vector<std::string>{"u.eml"});
+  CHECK(read_file(tmp / "u.eml") == "first\n");
+}
+
+TEST_CASE("standard output gets the raw bytes", "[store]")
+{
+  std::ostringstream out;
+  auto sink = mw::store::open_sink({OutputSpec::Kind::standard_output, ""}, LineEnding::crlf, out);
+  std::mt19937 random(3);
+  const std::string message = "From x\r\nSubject: s\r\n\r\nFrom here\r\n";
+  CHECK(deliver(*sink, {1, "u", 0}, message, random) == "-");
+  sink->sync();
+  CHECK(out.str() == message);
+}
+
+TEST_CASE("standard output: a failing stream is an error", "[store]")
+{
+  std::ostringstream out;
+  out.setstate(std::ios::badbit);
+  auto sink = mw::store::open_sink({OutputSpec::Kind::standard_output, ""}, LineEnding::lf, out);
+  auto delivery = sink->begin({1, "u", 0});
+  CHECK_THROWS_AS(delivery->write("x"), mw::Error);
+}
+
+TEST_CASE("open_sink under a regular file is Error 73 naming the path", "[store]")
+{
+  const TempDir tmp;
+  write_file(tmp / "file", "not a directory");
+  std::ostringstream unused;
+  for (const auto kind :
+       {OutputSpec::Kind::maildir, OutputSpec::Kind::dir, OutputSpec::Kind::mbox}) {
+    try {
+      mw::store::open_sink({kind, tmp / "file/sub/target"}, LineEnding::lf, unused);
+      FAIL("opened a sink under a regular file");
+    } catch (const mw::Error& error) {
+      CHECK(error.code() == mw::ExitCode::cant_create);
+      CHECK_THAT(error.what(), Catch::Contains(tmp / "file") && Catch::Contains("Not a directory"));
+    }
+  }
+  try {
+    mw::store::open_sink({OutputSpec::Kind::maildir, tmp / "file"}, LineEnding::lf, unused);
+    FAIL("used a regular file as a Maildir");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::cant_create);
+  }
+}
+
+TEST_CASE("opening a maildir or dir removes temporary files older than 36 hours", "[store]")
+{
+  const TempDir tmp;
+  const std::string maildir = tmp / "md";
+  const std::string dir = tmp / "eml";
+  fs::create_directories(maildir + "/tmp");
+  fs::create_directories(dir);
+  for (const std::string& path : {maildir + "/tmp/old", maildir + "/tmp/fresh", dir + "/.tmp-old",
+                                  dir + "/.tmp-fresh", dir + "/old.eml"}) {
+    write_file(path, "x");
+  }
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(40);
+  for (const std::string& path : {maildir + "/tmp/old", dir + "/.tmp-old", dir + "/old.eml"}) {
+    fs::last_write_time(path, old);
+  }
+  std::ostringstream unused;
+  mw::store::open_sink({OutputSpec::Kind::maildir, maildir}, LineEnding::lf, unused);
+  mw::store::open_sink({OutputSpec::Kind::dir, dir}, LineEnding::lf, unused);
+  CHECK(names_in(maildir + "/tmp") == std::vector<std::string>{"fresh"});
+  CHECK(names_in(dir) == std::vector<std::string>{".tmp-fresh", "old.eml"});
+}

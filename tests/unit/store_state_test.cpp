@@ -1,0 +1,302 @@
+#include "store/state.hpp"
+#include "util/error.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempDir {
+public:
+  TempDir()
+  {
+    std::string pattern = "/tmp/mw-store-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    m_path = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir()
+  {
+    std::error_code ignored;
+    fs::remove_all(m_path, ignored);
+  }
+  const std::string& path() const { return m_path; }
+  std::string operator/(const std::string& name) const { return m_path + "/" + name; }
+
+private:
+  std::string m_path;
+};
+
+std::string read_file(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+void write_file(const std::string& path, const std::string& content)
+{
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+// Sets an environment variable for one scope and puts the old value back.
+class ScopedEnv {
+public:
+  ScopedEnv(const char* name, const char* value) : m_name(name)
+  {
+    const char* old = std::getenv(name);
+    m_had = old != nullptr;
+    m_old = m_had ? old : "";
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  ~ScopedEnv()
+  {
+    if (m_had) {
+      ::setenv(m_name, m_old.c_str(), 1);
+    } else {
+      ::unsetenv(m_name);
+    }
+  }
+
+private:
+  const char* m_name;
+  bool m_had = false;
+  std::string m_old;
+};
+
+} // namespace
+
+TEST_CASE("UidState: a missing file is an empty state", "[store]")
+{
+  const TempDir tmp;
+  const auto state = mw::store::UidState::load(tmp / "none.uids");
+  CHECK(state.size() == 0);
+  CHECK(state.path() == tmp / "none.uids");
+  CHECK_FALSE(state.contains("x"));
+  CHECK_FALSE(fs::exists(tmp / "none.uids"));
+}
+
+TEST_CASE("UidState: save, load and retain round-trip", "[store]")
+{
+  const TempDir tmp;
+  const std::string path = tmp / "state/deep/work.uids";
+  auto state = mw::store::UidState::load(path);
+  state.add("b-2");
+  state.add("a-1");
+  state.add("c-3");
+  state.add("a-1");
+  CHECK(state.size() == 3);
+  state.save();
+  CHECK(read_file(path) == "# mailwrench uid state 1\na-1\nb-2\nc-3\n");
+  CHECK((fs::status(path).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK((fs::status(tmp / "state").permissions() & fs::perms::all) == fs::perms::owner_all);
+  CHECK((fs::status(tmp / "state/deep").permissions() & fs::perms::all) == fs::perms::owner_all);
+
+  auto loaded = mw::store::UidState::load(path);
+  CHECK(loaded.size() == 3);
+  CHECK(loaded.contains("a-1"));
+  CHECK(loaded.contains("b-2"));
+  CHECK(loaded.contains("c-3"));
+  CHECK_FALSE(loaded.contains("d-4"));
+
+  loaded.retain({"c-3", "a-1", "new-on-server"});
+  CHECK(loaded.size() == 2);
+  CHECK_FALSE(loaded.contains("b-2"));
+  CHECK_FALSE(loaded.contains("new-on-server"));
+  loaded.save();
+  CHECK(read_file(path) == "# mailwrench uid state 1\na-1\nc-3\n");
+  // No temporary file is left next to it.
+  std::size_t entries = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(tmp / "state/deep")) {
+    ++entries;
+  }
+  CHECK(entries == 1);
+}
+
+TEST_CASE("UidState: an empty file is an empty state, blank lines are skipped", "[store]")
+{
+  const TempDir tmp;
+  write_file(tmp / "empty", "");
+  CHECK(mw::store::UidState::load(tmp / "empty").size() == 0);
+  write_file(tmp / "blank", "# mailwrench uid state 1\n\nu1\n\nu2");
+  const auto state = mw::store::UidState::load(tmp / "blank");
+  CHECK(state.size() == 2);
+  CHECK(state.contains("u2"));
+}
+
+TEST_CASE("UidState: a garbage file is Error 65 naming the file and line", "[store]")
+{
+  const TempDir tmp;
+  write_file(tmp / "mbox", "From someone Mon Nov 23 15:36:46 2026\nSubject: x\n");
+  try {
+    mw::store::UidState::load(tmp / "mbox");
+    FAIL("loaded an mbox as a state file");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::data);
+    CHECK_THAT(error.what(), Catch::Contains(tmp / "mbox:1:"));
+  }
+  write_file(tmp / "spaces", "# mailwrench uid state 1\nok\nnot a uid\n");
+  try {
+    mw::store::UidState::load(tmp / "spaces");
+    FAIL("loaded a UID with spaces");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::data);
+    CHECK_THAT(error.what(), Catch::Contains(tmp / "spaces:3:"));
+  }
+  fs::create_directories(tmp / "a-directory");
+  try {
+    mw::store::UidState::load(tmp / "a-directory");
+    FAIL("loaded a directory");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::data);
+    CHECK_THAT(error.what(), Catch::Contains(tmp / "a-directory"));
+  }
+}
+
+TEST_CASE("UidState: save under a regular file is Error 73", "[store]")
+{
+  const TempDir tmp;
+  write_file(tmp / "file", "x");
+  auto state = mw::store::UidState::load(tmp / "file/sub/state.uids");
+  state.add("u");
+  try {
+    state.save();
+    FAIL("saved under a regular file");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::cant_create);
+    CHECK_THAT(error.what(), Catch::Contains(tmp / "file"));
+  }
+}
+
+TEST_CASE("FileLock: a second holder is refused at once with Error 75", "[store]")
+{
+  const TempDir tmp;
+  const std::string path = tmp / "locks/work.uids.lock";
+  const auto lock = mw::store::FileLock::acquire(path, std::chrono::seconds(0));
+  CHECK(lock.path() == path);
+  CHECK(read_file(path) == std::to_string(::getpid()) + "\n");
+  const std::string expected = "lock " + path + " held by pid " + std::to_string(::getpid());
+
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const auto start = std::chrono::steady_clock::now();
+    int code = 1;
+    try {
+      mw::store::FileLock::acquire(path, std::chrono::seconds(0));
+    } catch (const mw::Error& error) {
+      const bool quick = std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500);
+      const std::string what = error.what();
+      code = error.code() == mw::ExitCode::temporary && quick &&
+                     what.find("another mailwrench is using this mailbox") != std::string::npos &&
+                     what.find(expected) != std::string::npos
+                 ? 0
+                 : 2;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  // The lock is still ours and still a file.
+  CHECK(fs::exists(path));
+}
+
+TEST_CASE("FileLock: waiting succeeds when the holder lets go", "[store]")
+{
+  const TempDir tmp;
+  const std::string path = tmp / "work.lock";
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    int code = 0;
+    try {
+      const auto lock = mw::store::FileLock::acquire(path, std::chrono::seconds(0));
+      [[maybe_unused]] auto written = ::write(ready[1], "y", 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } catch (...) {
+      code = 1;
+    }
+    ::_exit(code);
+  }
+  char status = 0;
+  REQUIRE(::read(ready[0], &status, 1) == 1);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(mw::store::FileLock::acquire(path, std::chrono::seconds(0)), mw::Error);
+  auto lock = mw::store::FileLock::acquire(path, std::chrono::seconds(1));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(waited >= std::chrono::milliseconds(100));
+  CHECK(waited < std::chrono::milliseconds(1000));
+  CHECK(read_file(path) == std::to_string(::getpid()) + "\n");
+  int child_status = 0;
+  ::waitpid(child, &child_status, 0);
+  CHECK(WEXITSTATUS(child_status) == 0);
+
+  // Moving keeps the lock; destroying the last owner releases it.
+  auto moved = std::move(lock);
+  CHECK_THROWS_AS(mw::store::FileLock::acquire(path, std::chrono::seconds(0)), mw::Error);
+  {
+    const auto gone = std::move(moved);
+  }
+  CHECK_NOTHROW(mw::store::FileLock::acquire(path, std::chrono::seconds(0)));
+}
+
+TEST_CASE("FileLock under a regular file is Error 73", "[store]")
+{
+  const TempDir tmp;
+  write_file(tmp / "file", "x");
+  try {
+    mw::store::FileLock::acquire(tmp / "file/x.lock", std::chrono::seconds(0));
+    FAIL("locked under a regular file");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::cant_create);
+  }
+}
+
+TEST_CASE("default_state_path follows XDG_STATE_HOME, else ~/.local/state", "[store]")
+{
+  {
+    const ScopedEnv xdg("XDG_STATE_HOME", "/xdg/state");
+    CHECK(mw::store::default_state_path("work") == "/xdg/state/mailwrench/work.uids");
+    CHECK(mw::store::default_state_path("me@pop.example.com") ==
+          "/xdg/state/mailwrench/me%40pop.example.com.uids");
+    CHECK(mw::store::default_state_path("../evil/x") ==
+          "/xdg/state/mailwrench/%2E.%2Fevil%2Fx.uids");
+  }
+  {
+    const ScopedEnv xdg("XDG_STATE_HOME", nullptr);
+    const ScopedEnv home("HOME", "/home/someone");
+    CHECK(mw::store::default_state_path("work") ==
+          "/home/someone/.local/state/mailwrench/work.uids");
+  }
+  {
+    const ScopedEnv xdg("XDG_STATE_HOME", "relative/ignored");
+    const ScopedEnv home("HOME", "/home/someone");
+    CHECK(mw::store::default_state_path("work") ==
+          "/home/someone/.local/state/mailwrench/work.uids");
+  }
+}
