@@ -116,6 +116,37 @@ po::options_description command_options(std::string_view command)
       ("yes,y", po::bool_switch(), "do not ask for confirmation");
     // clang-format on
     d.add(selection_options());
+  } else if (command == "send") {
+    // clang-format off
+    d.add_options()
+      ("from", po::value<std::string>()->value_name("ADDR"),
+       "sender (From header and MAIL FROM)")
+      ("to", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
+       "recipient (repeatable)")
+      ("cc", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
+       "copy recipient (repeatable)")
+      ("bcc", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
+       "blind copy recipient: envelope only, never in the headers (repeatable)")
+      ("subject", po::value<std::string>()->value_name("TEXT"), "the Subject")
+      ("body", po::value<std::string>()->value_name("TEXT"), "the text of the message")
+      ("body-file", po::value<std::string>()->value_name("FILE"),
+       "read the text from FILE ('-' = stdin; the default when stdin is not a terminal)")
+      ("attach", po::value<std::vector<std::string>>()->value_name("FILE")->composing(),
+       "attach FILE (repeatable; type from the extension)")
+      ("header", po::value<std::vector<std::string>>()->value_name("'NAME: VALUE'")->composing(),
+       "add or replace a header (repeatable)")
+      ("raw", po::bool_switch(),
+       "stdin is a complete message; the envelope comes from --from/--to or its headers")
+      ("ehlo", po::value<std::string>()->value_name("NAME"),
+       "the name to greet with (default: this machine's FQDN)")
+      ("dry-run,n", po::bool_switch(), "print the message that would be sent; connect to nothing")
+      ("chunking", po::bool_switch(), "send with BDAT when the server offers CHUNKING")
+      ("dsn-notify", po::value<std::string>()->value_name("LIST"),
+       "delivery status notifications: NEVER, or SUCCESS,FAILURE,DELAY")
+      ("dsn-return", po::value<std::string>()->value_name("full|hdrs"),
+       "what a bounce returns: the full message or its headers")
+      ("dsn-envid", po::value<std::string>()->value_name("ID"), "envelope id for DSNs");
+    // clang-format on
   } else if (command == "fetch") {
     // clang-format off
     d.add_options()
@@ -404,6 +435,7 @@ const std::vector<CommandInfo>& command_table()
       {"fetch", "[SELECTION]", "download messages into a Maildir, an mbox, a folder of .eml "
                                "files or stdout (RETR)"},
       {"purge", "SELECTION", "delete the selected messages (DELE, QUIT); --dry-run shows them"},
+      {"send", "", "send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)"},
   };
   return table;
 }
@@ -672,6 +704,18 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     return false;
   };
 
+  if (command == "send") {
+    // smtp-* keys configure send; the POP3 port and TLS mode never carry over to SMTP, while
+    // host, user, auth and password sources do when no smtp-* key replaces them.
+    file.erase("port");
+    file.erase("tls");
+    for (const auto* key : {"host", "port", "tls", "user", "auth", "password-command",
+                            "password-file"}) {
+      if (auto it = file.find(std::string("smtp-") + key); it != file.end()) {
+        file[key] = it->second;
+      }
+    }
+  }
   s.host = lookup("host").value_or("");
   if (s.host.empty()) {
     throw UsageError("no server given: use --host HOST, or -a ACCOUNT with 'host = ...' in the "
@@ -694,7 +738,11 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     }
     s.port = static_cast<std::uint16_t>(p);
   } else {
-    s.port = s.tls == TlsMode::implicit ? 995 : 110;
+    if (command == "send") {
+      s.port = s.tls == TlsMode::implicit ? 465 : s.tls == TlsMode::starttls ? 587 : 25;
+    } else {
+      s.port = s.tls == TlsMode::implicit ? 995 : 110;
+    }
   }
   s.user = lookup("user").value_or("");
   s.auth = lookup("auth").value_or("auto");
@@ -769,6 +817,59 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     if (s.selection.empty()) {
       throw UsageError("purge needs a selection (message numbers, --uid, --from, ...) or --all; "
                        "it never deletes everything by default");
+    }
+  } else if (command == "send") {
+    auto strings = [&](const char* key) {
+      return vm.count(key) != 0 ? vm[key].as<std::vector<std::string>>()
+                                : std::vector<std::string>{};
+    };
+    s.from = lookup("from").value_or("");
+    s.to = strings("to");
+    s.cc = strings("cc");
+    s.bcc = strings("bcc");
+    s.subject = from_cli("subject").value_or("");
+    s.body = from_cli("body");
+    s.body_file = from_cli("body-file").value_or("");
+    s.attachments = strings("attach");
+    s.extra_headers = strings("header");
+    s.raw = vm["raw"].as<bool>();
+    s.dry_run = vm["dry-run"].as<bool>();
+    s.chunking = vm["chunking"].as<bool>();
+    s.ehlo = from_cli("ehlo").value_or("");
+    s.dsn_notify = from_cli("dsn-notify").value_or("");
+    s.dsn_return = from_cli("dsn-return").value_or("");
+    s.dsn_envid = from_cli("dsn-envid").value_or("");
+    if (s.body && !s.body_file.empty()) {
+      throw UsageError("give the text with --body or with --body-file, not both");
+    }
+    if (s.raw && (s.body || !s.body_file.empty() || !s.attachments.empty() ||
+                  !s.subject.empty())) {
+      throw UsageError("--raw sends stdin as it is: --subject, --body, --body-file and --attach "
+                       "do not apply");
+    }
+    if (!s.raw && s.to.empty() && s.cc.empty() && s.bcc.empty()) {
+      throw UsageError("send needs at least one recipient: --to, --cc or --bcc");
+    }
+    if (!s.raw && s.from.empty()) {
+      throw UsageError("send needs --from ADDR (or 'from = ...' in the config file)");
+    }
+    std::transform(s.dsn_return.begin(), s.dsn_return.end(), s.dsn_return.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (!s.dsn_return.empty() && s.dsn_return != "FULL" && s.dsn_return != "HDRS") {
+      throw UsageError("invalid --dsn-return '" + s.dsn_return + "' (expected full or hdrs)");
+    }
+    std::transform(s.dsn_notify.begin(), s.dsn_notify.end(), s.dsn_notify.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (!s.dsn_notify.empty() && s.dsn_notify != "NEVER") {
+      std::string_view rest = s.dsn_notify;
+      while (!rest.empty()) {
+        auto word = rest.substr(0, rest.find(','));
+        if (word != "SUCCESS" && word != "FAILURE" && word != "DELAY") {
+          throw UsageError("invalid --dsn-notify '" + s.dsn_notify +
+                           "' (expected NEVER, or a list of SUCCESS, FAILURE, DELAY)");
+        }
+        rest.remove_prefix(std::min(rest.size(), word.size() + 1));
+      }
     }
   } else if (command == "fetch") {
     build_selection(vm, s);

@@ -29,7 +29,9 @@ protected:
   void sink_it_(const spdlog::details::log_msg& msg) override
   {
     std::string_view text(msg.payload.data(), msg.payload.size());
-    if (msg.level == spdlog::level::warn) {
+    if (msg.level == spdlog::level::err) {
+      std::cerr << "mailwrench: error: ";
+    } else if (msg.level == spdlog::level::warn) {
       std::cerr << "mailwrench: warning: ";
     } else if (msg.level == spdlog::level::debug) {
       std::cerr << "mailwrench: debug: ";
@@ -113,6 +115,9 @@ int run_command(const Settings& settings)
   }
   if (settings.command == "fetch") {
     return commands::fetch(context);
+  }
+  if (settings.command == "send") {
+    throw Error(ExitCode::software, "send is not built yet");
   }
   throw Error(ExitCode::software, "no implementation for command '" + settings.command + "'");
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mw::cli {
 
@@ -60,6 +61,23 @@ struct Settings {
   std::optional<std::uint64_t> max_size;
   bool crlf = false;
   std::chrono::seconds wait_lock{0};
+
+  // send
+  std::string from;
+  std::vector<std::string> to;
+  std::vector<std::string> cc;
+  std::vector<std::string> bcc;
+  std::string subject;
+  std::optional<std::string> body;       // --body
+  std::string body_file;                 // --body-file ("-" = stdin)
+  std::vector<std::string> attachments;  // --attach
+  std::vector<std::string> extra_headers;
+  bool raw = false;
+  std::string ehlo;                      // "" = this machine's FQDN
+  bool chunking = false;
+  std::string dsn_notify;
+  std::string dsn_return;
+  std::string dsn_envid;
 
   // top
   std::uint64_t message = 0;

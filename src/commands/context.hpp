@@ -35,5 +35,6 @@ int list(const Context& context);
 int top(const Context& context);
 int fetch(const Context& context);
 int purge(const Context& context);
+int send(const Context& context);
 
 }  // namespace mw::commands

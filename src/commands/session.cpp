@@ -30,13 +30,10 @@ std::string join(const std::vector<std::string>& words)
 
 }  // namespace
 
-Pop3Session Pop3Session::open(const Context& context)
+net::Endpoint endpoint_for(const Context& context)
 {
   const auto& s = context.settings;
   auto& log = *context.log;
-  Pop3Session session;
-  session.m_context = &context;
-
   net::Endpoint endpoint;
   endpoint.host = s.host;
   endpoint.port = s.port;
@@ -51,6 +48,25 @@ Pop3Session Pop3Session::open(const Context& context)
   if (!s.fingerprint.empty()) {
     net::normalize_fingerprint(s.fingerprint);  // a usage error before connecting
   }
+  return endpoint;
+}
+
+std::function<void(char, std::string_view)> transcript_for(const Context& context)
+{
+  if (context.settings.verbosity < 1) {
+    return {};
+  }
+  auto log = context.log;
+  return [log](char direction, std::string_view line) { log->info("{} {}", direction, line); };
+}
+
+Pop3Session Pop3Session::open(const Context& context)
+{
+  const auto& s = context.settings;
+  auto& log = *context.log;
+  Pop3Session session;
+  session.m_context = &context;
+  auto endpoint = endpoint_for(context);
 
   log.debug("connecting to {}:{} ({})", s.host, s.port,
             s.tls == cli::TlsMode::implicit   ? "implicit TLS"
@@ -62,13 +78,8 @@ Pop3Session Pop3Session::open(const Context& context)
     log.info("-- TLS: {}", session.m_connection->tls_description());
   }
 
-  pop3::Transcript transcript;
-  if (s.verbosity >= 1) {
-    transcript = [&log](char direction, std::string_view line) {
-      log.info("{} {}", direction, line);
-    };
-  }
-  session.m_client = std::make_unique<pop3::Client>(*session.m_connection, transcript);
+  session.m_client =
+      std::make_unique<pop3::Client>(*session.m_connection, transcript_for(context));
   auto& client = *session.m_client;
   client.set_pipelining(s.pipelining);
   client.read_greeting();

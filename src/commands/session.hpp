@@ -8,6 +8,12 @@
 
 namespace mw::commands {
 
+// Where and how to connect, from the settings (POP3 and SMTP alike); warns about --insecure.
+net::Endpoint endpoint_for(const Context& context);
+
+// The transcript hook for -v: each protocol line to the log, unless verbosity is 0.
+std::function<void(char, std::string_view)> transcript_for(const Context& context);
+
 // A logged-in POP3 session: the connection and the client over it. Opening it does what a
 // person does first in telnet: connect, read the greeting, CAPA, STLS, log in, CAPA again.
 class Pop3Session {

@@ -230,6 +230,55 @@ nlohmann::json to_json(const FetchResult& result)
           {"deleted", result.deleted},       {"seconds", result.seconds}};
 }
 
+void render_plain(const SendResult& result, std::ostream& out)
+{
+  for (const auto& r : result.recipients) {
+    out << (r.accepted ? "accepted " : "rejected ") << r.address << "  " << r.reply.code;
+    if (!r.reply.enhanced.empty()) {
+      out << " " << r.reply.enhanced;
+    }
+    out << " " << clean(r.reply.text) << "\n";
+  }
+  if (result.data) {
+    out << (result.data->code < 400 ? "sent" : "refused") << "  " << result.data->code;
+    if (!result.data->enhanced.empty()) {
+      out << " " << result.data->enhanced;
+    }
+    out << " " << clean(result.data->text) << "\n";
+  }
+  if (result.queue_id) {
+    out << "queued as " << *result.queue_id << "\n";
+  }
+  out << "message id " << result.message_id << "\n";
+}
+
+nlohmann::json to_json(const SendResult& result)
+{
+  auto outcome = [](const SmtpOutcome& o) {
+    nlohmann::json j = {{"code", o.code}, {"text", o.text}};
+    j["enhanced"] = o.enhanced.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.enhanced);
+    return j;
+  };
+  auto recipients = nlohmann::json::array();
+  std::size_t accepted = 0;
+  for (const auto& r : result.recipients) {
+    auto j = outcome(r.reply);
+    j["address"] = r.address;
+    j["accepted"] = r.accepted;
+    recipients.push_back(std::move(j));
+    accepted += r.accepted ? 1 : 0;
+  }
+  nlohmann::json doc = {{"message_id", result.message_id},
+                        {"from", result.from},
+                        {"recipients", std::move(recipients)},
+                        {"accepted", accepted},
+                        {"rejected", result.recipients.size() - accepted},
+                        {"dry_run", result.dry_run}};
+  doc["data"] = result.data ? outcome(*result.data) : nlohmann::json(nullptr);
+  doc["queue_id"] = result.queue_id ? nlohmann::json(*result.queue_id) : nlohmann::json(nullptr);
+  return doc;
+}
+
 nlohmann::json to_json(const std::vector<MessageRow>& purged, bool dry_run)
 {
   auto rows = to_json(ListResult{purged, true});

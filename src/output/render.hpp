@@ -24,6 +24,7 @@ std::string human_size(std::uint64_t octets);
 void render_plain(const StatResult& result, std::ostream& out, const PlainStyle& style);
 void render_plain(const ListResult& result, std::ostream& out, const PlainStyle& style);
 void render_plain(const FetchResult& result, std::ostream& out);
+void render_plain(const SendResult& result, std::ostream& out);
 
 // JSON documents (the schemas in mailwrench(1)); snake_case keys, sizes in octets, times in
 // RFC 3339.
@@ -31,6 +32,7 @@ nlohmann::json to_json(const StatResult& result);
 nlohmann::json to_json(const ListResult& result);
 nlohmann::json to_json(const TopResult& result);
 nlohmann::json to_json(const FetchResult& result);
+nlohmann::json to_json(const SendResult& result);
 
 // purge: {"dry_run": B, "deleted"|"would_delete": [rows with headers], "count": N, "octets": N}
 nlohmann::json to_json(const std::vector<MessageRow>& purged, bool dry_run);

@@ -58,4 +58,28 @@ struct FetchResult {
   double seconds = 0;
 };
 
+// An SMTP reply as `send` reports it.
+struct SmtpOutcome {
+  int code = 0;
+  std::string enhanced;  // "2.1.5" or ""
+  std::string text;
+};
+
+// One envelope recipient and what the server said to it.
+struct RecipientOutcome {
+  std::string address;
+  bool accepted = false;
+  SmtpOutcome reply;
+};
+
+// The result of `send`.
+struct SendResult {
+  std::string message_id;
+  std::string from;
+  std::vector<RecipientOutcome> recipients;
+  std::optional<SmtpOutcome> data;  // the final reply to the message, if it was sent
+  std::optional<std::string> queue_id;
+  bool dry_run = false;
+};
+
 }  // namespace mw::output

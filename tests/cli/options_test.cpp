@@ -91,7 +91,7 @@ TEST_CASE("defaults depend on --tls", "[cli]")
   CHECK(parse_with({"-H", "h", "-p", "2995", "stat"}).settings.port == 2995);
 }
 
-TEST_CASE("-v counts", "[cli]")
+TEST_CASE("repeated -v raises the verbosity", "[cli]")
 {
   CHECK(parse_with({"-H", "h", "stat"}).settings.verbosity == 0);
   CHECK(parse_with({"-H", "h", "-v", "stat"}).settings.verbosity == 1);
