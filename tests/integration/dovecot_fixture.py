@@ -36,6 +36,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,12 @@ USERS = {
     "carol": "c'a r$o\"l\\!#",
 }
 MAX_DIR_LEN = 60
+# Scenarios that change a mailbox (fetch --delete, purge) create their own users while Dovecot runs
+# (mwtest.Ctx.mailbox): any user named SCRATCH_PREFIX* logs in with SCRATCH_PASSWORD (a static
+# passdb limited to those names), and the static userdb gives it a Maildir under mail/. No file
+# is edited at run time: Dovecot re-reads a changed passwd-file at most once a second.
+SCRATCH_PREFIX = "mw-"
+SCRATCH_PASSWORD = "scratch-Pw.7"
 
 poplib._MAXLINE = 1 << 20  # one message has a 100,000-character line
 
@@ -447,6 +454,11 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/dovecot-users
 }}
+passdb {{
+  driver = static
+  args = password={SCRATCH_PASSWORD}
+  username_filter = {SCRATCH_PREFIX}*
+}}
 userdb {{
   driver = static
   args = uid={MAIL_UID} gid={MAIL_GID} home={d}/mail/%u
@@ -637,6 +649,7 @@ def start(d: Path) -> None:
         "server_fingerprint_sha256": fingerprint(d / "tls" / "server.pem"),
         "other_fingerprint_sha256": fingerprint(d / "other-ca.pem"),
         "users": {u: {"password": p} for u, p in USERS.items()},
+        "scratch_users": {"prefix": SCRATCH_PREFIX, "password": SCRATCH_PASSWORD},
         "mechanisms": mechanisms,
         "apop": "apop" in mechanisms,
         "dovecot_pid": pid,
@@ -765,6 +778,27 @@ def verify(d: Path, pop3_port: int, pop3s_port: int, boxes: dict[str, list[Msg]]
            mechanisms: list[str]) -> dict:
     ca = d / "ca.pem"
     expected: dict = {"users": {}}
+    # Only scratch users log in with the scratch password: alice must not (else the authentication
+    # scenarios would be void), nor a scratch user with another one. Each refusal takes Dovecot's
+    # auth_failure_delay (2 s), so these run in the background while the rest is verified.
+    leaks: list[str] = []
+
+    def refused(user: str, pw: str) -> None:
+        try:
+            with session(poplib.POP3, ADDRS[0], pop3_port, timeout=20) as p:
+                p.user(user)
+                try:
+                    p.pass_(pw)
+                except poplib.error_proto:
+                    return
+                leaks.append(f"{user} logged in with a wrong password: the scratch passdb leaks")
+        except (OSError, poplib.error_proto) as e:
+            leaks.append(f"checking that {user} is refused: {e}")
+
+    leak_checks = [threading.Thread(target=refused, args=a, daemon=True)
+                   for a in (("alice", SCRATCH_PASSWORD), (SCRATCH_PREFIX + "fixture-check", "wrong"))]
+    for t in leak_checks:
+        t.start()
     for user, msgs in boxes.items():
         pw = USERS[user]
         with session(poplib.POP3, ADDRS[0], pop3_port, timeout=20) as p:
@@ -848,6 +882,17 @@ def verify(d: Path, pop3_port: int, pop3s_port: int, boxes: dict[str, list[Msg]]
                     raise FixtureError(f"reference {mech} login as {user} failed: {e}") from e
                 if p.stat()[0] != expected["users"][user]["count"]:
                     raise FixtureError(f"{user}: STAT after {mech} differs")
+    # Scratch users log in with the scratch password (checked in the background, see above).
+    for t in leak_checks:
+        t.join(30)
+    if leaks:
+        raise FixtureError("; ".join(leaks))
+    with session(poplib.POP3, ADDRS[0], pop3_port, timeout=20) as p:
+        p.user(SCRATCH_PREFIX + "fixture-check")
+        p.pass_(SCRATCH_PASSWORD)
+        if p.stat()[0] != 0:
+            raise FixtureError("a new scratch user's mailbox is not empty")
+    shutil.rmtree(d / "mail" / (SCRATCH_PREFIX + "fixture-check"), ignore_errors=True)
     # 127.0.0.2 is not in the certificate: a verifying client must refuse it.
     try:
         with session(poplib.POP3_SSL, ADDRS[1], pop3s_port, timeout=20, context=client_ctx(ca)):

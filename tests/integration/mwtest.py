@@ -18,6 +18,7 @@ import argparse
 import base64
 import json
 import os
+import poplib
 import re
 import shlex
 import shutil
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SKIP = 77
+poplib._MAXLINE = 1 << 22  # messages with a 1 MB line
 ERROR_LINE = re.compile(r"^mailwrench: error: \S.*$")
 REDACTION = re.compile(r"\*\*\*|redacted|hidden|elided", re.I)
 SCENARIOS: dict[str, tuple] = {}
@@ -227,6 +229,322 @@ def closed_port() -> int:
     return port
 
 
+
+class FakePop3:
+    """A scripted POP3 server with a mailbox, plain TCP on 127.0.0.1:<free port> (use it with
+    --tls none --allow-plaintext): greeting, CAPA (UIDL, TOP, USER, PIPELINING), USER/PASS (any
+    password), STAT, LIST, UIDL, TOP, RETR, DELE, RSET, NOOP, QUIT. `messages` are the bytes of
+    each message with LF line endings (sent as CRLF, dot-stuffed). Misbehaviour on demand:
+      cut_retr={n: octets}   RETR n sends "+OK" and the first `octets` octets of message n's wire
+                             form, then closes the connection
+      stall_retr=True        RETR is never answered (the connection stays open until close())
+      quit_reply="-ERR ..."  the reply to QUIT; "close" closes the connection without a reply
+    .received lists every command line in order; .committed_deletes the message numbers deleted
+    by a QUIT answered with +OK (normally none of the interesting cases)."""
+
+    def __init__(self, messages: list[bytes], *, cut_retr: dict[int, int] | None = None,
+                 stall_retr: bool = False, quit_reply: str = "+OK bye",
+                 uids: list[str] | None = None):
+        self.messages = list(messages)
+        self.uids = uids or [f"fake-uid-{i + 1:04d}" for i in range(len(messages))]
+        self.cut_retr = dict(cut_retr or {})
+        self.stall_retr = stall_retr
+        self.quit_reply = quit_reply
+        self.received: list[str] = []
+        self.committed_deletes: list[int] = []
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self._closed = False
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @staticmethod
+    def wire(message: bytes) -> bytes:
+        """The RETR payload of a message: CRLF line endings, dot-stuffed (without the final '.')."""
+        lines = message.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines)
+
+    def conn(self) -> list[str]:
+        return ["-H", "127.0.0.1", "-p", str(self.port), "--tls", "none", "--allow-plaintext",
+                "-u", "fake", "--timeout", "10"]
+
+    def _accept(self):
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                self._socks.append(conn)
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn: socket.socket):
+        marked: set[int] = set()
+        n = len(self.messages)
+
+        def send(data: bytes):
+            conn.sendall(data)
+
+        def number(arg: str) -> int | None:
+            try:
+                k = int(arg)
+            except ValueError:
+                return None
+            return k if 1 <= k <= n and k not in marked else None
+
+        try:
+            conn.settimeout(60)
+            f = conn.makefile("rb")
+            send(b"+OK fake POP3 server ready\r\n")
+            for raw in f:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self._lock:
+                    self.received.append(line)
+                verb, _, arg = line.partition(" ")
+                verb = verb.upper()
+                if verb == "CAPA":
+                    send(b"+OK\r\nUIDL\r\nTOP\r\nUSER\r\nPIPELINING\r\n.\r\n")
+                elif verb in ("USER", "PASS", "NOOP"):
+                    send(b"+OK\r\n")
+                elif verb == "RSET":
+                    marked.clear()
+                    send(b"+OK\r\n")
+                elif verb == "STAT":
+                    live = [i for i in range(1, n + 1) if i not in marked]
+                    send(f"+OK {len(live)} {sum(len(self.wire(self.messages[i - 1])) for i in live)}\r\n".encode())
+                elif verb in ("LIST", "UIDL") and not arg:
+                    rows = "".join(
+                        f"{i} {len(self.wire(self.messages[i - 1])) if verb == 'LIST' else self.uids[i - 1]}\r\n"
+                        for i in range(1, n + 1) if i not in marked)
+                    send(f"+OK\r\n{rows}.\r\n".encode())
+                elif verb == "TOP":
+                    k = number(arg.split(" ")[0])
+                    if k is None:
+                        send(b"-ERR no such message\r\n")
+                        continue
+                    head = self.messages[k - 1].split(b"\n\n", 1)[0] + b"\n\n"
+                    send(b"+OK\r\n" + self.wire(head) + b".\r\n")
+                elif verb == "RETR":
+                    k = number(arg)
+                    if k is None:
+                        send(b"-ERR no such message\r\n")
+                        continue
+                    if self.stall_retr:
+                        while not self._closed:
+                            time.sleep(0.05)
+                        return
+                    body = self.wire(self.messages[k - 1])
+                    if k in self.cut_retr:
+                        send(f"+OK {len(body)} octets\r\n".encode() + body[:self.cut_retr[k]])
+                        conn.shutdown(socket.SHUT_RDWR)
+                        return
+                    send(f"+OK {len(body)} octets\r\n".encode() + body + b".\r\n")
+                elif verb == "DELE":
+                    k = number(arg)
+                    if k is None:
+                        send(b"-ERR no such message\r\n")
+                    else:
+                        marked.add(k)
+                        send(b"+OK marked\r\n")
+                elif verb == "QUIT":
+                    if self.quit_reply == "close":
+                        conn.shutdown(socket.SHUT_RDWR)
+                        return
+                    send((self.quit_reply + "\r\n").encode())
+                    if self.quit_reply.startswith("+OK"):
+                        with self._lock:
+                            self.committed_deletes += sorted(marked)
+                    return
+                else:
+                    send(b"-ERR unknown command\r\n")
+        except OSError:
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def verbs(self) -> list[str]:
+        with self._lock:
+            return [l.split(" ", 1)[0].upper() for l in self.received]
+
+    def close(self):
+        self._closed = True
+        self.sock.close()
+        with self._lock:
+            for s in self._socks:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()
+
+
+# --------------------------------------------------------------------------- fresh mailboxes
+#
+# Scenarios that change a mailbox (fetch --delete, purge) must not touch alice, bob or carol (the
+# read-only scenarios running in parallel check them exactly). Ctx.mailbox() creates a new user
+# while Dovecot runs: a line in the passwd-file (Dovecot re-reads it when it changes) and a
+# Maildir owned by mail:mail (Dovecot picks up new files at the next login).
+
+MAIL_UID = 8
+MAIL_GID = 8
+MAIL_DOMAIN = "mailwrench.test"
+_MID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]+>)", re.I | re.M)
+
+
+def message_id(data: bytes) -> str | None:
+    """The Message-ID of a message (from its header section only)."""
+    head = data.split(b"\n\n", 1)[0]
+    m = _MID.search(head)
+    return m.group(1).decode() if m else None
+
+
+def message(mid: str, *, frm: str = "Sender <sender@example.org>", subject: str | None = None,
+            date: "str | None" = "Mon, 1 Jun 2020 12:00:00 +0000", to: str = "rcpt@lab.test",
+            headers: list[str] | None = None, body: "str | bytes" = "Hello.\n",
+            size: int | None = None) -> bytes:
+    """The bytes of one message (LF line endings, as stored in the server's Maildir) with
+    Message-ID <mid@mailwrench.test>. body may be bytes (8-bit, any content); size pads the body
+    with text lines until the message has at least that many octets on the wire (CRLF)."""
+    lines = [f"From: {frm}", f"To: {to}", f"Subject: {subject if subject is not None else mid}"]
+    if date is not None:
+        lines.append(f"Date: {date}")
+    lines += [f"Message-ID: <{mid}@{MAIL_DOMAIN}>", "MIME-Version: 1.0"]
+    lines += headers if headers is not None else ["Content-Type: text/plain; charset=us-ascii"]
+    data = ("\n".join(lines) + "\n\n").encode() + (body.encode() if isinstance(body, str) else body)
+    if size is not None:
+        pad, i = [], 0
+        wire = len(data) + data.count(b"\n")
+        while wire < size:
+            i += 1
+            line = f"{mid} filler {i:06d}: the quick brown fox jumps over the lazy dog 0123456789\n".encode()
+            pad.append(line)
+            wire += len(line) + 1
+        data += b"".join(pad)
+    return data
+
+
+def crlf(data: bytes) -> bytes:
+    """The wire form's line endings (what --crlf stores)."""
+    return data.replace(b"\n", b"\r\n")
+
+
+_USER_SEQ = [0]
+
+
+class Mailbox:
+    """A fresh POP3 user of the running Dovecot, with the messages given (in POP3 order)."""
+
+    def __init__(self, ctx: "Ctx", user: str, password: str, maildir: Path):
+        self.ctx, self.user, self.password, self.maildir = ctx, user, password, maildir
+        self.messages: list[bytes] = []   # every message ever delivered, in POP3 order
+        self.uids: list[str] = []         # their UIDs (UIDL), same order
+        self._file_time = 1_600_000_000
+
+    # ---- delivering
+    def deliver(self, messages: list[bytes]) -> list[str]:
+        """Puts messages into the server's Maildir (new/, via tmp/, owned by mail) and returns
+        their UIDs, which Dovecot assigns at the next login (checked here)."""
+        mids = [message_id(m) for m in messages]
+        known = {message_id(m) for m in self.messages}
+        if None in mids or len(set(mids)) != len(mids) or known & set(mids):
+            raise Failure(f"test design: every message needs its own Message-ID ({mids})")
+        for i, data in enumerate(messages):
+            self._file_time += 1
+            base = f"{self._file_time}.M{i:06d}P{os.getpid()}.mwtest"
+            tmp = self.maildir / "tmp" / base
+            tmp.write_bytes(data)
+            os.chown(tmp, MAIL_UID, MAIL_GID)
+            os.chmod(tmp, 0o600)
+            os.utime(tmp, (self._file_time, self._file_time))
+            os.rename(tmp, self.maildir / "new" / base)
+        self.messages += messages
+        listing = self.server_listing(with_mids=True)
+        got = [mid for _, _, mid in listing]
+        want = [message_id(m) for m in self.messages]
+        if sorted(got) != sorted(want):
+            raise Failure(f"fixture: Dovecot shows {len(got)} messages for {self.user}, "
+                          f"delivered {len(want)}")
+        order = {mid: i for i, mid in enumerate(got)}
+        pairs = sorted(zip(self.messages, want), key=lambda p: order[p[1]])
+        self.messages = [p[0] for p in pairs]
+        uid_of = {mid: uid for _, uid, mid in listing}
+        self.uids = [uid_of[message_id(m)] for m in self.messages]
+        return [uid_of[m] for m in mids]
+
+    # ---- looking at the server (poplib, not mailwrench)
+    def _pop(self):
+        p = poplib.POP3(self.ctx.env["ip"], self.ctx.env["pop3_port"], timeout=30)
+        p.user(self.user)
+        p.pass_(self.password)
+        return p
+
+    def server_listing(self, with_mids: bool = False) -> list[tuple[int, str, str | None]]:
+        """(number, UID, Message-ID or None) of every message now on the server."""
+        p = self._pop()
+        try:
+            rows = []
+            for line in p.uidl()[1]:
+                n, uid = line.decode().split()
+                mid = None
+                if with_mids:
+                    head = b"\n".join(p.top(int(n), 0)[1]) + b"\n\n"
+                    mid = message_id(head)
+                rows.append((int(n), uid, mid))
+            p.quit()
+            return rows
+        finally:
+            p.close()
+
+    def server_uids(self) -> list[str]:
+        """The UIDs on the server now, in POP3 order."""
+        return [uid for _, uid, _ in self.server_listing()]
+
+    # ---- the fixture's view of the messages
+    def uid(self, number: int) -> str:
+        return self.uids[number - 1]
+
+    def msg(self, number: int) -> bytes:
+        return self.messages[number - 1]
+
+    def by_uid(self, uid: str) -> bytes:
+        return self.messages[self.uids.index(uid)]
+
+    def uid_of(self, data: bytes) -> str | None:
+        mid = message_id(data)
+        for m, u in zip(self.messages, self.uids):
+            if message_id(m) == mid:
+                return u
+        return None
+
+    # ---- running mailwrench as this user
+    def conn(self, mode: str = "pop3s") -> list[str]:
+        return self.ctx.conn(mode, user=self.user)
+
+    def run(self, args: list[str], **kw) -> Result:
+        """mailwrench CONNECTION ARGS as this user (password through MAILWRENCH_PASSWORD)."""
+        return self.ctx.run(self.conn() + args, password=self.password, **kw)
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
 # --------------------------------------------------------------------------- the context
 
 class Ctx:
@@ -348,6 +666,85 @@ class Ctx:
         h.mkdir(mode=0o700)
         return h
 
+    # ---- fresh mailboxes (for scenarios that change one)
+    def mailbox(self, messages: list[bytes], tag: str = "m") -> Mailbox:
+        """A new POP3 user with these messages; see Mailbox. Any user whose name starts with the
+        fixture's scratch prefix logs in with the scratch password (dovecot_fixture.py)."""
+        if not is_root():
+            raise Skip("creating a mailbox needs root (the Maildir belongs to uid 8)")
+        scratch = self.env.get("scratch_users")
+        if not scratch:
+            raise Failure("the running fixture has no scratch users: restart it (dovecot_fixture.py)")
+        _USER_SEQ[0] += 1
+        tag = re.sub(r"[^a-z0-9]", "", tag.lower())[:16] or "m"
+        user = f"{scratch['prefix']}{tag}-{os.getpid()}-{_USER_SEQ[0]}"
+        home = self.dir / "mail" / user
+        md = home / "Maildir"
+        for p in (home, md, md / "cur", md / "new", md / "tmp"):
+            p.mkdir(mode=0o700)
+            os.chown(p, MAIL_UID, MAIL_GID)
+        box = Mailbox(self, user, scratch["password"], md)
+        if messages:
+            box.deliver(messages)
+        return box
+
+    def run_raw(self, args: list[str], *, password: str | None = None, stdin: bytes = b"",
+                timeout: float = 45, env: dict | None = None) -> tuple[Result, bytes]:
+        """Like run(), but stdout is returned as bytes too (Result.stdout is its lossy text)."""
+        run_env = self.base_env(None)
+        if password is not None:
+            run_env["MAILWRENCH_PASSWORD"] = password
+        run_env.update(env or {})
+        argv = [self.bin] + args
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(argv, input=stdin, capture_output=True, env=run_env, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            fail(f"mailwrench did not finish within {timeout} s (killed)",
+                 Result(argv, None, (e.stdout or b"")[:4000].decode(errors="replace"),
+                        (e.stderr or b"").decode(errors="replace"), time.monotonic() - t0))
+        res = Result(argv, p.returncode, p.stdout[:20000].decode("utf-8", "replace"),
+                     p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
+        return res, p.stdout
+
+    def run_measured(self, args: list[str], *, password: str | None = None,
+                     timeout: float = 50) -> tuple[Result, int]:
+        """Runs mailwrench and returns (Result, its peak RSS in KiB). The peak is VmHWM of
+        /proc/PID/status, read every 10 ms while it runs (VmHWM only grows, and it belongs to the
+        process image that exec started). Not ru_maxrss from wait4()/RUSAGE_CHILDREN: Linux
+        carries the RSS of the forking Python process over exec into it. stdout and stderr go
+        through files, not pipes."""
+        run_env = self.base_env(None)
+        if password is not None:
+            run_env["MAILWRENCH_PASSWORD"] = password
+        argv = [self.bin] + args
+        out_path, err_path = self.scratch / "measured.out", self.scratch / "measured.err"
+        t0 = time.monotonic()
+        peak = 0
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=run_env)
+            status_file = f"/proc/{p.pid}/status"
+            while True:
+                try:
+                    with open(status_file) as st:
+                        for line in st:
+                            if line.startswith("VmHWM:"):
+                                peak = max(peak, int(line.split()[1]))
+                except (OSError, ValueError, IndexError):
+                    pass
+                if p.poll() is not None:
+                    break
+                if time.monotonic() - t0 > timeout:
+                    p.kill()
+                    p.wait()
+                    fail(f"mailwrench did not finish within {timeout} s (killed)",
+                         Result(argv, None, out_path.read_bytes()[:4000].decode(errors="replace"),
+                                err_path.read_text(errors="replace"), time.monotonic() - t0))
+                time.sleep(0.01)
+        res = Result(argv, p.returncode, out_path.read_bytes()[:20000].decode("utf-8", "replace"),
+                     err_path.read_text(errors="replace"), time.monotonic() - t0)
+        return res, peak
+
     # ---- common expectations
     def expect_stat(self, res: Result, user: str = "alice", what: str = "stat"):
         expect_ok(res, what)
@@ -435,6 +832,8 @@ def main():
         pw = v["password"]
         marker = f"<password of {u}>"
         _SECRETS += [(pw, marker), (shlex.quote(pw), marker), (json.dumps(pw)[1:-1], marker)]
+    if "scratch_users" in env:
+        _SECRETS.append((env["scratch_users"]["password"], "<password of the scratch users>"))
     _SECRETS.sort(key=lambda s: -len(s[0]))
 
     failed, skipped = [], []
