@@ -491,7 +491,39 @@ service anvil {{
     mode = 0
   }}
 }}
-""")
+""" + postfix_auth_listener())
+
+
+# ---- for postfix_fixture.py (SMTP AUTH of the send tests goes through Dovecot's auth service)
+
+def postfix_auth_listener() -> str:
+    """The auth socket run/auth-postfix that the Postfix fixture's smtpd asks (smtpd_sasl_type =
+    dovecot), when Postfix is installed (its user must exist, or Dovecot refuses the config)."""
+    try:
+        import pwd
+        pwd.getpwnam("postfix")
+    except KeyError:
+        return ""
+    return """\
+# Postfix (postfix_fixture.py) checks SMTP AUTH passwords through this socket.
+service auth {
+  unix_listener auth-postfix {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+"""
+
+
+def stop_postfix(d: Path) -> None:
+    """A Postfix fixture keeps its queue under d/postfix: stop it (by PID) before d goes away."""
+    if (d / "postfix").exists():
+        import postfix_fixture
+        try:
+            postfix_fixture.stop_instance(d)
+        except postfix_fixture.FixtureError as e:
+            raise FixtureError(f"stopping the Postfix fixture: {e}") from e
 
 
 # --------------------------------------------------------------------------- start / stop
@@ -589,6 +621,7 @@ def start(d: Path) -> None:
     check_dir(d)
     if d.exists():
         log(f"{d} exists: stopping whatever of it still runs, then starting afresh")
+        stop_postfix(d)
         stop_instance(d, quiet=True)
         shutil.rmtree(d)
     d.mkdir(mode=0o755)
@@ -910,6 +943,7 @@ def stop(d: Path) -> None:
         return
     if os.geteuid() != 0:
         skip("the Dovecot fixture needs root (mail processes run as uid 8)")
+    stop_postfix(d)
     stop_instance(d)
     shutil.rmtree(d)
     log(f"stopped and removed {d}")
