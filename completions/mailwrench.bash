@@ -4,19 +4,27 @@
 # bash-completion package (it only borrows _filedir from it when present).
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-_mailwrench_commands="stat list top help"
+_mailwrench_commands="stat list top fetch purge help"
 
 _mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
     --timeout --no-pipelining --json -v --verbose -q --quiet -h --help --version"
 
-_mailwrench_list_opts="--headers --uid --uid-file --larger-than --smaller-than --older-than
+_mailwrench_selection_opts="--uid --uid-file --larger-than --smaller-than --older-than
     --newer-than --from --subject --header --all"
+
+_mailwrench_list_opts="--headers $_mailwrench_selection_opts"
+
+_mailwrench_fetch_opts="-o --output --new --state --delete --limit --max-size --crlf
+    --wait-lock $_mailwrench_selection_opts"
+
+_mailwrench_purge_opts="-n --dry-run -y --yes $_mailwrench_selection_opts"
 
 # Options that take a value (the next word, or after '=').
 _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --cacert --fingerprint --timeout --uid --uid-file
-    --larger-than --smaller-than --older-than --newer-than --from --subject --header "
+    --larger-than --smaller-than --older-than --newer-than --from --subject --header
+    -o --output --state --limit --max-size --wait-lock "
 
 _mailwrench_takes_value()
 {
@@ -75,11 +83,48 @@ _mailwrench_files()
     fi
 }
 
+# The value of --output: first the kind of target (maildir:, mbox:, dir: or - for standard
+# output), then the path after the prefix (directories for maildir: and dir:, files for mbox:).
+# $1 is the whole value typed so far, $2 the part of it that readline replaces: all of it, or
+# with ':' in COMP_WORDBREAKS (the default) only what follows the colon.
+_mailwrench_output()
+{
+    local value=$1 word=$2
+    case $value in
+    maildir:* | mbox:* | dir:*) ;;
+    *)
+        COMPREPLY=($(compgen -W "maildir: mbox: dir: -" -- "$value"))
+        [[ ${COMPREPLY[*]} == - ]] || compopt -o nospace 2>/dev/null
+        return 0
+        ;;
+    esac
+    local kind=${value%%:*} path=${value#*:} cut=$((${#value} - ${#word})) f IFS=$'\n'
+    local -a found
+    if [[ $kind == mbox ]]; then
+        found=($(compgen -f -- "$path"))
+    else
+        found=($(compgen -d -- "$path"))
+    fi
+    for f in "${found[@]}"; do
+        [[ -d $f ]] && f+=/
+        f="$kind:$f"
+        COMPREPLY+=("${f:cut}")
+    done
+    # A directory goes on with its entries, a file ends the word.
+    if ((${#found[@]} == 1)) && [[ -d ${found[0]} ]] || ((${#found[@]} > 1)); then
+        compopt -o nospace 2>/dev/null
+    fi
+    return 0
+}
+
 # Completes the value "$2" of option "$1"; returns 1 if "$1" takes no value.
 _mailwrench_value()
 {
     local opt=$1 cur=$2
     case $opt in
+    -o | --output)
+        _mailwrench_output "$cur" "$cur"
+        ;;
     --tls)
         COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur"))
         ;;
@@ -90,7 +135,7 @@ _mailwrench_value()
     -a | --account)
         _mailwrench_add_lines "$(_mailwrench_accounts)" "$cur"
         ;;
-    --config | --password-file | --cacert | --uid-file)
+    --config | --password-file | --cacert | --uid-file | --state)
         _mailwrench_files "$cur"
         ;;
     --password-command)
@@ -119,6 +164,29 @@ _mailwrench()
     elif [[ $prev == "=" ]] && ((cword >= 2)) && [[ ${COMP_WORDS[cword - 2]} == --* ]]; then
         prev=${COMP_WORDS[cword - 2]} cword=$((cword - 2))
     fi
+    # With ':' in COMP_WORDBREAKS (the default), "-o maildir:/tm" arrives as "-o" "maildir" ":"
+    # "/tm", right after the colon as "-o" "maildir" ":", and "--output=maildir:" after
+    # "--output" "=" (or as "--output=maildir" without '=' in COMP_WORDBREAKS).
+    local kind_at=0 word=""
+    if [[ $cur == : ]]; then
+        kind_at=$((cword - 1))
+    elif [[ $prev == : ]] && ((cword >= 2)); then
+        kind_at=$((cword - 2)) word=$cur
+    fi
+    if ((kind_at >= 1)); then
+        local kind=${COMP_WORDS[kind_at]} opt=""
+        if [[ $kind == --output=* ]]; then
+            kind=${kind#--output=} opt=--output
+        else
+            local opt_at=$((kind_at - 1))
+            [[ ${COMP_WORDS[opt_at]} == "=" ]] && ((opt_at--))
+            ((opt_at >= 1)) && opt=${COMP_WORDS[opt_at]}
+        fi
+        if [[ $opt == -o || $opt == --output ]]; then
+            _mailwrench_output "$kind:$word" "$word"
+            return 0
+        fi
+    fi
     # Without '=' in COMP_WORDBREAKS: "--tls=st" is one word.
     if [[ $cur == --*=* ]]; then
         local opt=${cur%%=*} value=${cur#*=}
@@ -139,6 +207,8 @@ _mailwrench()
             if _mailwrench_takes_value "$word"; then
                 ((i++))
                 [[ ${COMP_WORDS[i]} == "=" ]] && ((i++))
+                # "maildir:DIR" split at ':' is three words.
+                [[ ${COMP_WORDS[i + 1]} == : ]] && ((i += 2))
             fi
             continue
         fi
@@ -153,7 +223,11 @@ _mailwrench()
 
     if [[ $cur == -* ]]; then
         local opts=$_mailwrench_global_opts
-        [[ $command == list ]] && opts+=" $_mailwrench_list_opts"
+        case $command in
+        list) opts+=" $_mailwrench_list_opts" ;;
+        fetch) opts+=" $_mailwrench_fetch_opts" ;;
+        purge) opts+=" $_mailwrench_purge_opts" ;;
+        esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return 0
     fi
@@ -168,7 +242,7 @@ _mailwrench()
         done
         ((n == 0)) && COMPREPLY=($(compgen -W "$_mailwrench_commands" -- "$cur"))
     fi
-    # list SELECTION, top MSG [LINES]: numbers, nothing to offer.
+    # list/fetch/purge SELECTION, top MSG [LINES]: numbers, nothing to offer.
     return 0
 }
 

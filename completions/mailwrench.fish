@@ -1,7 +1,7 @@
 # fish completion for mailwrench(1). Install as .../fish/vendor_completions.d/mailwrench.fish.
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-# The command word (stat, list, top, help), skipping options and their values; nothing
+# The command word (stat, list, top, fetch, purge, help), skipping options and their values; nothing
 # (status 1) before it.
 function __mailwrench_command
     set -l tokens (commandline -opc)
@@ -16,7 +16,7 @@ function __mailwrench_command
             case -a --account --config -H --host -p --port --tls -u --user --auth \
                 --password-command --password-file --cacert --fingerprint --timeout \
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
-                --from --subject --header
+                --from --subject --header -o --output --state --limit --max-size --wait-lock
                 set skip 1
             case '-*'
             case '*'
@@ -83,14 +83,35 @@ function __mailwrench_accounts
     string replace -r -- '#.*' '' <$config | string replace -rf -- '^\s*\[account (.*\S)\s*\]\s*$' '$1'
 end
 
+# The value of fetch --output: the kind of target first (maildir:, mbox:, dir:, or - for
+# standard output), then the path after the prefix (directories for maildir: and dir:).
+function __mailwrench_output
+    set -l token (string replace -r -- '^--output=' '' (commandline -ct))
+    switch $token
+        case 'maildir:*' 'dir:*'
+            set -l kind (string split -m 1 -- : $token)[1]
+            set -l path (string split -m 1 -- : $token)[2]
+            printf '%s\n' $kind:(__fish_complete_directories $path)
+        case 'mbox:*'
+            printf '%s\n' mbox:(__fish_complete_path (string sub -s 6 -- $token))
+        case '*'
+            printf '%s\t%s\n' maildir: 'Maildir DIR (created if missing)' \
+                mbox: 'mbox FILE (mboxrd, locked while written)' \
+                dir: 'directory DIR of .eml files, one per UID' \
+                - 'standard output (one message)'
+    end
+end
+
 complete -c mailwrench -f
 
 # Commands
 complete -c mailwrench -n __mailwrench_no_command -a stat -d 'number of messages and total octets (STAT)'
 complete -c mailwrench -n __mailwrench_no_command -a list -d 'one row per message: number, octets, UID'
 complete -c mailwrench -n __mailwrench_no_command -a top -d 'headers and the first LINES body lines of message MSG'
+complete -c mailwrench -n __mailwrench_no_command -a fetch -d 'download messages into a Maildir, an mbox, a folder of .eml files or stdout'
+complete -c mailwrench -n __mailwrench_no_command -a purge -d 'delete the selected messages (DELE, QUIT)'
 complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COMMAND'
-complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top help'
+complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch purge help'
 
 # Global options (every command)
 complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file'
@@ -114,16 +135,33 @@ complete -c mailwrench -s q -l quiet -d 'print only errors on stderr'
 complete -c mailwrench -s h -l help -d 'show the help'
 complete -c mailwrench -l version -d 'show the version'
 
-# list: --headers and the selection
+# list: --headers; list, fetch and purge: the selection
 set -l list '__mailwrench_using_command list'
+set -l selecting '__mailwrench_using_command list; or __mailwrench_using_command fetch; or __mailwrench_using_command purge'
 complete -c mailwrench -n $list -l headers -d 'also show From, Subject and Date'
-complete -c mailwrench -n $list -l uid -x -d 'the message with this UID (repeatable)'
-complete -c mailwrench -n $list -l uid-file -r -F -d "UIDs from FILE, one a line ('-' reads stdin)"
-complete -c mailwrench -n $list -l larger-than -x -d 'messages larger than SIZE (e.g. 500K, 5M, 1G)'
-complete -c mailwrench -n $list -l smaller-than -x -d 'messages smaller than SIZE'
-complete -c mailwrench -n $list -l older-than -x -d 'messages whose Date is older than AGE (e.g. 12h, 30d, 2w)'
-complete -c mailwrench -n $list -l newer-than -x -d 'messages whose Date is newer than AGE'
-complete -c mailwrench -n $list -l from -x -d 'messages whose From matches REGEX'
-complete -c mailwrench -n $list -l subject -x -d 'messages whose Subject matches REGEX'
-complete -c mailwrench -n $list -l header -x -d "messages with a header NAME matching REGEX ('NAME: REGEX')"
-complete -c mailwrench -n $list -l all -d 'every message'
+complete -c mailwrench -n $selecting -l uid -x -d 'the message with this UID (repeatable)'
+complete -c mailwrench -n $selecting -l uid-file -r -F -d "UIDs from FILE, one a line ('-' reads stdin)"
+complete -c mailwrench -n $selecting -l larger-than -x -d 'messages larger than SIZE (e.g. 500K, 5M, 1G)'
+complete -c mailwrench -n $selecting -l smaller-than -x -d 'messages smaller than SIZE'
+complete -c mailwrench -n $selecting -l older-than -x -d 'messages whose Date is older than AGE (e.g. 12h, 30d, 2w)'
+complete -c mailwrench -n $selecting -l newer-than -x -d 'messages whose Date is newer than AGE'
+complete -c mailwrench -n $selecting -l from -x -d 'messages whose From matches REGEX'
+complete -c mailwrench -n $selecting -l subject -x -d 'messages whose Subject matches REGEX'
+complete -c mailwrench -n $selecting -l header -x -d "messages with a header NAME matching REGEX ('NAME: REGEX')"
+complete -c mailwrench -n $selecting -l all -d 'every message'
+
+# fetch
+set -l fetch '__mailwrench_using_command fetch'
+complete -c mailwrench -n $fetch -s o -l output -x -a '(__mailwrench_output)' -d 'maildir:DIR | mbox:FILE | dir:DIR | - (stdout)'
+complete -c mailwrench -n $fetch -l new -d 'skip messages whose UID the state file records'
+complete -c mailwrench -n $fetch -l state -r -F -d 'the state file of --new'
+complete -c mailwrench -n $fetch -l delete -d 'delete each message on the server once it is safely stored'
+complete -c mailwrench -n $fetch -l limit -x -d 'fetch at most N messages'
+complete -c mailwrench -n $fetch -l max-size -x -d 'skip (and report) messages larger than SIZE'
+complete -c mailwrench -n $fetch -l crlf -d 'store CRLF line endings as sent (default: LF)'
+complete -c mailwrench -n $fetch -l wait-lock -x -d 'wait this long (seconds) for another run on the same mailbox'
+
+# purge
+set -l purge '__mailwrench_using_command purge'
+complete -c mailwrench -n $purge -s n -l dry-run -d 'show what would be deleted; delete nothing'
+complete -c mailwrench -n $purge -s y -l yes -d 'do not ask for confirmation'

@@ -3,9 +3,10 @@
 
     completion_test.py --shell bash|zsh|fish --mailwrench BIN --source DIR
 
-bash: sources completions/mailwrench.bash (once alone, once after the bash-completion
-package when it is installed), sets COMP_WORDS/COMP_CWORD/COMP_LINE/COMP_POINT as readline
-would and calls the function that `complete -p mailwrench` names; the candidates are
+bash: sources completions/mailwrench.bash (alone, and after the bash-completion package
+when it is installed), sets COMP_WORDS/COMP_CWORD/COMP_LINE/COMP_POINT as readline would
+(words broken at '=', and in a second run at ':' as well, as the default COMP_WORDBREAKS
+does) and calls the function that `complete -p mailwrench` names; the candidates are
 COMPREPLY. fish: `complete -C LINE` after sourcing completions/mailwrench.fish. zsh: an
 interactive `zsh -f` on a pseudo-terminal with completions/ in $fpath (zsh_complete.zsh).
 Exits 77 (skipped) when the shell is not installed.
@@ -41,13 +42,15 @@ def defined_options(text):
 
 # ---- shells -----------------------------------------------------------------------------
 
-def bash_words(line):
-    """COMP_WORDS as readline makes them: split at blanks, and '=' is a word of its own
-    (it is in COMP_WORDBREAKS). The test lines have no quotes and single blanks."""
+def bash_words(line, breaks="="):
+    """COMP_WORDS as readline makes them: split at blanks, and each character of `breaks`
+    (those of COMP_WORDBREAKS that matter here) is a word of its own. The test lines have
+    no quotes and single blanks."""
+    pattern = "([" + re.escape(breaks) + "])"
     words = []
     for word in line.split(" "):
         if word:
-            words.extend(p for p in re.split(r"(=)", word) if p)
+            words.extend(p for p in re.split(pattern, word) if p)
         else:
             words.append("")
     return words
@@ -89,19 +92,21 @@ class Shell:
 
 
 class Bash(Shell):
-    def __init__(self, source, with_bash_completion):
+    def __init__(self, source, with_bash_completion, breaks="="):
         self.exe = shutil.which("bash")
         if not self.exe:
             raise Skip("bash is not installed (Debian: bash)")
         self.completion = source / "completions/mailwrench.bash"
         self.with_bc = with_bash_completion
-        self.name = "bash+bash-completion" if with_bash_completion else "bash"
+        self.breaks = breaks
+        self.name = ("bash+bash-completion" if with_bash_completion else "bash") + \
+            f" (word breaks {breaks!r})"
 
     def complete(self, line, env):
         env = dict(env, MW_COMPLETION=str(self.completion), MW_LINE=line,
                    MW_BASH_COMPLETION=str(BASH_COMPLETION) if self.with_bc else "")
         res = subprocess.run([self.exe, "--norc", "--noprofile", "-c", BASH_DRIVER, "bash",
-                              *bash_words(line)],
+                              *bash_words(line, self.breaks)],
                              capture_output=True, text=True, env=env, timeout=30)
         if res.returncode != 0:
             raise AssertionError(f"bash driver exited with {res.returncode}: {res.stderr}")
@@ -186,13 +191,17 @@ def normalize(line, candidates, files=False):
     return result
 
 
+COMMANDS = ("stat", "list", "top", "fetch", "purge")
+
+
 def build_cases(binary, tmp):
     global_opts = defined_options(help_options(binary, "--help"))
-    per_command = {c: defined_options(help_options(binary, "help", c))
-                   for c in ("stat", "list", "top")}
-    list_only = per_command["list"] - global_opts
-    if not global_opts or not list_only:
+    per_command = {c: defined_options(help_options(binary, "help", c)) for c in COMMANDS}
+    own = {c: opts - global_opts for c, opts in per_command.items()}
+    command_only = set().union(*own.values())
+    if not global_opts or not own["list"] or not own["fetch"] or not own["purge"]:
         sys.exit("FAIL: cannot read the options from the program's help")
+    every_command = set(COMMANDS) | {"help"}
 
     accounts = {"default", "work", "o365", "my-box"}
     files = tmp / "files"
@@ -200,8 +209,10 @@ def build_cases(binary, tmp):
         # (line, kind, expected, environment changes)
         ("mailwrench li", "exact", {"list"}, {}),
         ("mailwrench s", "exact", {"stat"}, {}),
-        ("mailwrench ", "exact", {"stat", "list", "top", "help"}, {}),
-        ("mailwrench -v --json ", "exact", {"stat", "list", "top", "help"}, {}),
+        ("mailwrench f", "exact", {"fetch"}, {}),
+        ("mailwrench pu", "exact", {"purge"}, {}),
+        ("mailwrench ", "exact", every_command, {}),
+        ("mailwrench -v --json ", "exact", every_command, {}),
         ("mailwrench list --he", "exact", {"--headers", "--header", "--help"}, {}),
         ("mailwrench stat --he", "exact", {"--help"}, {}),
         ("mailwrench -H pop.example.com -u me list --from x --l", "exact", {"--larger-than"}, {}),
@@ -221,20 +232,40 @@ def build_cases(binary, tmp):
          {"MAILWRENCH_CONFIG": None, "XDG_CONFIG_HOME": str(tmp / "xdg")}),
         ("mailwrench -a ", "exact", {"homeacct"},
          {"MAILWRENCH_CONFIG": None, "XDG_CONFIG_HOME": None}),
-        ("mailwrench help ", "exact", {"stat", "list", "top", "help"}, {}),
+        ("mailwrench help ", "exact", every_command, {}),
         ("mailwrench help l", "exact", {"list"}, {}),
+        ("mailwrench help p", "exact", {"purge"}, {}),
         ("mailwrench help list ", "exact", set(), {}),
         (f"mailwrench --cacert {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench --password-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench --config {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench list --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        # purge and fetch: their own options, and the values of fetch's.
+        ("mailwrench purge --d", "exact", {"--dry-run"}, {}),
+        ("mailwrench purge --y", "exact", {"--yes"}, {}),
+        ("mailwrench fetch --max-size 5M --w", "exact", {"--wait-lock"}, {}),
+        ("mailwrench fetch --n", "exact", {"--new", "--newer-than", "--no-pipelining"}, {}),
+        ("mailwrench fetch -o ", "exact", {"maildir:", "mbox:", "dir:", "-"}, {}),
+        ("mailwrench fetch --output m", "exact", {"maildir:", "mbox:"}, {}),
+        ("mailwrench fetch --output=d", "exact", {"dir:"}, {}),
+        (f"mailwrench fetch -o mbox:{files}/c", "files", {"ca.pem", "cb.txt", "cdir"}, {}),
+        (f"mailwrench fetch -o maildir:{files}/c", "files", {"cdir"}, {}),
+        (f"mailwrench fetch -o maildir:{files}/c", "files-excludes", {"ca.pem", "cb.txt"}, {}),
+        (f"mailwrench fetch --output=dir:{files}/c", "files", {"cdir"}, {}),
+        (f"mailwrench -a work fetch -o maildir:{files}/x --c", "exact",
+         {"--config", "--cacert", "--crlf"}, {}),
+        (f"mailwrench fetch --state {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        (f"mailwrench fetch --state={files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        (f"mailwrench purge --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        (f"mailwrench fetch --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         ("mailwrench --", "contains", global_opts, {}),
-        ("mailwrench --", "excludes", list_only, {}),
+        ("mailwrench --", "excludes", command_only, {}),
     ]
     for command, opts in per_command.items():
         cases.append((f"mailwrench {command} --", "contains", opts, {}))
-        if command != "list":
-            cases.append((f"mailwrench {command} --", "excludes", list_only, {}))
+        others = command_only - own[command]
+        if others:
+            cases.append((f"mailwrench {command} --", "excludes", others, {}))
     return cases
 
 
@@ -256,6 +287,7 @@ def make_fixture(tmp):
     (tmp / "files/ca.pem").write_text("")
     (tmp / "files/cb.txt").write_text("")
     (tmp / "files/other").write_text("")
+    (tmp / "files/cdir").mkdir()
 
 
 def main():
@@ -271,9 +303,9 @@ def main():
         make_fixture(tmp)
         try:
             if args.shell == "bash":
-                shells = [Bash(source, False)]
+                shells = [Bash(source, False, "="), Bash(source, False, "=:")]
                 if BASH_COMPLETION.is_file():
-                    shells.append(Bash(source, True))
+                    shells.append(Bash(source, True, "=:"))
                 else:
                     print("note: bash-completion is not installed; testing without it")
             elif args.shell == "fish":
@@ -310,7 +342,7 @@ def main():
                     print(f"FAIL {what}: {answer}")
                     failures += 1
                     continue
-                got = normalize(line, answer, files=(kind == "files"))
+                got = normalize(line, answer, files=kind.startswith("files"))
                 if kind == "exact":
                     ok, detail = got == expected, f"expected {sorted(expected)}"
                 elif kind in ("contains", "files"):
