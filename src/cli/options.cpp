@@ -382,6 +382,7 @@ void build_selection(const po::variables_map& vm, Settings& s)
     }
   }
   if (vm.count("uid-file") != 0) {
+    sel.expect_uids();
     for (auto& uid : read_uid_file(vm["uid-file"].as<std::string>())) {
       sel.add_uid(std::move(uid));
     }

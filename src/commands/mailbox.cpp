@@ -61,9 +61,8 @@ void check_named_messages_exist(const select::Selection& selection,
 {
   std::uint64_t count = listings.size();
   for (const auto& r : selection.ranges()) {
-    // An open range ("10-") names no particular message.
-    auto last = r.last == UINT64_MAX ? r.first : r.last;
-    if (last > count) {
+    // An open range ("10-") names no particular message: it may select none.
+    if (r.last != UINT64_MAX && r.last > count) {
       throw Error(ExitCode::data, "message " + std::to_string(std::max(r.first, count + 1)) +
                                       " does not exist (the mailbox has " +
                                       std::to_string(count) +

@@ -103,11 +103,20 @@ int purge(const Context& context)
 
   auto dry_run = s.dry_run ? DryRun::yes : DryRun::no;
   if (dry_run == DryRun::no && !s.yes) {
+    if (s.json) {
+      // The person answering must see what they agree to; stdout keeps the JSON.
+      output::render_plain(shown, context.err, {true, context.terminal_width});
+    }
     if (!context.confirm("Delete " + count_text(rows.size(), octets) + " from " + s.host +
                          "?")) {
       delete_messages(client, rows, DryRun::yes);
       session.quit_quietly();
-      context.out << "nothing deleted\n";
+      if (s.json) {
+        output::write_json(output::to_json(std::vector<output::MessageRow>{}, false),
+                           context.out);
+      } else {
+        context.out << "nothing deleted\n";
+      }
       return 0;
     }
   }

@@ -301,6 +301,7 @@ void Selection::add_uid(std::string uid)
   }
   if (m_uid_set.insert(uid).second) {
     m_uids.push_back(std::move(uid));
+    m_uid_filter = true;
   }
 }
 
@@ -370,7 +371,7 @@ void Selection::set_all()
 
 bool Selection::empty() const
 {
-  return !m_all && m_ranges.empty() && m_uids.empty() && !m_larger_than && !m_smaller_than &&
+  return !m_all && m_ranges.empty() && !m_uid_filter && !m_larger_than && !m_smaller_than &&
          !m_older_than && !m_newer_than && !m_from && !m_subject && m_headers.empty();
 }
 
@@ -381,7 +382,7 @@ bool Selection::needs_headers() const
 
 bool Selection::needs_uids() const
 {
-  return !m_uids.empty();
+  return m_uid_filter;
 }
 
 bool Selection::matches(const MessageInfo& info, std::chrono::sys_seconds now) const
@@ -395,7 +396,7 @@ bool Selection::matches(const MessageInfo& info, std::chrono::sys_seconds now) c
       return false;
     }
   }
-  if (!m_uids.empty() && !m_uid_set.contains(info.uid)) {
+  if (m_uid_filter && !m_uid_set.contains(info.uid)) {
     return false;
   }
   if (m_larger_than && info.octets <= *m_larger_than) {

@@ -87,6 +87,10 @@ public:
   // that name matches.
   void add_header(std::string_view name_colon_regex);
 
+  // Declares a UID filter even if no UID follows (an empty --uid-file selects nothing,
+  // rather than everything).
+  void expect_uids() { m_uid_filter = true; }
+
   // Selects every message explicitly (`--all`), so that the selection is not empty.
   void set_all();
 
@@ -123,6 +127,7 @@ private:
   std::optional<HeaderFilter> m_subject;
   std::vector<HeaderFilter> m_headers;
   bool m_all = false;
+  bool m_uid_filter = false;
 };
 
 } // namespace mw::select
