@@ -117,7 +117,7 @@ int run_command(const Settings& settings)
     return commands::fetch(context);
   }
   if (settings.command == "send") {
-    throw Error(ExitCode::software, "send is not built yet");
+    return commands::send(context);
   }
   throw Error(ExitCode::software, "no implementation for command '" + settings.command + "'");
 }

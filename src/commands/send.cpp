@@ -1,0 +1,433 @@
+#include "cli/password.hpp"
+#include "commands/context.hpp"
+#include "commands/session.hpp"
+#include "mail/address.hpp"
+#include "mail/compose.hpp"
+#include "net/connection.hpp"
+#include "output/render.hpp"
+#include "sasl/mechanism.hpp"
+#include "smtp/client.hpp"
+#include "util/error.hpp"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <netdb.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace mw::commands {
+
+namespace {
+
+std::string read_file(const std::string& path, const char* what)
+{
+  if (path == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(ExitCode::no_input, std::string("cannot read the ") + what + " '" + path + "'");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string random_token()
+{
+  unsigned char bytes[12];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    throw Error(ExitCode::software, "the random number generator failed");
+  }
+  static constexpr char k_digits[] = "0123456789abcdefghijklmnopqrstuv";
+  std::string token;
+  for (auto b : bytes) {
+    token += k_digits[b & 31];
+    token += k_digits[(b >> 3) & 31];
+  }
+  return token;
+}
+
+// The name to greet with: the machine's fully qualified name (RFC 5321 section 4.1.4), which
+// receiving servers check; "localhost" would be refused by many.
+std::string this_host_fqdn()
+{
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) {
+    return "localhost.localdomain";
+  }
+  addrinfo hints{};
+  hints.ai_flags = AI_CANONNAME;
+  addrinfo* info = nullptr;
+  std::string fqdn = name;
+  if (getaddrinfo(name, nullptr, &hints, &info) == 0 && info != nullptr) {
+    if (info->ai_canonname != nullptr && std::string(info->ai_canonname).find('.') !=
+                                             std::string::npos) {
+      fqdn = info->ai_canonname;
+    }
+    freeaddrinfo(info);
+  }
+  return fqdn;
+}
+
+int utc_offset_minutes(std::time_t now)
+{
+  std::tm local{};
+  localtime_r(&now, &local);
+  return static_cast<int>(local.tm_gmtoff / 60);
+}
+
+std::string domain_of(const std::string& address)
+{
+  auto at = address.rfind('@');
+  return at == std::string::npos ? this_host_fqdn() : address.substr(at + 1);
+}
+
+output::SmtpOutcome outcome_of(const smtp::Reply& reply)
+{
+  return {reply.code, reply.enhanced.present() ? reply.enhanced.text() : "", reply.text()};
+}
+
+// The message to send and its envelope, from the flags or from stdin (--raw).
+struct Prepared {
+  std::string message;
+  std::string from;  // envelope sender
+  std::vector<std::string> recipients;
+  std::string message_id;
+  bool eight_bit = false;
+  std::size_t longest_line = 0;
+};
+
+Prepared prepare(const cli::Settings& s, bool eight_bit_allowed)
+{
+  auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  int offset = utc_offset_minutes(std::time(nullptr));
+  Prepared p;
+  std::vector<mail::Mailbox> to;
+  std::vector<mail::Mailbox> cc;
+  std::vector<mail::Mailbox> bcc;
+  for (const auto& a : s.to) {
+    to.push_back(mail::parse_mailbox(a));
+  }
+  for (const auto& a : s.cc) {
+    cc.push_back(mail::parse_mailbox(a));
+  }
+  for (const auto& a : s.bcc) {
+    bcc.push_back(mail::parse_mailbox(a));
+  }
+  std::optional<mail::Mailbox> from;
+  if (!s.from.empty()) {
+    from = mail::parse_mailbox(s.from);
+  }
+
+  if (s.raw) {
+    auto input = std::string(std::istreambuf_iterator<char>(std::cin), {});
+    auto id_domain = from ? domain_of(from->address) : this_host_fqdn();
+    auto raw = mail::prepare_raw(input, now, offset, mail::make_message_id(id_domain, random_token()));
+    if (!from) {
+      from = raw.from;
+    }
+    if (!from) {
+      throw Error(ExitCode::data, "the message on stdin has no From header; give --from ADDR");
+    }
+    p.message = std::move(raw.message);
+    p.message_id = raw.message_id;
+    p.eight_bit = raw.eight_bit;
+    p.longest_line = raw.longest_line;
+    if (to.empty() && cc.empty() && bcc.empty()) {
+      for (const auto& r : raw.recipients) {
+        p.recipients.push_back(r.address);
+      }
+    }
+  } else {
+    mail::Composition c;
+    c.from = *from;
+    c.to = to;
+    c.cc = cc;
+    c.subject = s.subject;
+    if (s.body) {
+      c.body = *s.body;
+    } else if (!s.body_file.empty()) {
+      c.body = read_file(s.body_file, "body file");
+    } else if (isatty(STDIN_FILENO) != 1) {
+      c.body = read_file("-", "body");
+    }
+    for (const auto& path : s.attachments) {
+      auto slash = path.rfind('/');
+      c.attachments.push_back(
+          {slash == std::string::npos ? path : path.substr(slash + 1), read_file(path, "attachment")});
+    }
+    for (const auto& h : s.extra_headers) {
+      auto colon = h.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        throw UsageError("invalid --header '" + h + "' (expected 'Name: value')");
+      }
+      auto value = h.substr(colon + 1);
+      value.erase(0, std::min(value.find_first_not_of(" \t"), value.size()));
+      c.extra_headers.emplace_back(h.substr(0, colon), value);
+    }
+    c.eight_bit_allowed = eight_bit_allowed;
+    c.date = now;
+    c.utc_offset_minutes = offset;
+    c.message_id = mail::make_message_id(domain_of(from->address), random_token());
+    c.boundary = mail::make_boundary(random_token());
+    auto composed = mail::compose(c);
+    p.message = std::move(composed.message);
+    p.message_id = composed.message_id;
+    p.eight_bit = composed.eight_bit;
+    p.longest_line = composed.longest_line;
+  }
+  p.from = from->address;
+  for (const auto* list : {&to, &cc, &bcc}) {
+    for (const auto& m : *list) {
+      if (std::find(p.recipients.begin(), p.recipients.end(), m.address) == p.recipients.end()) {
+        p.recipients.push_back(m.address);
+      }
+    }
+  }
+  if (p.recipients.empty()) {
+    throw UsageError("no recipient: give --to, --cc or --bcc (or To/Cc/Bcc headers with --raw)");
+  }
+  return p;
+}
+
+bool is_ascii(std::string_view s)
+{
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+void authenticate(smtp::Client& client, const Context& context, bool encrypted)
+{
+  const auto& s = context.settings;
+  const auto& ext = client.extensions();
+  if (!encrypted && !s.allow_plaintext) {
+    throw Error(ExitCode::permission,
+                "refusing to send the password over an unencrypted connection; use --tls "
+                "implicit or --tls starttls (or --tls none --allow-plaintext to accept it)");
+  }
+  if (ext.auth.empty()) {
+    throw Error(ExitCode::permission, "the server offers no AUTH" +
+                                          std::string(encrypted ? "" : " before TLS") +
+                                          ", so the password cannot be used");
+  }
+  std::string name;
+  if (s.auth == "auto") {
+    auto best = sasl::strongest(ext.auth);
+    if (!best) {
+      std::string offered;
+      for (const auto& m : ext.auth) {
+        offered += (offered.empty() ? "" : " ") + m;
+      }
+      throw Error(ExitCode::permission, "no AUTH mechanism in common with the server (it "
+                                        "offers " + offered + ")");
+    }
+    name = *best;
+  } else if (s.auth == "user" || s.auth == "apop") {
+    throw UsageError("--auth " + s.auth + " is a POP3 login; SMTP uses SASL mechanisms");
+  } else {
+    name = s.auth;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (std::find(ext.auth.begin(), ext.auth.end(), name) == ext.auth.end()) {
+      throw Error(ExitCode::permission, "the server does not offer AUTH " + name);
+    }
+  }
+  auto login = cli::obtain_login(s);
+  sasl::Credentials credentials;
+  credentials.user = login.user;
+  credentials.password = std::move(login.password);
+  credentials.host = s.host;
+  credentials.port = s.port;
+  auto mechanism = sasl::make(name, credentials);
+  if (!mechanism) {
+    throw UsageError("unsupported --auth " + s.auth);
+  }
+  context.log->debug("authenticating as {} with {}", credentials.user, name);
+  client.authenticate(*mechanism);
+}
+
+// sysexits for the outcome of a transaction (the scheme in mailwrench(1), EXIT STATUS).
+int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
+{
+  if (!t.mail.positive()) {
+    return static_cast<int>(smtp::exit_code_for(t.mail, ExitCode::data));
+  }
+  std::size_t accepted = 0;
+  bool temporary = false;
+  for (const auto& r : t.recipients) {
+    if (r.positive()) {
+      ++accepted;
+    }
+    temporary = temporary || r.transient();
+  }
+  if (!t.data || !t.data->positive()) {
+    if (t.data && t.data->transient()) {
+      return static_cast<int>(ExitCode::temporary);
+    }
+    if (accepted == 0) {
+      return static_cast<int>(temporary ? ExitCode::temporary : ExitCode::data);
+    }
+    return static_cast<int>(ExitCode::data);
+  }
+  if (temporary) {
+    return static_cast<int>(ExitCode::temporary);
+  }
+  return static_cast<int>(accepted == recipients ? ExitCode::ok : ExitCode::partial);
+}
+
+}  // namespace
+
+// The telnet session it replaces: EHLO, STARTTLS, EHLO, AUTH, MAIL FROM, RCPT TO..., DATA,
+// the message, ".", QUIT.
+int send(const Context& context)
+{
+  const auto& s = context.settings;
+  output::SendResult result;
+  if (s.dry_run) {
+    auto prepared = prepare(s, false);
+    if (s.json) {
+      result.message_id = prepared.message_id;
+      result.from = prepared.from;
+      result.dry_run = true;
+      for (const auto& r : prepared.recipients) {
+        result.recipients.push_back({r, false, {}});
+      }
+      auto doc = output::to_json(result);
+      doc["message"] = prepared.message;
+      output::write_json(doc, context.out);
+    } else {
+      // For reading: the wire form's CRLF shown as the terminal's LF.
+      std::string shown;
+      shown.reserve(prepared.message.size());
+      for (std::size_t i = 0; i < prepared.message.size(); ++i) {
+        if (prepared.message[i] == '\r' && i + 1 < prepared.message.size() &&
+            prepared.message[i + 1] == '\n') {
+          continue;
+        }
+        shown += prepared.message[i];
+      }
+      context.out << shown;
+    }
+    return 0;
+  }
+
+  auto endpoint = endpoint_for(context);
+  context.log->debug("connecting to {}:{}", s.host, s.port);
+  auto connection = net::Connection::open(endpoint);
+  if (connection->encrypted()) {
+    context.log->info("-- TLS: {}", connection->tls_description());
+  }
+  smtp::Client client(*connection, transcript_for(context));
+  client.read_greeting();
+  auto ehlo_name = s.ehlo.empty() ? this_host_fqdn() : s.ehlo;
+  client.hello(ehlo_name);
+  if (s.tls == cli::TlsMode::starttls) {
+    // RFC 3207: STARTTLS chosen is STARTTLS required; nothing else goes out in clear text.
+    if (!client.extensions().starttls) {
+      throw Error(ExitCode::permission,
+                  "the server does not offer STARTTLS, so the connection cannot be encrypted; "
+                  "nothing was sent (use --tls implicit on port 465, or --tls none)");
+    }
+    client.starttls();
+    context.log->info("-- TLS: {}", connection->tls_description());
+    client.hello(ehlo_name);
+  }
+  if (!s.user.empty()) {
+    authenticate(client, context, connection->encrypted());
+  }
+  const auto& ext = client.extensions();
+
+  auto prepared = prepare(s, ext.eight_bit_mime);
+  if (prepared.longest_line > 998) {
+    context.log->warn("the message has a line of {} octets; RFC 5322 allows 998, and servers "
+                      "may break or refuse it",
+                      prepared.longest_line);
+  }
+  if (ext.size && *ext.size > 0 && prepared.message.size() > *ext.size) {
+    throw Error(ExitCode::data, "the message is " + std::to_string(prepared.message.size()) +
+                                    " octets, and the server accepts at most " +
+                                    std::to_string(*ext.size) + " (SIZE)");
+  }
+  if (prepared.eight_bit && !ext.eight_bit_mime) {
+    context.log->warn("the message has 8-bit content and the server does not offer 8BITMIME");
+  }
+
+  smtp::MailParameters mail;
+  if (ext.size) {
+    mail.size = prepared.message.size();
+  }
+  mail.eight_bit = prepared.eight_bit && ext.eight_bit_mime;
+  bool utf8_addresses = !is_ascii(prepared.from) ||
+                        std::any_of(prepared.recipients.begin(), prepared.recipients.end(),
+                                    [](const std::string& r) { return !is_ascii(r); });
+  if (utf8_addresses) {
+    if (!ext.smtputf8) {
+      throw Error(ExitCode::data, "an address has non-ASCII characters and the server does not "
+                                  "offer SMTPUTF8");
+    }
+    mail.smtputf8 = true;
+  }
+  bool dsn = ext.dsn && (!s.dsn_notify.empty() || !s.dsn_return.empty() || !s.dsn_envid.empty());
+  if (!ext.dsn && (!s.dsn_notify.empty() || !s.dsn_return.empty() || !s.dsn_envid.empty())) {
+    context.log->warn("the server does not offer DSN; --dsn-* options are ignored");
+  }
+  if (dsn) {
+    mail.ret = s.dsn_return;
+    mail.envid = s.dsn_envid;
+  }
+  std::vector<smtp::Recipient> recipients;
+  for (const auto& r : prepared.recipients) {
+    smtp::Recipient recipient{r, {}};
+    if (dsn) {
+      recipient.parameters.notify = s.dsn_notify;
+    }
+    recipients.push_back(std::move(recipient));
+  }
+
+  auto t = client.send(prepared.from, mail, recipients, prepared.message,
+                       s.chunking ? smtp::Chunking::yes : smtp::Chunking::no);
+  try {
+    client.quit();
+  } catch (const Error& e) {
+    context.log->debug("QUIT failed: {}", e.what());
+  }
+
+  result.message_id = prepared.message_id;
+  result.from = prepared.from;
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    // A refused MAIL FROM refuses every recipient with it.
+    const auto& reply = i < t.recipients.size() ? t.recipients[i] : t.mail;
+    result.recipients.push_back({recipients[i].address, reply.positive() && t.mail.positive(),
+                                 outcome_of(reply)});
+  }
+  if (t.data) {
+    result.data = outcome_of(*t.data);
+    if (t.data->positive()) {
+      result.queue_id = smtp::queue_id(*t.data);
+    }
+  }
+  if (s.json) {
+    output::write_json(output::to_json(result), context.out);
+  } else if (!s.quiet || exit_code_of(t, recipients.size()) != 0) {
+    output::render_plain(result, context.out);
+  }
+  int code = exit_code_of(t, recipients.size());
+  if (code != 0) {
+    std::string why = !t.mail.positive() ? "the server refused the sender: " + smtp::describe(t.mail)
+                      : t.data && !t.data->positive()
+                          ? "the server refused the message: " + smtp::describe(*t.data)
+                      : code == static_cast<int>(ExitCode::partial)
+                          ? "some recipients were refused; the message went to the others"
+                          : "the server refused recipients";
+    context.log->error("{}", why);
+  }
+  return code;
+}
+
+}  // namespace mw::commands

@@ -1,0 +1,337 @@
+#include "smtp/client.hpp"
+
+#include "sasl/mechanism.hpp"
+#include "util/base64.hpp"
+
+#include <algorithm>
+
+namespace mw::smtp {
+
+namespace {
+
+constexpr std::size_t k_buffer_size = 64 * 1024;
+constexpr std::size_t k_write_chunk = 256 * 1024;
+
+std::string reply_line(const Reply& reply)
+{
+  std::string line = std::to_string(reply.code);
+  if (reply.enhanced.present()) {
+    line += " " + reply.enhanced.text();
+  }
+  auto text = reply.text();
+  if (!text.empty()) {
+    line += " " + text;
+  }
+  return line;
+}
+
+// CRLF for every line ending, no dot-stuffing: the form BDAT sends (RFC 3030 section 2).
+std::string canonical_line_endings(std::string_view message)
+{
+  std::string out;
+  out.reserve(message.size() + message.size() / 40);
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    char c = message[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < message.size() && message[i + 1] == '\n') {
+        ++i;
+      }
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  if (!out.empty() && !out.ends_with("\r\n")) {
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+ExitCode exit_code_for(const Reply& reply, ExitCode permanent)
+{
+  return reply.transient() ? ExitCode::temporary : permanent;
+}
+
+std::string describe(const Reply& reply)
+{
+  return reply_line(reply);
+}
+
+Client::Client(net::Stream& stream, Transcript transcript)
+    : m_stream(stream), m_transcript(std::move(transcript)), m_buffer(k_buffer_size)
+{
+}
+
+void Client::send_line(std::string_view line, std::string_view shown)
+{
+  if (m_transcript) {
+    auto text = shown.empty() ? line : shown;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+      text.remove_suffix(1);
+    }
+    m_transcript('>', text);
+  }
+  m_stream.write(line);
+}
+
+void Client::fill()
+{
+  if (m_begin == m_end) {
+    m_begin = m_end = 0;
+  }
+  if (m_end == m_buffer.size()) {
+    std::copy(m_buffer.begin() + static_cast<std::ptrdiff_t>(m_begin),
+              m_buffer.begin() + static_cast<std::ptrdiff_t>(m_end), m_buffer.begin());
+    m_end -= m_begin;
+    m_begin = 0;
+  }
+  auto n = m_stream.read_some(std::span<char>(m_buffer.data() + m_end, m_buffer.size() - m_end));
+  if (n == 0) {
+    throw Error(ExitCode::io, "the server closed the connection unexpectedly");
+  }
+  m_end += n;
+}
+
+Reply Client::read_reply()
+{
+  for (;;) {
+    std::size_t consumed = 0;
+    auto reply = m_parser.feed(std::string_view(m_buffer.data() + m_begin, m_end - m_begin),
+                               consumed);
+    m_begin += consumed;
+    if (reply) {
+      if (m_transcript) {
+        for (std::size_t i = 0; i < reply->lines.size(); ++i) {
+          m_transcript('<', std::to_string(reply->code) +
+                                (i + 1 < reply->lines.size() ? "-" : " ") + reply->lines[i]);
+        }
+        if (reply->lines.empty()) {
+          m_transcript('<', std::to_string(reply->code));
+        }
+      }
+      return *reply;
+    }
+    fill();
+  }
+}
+
+Reply Client::read_greeting()
+{
+  auto reply = read_reply();
+  if (reply.code != 220) {
+    throw Error(exit_code_for(reply, ExitCode::unavailable),
+                "the server is not available: " + describe(reply));
+  }
+  return reply;
+}
+
+const Extensions& Client::hello(std::string_view domain)
+{
+  send_line(ehlo(domain));
+  auto reply = read_reply();
+  if (reply.code == 250) {
+    m_extensions = Extensions::from_ehlo(reply);
+    m_parser.set_enhanced(m_extensions.enhanced_status_codes);
+    return m_extensions;
+  }
+  if (reply.transient() || reply.code == 554 || reply.code == 421) {
+    throw Error(exit_code_for(reply, ExitCode::unavailable),
+                "the server refused EHLO: " + describe(reply));
+  }
+  // RFC 5321 section 4.1.4: a server that does not know EHLO answers 500/502; try HELO.
+  send_line(helo(domain));
+  reply = read_reply();
+  if (reply.code != 250) {
+    throw Error(exit_code_for(reply, ExitCode::unavailable),
+                "the server refused EHLO and HELO: " + describe(reply));
+  }
+  m_extensions = Extensions{};
+  return m_extensions;
+}
+
+void Client::starttls()
+{
+  send_line("STARTTLS\r\n");
+  auto reply = read_reply();
+  if (reply.code != 220) {
+    throw Error(exit_code_for(reply, ExitCode::permission),
+                "the server refused STARTTLS: " + describe(reply) + "; nothing else was sent");
+  }
+  // Bytes that arrived before the handshake could be an attacker's (CVE-2011-0411).
+  if (m_begin != m_end) {
+    throw ProtocolError("the server sent data after its STARTTLS reply, before TLS started; "
+                        "closing the connection");
+  }
+  m_stream.start_tls();
+  m_extensions = Extensions{};
+}
+
+void Client::authenticate(sasl::Mechanism& mechanism)
+{
+  std::string name(mechanism.name());
+  auto initial = mechanism.initial_response();
+  if (initial) {
+    // RFC 4954 section 4: "=" is an empty initial response.
+    auto encoded = initial->empty() ? std::string("=") : base64::encode(*initial);
+    send_line("AUTH " + name + " " + encoded + "\r\n", "AUTH " + name + " <redacted>");
+  } else {
+    send_line("AUTH " + name + "\r\n");
+  }
+  for (;;) {
+    auto reply = read_reply();
+    if (reply.code == 235) {
+      mechanism.verify_final("");
+      return;
+    }
+    if (reply.code != 334) {
+      auto code = reply.code == 454 || reply.transient() ? ExitCode::temporary
+                                                          : ExitCode::permission;
+      throw Error(code, "authentication (" + name + ") failed: " + describe(reply));
+    }
+    auto challenge = base64::decode(reply.lines.empty() ? "" : reply.lines.front());
+    std::string response;
+    try {
+      if (!challenge) {
+        throw ProtocolError("the server sent an invalid base64 challenge during AUTH " + name);
+      }
+      response = mechanism.respond(*challenge);
+    } catch (const Error&) {
+      // RFC 4954 section 4: "*" cancels the exchange.
+      send_line("*\r\n");
+      read_reply();
+      throw;
+    }
+    send_line(base64::encode(response) + "\r\n", "<redacted>");
+  }
+}
+
+void Client::write_message(std::string_view message, Chunking chunking)
+{
+  if (m_transcript) {
+    m_transcript('>', "[" + std::to_string(message.size()) + " octets of message data]");
+  }
+  if (chunking == Chunking::yes) {
+    auto data = canonical_line_endings(message);
+    std::string command = "BDAT " + std::to_string(data.size()) + " LAST\r\n";
+    send_line(command);
+    for (std::size_t offset = 0; offset < data.size(); offset += k_write_chunk) {
+      m_stream.write(std::string_view(data).substr(offset, k_write_chunk));
+    }
+    return;
+  }
+  DataEncoder encoder;
+  std::string out;
+  for (std::size_t offset = 0; offset < message.size(); offset += k_write_chunk) {
+    out.clear();
+    encoder.encode(message.substr(offset, k_write_chunk), out);
+    m_stream.write(out);
+  }
+  out.clear();
+  encoder.finish(out);
+  m_stream.write(out);
+}
+
+Transaction Client::send(std::string_view from, const MailParameters& parameters,
+                         const std::vector<Recipient>& recipients, std::string_view message,
+                         Chunking chunking)
+{
+  Transaction t;
+  bool use_bdat = chunking == Chunking::yes && m_extensions.chunking;
+  if (m_extensions.pipelining) {
+    // RFC 2920 section 3.1: MAIL, every RCPT and DATA in one write; then the replies.
+    std::string batch = mail_from(from, parameters);
+    for (const auto& r : recipients) {
+      batch += rcpt_to(r.address, r.parameters);
+    }
+    if (!use_bdat) {
+      batch += "DATA\r\n";
+    }
+    if (m_transcript) {
+      std::string_view rest = batch;
+      while (!rest.empty()) {
+        auto nl = rest.find("\r\n");
+        m_transcript('>', rest.substr(0, nl));
+        rest.remove_prefix(nl + 2);
+      }
+    }
+    m_stream.write(batch);
+    t.mail = read_reply();
+    std::size_t accepted = 0;
+    for (std::size_t i = 0; i < recipients.size(); ++i) {
+      t.recipients.push_back(read_reply());
+      if (t.recipients.back().positive()) {
+        ++accepted;
+      }
+    }
+    if (use_bdat) {
+      if (t.mail.positive() && accepted > 0) {
+        write_message(message, Chunking::yes);
+        t.data = read_reply();
+        t.sent = true;
+      }
+      return t;
+    }
+    auto go_ahead = read_reply();
+    if (go_ahead.code == 354) {
+      if (t.mail.positive() && accepted > 0) {
+        write_message(message, Chunking::no);
+        t.data = read_reply();
+        t.sent = true;
+      } else {
+        // RFC 2920 section 3.1: DATA was accepted although no recipient was; end it empty.
+        send_line(".\r\n");
+        read_reply();
+      }
+    } else if (t.mail.positive() && accepted > 0) {
+      t.data = go_ahead;
+    }
+    return t;
+  }
+
+  send_line(mail_from(from, parameters));
+  t.mail = read_reply();
+  if (!t.mail.positive()) {
+    return t;
+  }
+  std::size_t accepted = 0;
+  for (const auto& r : recipients) {
+    send_line(rcpt_to(r.address, r.parameters));
+    t.recipients.push_back(read_reply());
+    if (t.recipients.back().positive()) {
+      ++accepted;
+    }
+  }
+  if (accepted == 0) {
+    send_line("RSET\r\n");
+    read_reply();
+    return t;
+  }
+  if (use_bdat) {
+    write_message(message, Chunking::yes);
+    t.data = read_reply();
+    t.sent = true;
+    return t;
+  }
+  send_line("DATA\r\n");
+  auto go_ahead = read_reply();
+  if (go_ahead.code != 354) {
+    t.data = go_ahead;
+    return t;
+  }
+  write_message(message, Chunking::no);
+  t.data = read_reply();
+  t.sent = true;
+  return t;
+}
+
+void Client::quit()
+{
+  send_line("QUIT\r\n");
+  read_reply();
+}
+
+}  // namespace mw::smtp

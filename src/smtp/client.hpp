@@ -1,0 +1,91 @@
+#pragma once
+
+#include "net/stream.hpp"
+#include "smtp/protocol.hpp"
+#include "util/error.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mw::sasl {
+class Mechanism;
+}
+
+namespace mw::smtp {
+
+// Receives each protocol line for the -v transcript: direction '>' (sent) or '<' (received).
+// Secrets and message data are already left out by the client.
+using Transcript = std::function<void(char direction, std::string_view line)>;
+
+// One envelope recipient with its DSN parameters (RFC 3461).
+struct Recipient {
+  std::string address;
+  RcptParameters parameters;
+};
+
+// The outcome of one mail transaction (RFC 5321 section 3.3).
+struct Transaction {
+  Reply mail;                            // the reply to MAIL FROM
+  std::vector<Reply> recipients;         // the reply to each RCPT TO, in order
+  std::optional<Reply> data;             // the final reply for the message, if it was sent
+  bool sent = false;                     // whether the message data went out
+};
+
+// How the message data goes out: DATA with dot-stuffing, or BDAT (RFC 3030).
+enum class Chunking { no, yes };
+
+// An SMTP session over a connected stream (RFC 5321, 3207, 4954, 2920). Methods send
+// commands and read replies; failures that end the session throw mw::Error with the exit code
+// class of the reply. Nothing here prints.
+class Client {
+public:
+  explicit Client(net::Stream& stream, Transcript transcript = {});
+
+  // Reads the 220 greeting (RFC 5321 section 4.3.1): 554 → 69, 4xx → 75.
+  Reply read_greeting();
+
+  // EHLO, falling back to HELO when the server does not know EHLO (RFC 5321 section 4.1.1.1).
+  const Extensions& hello(std::string_view domain);
+  const Extensions& extensions() const { return m_extensions; }
+
+  // STARTTLS and the TLS handshake (RFC 3207); a refusal throws 77.
+  void starttls();
+
+  // AUTH with a SASL mechanism (RFC 4954); 535 → 77, 454 → 75.
+  void authenticate(sasl::Mechanism& mechanism);
+
+  // MAIL FROM, RCPT TO for each recipient, and the message when at least one recipient was
+  // accepted: pipelined when the server offers PIPELINING (RFC 2920). `message` has CRLF line
+  // endings and is not dot-stuffed (the client does that for DATA).
+  Transaction send(std::string_view from, const MailParameters& parameters,
+                   const std::vector<Recipient>& recipients, std::string_view message,
+                   Chunking chunking);
+
+  // QUIT (RFC 5321 section 4.1.1.10).
+  void quit();
+
+private:
+  void send_line(std::string_view line, std::string_view shown = {});
+  Reply read_reply();
+  void fill();
+  void write_message(std::string_view message, Chunking chunking);
+
+  net::Stream& m_stream;
+  Transcript m_transcript;
+  ReplyParser m_parser;
+  std::vector<char> m_buffer;
+  std::size_t m_begin = 0;
+  std::size_t m_end = 0;
+  Extensions m_extensions;
+};
+
+// The exit code class for a failed reply: 4xx → 75, 5xx → `permanent`.
+ExitCode exit_code_for(const Reply& reply, ExitCode permanent);
+
+// "550 5.1.1 <nobody@lab.test>: Recipient address rejected" for messages.
+std::string describe(const Reply& reply);
+
+}  // namespace mw::smtp
