@@ -239,17 +239,24 @@ class FakePop3:
                              form, then closes the connection
       stall_retr=True        RETR is never answered (the connection stays open until close())
       quit_reply="-ERR ..."  the reply to QUIT; "close" closes the connection without a reply
+      retr_error={n: "-ERR ..."}, dele_error={n: "-ERR ..."}   refuse RETR n / DELE n so
+      list_sizes={n: octets} LIST n reports this size instead of the true one (RFC 1939 allows
+                             LIST to be approximate; clients must trust the terminating ".")
     .received lists every command line in order; .committed_deletes the message numbers deleted
     by a QUIT answered with +OK (normally none of the interesting cases)."""
 
     def __init__(self, messages: list[bytes], *, cut_retr: dict[int, int] | None = None,
                  stall_retr: bool = False, quit_reply: str = "+OK bye",
-                 uids: list[str] | None = None):
+                 uids: list[str] | None = None, retr_error: dict[int, str] | None = None,
+                 dele_error: dict[int, str] | None = None, list_sizes: dict[int, int] | None = None):
         self.messages = list(messages)
         self.uids = uids or [f"fake-uid-{i + 1:04d}" for i in range(len(messages))]
         self.cut_retr = dict(cut_retr or {})
         self.stall_retr = stall_retr
         self.quit_reply = quit_reply
+        self.retr_error = dict(retr_error or {})
+        self.dele_error = dict(dele_error or {})
+        self.list_sizes = dict(list_sizes or {})
         self.received: list[str] = []
         self.committed_deletes: list[int] = []
         self.connections = 0
@@ -322,7 +329,7 @@ class FakePop3:
                     send(f"+OK {len(live)} {sum(len(self.wire(self.messages[i - 1])) for i in live)}\r\n".encode())
                 elif verb in ("LIST", "UIDL") and not arg:
                     rows = "".join(
-                        f"{i} {len(self.wire(self.messages[i - 1])) if verb == 'LIST' else self.uids[i - 1]}\r\n"
+                        f"{i} {self._size(i) if verb == 'LIST' else self.uids[i - 1]}\r\n"
                         for i in range(1, n + 1) if i not in marked)
                     send(f"+OK\r\n{rows}.\r\n".encode())
                 elif verb == "TOP":
@@ -336,6 +343,9 @@ class FakePop3:
                     k = number(arg)
                     if k is None:
                         send(b"-ERR no such message\r\n")
+                        continue
+                    if k in self.retr_error:
+                        send((self.retr_error[k] + "\r\n").encode())
                         continue
                     if self.stall_retr:
                         while not self._closed:
@@ -351,6 +361,8 @@ class FakePop3:
                     k = number(arg)
                     if k is None:
                         send(b"-ERR no such message\r\n")
+                    elif k in self.dele_error:
+                        send((self.dele_error[k] + "\r\n").encode())
                     else:
                         marked.add(k)
                         send(b"+OK marked\r\n")
@@ -372,6 +384,9 @@ class FakePop3:
                 conn.close()
             except OSError:
                 pass
+
+    def _size(self, k: int) -> int:
+        return self.list_sizes.get(k, len(self.wire(self.messages[k - 1])))
 
     def verbs(self) -> list[str]:
         with self._lock:

@@ -220,6 +220,7 @@ def fetch_to_maildir(ctx, use_crlf):
     extra = ["--crlf"] if use_crlf else []
     res = box.run(["--json", "fetch", "-o", f"maildir:{md}"] + extra)
     doc = expect_fetch_json(res, box, list(range(1, len(want) + 1)), f"maildir:{md}", "fetch -o maildir")
+    eq(res.stderr, "", "stderr of a successful fetch when it is not a terminal (no progress bar)", res)
     files = expect_maildir(md, [form(m, use_crlf) for m in want], "fetch -o maildir", res)
     eq(sorted(s["path"] for s in doc["stored"]), sorted(str(f) for f in files),
        "JSON paths are the files in new/", res)
@@ -337,45 +338,47 @@ def fetch_modes_with_umask_0(ctx):
     expect_mode(state, 0o600, "the state file under umask 000", res)
 
 
-@scenario
-def fetch_50mb_bounded_memory(ctx):
-    """A 50 MB message goes to disk in bounded memory: peak RSS under 32 MB into each target."""
+def fetch_50mb(ctx, target):
+    """A 50 MB message goes to disk in bounded memory: peak RSS under 32 MB."""
     big = message("big50m", subject="50 MB", size=50 * 1024 * 1024)
     want_sha = hashlib.sha256(big).hexdigest()
-    box = ctx.mailbox([big], "big")
-    asan = b"__asan_init" in Path(ctx.bin).read_bytes()
+    box = ctx.mailbox([big], "big" + target)
+    del big
     limit_kib = 32 * 1024
-    for target in ("maildir", "mbox", "stdout"):
-        if target == "maildir":
-            out = ctx.scratch / "md"
-            args = ["fetch", "-o", f"maildir:{out}"]
-        elif target == "mbox":
-            out = ctx.scratch / "box.mbox"
-            args = ["fetch", "-o", f"mbox:{out}"]
-        else:
-            args = ["fetch", "1", "-o", "-"]
-        res, peak = ctx.run_measured(box.conn() + args, password=box.password, timeout=50)
-        expect_ok(res, f"fetch of a 50 MB message into {target}")
-        print(f"  {target}: peak RSS {peak / 1024:.1f} MiB, {res.elapsed:.1f} s")
-        if target == "maildir":
-            files = listdir(out / "new")
-            eq(len(files), 1, "files in new/", res)
-            eq(hashlib.sha256(files[0].read_bytes()).hexdigest(), want_sha, "SHA-256 of the stored 50 MB message", res)
-            eq(listdir(out / "tmp"), [], "tmp/ after the run", res)
-        elif target == "mbox":
-            got = read_mboxrd(out.read_bytes(), b"\n", "the 50 MB mbox", res)
-            eq(len(got), 1, "messages in the mbox", res)
-            eq(hashlib.sha256(got[0]).hexdigest(), want_sha, "SHA-256 of the message in the mbox", res)
-        else:
-            data = (ctx.scratch / "measured.out").read_bytes()
-            eq(hashlib.sha256(data).hexdigest(), want_sha, "SHA-256 of the message written to stdout", res)
-        if asan:
-            print("  (AddressSanitizer build: the RSS limit is not checked)")
-            continue
-        check(peak > 0, "could not read VmHWM of the mailwrench process", res)
-        check(peak < limit_kib, f"peak RSS {peak} KiB fetching a 50 MB message into {target}, "
-                                f"limit {limit_kib} KiB (messages must be streamed)", res)
+    if target == "maildir":
+        out = ctx.scratch / "md"
+        args = ["fetch", "-o", f"maildir:{out}"]
+    elif target == "mbox":
+        out = ctx.scratch / "box.mbox"
+        args = ["fetch", "-o", f"mbox:{out}"]
+    else:
+        args = ["fetch", "1", "-o", "-"]
+    res, peak = ctx.run_measured(box.conn() + args, password=box.password, timeout=55)
+    expect_ok(res, f"fetch of a 50 MB message into {target}")
+    print(f"  {target}: peak RSS {peak / 1024:.1f} MiB, {res.elapsed:.1f} s")
+    if target == "maildir":
+        files = listdir(out / "new")
+        eq(len(files), 1, "files in new/", res)
+        eq(hashlib.sha256(files[0].read_bytes()).hexdigest(), want_sha, "SHA-256 of the stored 50 MB message", res)
+        eq(listdir(out / "tmp"), [], "tmp/ after the run", res)
+    elif target == "mbox":
+        got = read_mboxrd(out.read_bytes(), b"\n", "the 50 MB mbox", res)
+        eq(len(got), 1, "messages in the mbox", res)
+        eq(hashlib.sha256(got[0]).hexdigest(), want_sha, "SHA-256 of the message in the mbox", res)
+    else:
+        data = (ctx.scratch / "measured.out").read_bytes()
+        eq(hashlib.sha256(data).hexdigest(), want_sha, "SHA-256 of the message written to stdout", res)
     eq(box.server_uids(), box.uids, "the message is still on the server", res)
+    if b"__asan_init" in Path(ctx.bin).read_bytes():
+        print("  (AddressSanitizer build: the RSS limit is not checked)")
+        return
+    check(peak > 0, "could not read VmHWM of the mailwrench process", res)
+    check(peak < limit_kib, f"peak RSS {peak} KiB fetching a 50 MB message into {target}, "
+                            f"limit {limit_kib} KiB (messages must be streamed)", res)
+
+
+for _target in ("maildir", "mbox", "stdout"):
+    mw.add(f"fetch_50mb_{_target}_bounded_memory", fetch_50mb, _target)
 
 
 # --------------------------------------------------------------------------- --new, --delete, --limit, --max-size
@@ -565,6 +568,109 @@ def fetch_missing_number(ctx):
     eq(maildir_messages(md), [], "nothing stored", res)
 
 
+@scenario
+def fetch_output_errors(ctx):
+    """A target that cannot be used: a usage error (64) or cannot-create (73), before anything is
+    fetched or deleted."""
+    box = small_box(ctx, 2, "outerr")
+    plain_dir = ctx.scratch / "just-a-directory"
+    plain_dir.mkdir()
+    (ctx.scratch / "file").write_text("a file where a directory is needed\n")
+    cases = [
+        ([str(plain_dir)], 64, r"maildir|mbox|dir:"),        # an existing directory that is no Maildir
+        (["bogus:x"], 64, r"bogus|maildir"),
+        (["mbox:/dev/null"], 73, r"/dev/null"),
+        ([f"maildir:{ctx.scratch}/file/md"], 73, r"file"),
+    ]
+    for target, code, pattern in cases:
+        res = box.run(["fetch", "--delete", "-o"] + target)
+        mw.expect_error(res, code, pattern, f"fetch --delete -o {target[0]}")
+    eq(box.server_uids(), box.uids, "nothing deleted", res)
+    eq(listdir(plain_dir), [], "nothing created in the plain directory", res)
+
+
+def run_with_file_size_limit(ctx, box, args, limit):
+    """mailwrench with RLIMIT_FSIZE (writes past it fail with EFBIG, SIGXFSZ ignored): a full disk."""
+    import resource
+
+    def limit_fsize():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = ctx.base_env(None)
+    env["MAILWRENCH_PASSWORD"] = box.password
+    argv = [ctx.bin] + box.conn() + args
+    t0 = time.monotonic()
+    p = subprocess.run(argv, capture_output=True, text=True, errors="replace", env=env, timeout=40,
+                       preexec_fn=limit_fsize)
+    return mw.Result(argv, p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+
+
+@scenario
+def fetch_disk_full_maildir(ctx):
+    """Writing a message fails (file too large, as on a full disk): 73 (or 1), no partial file, and
+    no message that is not on disk is deleted."""
+    msgs = [message("full1"), message("full2big", size=300_000), message("full3")]
+    box = ctx.mailbox(msgs, "fullmd")
+    md, state = ctx.scratch / "md", ctx.scratch / "box.uids"
+    res = run_with_file_size_limit(ctx, box, ["fetch", "--new", "--delete", "--state", str(state),
+                                              "-o", f"maildir:{md}"], 100_000)
+    check(res.rc in (1, 73), f"exit code {res.rc}, expected 73 (or 1: some messages failed)", res)
+    eq(listdir(md / "tmp"), [], "tmp/ after the failed write (the partial file is removed)", res)
+    info = check_nothing_lost(box, md, state, "after the failed write")
+    check(box.uid(2) in info["server"], "the message that could not be written is still on the server", res)
+
+
+@scenario
+def fetch_disk_full_mbox(ctx):
+    msgs = [message("mfull1"), message("mfull2big", size=300_000)]
+    box = ctx.mailbox(msgs, "fullmbox")
+    path = ctx.scratch / "box.mbox"
+    res = run_with_file_size_limit(ctx, box, ["fetch", "--delete", "-o", f"mbox:{path}"], 100_000)
+    check(res.rc in (1, 73), f"exit code {res.rc}, expected 73 (or 1: some messages failed)", res)
+    got = read_mboxrd(path.read_bytes(), b"\n", "the mbox after the failed write", res)
+    eq([message_id(m) for m in got], [message_id(msgs[0])], "the mbox holds the first message only "
+       "(the partial second one is cut off again)", res)
+    expect_messages(got, msgs[:1], "the mbox after the failed write", res)
+    check(box.uid(2) in box.server_uids(), "the message that could not be written is still on the server", res)
+    check(not Path(str(path) + ".lock").exists(), "the dot-lock is removed", res)
+
+
+@scenario
+def fetch_retr_refused_partial(ctx):
+    """The server refuses RETR of one message: the others are stored (and deleted), that one is
+    reported as failed and stays; exit 1."""
+    msgs = [message("pr1"), message("pr2"), message("pr3")]
+    md = ctx.scratch / "md"
+    with mw.FakePop3(msgs, retr_error={2: "-ERR [SYS/TEMP] message 2 is locked"}) as fake:
+        res = ctx.run(fake.conn() + ["--json", "fetch", "--delete", "-o", f"maildir:{md}"], password="x")
+    eq(res.rc, 1, "exit code when some messages failed", res)
+    doc = res.json()
+    eq([s["number"] for s in doc.get("stored", [])], [1, 3], "stored", res)
+    eq([f.get("number") for f in doc.get("failed", [])], [2], "failed", res)
+    check("locked" in str(doc["failed"][0].get("reason")), "the failure carries the server's reason", res)
+    eq(doc.get("deleted"), 2, "deleted", res)
+    eq(fake.committed_deletes, [1, 3], "the fake server deleted the stored messages only", res)
+    expect_maildir(md, [msgs[0], msgs[2]], "stored after a refused RETR", res)
+    with mw.FakePop3(msgs, retr_error={2: "-ERR no"}) as fake:
+        res = ctx.run(fake.conn() + ["fetch", "-o", f"dir:{ctx.scratch}/eml"], password="x")
+    eq(res.rc, 1, "exit code (plain)", res)
+    eq(summary(res, "fetch with a refused RETR").group(6), "1", "'failed 1' in the summary", res)
+    check(any(fake.uids[1] in l for l in res.stdout.splitlines() if not SUMMARY.match(l)),
+          "a line names the failed message's UID", res)
+
+
+@scenario
+def fetch_list_size_lies(ctx):
+    """LIST sizes are hints: a message larger or smaller than LIST says is stored whole."""
+    msgs = [message("lie1", size=20_000), message("lie2", size=5_000)]
+    md = ctx.scratch / "md"
+    with mw.FakePop3(msgs, list_sizes={1: 100, 2: 900_000}) as fake:
+        res = ctx.run(fake.conn() + ["fetch", "-o", f"maildir:{md}"], password="x")
+    expect_ok(res, "fetch when LIST sizes are wrong")
+    expect_maildir(md, msgs, "messages whose LIST size was wrong", res)
+
+
 # --------------------------------------------------------------------------- the lock
 
 def hold_lock(path: Path):
@@ -585,6 +691,11 @@ def fetch_lock_held(ctx):
             res = box.run(["fetch"] + extra + ["--state", str(state), "-o", f"maildir:{md}"], timeout=20)
             mw.expect_error(res, LOCK_EXIT, re.escape(str(lock)), f"fetch {' '.join(extra)} while the lock is held")
             check(res.elapsed < 5, f"a held lock fails at once (took {res.elapsed:.1f} s)", res)
+        res = box.run(["--json", "fetch", "--new", "--state", str(state), "-o", f"maildir:{md}"], timeout=20)
+        eq(res.rc, LOCK_EXIT, "fetch --json while the lock is held: exit code", res)
+        err = res.json().get("error") or {}
+        eq(err.get("exit_code"), LOCK_EXIT, "the JSON error document's exit_code", res)
+        check(str(lock) in str(err.get("message")), "the JSON error message names the lock", res)
     finally:
         f.close()
     eq(box.server_uids(), box.uids, "nothing deleted", res)
@@ -681,25 +792,37 @@ def run_and_kill(ctx, box, args, trigger, what, must_kill=True):
     p = subprocess.Popen([ctx.bin, "-v"] + box.conn() + args, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     lines: list[str] = []
+    killed = threading.Event()
+    lock = threading.Lock()
+
+    def try_kill() -> bool:
+        # Called from the reader thread after every stderr line (so a transcript trigger kills
+        # within microseconds, before the next reply is read) and from the polling loop.
+        with lock:
+            if not killed.is_set() and p.returncode is None and trigger(p, lines):
+                p.send_signal(signal.SIGKILL)
+                killed.set()
+            return killed.is_set()
 
     def reader():
         for raw in p.stderr:
             lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            try_kill()
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     deadline = time.monotonic() + 40
-    killed = False
-    while time.monotonic() < deadline:
-        if trigger(p, lines):
-            p.send_signal(signal.SIGKILL)
-            killed = True
-            break
-        if p.poll() is not None:
-            break
+    while time.monotonic() < deadline and not try_kill():
+        with lock:
+            if p.poll() is not None:
+                break
         time.sleep(0.001)
+    if not killed.is_set() and p.poll() is None:
+        p.kill()
+        mw.fail(f"{what}: no kill point within 40 s; stderr tail:\n" + "\n".join(lines[-15:]))
     rc = p.wait()
     t.join(5)
+    killed = killed.is_set()
     if not killed and must_kill:
         mw.fail(f"{what}: the run ended (exit {rc}) before the kill point; stderr tail:\n"
                 + "\n".join(lines[-15:]))
