@@ -671,6 +671,40 @@ def fetch_list_size_lies(ctx):
     expect_maildir(md, msgs, "messages whose LIST size was wrong", res)
 
 
+@scenario
+def fetch_mbox_locked(ctx):
+    """Another program holds the mbox (its dot-lock, or an fcntl lock): 75, nothing stored or deleted."""
+    box = small_box(ctx, 2, "mboxlocked")
+    path = ctx.scratch / "inbox.mbox"
+    path.write_bytes(b"")
+    os.chmod(path, 0o600)
+    dot = Path(str(path) + ".lock")
+    dot.write_text(f"{os.getpid()}\n")
+    res = box.run(["fetch", "--delete", "-o", f"mbox:{path}"], timeout=30)
+    mw.expect_error(res, LOCK_EXIT, re.escape(str(path)), "fetch into an mbox whose dot-lock is held")
+    check(dot.exists() and dot.read_text() == f"{os.getpid()}\n", "someone else's dot-lock is left alone", res)
+    dot.unlink()
+    with open(path, "r+b") as f:
+        fcntl.lockf(f, fcntl.LOCK_EX)
+        # fcntl locks are per process: the child sees ours.
+        res = box.run(["fetch", "--delete", "-o", f"mbox:{path}"], timeout=30)
+        mw.expect_error(res, LOCK_EXIT, re.escape(str(path)), "fetch into an mbox with an fcntl lock held")
+    eq(path.read_bytes(), b"", "the mbox is untouched", res)
+    check(not dot.exists(), "no dot-lock left behind", res)
+    eq(box.server_uids(), box.uids, "nothing deleted", res)
+
+
+@scenario
+def fetch_state_file_malformed(ctx):
+    box = small_box(ctx, 2, "badstate")
+    state = ctx.scratch / "box.uids"
+    state.write_text("this is not\na mailwrench state file\n")
+    res = box.run(["fetch", "--new", "--delete", "--state", str(state), "-o", f"maildir:{ctx.scratch}/md"])
+    mw.expect_error(res, 65, re.escape(str(state)), "fetch --new with a malformed state file")
+    eq(state.read_text(), "this is not\na mailwrench state file\n", "the state file is left as it was", res)
+    eq(box.server_uids(), box.uids, "nothing deleted", res)
+
+
 # --------------------------------------------------------------------------- the lock
 
 def hold_lock(path: Path):
