@@ -145,7 +145,12 @@ po::options_description command_options(std::string_view command)
        "delivery status notifications: NEVER, or SUCCESS,FAILURE,DELAY")
       ("dsn-return", po::value<std::string>()->value_name("full|hdrs"),
        "what a bounce returns: the full message or its headers")
-      ("dsn-envid", po::value<std::string>()->value_name("ID"), "envelope id for DSNs");
+      ("dsn-envid", po::value<std::string>()->value_name("ID"), "envelope id for DSNs")
+      ("await", po::value<std::string>()->value_name("ACCOUNT"),
+       "then poll the POP3 account ACCOUNT (config file) until the message arrives")
+      ("await-timeout", po::value<std::string>()->value_name("SECONDS"),
+       "how long --await waits (default 60)")
+      ("await-purge", po::bool_switch(), "delete the message from ACCOUNT once it arrived");
     // clang-format on
   } else if (command == "fetch") {
     // clang-format off
@@ -840,6 +845,34 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     s.dsn_notify = from_cli("dsn-notify").value_or("");
     s.dsn_return = from_cli("dsn-return").value_or("");
     s.dsn_envid = from_cli("dsn-envid").value_or("");
+    if (auto watched = from_cli("await")) {
+      // The watched account is configured like any POP3 account: parse it as one.
+      std::vector<std::string> await_args = {"-a", *watched};
+      if (!s.config_file.empty()) {
+        await_args.insert(await_args.begin(), {"--config", s.config_file});
+      }
+      await_args.emplace_back("stat");
+      // MAILWRENCH_* (a password, a host) were meant for the SMTP side, not this account.
+      Getenv account_env = [&getenv](const std::string& name) -> std::optional<std::string> {
+        if (name.starts_with("MAILWRENCH_")) {
+          return std::nullopt;
+        }
+        return getenv(name);
+      };
+      s.await_account =
+          std::make_shared<const Settings>(parse(await_args, account_env).settings);
+    }
+    if (auto t = from_cli("await-timeout")) {
+      auto seconds = parse_number(*t, "--await-timeout");
+      if (seconds == 0) {
+        throw UsageError("invalid --await-timeout '0' (expected seconds, at least 1)");
+      }
+      s.await_timeout = std::chrono::seconds(seconds);
+    }
+    s.await_purge = vm["await-purge"].as<bool>();
+    if (s.await_purge && !s.await_account) {
+      throw UsageError("--await-purge needs --await ACCOUNT");
+    }
     if (s.body && !s.body_file.empty()) {
       throw UsageError("give the text with --body or with --body-file, not both");
     }

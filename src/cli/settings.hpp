@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,6 +79,10 @@ struct Settings {
   std::string dsn_notify;
   std::string dsn_return;
   std::string dsn_envid;
+  // send --await: the POP3 account to watch for the message, how long, and whether to delete it.
+  std::shared_ptr<const Settings> await_account;
+  std::chrono::seconds await_timeout{60};
+  bool await_purge = false;
 
   // top
   std::uint64_t message = 0;

@@ -1,4 +1,5 @@
 #include "cli/password.hpp"
+#include "commands/await.hpp"
 #include "commands/context.hpp"
 #include "commands/session.hpp"
 #include "mail/address.hpp"
@@ -412,12 +413,28 @@ int send(const Context& context)
       result.queue_id = smtp::queue_id(*t.data);
     }
   }
+  int code = exit_code_of(t, recipients.size());
+  // The mail-flow check: wait for the message in a POP3 account.
+  if (s.await_account && t.data && t.data->positive()) {
+    try {
+      result.await = await_delivery(context, prepared.message_id);
+    } catch (const Error& e) {
+      if (s.json) {
+        auto doc = output::to_json(result);
+        doc["error"] = output::error_json(e.code(), e.what())["error"];
+        output::write_json(doc, context.out);
+        context.log->error("{}", e.what());
+        return static_cast<int>(e.code());
+      }
+      output::render_plain(result, context.out);
+      throw;
+    }
+  }
   if (s.json) {
     output::write_json(output::to_json(result), context.out);
-  } else if (!s.quiet || exit_code_of(t, recipients.size()) != 0) {
+  } else if (!s.quiet || code != 0) {
     output::render_plain(result, context.out);
   }
-  int code = exit_code_of(t, recipients.size());
   if (code != 0) {
     std::string why = !t.mail.positive() ? "the server refused the sender: " + smtp::describe(t.mail)
                       : t.data && !t.data->positive()

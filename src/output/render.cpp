@@ -250,6 +250,13 @@ void render_plain(const SendResult& result, std::ostream& out)
     out << "queued as " << *result.queue_id << "\n";
   }
   out << "message id " << result.message_id << "\n";
+  if (result.await) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.2f", result.await->seconds);
+    out << "arrived in " << result.await->account << " after " << seconds << " s (message "
+        << result.await->number << ", UID " << (result.await->uid.empty() ? "-" : result.await->uid)
+        << ")" << (result.await->purged ? "; deleted" : "") << "\n";
+  }
 }
 
 nlohmann::json to_json(const SendResult& result)
@@ -276,6 +283,12 @@ nlohmann::json to_json(const SendResult& result)
                         {"dry_run", result.dry_run}};
   doc["data"] = result.data ? outcome(*result.data) : nlohmann::json(nullptr);
   doc["queue_id"] = result.queue_id ? nlohmann::json(*result.queue_id) : nlohmann::json(nullptr);
+  if (result.await) {
+    const auto& a = *result.await;
+    doc["await"] = {{"account", a.account}, {"seconds", a.seconds}, {"number", a.number},
+                    {"uid", a.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.uid)},
+                    {"purged", a.purged}};
+  }
   return doc;
 }
 

@@ -72,6 +72,15 @@ struct RecipientOutcome {
   SmtpOutcome reply;
 };
 
+// What `send --await` saw: when and where the message arrived.
+struct AwaitOutcome {
+  std::string account;
+  double seconds = 0;  // from the end of the SMTP transaction to the message's arrival
+  std::uint64_t number = 0;
+  std::string uid;
+  bool purged = false;
+};
+
 // The result of `send`.
 struct SendResult {
   std::string message_id;
@@ -80,6 +89,7 @@ struct SendResult {
   std::optional<SmtpOutcome> data;  // the final reply to the message, if it was sent
   std::optional<std::string> queue_id;
   bool dry_run = false;
+  std::optional<AwaitOutcome> await;
 };
 
 }  // namespace mw::output

@@ -1,0 +1,107 @@
+#include "commands/await.hpp"
+
+#include "commands/session.hpp"
+#include "mail/headers.hpp"
+#include "util/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+#include <unordered_set>
+
+namespace mw::commands {
+
+namespace {
+
+// Finds which of the TOP n 0 replies carries the Message-ID.
+class MessageIdSink : public pop3::ReplySink {
+public:
+  explicit MessageIdSink(std::size_t count) : m_blocks(count) {}
+  void on_status(std::size_t, const pop3::Status&) override {}
+  void on_data(std::size_t index, std::string_view data) override
+  {
+    if (m_blocks[index].size() < 256 * 1024) {
+      m_blocks[index].append(data);
+    }
+  }
+  void on_end(std::size_t) override {}
+  std::string message_id(std::size_t index) const
+  {
+    auto headers = mail::Headers::parse(m_blocks[index]);
+    return std::string(headers.get("Message-ID").value_or(""));
+  }
+
+private:
+  std::vector<std::string> m_blocks;
+};
+
+}  // namespace
+
+output::AwaitOutcome await_delivery(const Context& context, const std::string& message_id)
+{
+  const auto& account = *context.settings.await_account;
+  Context watch{account,        context.out,           context.err, context.log,
+                context.out_is_terminal, context.terminal_width, {},          false};
+  auto start = std::chrono::steady_clock::now();
+  auto deadline = start + context.settings.await_timeout;
+  std::unordered_set<std::string> seen;  // UIDs whose headers were read already
+  for (;;) {
+    auto session = Pop3Session::open(watch);
+    auto& client = session.client();
+    auto listings = client.list();
+    auto uids = client.uidl();
+    std::vector<std::uint64_t> numbers;
+    std::vector<std::string> numbers_uids;
+    for (std::size_t i = 0; i < listings.size(); ++i) {
+      std::string uid;
+      if (uids && i < uids->size() && (*uids)[i].number == listings[i].number) {
+        uid = (*uids)[i].uid;
+      }
+      if (uid.empty() || seen.insert(uid).second) {
+        numbers.push_back(listings[i].number);
+        numbers_uids.push_back(uid);
+      }
+    }
+    std::vector<std::string> commands;
+    for (auto n : numbers) {
+      commands.push_back(pop3::command("TOP", n, 0));
+    }
+    MessageIdSink sink(commands.size());
+    client.pipeline(commands, pop3::ReplyShape::multi_line, pop3::LineEnding::lf, sink);
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+      if (sink.message_id(i) != message_id) {
+        continue;
+      }
+      output::AwaitOutcome outcome;
+      outcome.account = account.account;
+      outcome.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      outcome.number = numbers[i];
+      outcome.uid = numbers_uids[i];
+      if (context.settings.await_purge) {
+        std::vector<std::string> dele = {pop3::command("DELE", numbers[i])};
+        struct Ignore : pop3::ReplySink {
+          bool ok = false;
+          void on_status(std::size_t, const pop3::Status& s) override { ok = s.ok(); }
+          void on_data(std::size_t, std::string_view) override {}
+          void on_end(std::size_t) override {}
+        } reply;
+        client.pipeline(dele, pop3::ReplyShape::single, pop3::LineEnding::crlf, reply);
+        outcome.purged = reply.ok && client.quit().ok();
+      } else {
+        session.quit_quietly();
+      }
+      return outcome;
+    }
+    session.quit_quietly();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(ExitCode::temporary,
+                  "the message was sent, but did not arrive in " + account.account + " within " +
+                      std::to_string(context.settings.await_timeout.count()) + " s");
+    }
+    context.log->debug("{} has not arrived in {} yet", message_id, account.account);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+}  // namespace mw::commands
