@@ -15,8 +15,9 @@ packages=(
   cmake make g++ pkg-config
   libboost-dev libboost-program-options-dev libboost-regex-dev libssl-dev libspdlog-dev
   nlohmann-json3-dev catch2
-  dovecot-core dovecot-pop3d openssl ca-certificates python3
-  mandoc groff-base bash-completion zsh fish
+  dovecot-core dovecot-pop3d postfix openssl ca-certificates python3
+  mandoc groff-base man-db bash-completion zsh fish
+  dpkg-dev
 )
 
 missing=()
@@ -34,6 +35,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo chmod +x /usr/sbin/policy-rc.d
     created_policy=1
   fi
+  # Postfix: no system configuration (the tests run their own instance).
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
   [ $created_policy = 1 ] && $sudo rm -f /usr/sbin/policy-rc.d
