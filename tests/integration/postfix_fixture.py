@@ -252,6 +252,9 @@ biff = no
 append_dot_mydomain = no
 smtpd_peername_lookup = no
 smtpd_client_port_logging = yes
+# Leave the headers of SMTP mail as the client wrote them (from 127.0.0.1 Postfix would otherwise
+# add a missing Date/Message-ID and rewrite addresses): the tests check what mailwrench sends.
+local_header_rewrite_clients =
 smtp_dns_support_level = disabled
 in_flow_delay = 0
 smtpd_error_sleep_time = 0
