@@ -142,6 +142,11 @@ Prepared prepare(const cli::Settings& s, bool eight_bit_allowed)
     p.eight_bit = raw.eight_bit;
     p.longest_line = raw.longest_line;
     if (to.empty() && cc.empty() && bcc.empty()) {
+      if (!raw.invalid_addresses.empty()) {
+        throw Error(ExitCode::data, "the message on stdin has an address that cannot be used "
+                                    "for the envelope: " + raw.invalid_addresses.front() +
+                                    " (give the recipients with --to)");
+      }
       for (const auto& r : raw.recipients) {
         p.recipients.push_back(r.address);
       }
