@@ -4,7 +4,7 @@
 # bash-completion package (it only borrows _filedir from it when present).
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-_mailwrench_commands="stat list top fetch purge help"
+_mailwrench_commands="stat list top fetch purge send help"
 
 _mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
@@ -20,11 +20,16 @@ _mailwrench_fetch_opts="-o --output --new --state --delete --limit --max-size --
 
 _mailwrench_purge_opts="-n --dry-run -y --yes $_mailwrench_selection_opts"
 
+_mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --attach --header
+    --raw --ehlo -n --dry-run --chunking --dsn-notify --dsn-return --dsn-envid --await
+    --await-timeout --await-purge"
+
 # Options that take a value (the next word, or after '=').
 _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --cacert --fingerprint --timeout --uid --uid-file
     --larger-than --smaller-than --older-than --newer-than --from --subject --header
-    -o --output --state --limit --max-size --wait-lock "
+    -o --output --state --limit --max-size --wait-lock --to --cc --bcc --body --body-file
+    --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout "
 
 _mailwrench_takes_value()
 {
@@ -117,7 +122,29 @@ _mailwrench_output()
     return 0
 }
 
+# The value of send --dsn-notify: NEVER, or a comma-separated list of SUCCESS, FAILURE and
+# DELAY; after a comma, the words not yet in the list.
+_mailwrench_dsn_notify()
+{
+    local cur=$1 done="" word
+    if [[ $cur == *,* ]]; then
+        done=${cur%,*},
+        # NEVER stands alone.
+        [[ ,$done == *,NEVER,* ]] && return 0
+        for word in SUCCESS FAILURE DELAY; do
+            [[ ,$done == *,$word,* ]] && continue
+            [[ $word == "${cur##*,}"* ]] && COMPREPLY+=("$done$word")
+        done
+    else
+        COMPREPLY=($(compgen -W "NEVER SUCCESS FAILURE DELAY" -- "$cur"))
+    fi
+    # A list goes on after a comma: no space after SUCCESS, FAILURE or DELAY.
+    [[ ${COMPREPLY[*]} == NEVER ]] || compopt -o nospace 2>/dev/null
+    return 0
+}
+
 # Completes the value "$2" of option "$1"; returns 1 if "$1" takes no value.
+# $_mailwrench_command is the command word, when there is one.
 _mailwrench_value()
 {
     local opt=$1 cur=$2
@@ -129,14 +156,29 @@ _mailwrench_value()
         COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur"))
         ;;
     --auth)
-        COMPREPLY=($(compgen -W "auto user apop plain login cram-md5 scram-sha-256 xoauth2
-            oauthbearer" -- "$cur"))
+        if [[ ${_mailwrench_command-} == send ]]; then
+            # USER/PASS and APOP are POP3 logins; SMTP AUTH has only the SASL mechanisms.
+            COMPREPLY=($(compgen -W "auto plain login cram-md5 scram-sha-256 xoauth2
+                oauthbearer" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "auto user apop plain login cram-md5 scram-sha-256 xoauth2
+                oauthbearer" -- "$cur"))
+        fi
         ;;
-    -a | --account)
+    -a | --account | --await)
         _mailwrench_add_lines "$(_mailwrench_accounts)" "$cur"
         ;;
-    --config | --password-file | --cacert | --uid-file | --state)
+    --config | --password-file | --cacert | --uid-file | --state | --attach | --body-file)
         _mailwrench_files "$cur"
+        ;;
+    --dsn-return)
+        COMPREPLY=($(compgen -W "full hdrs" -- "$cur"))
+        ;;
+    --dsn-notify)
+        _mailwrench_dsn_notify "$cur"
+        ;;
+    --ehlo)
+        COMPREPLY=($(compgen -A hostname -- "$cur"))
         ;;
     --password-command)
         COMPREPLY=($(compgen -c -- "$cur"))
@@ -146,7 +188,7 @@ _mailwrench_value()
         ;;
     *)
         _mailwrench_takes_value "$opt" || return 1
-        # A port, user, number, size, age, regex...: nothing to offer.
+        # A port, user, number, size, age, regex, address, text...: nothing to offer.
         ;;
     esac
     return 0
@@ -164,6 +206,30 @@ _mailwrench()
     elif [[ $prev == "=" ]] && ((cword >= 2)) && [[ ${COMP_WORDS[cword - 2]} == --* ]]; then
         prev=${COMP_WORDS[cword - 2]} cword=$((cword - 2))
     fi
+
+    # Find the command word, skipping options and their values.
+    local command="" command_at=0 i word
+    for ((i = 1; i < cword; i++)); do
+        word=${COMP_WORDS[i]}
+        if [[ $word == "--" ]]; then
+            ((i + 1 < cword)) && command=${COMP_WORDS[i + 1]} command_at=$((i + 1))
+            break
+        fi
+        if [[ $word == -* ]]; then
+            if _mailwrench_takes_value "$word"; then
+                ((i++))
+                [[ ${COMP_WORDS[i]} == "=" ]] && ((i++))
+                # "maildir:DIR" split at ':' is three words.
+                [[ ${COMP_WORDS[i + 1]} == : ]] && ((i += 2))
+            fi
+            continue
+        fi
+        command=$word command_at=$i
+        break
+    done
+    # For _mailwrench_value: send takes other --auth values.
+    local _mailwrench_command=$command
+
     # With ':' in COMP_WORDBREAKS (the default), "-o maildir:/tm" arrives as "-o" "maildir" ":"
     # "/tm", right after the colon as "-o" "maildir" ":", and "--output=maildir:" after
     # "--output" "=" (or as "--output=maildir" without '=' in COMP_WORDBREAKS).
@@ -195,27 +261,6 @@ _mailwrench()
         return 0
     fi
 
-    # Find the command word, skipping options and their values.
-    local command="" command_at=0 i word
-    for ((i = 1; i < cword; i++)); do
-        word=${COMP_WORDS[i]}
-        if [[ $word == "--" ]]; then
-            ((i + 1 < cword)) && command=${COMP_WORDS[i + 1]} command_at=$((i + 1))
-            break
-        fi
-        if [[ $word == -* ]]; then
-            if _mailwrench_takes_value "$word"; then
-                ((i++))
-                [[ ${COMP_WORDS[i]} == "=" ]] && ((i++))
-                # "maildir:DIR" split at ':' is three words.
-                [[ ${COMP_WORDS[i + 1]} == : ]] && ((i += 2))
-            fi
-            continue
-        fi
-        command=$word command_at=$i
-        break
-    done
-
     # The value of an option.
     if [[ $prev == -* ]] && _mailwrench_value "$prev" "$cur"; then
         return 0
@@ -227,6 +272,7 @@ _mailwrench()
         list) opts+=" $_mailwrench_list_opts" ;;
         fetch) opts+=" $_mailwrench_fetch_opts" ;;
         purge) opts+=" $_mailwrench_purge_opts" ;;
+        send) opts+=" $_mailwrench_send_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return 0
@@ -242,7 +288,8 @@ _mailwrench()
         done
         ((n == 0)) && COMPREPLY=($(compgen -W "$_mailwrench_commands" -- "$cur"))
     fi
-    # list/fetch/purge SELECTION, top MSG [LINES]: numbers, nothing to offer.
+    # list/fetch/purge SELECTION, top MSG [LINES]: numbers, nothing to offer; send takes
+    # no arguments.
     return 0
 }
 

@@ -1,7 +1,7 @@
 # fish completion for mailwrench(1). Install as .../fish/vendor_completions.d/mailwrench.fish.
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-# The command word (stat, list, top, fetch, purge, help), skipping options and their values; nothing
+# The command word (stat, list, top, fetch, purge, send, help), skipping options and their values; nothing
 # (status 1) before it.
 function __mailwrench_command
     set -l tokens (commandline -opc)
@@ -16,7 +16,9 @@ function __mailwrench_command
             case -a --account --config -H --host -p --port --tls -u --user --auth \
                 --password-command --password-file --cacert --fingerprint --timeout \
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
-                --from --subject --header -o --output --state --limit --max-size --wait-lock
+                --from --subject --header -o --output --state --limit --max-size --wait-lock \
+                --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
+                --dsn-envid --await --await-timeout
                 set skip 1
             case '-*'
             case '*'
@@ -102,6 +104,22 @@ function __mailwrench_output
     end
 end
 
+# The value of send --dsn-notify: NEVER, or a comma-separated list of SUCCESS, FAILURE and
+# DELAY; after a comma, the words not yet in the list.
+function __mailwrench_dsn_notify
+    set -l token (string replace -r -- '^--dsn-notify=' '' (commandline -ct))
+    if string match -q -- '*,*' $token
+        set -l done (string replace -r -- ',[^,]*$' ',' $token)
+        contains NEVER (string split , -- $done); and return 0
+        for word in SUCCESS FAILURE DELAY
+            contains $word (string split , -- $done); or printf '%s\n' $done$word
+        end
+    else
+        printf '%s\t%s\n' NEVER 'no notification at all' SUCCESS 'when delivered' \
+            FAILURE 'when delivery failed' DELAY 'when delivery is delayed'
+    end
+end
+
 complete -c mailwrench -f
 
 # Commands
@@ -110,8 +128,9 @@ complete -c mailwrench -n __mailwrench_no_command -a list -d 'one row per messag
 complete -c mailwrench -n __mailwrench_no_command -a top -d 'headers and the first LINES body lines of message MSG'
 complete -c mailwrench -n __mailwrench_no_command -a fetch -d 'download messages into a Maildir, an mbox, a folder of .eml files or stdout'
 complete -c mailwrench -n __mailwrench_no_command -a purge -d 'delete the selected messages (DELE, QUIT)'
+complete -c mailwrench -n __mailwrench_no_command -a send -d 'send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)'
 complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COMMAND'
-complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch purge help'
+complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch purge send help'
 
 # Global options (every command)
 complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file'
@@ -120,7 +139,9 @@ complete -c mailwrench -s H -l host -x -a '(__fish_print_hostnames)' -d 'server 
 complete -c mailwrench -s p -l port -x -d 'server port (default 995 with --tls implicit, else 110)'
 complete -c mailwrench -l tls -x -a 'implicit starttls none' -d 'how the connection is encrypted'
 complete -c mailwrench -s u -l user -x -d 'user name to log in as'
-complete -c mailwrench -l auth -x -a 'auto user apop plain login cram-md5 scram-sha-256 xoauth2 oauthbearer' -d 'login mechanism'
+complete -c mailwrench -n 'not __mailwrench_using_command send' -l auth -x -a 'auto user apop plain login cram-md5 scram-sha-256 xoauth2 oauthbearer' -d 'login mechanism'
+# SMTP AUTH has the SASL mechanisms only: no USER/PASS, no APOP.
+complete -c mailwrench -n '__mailwrench_using_command send' -l auth -x -a 'auto plain login cram-md5 scram-sha-256 xoauth2 oauthbearer' -d 'login mechanism'
 complete -c mailwrench -l password-command -x -a '(__fish_complete_command)' -d 'command whose first output line is the password'
 complete -c mailwrench -l password-file -r -F -d 'file whose first line is the password'
 complete -c mailwrench -l allow-plaintext -d 'allow sending the password without TLS (only with --tls none)'
@@ -165,3 +186,25 @@ complete -c mailwrench -n $fetch -l wait-lock -x -d 'wait this long (seconds) fo
 set -l purge '__mailwrench_using_command purge'
 complete -c mailwrench -n $purge -s n -l dry-run -d 'show what would be deleted; delete nothing'
 complete -c mailwrench -n $purge -s y -l yes -d 'do not ask for confirmation'
+
+# send
+set -l send '__mailwrench_using_command send'
+complete -c mailwrench -n $send -l from -x -d 'sender (From header and MAIL FROM)'
+complete -c mailwrench -n $send -l to -x -d 'recipient (repeatable)'
+complete -c mailwrench -n $send -l cc -x -d 'copy recipient (repeatable)'
+complete -c mailwrench -n $send -l bcc -x -d 'blind copy recipient, envelope only (repeatable)'
+complete -c mailwrench -n $send -l subject -x -d 'the Subject'
+complete -c mailwrench -n $send -l body -x -d 'the text of the message'
+complete -c mailwrench -n $send -l body-file -r -F -d "read the text from FILE ('-' reads stdin)"
+complete -c mailwrench -n $send -l attach -r -F -d 'attach FILE (repeatable; type from the extension)'
+complete -c mailwrench -n $send -l header -x -d "add or replace a header field ('NAME: VALUE', repeatable)"
+complete -c mailwrench -n $send -l raw -d 'stdin is a complete message'
+complete -c mailwrench -n $send -l ehlo -x -a '(__fish_print_hostnames)' -d "the name to greet with (default: this machine's FQDN)"
+complete -c mailwrench -n $send -s n -l dry-run -d 'print the message that would be sent; connect to nothing'
+complete -c mailwrench -n $send -l chunking -d 'send with BDAT when the server offers CHUNKING'
+complete -c mailwrench -n $send -l dsn-notify -x -a '(__mailwrench_dsn_notify)' -d 'when to send delivery status notifications'
+complete -c mailwrench -n $send -l dsn-return -x -a 'full\t"the full message" hdrs\t"its headers only"' -d 'what a bounce returns'
+complete -c mailwrench -n $send -l dsn-envid -x -d 'envelope id for DSNs'
+complete -c mailwrench -n $send -l await -x -a '(__mailwrench_accounts)' -d 'then poll the POP3 account ACCOUNT until the message arrives'
+complete -c mailwrench -n $send -l await-timeout -x -d 'how long --await waits, in seconds (default 60)'
+complete -c mailwrench -n $send -l await-purge -d 'delete the message from ACCOUNT once it arrived'

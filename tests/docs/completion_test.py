@@ -174,9 +174,10 @@ class Zsh(Shell):
 
 # ---- cases ------------------------------------------------------------------------------
 
-def normalize(line, candidates, files=False):
+def normalize(line, candidates, files=False, items=False):
     """Candidates as a set: without the '--opt=' that fish keeps, the '=' suffix zsh may show,
-    and for files only the base name (zsh offers the last path component)."""
+    for files only the base name (zsh offers the last path component), and for the items of a
+    comma-separated list only the item (zsh offers it without the items before it)."""
     last = line.split(" ")[-1]
     prefix = last.split("=", 1)[0] + "=" if last.startswith("--") and "=" in last else ""
     result = set()
@@ -187,11 +188,13 @@ def normalize(line, candidates, files=False):
             c = c[:-1]
         if files:
             c = c.rstrip("/").rsplit("/", 1)[-1]
+        if items:
+            c = c.rsplit(",", 1)[-1]
         result.add(c)
     return result
 
 
-COMMANDS = ("stat", "list", "top", "fetch", "purge")
+COMMANDS = ("stat", "list", "top", "fetch", "purge", "send")
 
 
 def build_cases(binary, tmp):
@@ -199,7 +202,7 @@ def build_cases(binary, tmp):
     per_command = {c: defined_options(help_options(binary, "help", c)) for c in COMMANDS}
     own = {c: opts - global_opts for c, opts in per_command.items()}
     command_only = set().union(*own.values())
-    if not global_opts or not own["list"] or not own["fetch"] or not own["purge"]:
+    if not global_opts or not all(own[c] for c in ("list", "fetch", "purge", "send")):
         sys.exit("FAIL: cannot read the options from the program's help")
     every_command = set(COMMANDS) | {"help"}
 
@@ -208,7 +211,9 @@ def build_cases(binary, tmp):
     cases = [
         # (line, kind, expected, environment changes)
         ("mailwrench li", "exact", {"list"}, {}),
-        ("mailwrench s", "exact", {"stat"}, {}),
+        ("mailwrench s", "exact", {"stat", "send"}, {}),
+        ("mailwrench st", "exact", {"stat"}, {}),
+        ("mailwrench se", "exact", {"send"}, {}),
         ("mailwrench f", "exact", {"fetch"}, {}),
         ("mailwrench pu", "exact", {"purge"}, {}),
         ("mailwrench ", "exact", every_command, {}),
@@ -235,6 +240,7 @@ def build_cases(binary, tmp):
         ("mailwrench help ", "exact", every_command, {}),
         ("mailwrench help l", "exact", {"list"}, {}),
         ("mailwrench help p", "exact", {"purge"}, {}),
+        ("mailwrench help se", "exact", {"send"}, {}),
         ("mailwrench help list ", "exact", set(), {}),
         (f"mailwrench --cacert {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench --password-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
@@ -258,6 +264,32 @@ def build_cases(binary, tmp):
         (f"mailwrench fetch --state={files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench purge --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench fetch --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        # send: its own options, and the values of those that have a fixed set.
+        ("mailwrench send --d", "exact", {"--dry-run", "--dsn-notify", "--dsn-return",
+                                          "--dsn-envid"}, {}),
+        ("mailwrench send --await-", "exact", {"--await-timeout", "--await-purge"}, {}),
+        ("mailwrench send --from a@example.com --to b@example.com --ch", "exact",
+         {"--chunking"}, {}),
+        ("mailwrench -a work send --to b@example.com --b", "exact",
+         {"--bcc", "--body", "--body-file"}, {}),
+        ("mailwrench send --from ", "exact", set(), {}),
+        ("mailwrench send --tls s", "exact", {"starttls"}, {}),
+        ("mailwrench send --auth ", "exact", {"auto", "plain", "login", "cram-md5",
+                                             "scram-sha-256", "xoauth2", "oauthbearer"}, {}),
+        ("mailwrench send --dsn-return ", "exact", {"full", "hdrs"}, {}),
+        ("mailwrench send --dsn-return=h", "exact", {"hdrs"}, {}),
+        ("mailwrench send --dsn-notify ", "exact", {"NEVER", "SUCCESS", "FAILURE", "DELAY"}, {}),
+        ("mailwrench send --dsn-notify=S", "exact", {"SUCCESS"}, {}),
+        ("mailwrench send --dsn-notify SUCCESS,", "items", {"FAILURE", "DELAY"}, {}),
+        ("mailwrench send --dsn-notify FAILURE,DELAY,", "items", {"SUCCESS"}, {}),
+        ("mailwrench send --await ", "exact", accounts, {}),
+        ("mailwrench send --await=w", "exact", {"work"}, {}),
+        ("mailwrench -a work send --to b@example.com --await m", "exact", {"my-box"}, {}),
+        (f"mailwrench --config {tmp}/other.conf send --await ", "exact", {"other"}, {}),
+        (f"mailwrench send --attach {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        (f"mailwrench send --to b@example.com --attach={files}/c", "files",
+         {"ca.pem", "cb.txt"}, {}),
+        (f"mailwrench send --body-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         ("mailwrench --", "contains", global_opts, {}),
         ("mailwrench --", "excludes", command_only, {}),
     ]
@@ -342,8 +374,9 @@ def main():
                     print(f"FAIL {what}: {answer}")
                     failures += 1
                     continue
-                got = normalize(line, answer, files=kind.startswith("files"))
-                if kind == "exact":
+                got = normalize(line, answer, files=kind.startswith("files"),
+                                items=kind == "items")
+                if kind in ("exact", "items"):
                     ok, detail = got == expected, f"expected {sorted(expected)}"
                 elif kind in ("contains", "files"):
                     missing = expected - got
