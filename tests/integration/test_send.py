@@ -651,6 +651,23 @@ for _mode in ("starttls", "implicit"):
 
 
 @sc
+def chunking_bdat(ctx):
+    """--chunking: BDAT instead of DATA (Postfix offers CHUNKING); no dot-stuffing with BDAT, so
+    the dot lines must arrive exactly as written, and so must an attachment."""
+    sender, rcpt = claim(ctx, 2)
+    tok = token("bdat")
+    files = attachment_files(ctx)
+    res = send(ctx, sender, ["--chunking", "--from", sender.address, "--to", rcpt.address, "--subject", tok,
+                             "--body", BODY] + sum((["--attach", str(ctx.scratch / n)] for n in files), []),
+               verbose=True)
+    expect_ok(res, "send --chunking")
+    check(re.search(r"\bBDAT\s+\d+", res.stderr) and not re.search(r"^\W*(C:\s*)?DATA\s*$", res.stderr, re.M),
+          "send --chunking: the -v transcript does not show BDAT (instead of DATA)", res)
+    check_message(delivered(rcpt, tok, res, "--chunking"), "--chunking", res, frm=sender.address, to=[rcpt.address],
+                  subject=tok, body=BODY, mid=res.json()["message_id"], attachments=files, auth_user=sender.name)
+
+
+@sc
 def plain_output(ctx):
     """Without --json: a line per recipient, the queue id and the Message-ID."""
     sender, rcpt = claim(ctx, 2)
@@ -1164,7 +1181,7 @@ def dsn_success_report(ctx):
 def usage_errors(ctx):
     """Usage errors exit 64 (missing input files 66) before any connection."""
     with mw.FakeServer("silent") as srv:
-        g = ["-H", "127.0.0.1", "-p", str(srv.port), "--tls", "none"]
+        g = ["-H", "127.0.0.1", "-p", str(srv.port), "--tls", "none", "--timeout", "5"]
         base = ["--from", "a@example.org", "--to", "b@example.org", "--subject", "x"]
         cases = [
             ("no recipient", ["send", "--from", "a@example.org", "--subject", "x", "--body", "x"], EX_USAGE),
@@ -1261,6 +1278,30 @@ def fake_raw_long_line_warning(ctx):
               "--raw with a 1200-octet line: no warning on stderr (issue 4: 'a warning for lines over 998 octets')",
               res)
         eq(unstuff(srv.data[0]), raw.encode(), "--raw with a long line: the message on the wire", res)
+
+
+@fk
+def fake_quit_after_refusal(ctx):
+    """RFC 5321 4.1.1.10: the client sends QUIT before it closes, also after a refusal (AUTH
+    failed, MAIL refused, STARTTLS not offered, every recipient refused)."""
+    cases = [
+        ("AUTH refused", dict(auth_reply="535 5.7.8 Error: authentication failed"),
+         ["-u", "someone", "--allow-plaintext", "--auth", "plain"], "none"),
+        ("MAIL refused", dict(mail_reply="553 5.7.1 sender refused"), [], "none"),
+        ("every RCPT refused", dict(rcpt={"b@example.org": "550 5.1.1 no such user"}), [], "none"),
+        ("STARTTLS not offered", dict(), [], "starttls"),
+    ]
+    missing = []
+    for label, kw, extra, tls in cases:
+        with FakeSmtp(**kw) as srv:
+            res = ctx.run(fake_args(srv.port, extra, tls=tls) + ["send", "--from", "a@example.org", "--to",
+                                                                 "b@example.org", "--subject", "x", "--body", "x"],
+                          password="fake-password-2")
+            check(res.rc not in (0, 1), f"{label}: exit {res.rc}", res)
+            time.sleep(0.2)
+            if not (srv.verbs() and srv.verbs()[-1] == "QUIT"):
+                missing.append(f"{label} (commands: {' '.join(srv.verbs())})")
+    check(not missing, "the client closed without QUIT after: " + "; ".join(missing))
 
 
 @fk
