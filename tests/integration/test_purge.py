@@ -111,6 +111,7 @@ SELECTORS = {
     "purge_range": (["2-4", "--yes"], [2, 3, 4]),
     "purge_number_list": (["1,5,8", "--yes"], [1, 5, 8]),
     "purge_open_range": (["6-", "--yes"], [6, 7, 8]),
+    "purge_open_range_past_the_end": (["20-", "--yes"], []),   # names no message: selects none
     "purge_two_arguments": (["--yes", "2", "7-8"], [2, 7, 8]),
     "purge_larger_than": (["--larger-than", "50K", "--yes"], [4, 8]),
     "purge_smaller_than": (["--smaller-than", "1K", "--yes"], [1, 3, 6, 7]),
