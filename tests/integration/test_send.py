@@ -60,22 +60,7 @@ class User:
     maildir: Path
 
 
-_SEND_BUILT: dict[str, bool] = {}
-
-
-def require_send(ctx) -> None:
-    """Until send lands, the binary says "send is not built yet" (exit 70): skip, don't fail.
-    (Temporary: remove once send is in every build.)"""
-    if ctx.bin not in _SEND_BUILT:
-        r = ctx.run(["-H", "127.0.0.1", "-p", str(mw.closed_port()), "--tls", "none", "send", "--from", "a@example.org",
-                     "--to", "b@example.org", "--body", "x", "--dry-run"])
-        _SEND_BUILT[ctx.bin] = not (r.rc == 70 and "not built yet" in r.stderr)
-    if not _SEND_BUILT[ctx.bin]:
-        raise mw.Skip("this mailwrench has no send yet ('send is not built yet')")
-
-
 def setup(ctx) -> None:
-    require_send(ctx)
     if "smtp_port" not in ctx.env or "send_users" not in ctx.env:
         raise mw.Skip("the Postfix fixture is not running ('integration: postfix_start' was skipped or failed)")
     known = {s for s, _ in mw._SECRETS}
@@ -581,11 +566,7 @@ def sc(fn):
 
 def fk(fn):
     """A scenario that needs no Postfix (a fake server, or no server at all)."""
-    def run(ctx, *a, **kw):
-        require_send(ctx)
-        return fn(ctx, *a, **kw)
-    run.__name__ = fn.__name__
-    mw.add(fn.__name__, run)
+    mw.add(fn.__name__, fn)
     return fn
 
 
@@ -665,6 +646,66 @@ def chunking_bdat(ctx):
           "send --chunking: the -v transcript does not show BDAT (instead of DATA)", res)
     check_message(delivered(rcpt, tok, res, "--chunking"), "--chunking", res, frm=sender.address, to=[rcpt.address],
                   subject=tok, body=BODY, mid=res.json()["message_id"], attachments=files, auth_user=sender.name)
+
+
+def await_config(ctx, users: list[User]) -> Path:
+    e = ctx.env
+    return ctx.file("await-config", "".join(
+        f"[account {u.name}]\nhost = {e['host']}\nport = {e['pop3s_port']}\ntls = implicit\nuser = {u.name}\n"
+        f"cacert = {e['ca']}\npassword-command = printf '%s\\n' {shlex.quote(u.password)}\n\n" for u in users))
+
+
+@sc
+def await_and_purge(ctx):
+    """send --await ACCOUNT --await-purge: waits for the message in that POP3 account, reports
+    the time, number and UID, and deletes it there."""
+    sender, rcpt = claim(ctx, 2)
+    tok = token("await")
+    cfg = await_config(ctx, [rcpt])
+    res = send(ctx, sender, ["--from", sender.address, "--to", rcpt.address, "--subject", tok, "--body", "x",
+                             "--await", rcpt.name, "--await-timeout", "20", "--await-purge"],
+               glob=["--config", str(cfg)])
+    expect_ok(res, "send --await --await-purge")
+    doc = result_doc(res, "send --await")
+    eq(sorted(doc), sorted(JSON_KEYS | {"await"}), "send --await: the keys of the --json document", res)
+    aw = doc["await"]
+    check(isinstance(aw, dict), "send --await: await must be an object", res)
+    eq(sorted(aw), ["account", "number", "purged", "seconds", "uid"], "send --await: the keys of await", res)
+    eq((aw["account"], aw["purged"]), (rcpt.name, True), "send --await: account, purged", res)
+    check(isinstance(aw["seconds"], (int, float)) and 0 <= aw["seconds"] < 20, f"await.seconds {aw['seconds']!r}", res)
+    check(isinstance(aw["number"], int) and aw["number"] >= 1 and isinstance(aw["uid"], str) and aw["uid"],
+          "send --await: number/uid", res)
+    import poplib
+    p = poplib.POP3(ctx.env["ip"], ctx.env["pop3_port"], timeout=20)
+    try:
+        p.user(rcpt.name)
+        p.pass_(rcpt.password)
+        heads = [b"\n".join(p.top(n, 0)[1]) for n in range(1, p.stat()[0] + 1)]
+        uids = [l.split()[1].decode() for l in p.uidl()[1]]
+        p.quit()
+    finally:
+        p.close()
+    check(not any(doc["message_id"].encode() in h for h in heads), "--await-purge: the message is still there", res)
+    check(aw["uid"] not in uids, f"--await-purge: UID {aw['uid']} is still listed", res)
+
+
+@sc
+def await_timeout(ctx):
+    """--await on an account the message never reaches: exit 75 after --await-timeout, and the
+    --json document has an error member instead of await."""
+    sender, rcpt, elsewhere = claim(ctx, 3)
+    tok = token("awaitto")
+    cfg = await_config(ctx, [elsewhere])
+    t0 = time.monotonic()
+    res = send(ctx, sender, ["--from", sender.address, "--to", rcpt.address, "--subject", tok, "--body", "x",
+                             "--await", elsewhere.name, "--await-timeout", "3"], glob=["--config", str(cfg)])
+    check(res.rc == EX_TEMPFAIL, f"--await timing out: exit {res.rc}, expected {EX_TEMPFAIL}", res)
+    check(3 <= time.monotonic() - t0 < 25, f"--await-timeout 3 took {time.monotonic() - t0:.1f} s", res)
+    doc = result_doc(res, "--await timing out")
+    check("await" not in doc and isinstance(doc.get("error"), dict) and doc["error"].get("exit_code") == EX_TEMPFAIL,
+          "--await timing out: expected an error member (exit_code 75) and no await member", res)
+    eq(doc.get("queue_id") is not None, True, "--await timing out: the send result is still reported", res)
+    delivered(rcpt, tok, res, "--await timing out (the message itself was sent)")
 
 
 @sc
@@ -1344,8 +1385,7 @@ def fake_starttls_broken(ctx, how: str):
 
 
 for _how in ("refuse", "ok-garbage", "close"):
-    mw.add(f"fake_starttls_{_how.replace('-', '_')}", lambda ctx, how: (require_send(ctx), fake_starttls_broken(ctx, how)),
-           _how)
+    mw.add(f"fake_starttls_{_how.replace('-', '_')}", fake_starttls_broken, _how)
 
 
 @fk
