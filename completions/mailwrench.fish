@@ -136,7 +136,7 @@ complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch purge 
 complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file'
 complete -c mailwrench -l config -r -F -d 'config file'
 complete -c mailwrench -s H -l host -x -a '(__fish_print_hostnames)' -d 'server host name or address'
-complete -c mailwrench -s p -l port -x -d 'server port (default 995 with --tls implicit, else 110)'
+complete -c mailwrench -s p -l port -x -d 'server port (995 with --tls implicit, else 110; send: 465, 587 with starttls, 25 with none)'
 complete -c mailwrench -l tls -x -a 'implicit starttls none' -d 'how the connection is encrypted'
 complete -c mailwrench -s u -l user -x -d 'user name to log in as'
 complete -c mailwrench -n 'not __mailwrench_using_command send' -l auth -x -a 'auto user apop plain login cram-md5 scram-sha-256 xoauth2 oauthbearer' -d 'login mechanism'
