@@ -1143,8 +1143,18 @@ def dry_run_json(ctx):
     doc = result_doc(res, "--dry-run --json")
     eq(doc.get("dry_run"), True, "--dry-run --json: dry_run", res)
     check(MSGID.match(str(doc.get("message_id"))), "--dry-run --json: message_id", res)
-    eq((doc.get("rejected"), doc.get("data"), doc.get("queue_id")), (0, None, None),
-       "--dry-run --json: nothing was sent, so nothing was rejected (rejected, data, queue_id)", res)
+    # As mailwrench(1) documents it: every recipient "not accepted" with code 0 (and counted in
+    # rejected), data and queue_id null, the message in a member "message" with CRLF endings.
+    eq([(r.get("address"), r.get("accepted"), r.get("code"), r.get("enhanced"), r.get("text"))
+        for r in doc.get("recipients", [])], [("b@example.org", False, 0, None, "")],
+       "--dry-run --json: recipients", res)
+    eq((doc.get("accepted"), doc.get("rejected"), doc.get("data"), doc.get("queue_id")), (0, 1, None, None),
+       "--dry-run --json: accepted, rejected, data, queue_id", res)
+    msg = doc.get("message")
+    check(isinstance(msg, str) and "\r\n\r\nx\r\n" in msg and "\n" not in msg.replace("\r\n", ""),
+          "--dry-run --json: message (the message with CRLF line endings)", res)
+    eq(str(parse(msg.encode().replace(b"\r\n", b"\n"))["Message-ID"]), doc["message_id"],
+       "--dry-run --json: the Message-ID in the message", res)
 
 
 @fk
@@ -1235,11 +1245,16 @@ def usage_errors(ctx):
              EX_NOINPUT),
             ("--body-file missing", ["send"] + base + ["--body-file", str(ctx.scratch / "nope.txt")], EX_NOINPUT),
         ]
+        bad = []
         for label, args, code in cases:
+            before = srv.connections
             res = ctx.run(g + args)
-            mw.expect_error(res, code, r".", f"send: {label}")
-        time.sleep(0.3)
-        eq(srv.connections, 0, "send usage errors: connections made", None)
+            time.sleep(0.1)
+            ok = res.rc == code and len(res.stderr_lines) == 1 and mw.ERROR_LINE.match(res.stderr_lines[0])
+            if not ok or srv.connections != before:
+                bad.append(f"{label}: exit {res.rc} (expected {code}), "
+                           f"{'connected first, ' if srv.connections != before else ''}stderr {res.stderr.strip()!r}")
+        check(not bad, "send usage errors (each must fail before connecting):\n    " + "\n    ".join(bad))
 
 
 @fk
