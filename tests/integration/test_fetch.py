@@ -980,9 +980,9 @@ def kill_repeatedly(ctx):
     print(f"  random seed {seed}")
     rnd = random.Random(seed)
     md = ctx.scratch / "md"
-    kills = [(f"after {d:.2f} s", after(d)) for d in (rnd.uniform(0.03, 0.15) for _ in range(4))]
+    kills = [(f"after {d:.2f} s", after(d)) for d in (rnd.uniform(0.03, 0.15) for _ in range(3))]
     kills.append(("50 more files", files_in_new_more(md, 50)))
-    kill_scenario(ctx, "killrep", kills, must_kill=False, count=2 * KILL_BOX_SIZE)
+    kill_scenario(ctx, "killrep", kills, must_kill=False)
 
 
 def files_in_new_more(md: Path, more: int):
