@@ -490,7 +490,8 @@ std::string help_text(std::string_view command)
 {
   std::ostringstream out;
   if (command.empty()) {
-    out << "mailwrench - look into, export and repair mailboxes over POP3\n\n"
+    out << "mailwrench - look into, export and repair mailboxes over POP3, and send test mail "
+           "over SMTP\n\n"
         << "Usage: mailwrench [GLOBAL OPTIONS] COMMAND [COMMAND OPTIONS] [ARGS]\n\n"
         << "Commands:\n";
     for (const auto& c : command_table()) {
@@ -723,7 +724,8 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     }
   }
   s.host = lookup("host").value_or("");
-  if (s.host.empty()) {
+  bool connects = !(command == "send" && vm.count("dry-run") != 0 && vm["dry-run"].as<bool>());
+  if (s.host.empty() && connects) {
     throw UsageError("no server given: use --host HOST, or -a ACCOUNT with 'host = ...' in the "
                      "config file");
   }
@@ -863,9 +865,16 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
           std::make_shared<const Settings>(parse(await_args, account_env).settings);
     }
     if (auto t = from_cli("await-timeout")) {
-      auto seconds = parse_number(*t, "--await-timeout");
-      if (seconds == 0) {
-        throw UsageError("invalid --await-timeout '0' (expected seconds, at least 1)");
+      // "90", "90s" or "2m".
+      std::string number = *t;
+      std::uint64_t unit = 1;
+      if (!number.empty() && (number.back() == 's' || number.back() == 'm')) {
+        unit = number.back() == 'm' ? 60 : 1;
+        number.pop_back();
+      }
+      auto seconds = parse_number(number, "--await-timeout") * unit;
+      if (seconds == 0 || seconds > 86400) {
+        throw UsageError("invalid --await-timeout '" + *t + "' (expected e.g. 60, 90s or 2m)");
       }
       s.await_timeout = std::chrono::seconds(seconds);
     }
@@ -877,9 +886,9 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
       throw UsageError("give the text with --body or with --body-file, not both");
     }
     if (s.raw && (s.body || !s.body_file.empty() || !s.attachments.empty() ||
-                  !s.subject.empty())) {
-      throw UsageError("--raw sends stdin as it is: --subject, --body, --body-file and --attach "
-                       "do not apply");
+                  !s.subject.empty() || !s.extra_headers.empty())) {
+      throw UsageError("--raw sends stdin as it is: --subject, --body, --body-file, --attach "
+                       "and --header do not apply");
     }
     if (!s.raw && s.to.empty() && s.cc.empty() && s.bcc.empty()) {
       throw UsageError("send needs at least one recipient: --to, --cc or --bcc");

@@ -37,12 +37,13 @@ private:
 
 }  // namespace
 
-output::AwaitOutcome await_delivery(const Context& context, const std::string& message_id)
+output::AwaitOutcome await_delivery(const Context& context, const std::string& message_id,
+                                    std::chrono::steady_clock::time_point sent)
 {
   const auto& account = *context.settings.await_account;
   Context watch{account,        context.out,           context.err, context.log,
                 context.out_is_terminal, context.terminal_width, {},          false};
-  auto start = std::chrono::steady_clock::now();
+  auto start = sent;
   auto deadline = start + context.settings.await_timeout;
   std::unordered_set<std::string> seen;  // UIDs whose headers were read already
   for (;;) {

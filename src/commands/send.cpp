@@ -298,14 +298,12 @@ int send(const Context& context)
   if (s.dry_run) {
     auto prepared = prepare(s, false);
     if (s.json) {
-      result.message_id = prepared.message_id;
-      result.from = prepared.from;
-      result.dry_run = true;
-      for (const auto& r : prepared.recipients) {
-        result.recipients.push_back({r, false, {}});
-      }
-      auto doc = output::to_json(result);
-      doc["message"] = prepared.message;
+      // Nothing was asked of a server: the envelope and the message, no outcomes.
+      nlohmann::json doc = {{"dry_run", true},
+                            {"message_id", prepared.message_id},
+                            {"from", prepared.from},
+                            {"recipients", prepared.recipients},
+                            {"message", prepared.message}};
       output::write_json(doc, context.out);
     } else {
       // For reading: the wire form's CRLF shown as the terminal's LF.
@@ -330,6 +328,7 @@ int send(const Context& context)
     context.log->info("-- TLS: {}", connection->tls_description());
   }
   smtp::Client client(*connection, transcript_for(context));
+  client.set_pipelining(s.pipelining);
   client.read_greeting();
   auto ehlo_name = s.ehlo.empty() ? this_host_fqdn() : s.ehlo;
   client.hello(ehlo_name);
@@ -398,6 +397,7 @@ int send(const Context& context)
 
   auto t = client.send(prepared.from, mail, recipients, prepared.message,
                        s.chunking ? smtp::Chunking::yes : smtp::Chunking::no);
+  auto handed_over = std::chrono::steady_clock::now();
   try {
     client.quit();
   } catch (const Error& e) {
@@ -422,7 +422,7 @@ int send(const Context& context)
   // The mail-flow check: wait for the message in a POP3 account.
   if (s.await_account && t.data && t.data->positive()) {
     try {
-      result.await = await_delivery(context, prepared.message_id);
+      result.await = await_delivery(context, prepared.message_id, handed_over);
     } catch (const Error& e) {
       if (s.json) {
         auto doc = output::to_json(result);

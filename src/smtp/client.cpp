@@ -241,7 +241,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
 {
   Transaction t;
   bool use_bdat = chunking == Chunking::yes && m_extensions.chunking;
-  if (m_extensions.pipelining) {
+  if (m_extensions.pipelining && m_allow_pipelining) {
     // RFC 2920 section 3.1: MAIL, every RCPT and DATA in one write; then the replies.
     std::string batch = mail_from(from, parameters);
     for (const auto& r : recipients) {

@@ -67,6 +67,9 @@ public:
   // QUIT (RFC 5321 section 4.1.1.10).
   void quit();
 
+  // Whether to pipeline when the server offers PIPELINING (--no-pipelining turns it off).
+  void set_pipelining(bool allowed) { m_allow_pipelining = allowed; }
+
 private:
   void send_line(std::string_view line, std::string_view shown = {});
   Reply read_reply();
@@ -80,6 +83,7 @@ private:
   std::size_t m_begin = 0;
   std::size_t m_end = 0;
   Extensions m_extensions;
+  bool m_allow_pipelining = true;
 };
 
 // The exit code class for a failed reply: 4xx → 75, 5xx → `permanent`.
