@@ -43,7 +43,8 @@ po::options_description global_options()
      "config file (default $XDG_CONFIG_HOME/mailwrench/config)")
     ("host,H", po::value<std::string>()->value_name("HOST"), "server host name or address")
     ("port,p", po::value<std::string>()->value_name("PORT"),
-     "server port (default 995 with --tls implicit, else 110)")
+     "server port (POP3: 995 with --tls implicit, else 110; send: 465 implicit, 587 starttls, "
+     "25 none)")
     ("tls", po::value<std::string>()->value_name("MODE"),
      "implicit | starttls | none (default implicit)")
     ("user,u", po::value<std::string>()->value_name("USER"), "user name to log in as")

@@ -105,10 +105,58 @@ struct Prepared {
   std::size_t longest_line = 0;
 };
 
-Prepared prepare(const cli::Settings& s, bool eight_bit_allowed)
+// Everything read from files and stdin, read once, before any connection: a missing file is
+// an error before the server is bothered, and stdin cannot be read twice.
+struct Inputs {
+  std::string raw;  // --raw: the message from stdin
+  std::string body;
+  std::vector<mail::Attachment> attachments;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::sys_seconds now;
+  int utc_offset_minutes = 0;
+  std::string id_token;
+  std::string boundary_token;
+};
+
+Inputs read_inputs(const cli::Settings& s)
 {
-  auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  int offset = utc_offset_minutes(std::time(nullptr));
+  Inputs in;
+  in.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  in.utc_offset_minutes = utc_offset_minutes(std::time(nullptr));
+  in.id_token = random_token();
+  in.boundary_token = random_token();
+  if (s.raw) {
+    in.raw = read_file("-", "message");
+    return in;
+  }
+  if (s.body) {
+    in.body = *s.body;
+  } else if (!s.body_file.empty()) {
+    in.body = read_file(s.body_file, "body file");
+  } else if (isatty(STDIN_FILENO) != 1) {
+    in.body = read_file("-", "body");
+  }
+  for (const auto& path : s.attachments) {
+    auto slash = path.rfind('/');
+    in.attachments.push_back({slash == std::string::npos ? path : path.substr(slash + 1),
+                              read_file(path, "attachment")});
+  }
+  for (const auto& h : s.extra_headers) {
+    auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      throw UsageError("invalid --header '" + h + "' (expected 'Name: value')");
+    }
+    auto value = h.substr(colon + 1);
+    value.erase(0, std::min(value.find_first_not_of(" \t"), value.size()));
+    in.headers.emplace_back(h.substr(0, colon), value);
+  }
+  return in;
+}
+
+Prepared prepare(const cli::Settings& s, const Inputs& in, bool eight_bit_allowed)
+{
+  auto now = in.now;
+  int offset = in.utc_offset_minutes;
   Prepared p;
   std::vector<mail::Mailbox> to;
   std::vector<mail::Mailbox> cc;
@@ -128,9 +176,8 @@ Prepared prepare(const cli::Settings& s, bool eight_bit_allowed)
   }
 
   if (s.raw) {
-    auto input = std::string(std::istreambuf_iterator<char>(std::cin), {});
     auto id_domain = from ? domain_of(from->address) : this_host_fqdn();
-    auto raw = mail::prepare_raw(input, now, offset, mail::make_message_id(id_domain, random_token()));
+    auto raw = mail::prepare_raw(in.raw, now, offset, mail::make_message_id(id_domain, in.id_token));
     if (!from) {
       from = raw.from;
     }
@@ -157,32 +204,14 @@ Prepared prepare(const cli::Settings& s, bool eight_bit_allowed)
     c.to = to;
     c.cc = cc;
     c.subject = s.subject;
-    if (s.body) {
-      c.body = *s.body;
-    } else if (!s.body_file.empty()) {
-      c.body = read_file(s.body_file, "body file");
-    } else if (isatty(STDIN_FILENO) != 1) {
-      c.body = read_file("-", "body");
-    }
-    for (const auto& path : s.attachments) {
-      auto slash = path.rfind('/');
-      c.attachments.push_back(
-          {slash == std::string::npos ? path : path.substr(slash + 1), read_file(path, "attachment")});
-    }
-    for (const auto& h : s.extra_headers) {
-      auto colon = h.find(':');
-      if (colon == std::string::npos || colon == 0) {
-        throw UsageError("invalid --header '" + h + "' (expected 'Name: value')");
-      }
-      auto value = h.substr(colon + 1);
-      value.erase(0, std::min(value.find_first_not_of(" \t"), value.size()));
-      c.extra_headers.emplace_back(h.substr(0, colon), value);
-    }
+    c.body = in.body;
+    c.attachments = in.attachments;
+    c.extra_headers = in.headers;
     c.eight_bit_allowed = eight_bit_allowed;
     c.date = now;
     c.utc_offset_minutes = offset;
-    c.message_id = mail::make_message_id(domain_of(from->address), random_token());
-    c.boundary = mail::make_boundary(random_token());
+    c.message_id = mail::make_message_id(domain_of(from->address), in.id_token);
+    c.boundary = mail::make_boundary(in.boundary_token);
     auto composed = mail::compose(c);
     p.message = std::move(composed.message);
     p.message_id = composed.message_id;
@@ -206,6 +235,32 @@ Prepared prepare(const cli::Settings& s, bool eight_bit_allowed)
 bool is_ascii(std::string_view s)
 {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// What the server's EHLO says the message must fit (RFC 1870 SIZE, RFC 6531 SMTPUTF8).
+void check_limits(const Context& context, const smtp::Extensions& ext, const Prepared& prepared)
+{
+  if (prepared.longest_line > 998) {
+    context.log->warn("the message has a line of {} octets; RFC 5322 allows 998, and servers "
+                      "may break or refuse it",
+                      prepared.longest_line);
+  }
+  if (ext.size && *ext.size > 0 && prepared.message.size() > *ext.size) {
+    throw Error(ExitCode::data, "the message is " + std::to_string(prepared.message.size()) +
+                                    " octets, and the server accepts at most " +
+                                    std::to_string(*ext.size) + " (SIZE)");
+  }
+  if (prepared.eight_bit && !ext.eight_bit_mime) {
+    context.log->warn("the message has 8-bit content and the server does not offer 8BITMIME");
+  }
+
+  bool utf8_addresses = !is_ascii(prepared.from) ||
+                        std::any_of(prepared.recipients.begin(), prepared.recipients.end(),
+                                    [](const std::string& r) { return !is_ascii(r); });
+  if (utf8_addresses && !ext.smtputf8) {
+    throw Error(ExitCode::data, "an address has non-ASCII characters and the server does not "
+                                "offer SMTPUTF8");
+  }
 }
 
 void authenticate(smtp::Client& client, const Context& context, bool encrypted)
@@ -295,8 +350,11 @@ int send(const Context& context)
 {
   const auto& s = context.settings;
   output::SendResult result;
+  // Compose once before connecting, so that bad input fails before the server is bothered.
+  auto inputs = read_inputs(s);
+  auto preview = prepare(s, inputs, false);
   if (s.dry_run) {
-    auto prepared = prepare(s, false);
+    const auto& prepared = preview;
     if (s.json) {
       // Nothing was asked of a server: the envelope and the message, no outcomes.
       nlohmann::json doc = {{"dry_run", true},
@@ -330,39 +388,45 @@ int send(const Context& context)
   smtp::Client client(*connection, transcript_for(context));
   client.set_pipelining(s.pipelining);
   client.read_greeting();
+  // A session we give up on after a refusal still ends with QUIT (RFC 5321 section 4.1.1.10);
+  // after an I/O or TLS failure there is nobody to say it to.
+  auto give_up = [&](const Error& e) {
+    if (e.code() != ExitCode::io && e.code() != ExitCode::protocol) {
+      try {
+        client.quit();
+      } catch (const Error&) {
+      }
+    }
+    throw Error(e.code(), e.what());
+  };
   auto ehlo_name = s.ehlo.empty() ? this_host_fqdn() : s.ehlo;
   client.hello(ehlo_name);
   if (s.tls == cli::TlsMode::starttls) {
     // RFC 3207: STARTTLS chosen is STARTTLS required; nothing else goes out in clear text.
     if (!client.extensions().starttls) {
-      throw Error(ExitCode::permission,
-                  "the server does not offer STARTTLS, so the connection cannot be encrypted; "
-                  "nothing was sent (use --tls implicit on port 465, or --tls none)");
+      give_up(Error(ExitCode::permission,
+                    "the server does not offer STARTTLS, so the connection cannot be encrypted; "
+                    "nothing was sent (use --tls implicit on port 465, or --tls none)"));
     }
     client.starttls();
     context.log->info("-- TLS: {}", connection->tls_description());
     client.hello(ehlo_name);
   }
   if (!s.user.empty()) {
-    authenticate(client, context, connection->encrypted());
+    try {
+      authenticate(client, context, connection->encrypted());
+    } catch (const Error& e) {
+      give_up(e);
+    }
   }
   const auto& ext = client.extensions();
 
-  auto prepared = prepare(s, ext.eight_bit_mime);
-  if (prepared.longest_line > 998) {
-    context.log->warn("the message has a line of {} octets; RFC 5322 allows 998, and servers "
-                      "may break or refuse it",
-                      prepared.longest_line);
+  auto prepared = ext.eight_bit_mime ? prepare(s, inputs, true) : std::move(preview);
+  try {
+    check_limits(context, ext, prepared);
+  } catch (const Error& e) {
+    give_up(e);
   }
-  if (ext.size && *ext.size > 0 && prepared.message.size() > *ext.size) {
-    throw Error(ExitCode::data, "the message is " + std::to_string(prepared.message.size()) +
-                                    " octets, and the server accepts at most " +
-                                    std::to_string(*ext.size) + " (SIZE)");
-  }
-  if (prepared.eight_bit && !ext.eight_bit_mime) {
-    context.log->warn("the message has 8-bit content and the server does not offer 8BITMIME");
-  }
-
   smtp::MailParameters mail;
   if (ext.size) {
     mail.size = prepared.message.size();
@@ -371,13 +435,7 @@ int send(const Context& context)
   bool utf8_addresses = !is_ascii(prepared.from) ||
                         std::any_of(prepared.recipients.begin(), prepared.recipients.end(),
                                     [](const std::string& r) { return !is_ascii(r); });
-  if (utf8_addresses) {
-    if (!ext.smtputf8) {
-      throw Error(ExitCode::data, "an address has non-ASCII characters and the server does not "
-                                  "offer SMTPUTF8");
-    }
-    mail.smtputf8 = true;
-  }
+  mail.smtputf8 = utf8_addresses;
   bool dsn = ext.dsn && (!s.dsn_notify.empty() || !s.dsn_return.empty() || !s.dsn_envid.empty());
   if (!ext.dsn && (!s.dsn_notify.empty() || !s.dsn_return.empty() || !s.dsn_envid.empty())) {
     context.log->warn("the server does not offer DSN; --dsn-* options are ignored");
@@ -447,7 +505,11 @@ int send(const Context& context)
                       : code == static_cast<int>(ExitCode::partial)
                           ? "some recipients were refused; the message went to the others"
                           : "the server refused recipients";
-    context.log->error("{}", why);
+    if (code == static_cast<int>(ExitCode::partial)) {
+      context.log->warn("{}", why);
+    } else {
+      context.log->error("{}", why);
+    }
   }
   return code;
 }

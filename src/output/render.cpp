@@ -233,14 +233,14 @@ nlohmann::json to_json(const FetchResult& result)
 void render_plain(const SendResult& result, std::ostream& out)
 {
   for (const auto& r : result.recipients) {
-    out << (r.accepted ? "accepted " : "rejected ") << r.address << "  " << r.reply.code;
+    out << (r.accepted ? "accepted " : "rejected ") << r.address << " " << r.reply.code;
     if (!r.reply.enhanced.empty()) {
       out << " " << r.reply.enhanced;
     }
     out << " " << clean(r.reply.text) << "\n";
   }
   if (result.data) {
-    out << (result.data->code < 400 ? "sent" : "refused") << "  " << result.data->code;
+    out << (result.data->code < 400 ? "sent " : "refused ") << result.data->code;
     if (!result.data->enhanced.empty()) {
       out << " " << result.data->enhanced;
     }
