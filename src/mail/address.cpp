@@ -341,6 +341,14 @@ private:
     if (!literal && !is_dot_atom(domain)) {
       fail(item, "'" + domain + "' is not a domain");
     }
+    // Control characters fit neither an SMTP envelope (RFC 5321 section 4.1.2) nor a header.
+    for (const std::string* part : {&local, &domain}) {
+      for (const char c : *part) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+          fail(item, "a control character in the address");
+        }
+      }
+    }
     return local + "@" + domain;
   }
 

@@ -1,0 +1,43 @@
+// Inputs the fuzzers of tests/fuzz found to break a parser, kept as unit tests so that the
+// fixes stay fixed in every build (not only in the clang fuzz build).
+
+#include "mail/address.hpp"
+#include "mail/compose.hpp"
+#include "util/error.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+using namespace std::string_literals;
+
+TEST_CASE("fuzz: an address with a control character is not a usable addr-spec",
+          "[fuzz-regression]")
+{
+  // fuzz_address: "<\x01\x00a\x90\x00Q8jublic@example.com>" was accepted, so that send --raw
+  // failed only at RCPT TO with a usage error (64) instead of reporting the bad header (65).
+  std::vector<std::string> invalid;
+  const auto list = mw::mail::parse_address_list(
+      "Joe <\x01\x00"
+      "a@example.com>, ok@example.com, \"a\x7f\"@example.com, b@ex\x1f.com"s,
+      invalid);
+  REQUIRE(list.size() == 1);
+  CHECK(list.front().address == "ok@example.com");
+  CHECK(invalid.size() == 3);
+  CHECK_THROWS_AS(mw::mail::parse_address_list("<a\x01@example.com>"), mw::UsageError);
+  CHECK_THROWS_AS(mw::mail::parse_mailbox("a\x1b@example.com"), mw::UsageError);
+  // 8-bit (RFC 6532 UTF-8) addresses are still fine.
+  CHECK(mw::mail::parse_mailbox("j\xc3\xb6rg@example.com").address == "j\xc3\xb6rg@example.com");
+}
+
+TEST_CASE("fuzz: send --raw lists a To address with a control character as invalid",
+          "[fuzz-regression]")
+{
+  const auto raw =
+      mw::mail::prepare_raw("From: a@example.com\r\nTo: <x\x01y@example.com>\r\n\r\nhi\r\n",
+                            std::chrono::sys_seconds{}, 0, "<id@example.com>");
+  CHECK(raw.recipients.empty());
+  REQUIRE(raw.invalid_addresses.size() == 1);
+  CHECK(raw.invalid_addresses.front().starts_with("To: "));
+}
