@@ -76,8 +76,11 @@ std::optional<std::uint64_t> parse_number(std::string_view digits)
 boost::regex compile_regex(std::string_view pattern, std::string_view option)
 {
   try {
+    // Boost.Regex 1.74 reads one character past the end of a pattern that ends inside a
+    // bracket range ("[a-b"); a std::string has its NUL there, a string_view may have nothing.
+    const std::string text(pattern);
     // nosubs: only whether it matches counts, and not saving groups spares the match stack.
-    return boost::regex(pattern.begin(), pattern.end(),
+    return boost::regex(text.data(), text.data() + text.size(),
                         boost::regex::perl | boost::regex::icase | boost::regex::nosubs);
   } catch (const boost::regex_error& e) {
     // Boost appends the whole pattern with a >>>HERE>>> marker; the position says it shorter.
