@@ -93,7 +93,7 @@ public:
       m_delivery.reset();
       m_result.stored.push_back({row.number, row.uid, m_octets, path, ""});
       if (m_state && !row.uid.empty()) {
-        m_state->add(row.uid);
+        m_state->record(row.uid);
       }
       m_pending_deletes.push_back(tag);
       m_progress.message_done();

@@ -98,10 +98,33 @@ std::string home_directory()
 
 } // namespace
 
+namespace {
+
+std::string journal_of(const std::string& path)
+{
+  return path + ".journal";
+}
+
+}  // namespace
+
 UidState UidState::load(const std::string& path)
 {
   UidState state;
   state.m_path = path;
+  // UIDs recorded by a run that did not get to save(): one a line, no header.
+  bool journal_missing = false;
+  const std::string journal = read_file(journal_of(path), journal_missing);
+  for (std::size_t start = 0; start < journal.size();) {
+    std::size_t end = journal.find('\n', start);
+    if (end == std::string::npos) {
+      break;  // a line cut short by a kill: that message was not recorded
+    }
+    const std::string_view line = std::string_view(journal).substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && std::all_of(line.begin(), line.end(), is_uid_byte)) {
+      state.m_uids.emplace(line);
+    }
+  }
   bool missing = false;
   const std::string content = read_file(path, missing);
   if (missing || content.empty()) {
@@ -144,6 +167,24 @@ void UidState::add(const std::string& uid)
   m_uids.insert(uid);
 }
 
+void UidState::record(const std::string& uid)
+{
+  m_uids.insert(uid);
+  file::make_directories(file::parent_of(m_path), k_dir_mode);
+  int fd = -1;
+  do {
+    fd = ::open(journal_of(m_path).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                k_file_mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    file::fail("open", journal_of(m_path), errno);
+  }
+  file::Fd owner(fd);
+  // One write per line: O_APPEND keeps it whole. No fsync: the journal only has to survive
+  // the process (a kill), and losing it to a power cut costs a refetch, never a message.
+  file::write_all(fd, uid + "\n", journal_of(m_path));
+}
+
 void UidState::retain(const std::vector<std::string>& on_server)
 {
   const std::unordered_set<std::string> keep(on_server.begin(), on_server.end());
@@ -179,6 +220,8 @@ void UidState::save() const
     throw;
   }
   file::sync_directory(directory);
+  // Everything the journal held is in the file now.
+  file::remove_quietly(journal_of(m_path));
 }
 
 FileLock FileLock::acquire(const std::string& path, std::chrono::seconds wait)

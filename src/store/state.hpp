@@ -22,6 +22,11 @@ public:
   bool contains(std::string_view uid) const;
   // Records `uid` as stored (in memory; save() writes it).
   void add(const std::string& uid);
+
+  // Adds a UID and appends it at once to the journal beside the state file (PATH.journal), so
+  // that a run killed before the next save() still knows what it stored; load() reads the
+  // journal back and save() folds it in.
+  void record(const std::string& uid);
   // Forgets the UIDs that are not in `on_server` any more, so the file stays small.
   void retain(const std::vector<std::string>& on_server);
   // Atomically replaces the file: writes PATH.tmp-<pid>, fsyncs, renames, fsyncs the directory;

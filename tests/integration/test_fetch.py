@@ -893,10 +893,10 @@ def check_nothing_lost(box, md: Path, state: Path, what: str) -> dict:
     return {"on_disk": on_disk, "server": server, "tmp": len(listdir(md / "tmp"))}
 
 
-# fetch makes stored messages durable in batches (one directory fsync and one state file write per
-# 128 messages or per second): what a kill catches between a message's rename into new/ and the next
-# state write is fetched again by the rerun. That many duplicates per kill are accepted, no more.
-MAX_DUPLICATES_PER_KILL = 129
+# fetch appends each stored message's UID to the state journal right after its rename into new/
+# (the state file itself is rewritten in batches): only a message that a kill catches between the
+# rename and the journal line is fetched again by the rerun. One duplicate per kill, no more.
+MAX_DUPLICATES_PER_KILL = 1
 
 
 def kill_scenario(ctx, tag, triggers, must_kill=True, count=KILL_BOX_SIZE):

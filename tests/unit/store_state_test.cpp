@@ -134,6 +134,35 @@ TEST_CASE("UidState: save, load and retain round-trip", "[store]")
   CHECK(entries == 1);
 }
 
+TEST_CASE("UidState: the journal keeps what a killed run stored", "[store]")
+{
+  const TempDir tmp;
+  const std::string path = tmp / "work.uids";
+  auto state = mw::store::UidState::load(path);
+  state.add("saved-1");
+  state.save();
+  state.record("stored-2");
+  state.record("stored-3");
+  CHECK(read_file(path + ".journal") == "stored-2\nstored-3\n");
+
+  // A run killed here: the next load sees the saved file and the journal together.
+  {
+    std::ofstream cut(path + ".journal", std::ios::app);
+    cut << "half-writ";  // a line cut short is not a record
+  }
+  auto next = mw::store::UidState::load(path);
+  CHECK(next.contains("saved-1"));
+  CHECK(next.contains("stored-2"));
+  CHECK(next.contains("stored-3"));
+  CHECK_FALSE(next.contains("half-writ"));
+  CHECK(next.size() == 3);
+
+  // save() folds the journal into the file and removes it.
+  next.save();
+  CHECK_FALSE(fs::exists(path + ".journal"));
+  CHECK(read_file(path) == "# mailwrench uid state 1\nsaved-1\nstored-2\nstored-3\n");
+}
+
 TEST_CASE("UidState: an empty file is an empty state, blank lines are skipped", "[store]")
 {
   const TempDir tmp;
