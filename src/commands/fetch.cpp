@@ -249,9 +249,10 @@ int fetch(const Context& context)
     // Nothing is deleted without QUIT; keep what is complete on disk and in the state file.
     progress.clear();
     fetcher.salvage();
-    throw Error(e.code(), std::string(e.what()) + " (stored " +
-                              std::to_string(result.stored.size()) +
-                              " messages before that; nothing was deleted on the server)");
+    auto stored = result.stored.size();
+    throw Error(e.code(), std::string(e.what()) + " (stored " + std::to_string(stored) +
+                              (stored == 1 ? " message" : " messages") +
+                              " before that; nothing was deleted on the server)");
   }
 
   // RFC 1939 section 6: the server deletes the marked messages only after +OK to QUIT.

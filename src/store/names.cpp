@@ -17,7 +17,7 @@ constexpr std::size_t k_hash_chars = 16;
 bool is_kept(char c)
 {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
+         c == '_' || c == '-' || c == '@' || c == '+';
 }
 
 void append_escaped(std::string& out, char c)

@@ -312,7 +312,7 @@ TEST_CASE("default_state_path follows XDG_STATE_HOME, else ~/.local/state", "[st
     const ScopedEnv xdg("XDG_STATE_HOME", "/xdg/state");
     CHECK(mw::store::default_state_path("work") == "/xdg/state/mailwrench/work.uids");
     CHECK(mw::store::default_state_path("me@pop.example.com") ==
-          "/xdg/state/mailwrench/me%40pop.example.com.uids");
+          "/xdg/state/mailwrench/me@pop.example.com.uids");
     CHECK(mw::store::default_state_path("../evil/x") ==
           "/xdg/state/mailwrench/%2E.%2Fevil%2Fx.uids");
   }
