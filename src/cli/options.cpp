@@ -475,11 +475,23 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
     }
     return row[b.size()];
   };
+  // A word that begins exactly one candidate is an abbreviation of it ("--dry" → "--dry-run").
+  std::optional<std::string> prefixed;
+  std::size_t prefix_matches = 0;
+  for (const auto& c : candidates) {
+    if (word.size() >= 2 && c.starts_with(word)) {
+      prefixed = c;
+      ++prefix_matches;
+    }
+  }
+  if (prefix_matches == 1) {
+    return prefixed;
+  }
   std::optional<std::string> best;
   std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (const auto& c : candidates) {
     auto d = distance(word, c);
-    if (d < best_distance || (c.starts_with(word) && word.size() >= 3 && !best)) {
+    if (d < best_distance) {
       best = c;
       best_distance = d;
     }

@@ -82,6 +82,7 @@ Pop3Session Pop3Session::open(const Context& context)
       std::make_unique<pop3::Client>(*session.m_connection, transcript_for(context));
   auto& client = *session.m_client;
   client.set_pipelining(s.pipelining);
+  client.set_reply_timeout(s.timeout);
   client.read_greeting();
   client.capa();
 

@@ -91,6 +91,7 @@ void Client::fill()
     throw Error(ExitCode::io, "the server closed the connection unexpectedly");
   }
   m_end += n;
+  m_pace.received(n);
 }
 
 Status Client::read_reply(ReplyShape shape, LineEnding ending,
@@ -98,6 +99,7 @@ Status Client::read_reply(ReplyShape shape, LineEnding ending,
                           const std::function<void(const Status&)>& on_status)
 {
   m_parser.start(shape, ending);
+  m_pace.start();
   std::uint64_t octets = 0;
   for (;;) {
     std::size_t consumed = 0;
@@ -109,6 +111,7 @@ Status Client::read_reply(ReplyShape shape, LineEnding ending,
       fill();
       break;
     case ReplyParser::Event::Type::status:
+      m_pace.first_line_done();
       if (m_transcript) {
         m_transcript('<', status_line(m_parser.status()));
       }

@@ -3,6 +3,7 @@
 #include "net/stream.hpp"
 #include "pop3/protocol.hpp"
 #include "util/error.hpp"
+#include "util/pace.hpp"
 #include "util/secret.hpp"
 
 #include <cstdint>
@@ -120,6 +121,10 @@ public:
   bool pipelining() const { return m_capabilities.pipelining && m_allow_pipelining; }
   void set_pipelining(bool allowed) { m_allow_pipelining = allowed; }
 
+  // The time a reply's first line may take, and the window for the minimum data rate after
+  // it (see Pace); 0 = no limit beyond the transport's per-read deadline.
+  void set_reply_timeout(std::chrono::seconds limit) { m_pace.set_limit(limit); }
+
   net::Stream& stream() { return m_stream; }
 
 private:
@@ -143,6 +148,7 @@ private:
   std::string m_greeting;
   Capabilities m_capabilities;
   bool m_allow_pipelining = true;
+  Pace m_pace;
 };
 
 }  // namespace mw::pop3

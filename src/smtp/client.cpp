@@ -94,10 +94,12 @@ void Client::fill()
     throw Error(ExitCode::io, "the server closed the connection unexpectedly");
   }
   m_end += n;
+  m_pace.received(n);
 }
 
 Reply Client::read_reply()
 {
+  m_pace.start();
   for (;;) {
     std::size_t consumed = 0;
     auto reply = m_parser.feed(std::string_view(m_buffer.data() + m_begin, m_end - m_begin),

@@ -3,6 +3,7 @@
 #include "net/stream.hpp"
 #include "smtp/protocol.hpp"
 #include "util/error.hpp"
+#include "util/pace.hpp"
 
 #include <functional>
 #include <optional>
@@ -70,6 +71,9 @@ public:
   // Whether to pipeline when the server offers PIPELINING (--no-pipelining turns it off).
   void set_pipelining(bool allowed) { m_allow_pipelining = allowed; }
 
+  // The time a whole reply may take to arrive (see Pace); 0 = only the per-read deadline.
+  void set_reply_timeout(std::chrono::seconds limit) { m_pace.set_limit(limit); }
+
 private:
   void send_line(std::string_view line, std::string_view shown = {});
   Reply read_reply();
@@ -84,6 +88,7 @@ private:
   std::size_t m_end = 0;
   Extensions m_extensions;
   bool m_allow_pipelining = true;
+  Pace m_pace;
 };
 
 // The exit code class for a failed reply: 4xx → 75, 5xx → `permanent`.
