@@ -81,8 +81,15 @@ Secret run_password_command(const std::string& command)
   return secret;
 }
 
-Secret read_password_file(const std::string& path)
+Secret read_password_file(const std::string& path, std::vector<std::string>& warnings)
 {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    warnings.push_back("the password file '" + path + "' can be read by others (mode " +
+                       std::to_string((info.st_mode >> 6) & 7) +
+                       std::to_string((info.st_mode >> 3) & 7) + std::to_string(info.st_mode & 7) +
+                       "); chmod 600 it");
+  }
   std::ifstream in(path);
   if (!in) {
     throw Error(ExitCode::no_input, "cannot read the password file '" + path + "'");
@@ -192,7 +199,7 @@ std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::stri
   auto finish = [&]() -> std::optional<Login> {
     if (in_entry && host_matches && (user.empty() || login.empty() || login == user) &&
         !password.empty()) {
-      return Login{user.empty() ? login : user, Secret(password)};
+      return Login{user.empty() ? login : user, Secret(password), {}};
     }
     return std::nullopt;
   };
@@ -230,7 +237,7 @@ std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::stri
 Login obtain_login(const Settings& settings)
 {
   std::optional<Login> netrc;
-  Login login{settings.user, Secret()};
+  Login login{settings.user, Secret(), {}};
   if (login.user.empty()) {
     netrc = read_netrc(settings.host, "");
     if (!netrc || netrc->user.empty()) {
@@ -245,7 +252,7 @@ Login obtain_login(const Settings& settings)
     login.password = run_password_command(settings.password.value);
     return login;
   case PasswordSource::Kind::file:
-    login.password = read_password_file(settings.password.value);
+    login.password = read_password_file(settings.password.value, login.warnings);
     return login;
   case PasswordSource::Kind::environment:
     if (auto value = process_getenv(settings.password.value)) {

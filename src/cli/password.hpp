@@ -4,6 +4,7 @@
 #include "util/secret.hpp"
 
 #include <optional>
+#include <vector>
 #include <string>
 
 namespace mw::cli {
@@ -12,6 +13,7 @@ namespace mw::cli {
 struct Login {
   std::string user;
   Secret password;
+  std::vector<std::string> warnings;  // e.g. a password file others can read
 };
 
 // Obtains the login for settings.host: the user from settings.user or else ~/.netrc; the

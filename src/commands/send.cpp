@@ -300,6 +300,9 @@ void authenticate(smtp::Client& client, const Context& context, bool encrypted)
     }
   }
   auto login = cli::obtain_login(s);
+  for (const auto& warning : login.warnings) {
+    context.log->warn("{}", warning);
+  }
   sasl::Credentials credentials;
   credentials.user = login.user;
   credentials.password = std::move(login.password);

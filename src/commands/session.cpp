@@ -132,6 +132,9 @@ void Pop3Session::authenticate(const cli::Settings& s)
     }
   }
   auto login = cli::obtain_login(s);
+  for (const auto& warning : login.warnings) {
+    m_context->log->warn("{}", warning);
+  }
   m_context->log->debug("authenticating as {} with {}", login.user, how);
   if (how == "user") {
     client.login_user(login.user, login.password);

@@ -197,7 +197,9 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
   Parser p(tokenize(text));
 
   if (p.peek(Kind::word)) {
-    if (!is_day_name(*p.take(Kind::word))) {
+    // take() refuses a word longer than 64 letters although peek() saw one.
+    const auto day_name = p.take(Kind::word);
+    if (!day_name || !is_day_name(*day_name)) {
       return std::nullopt;
     }
     p.skip(",");
@@ -272,7 +274,8 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
     }
     offset_minutes = (negative ? -1 : 1) * (zone_hours * 60 + zone_minutes);
   } else if (p.peek(Kind::word)) {
-    offset_minutes = named_zone_minutes(*p.take(Kind::word));
+    const auto zone_name = p.take(Kind::word); // an over-long one is unknown, too
+    offset_minutes = zone_name ? named_zone_minutes(*zone_name) : 0;
   } else if (!p.at_end()) {
     return std::nullopt;
   }
