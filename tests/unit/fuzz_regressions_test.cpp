@@ -3,6 +3,7 @@
 
 #include "mail/address.hpp"
 #include "mail/compose.hpp"
+#include "mail/date.hpp"
 #include "select/selection.hpp"
 #include "util/error.hpp"
 
@@ -66,4 +67,18 @@ TEST_CASE("fuzz: a regex ending inside a bracket range is refused without readin
       CHECK_THROWS_AS(selection.set_subject(exact), mw::UsageError);
     }
   }
+}
+
+TEST_CASE("fuzz: a day or zone name longer than 64 letters does not break the date parser",
+          "[fuzz-regression]")
+{
+  // fuzz_date: "Mon,31Nov-19 09:6ESTlll...l" (a 76-letter zone) dereferenced the empty optional
+  // that the tokenizer's 64-letter limit gave, reading a stale string (heap-use-after-free).
+  const std::string long_word(76, 'l');
+  const auto with_zone = mw::mail::parse_date("Fri, 21 Nov 1997 09:55:06 EST" + long_word);
+  REQUIRE(with_zone.has_value());
+  // An unknown zone name counts as -0000 (RFC 5322 section 4.3).
+  CHECK(mw::mail::format_rfc3339(*with_zone) == "1997-11-21T09:55:06Z");
+  CHECK_FALSE(mw::mail::parse_date("Fri" + long_word + ", 21 Nov 1997 09:55:06 +0000"));
+  CHECK_FALSE(mw::mail::parse_date(long_word));
 }
