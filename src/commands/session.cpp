@@ -3,6 +3,7 @@
 #include "cli/password.hpp"
 #include "sasl/mechanism.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -12,12 +13,7 @@ namespace mw::commands {
 
 namespace {
 
-std::string upper(std::string s)
-{
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
+using text::upper;
 
 std::string join(const std::vector<std::string>& words)
 {

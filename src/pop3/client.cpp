@@ -59,39 +59,8 @@ ExitCode exit_code_for(const Status& status, ExitCode otherwise)
 }
 
 Client::Client(net::Stream& stream, Transcript transcript)
-    : m_stream(stream), m_transcript(std::move(transcript)), m_buffer(k_buffer_size)
+    : m_channel(stream, std::move(transcript), k_buffer_size)
 {
-}
-
-void Client::send(std::string_view line, std::string_view shown)
-{
-  if (m_transcript) {
-    auto text = shown.empty() ? line : shown;
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-      text.remove_suffix(1);
-    }
-    m_transcript('>', text);
-  }
-  m_stream.write(line);
-}
-
-void Client::fill()
-{
-  if (m_begin == m_end) {
-    m_begin = m_end = 0;
-  }
-  if (m_end == m_buffer.size()) {
-    std::copy(m_buffer.begin() + static_cast<std::ptrdiff_t>(m_begin),
-              m_buffer.begin() + static_cast<std::ptrdiff_t>(m_end), m_buffer.begin());
-    m_end -= m_begin;
-    m_begin = 0;
-  }
-  auto n = m_stream.read_some(std::span<char>(m_buffer.data() + m_end, m_buffer.size() - m_end));
-  if (n == 0) {
-    throw Error(ExitCode::io, "the server closed the connection unexpectedly");
-  }
-  m_end += n;
-  m_pace.received(n);
 }
 
 Status Client::read_reply(ReplyShape shape, LineEnding ending,
@@ -99,21 +68,20 @@ Status Client::read_reply(ReplyShape shape, LineEnding ending,
                           const std::function<void(const Status&)>& on_status)
 {
   m_parser.start(shape, ending);
-  m_pace.start();
+  m_channel.pace().start();
   std::uint64_t octets = 0;
   for (;;) {
     std::size_t consumed = 0;
-    auto event = m_parser.feed(std::string_view(m_buffer.data() + m_begin, m_end - m_begin),
-                               consumed);
-    m_begin += consumed;
+    auto event = m_parser.feed(m_channel.buffered(), consumed);
+    m_channel.consume(consumed);
     switch (event.type) {
     case ReplyParser::Event::Type::need_more:
-      fill();
+      m_channel.fill();
       break;
     case ReplyParser::Event::Type::status:
-      m_pace.first_line_done();
-      if (m_transcript) {
-        m_transcript('<', status_line(m_parser.status()));
+      m_channel.pace().first_line_done();
+      if (m_channel.transcribing()) {
+        m_channel.note('<', status_line(m_parser.status()));
       }
       if (on_status) {
         on_status(m_parser.status());
@@ -124,8 +92,9 @@ Status Client::read_reply(ReplyShape shape, LineEnding ending,
       on_data(event.data);
       break;
     case ReplyParser::Event::Type::end:
-      if (m_transcript && shape == ReplyShape::multi_line && m_parser.status().ok()) {
-        m_transcript('<', "[" + std::to_string(octets) + " octets] .");
+      if (m_channel.transcribing() && shape == ReplyShape::multi_line &&
+          m_parser.status().ok()) {
+        m_channel.note('<', "[" + std::to_string(octets) + " octets] .");
       }
       return m_parser.status();
     }
@@ -163,14 +132,12 @@ void Client::read_greeting()
 
 const Capabilities& Client::capa()
 {
-  send(command("CAPA"));
+  m_channel.send(command("CAPA"));
   Capabilities caps;
   LineSplitter splitter;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
     splitter.feed(data, [&](std::string_view line) {
-      if (m_transcript) {
-        m_transcript('<', line);
-      }
+      m_channel.note('<', line);
       caps.add_line(line);
     });
   });
@@ -181,7 +148,7 @@ const Capabilities& Client::capa()
 
 void Client::stls()
 {
-  send(command("STLS"));
+  m_channel.send(command("STLS"));
   auto status = read_status();
   if (!status.ok()) {
     throw Error(ExitCode::permission,
@@ -189,11 +156,11 @@ void Client::stls()
   }
   // Anything the server sent after its +OK arrived before encryption and could have been
   // injected by an attacker (RFC 2595 section 4, CVE-2011-0411); refuse it.
-  if (m_begin != m_end) {
+  if (!m_channel.buffered().empty()) {
     throw ProtocolError("the server sent data after its STLS reply, before TLS started; "
                         "closing the connection");
   }
-  m_stream.start_tls();
+  m_channel.stream().start_tls();
 }
 
 [[noreturn]] void Client::fail_login(const Status& status, std::string_view how)
@@ -204,12 +171,12 @@ void Client::stls()
 
 void Client::login_user(const std::string& user, const Secret& password)
 {
-  send(command("USER", user));
+  m_channel.send(command("USER", user));
   auto status = read_status();
   if (!status.ok()) {
     fail_login(status, "USER");
   }
-  send(command("PASS", password.reveal()), "PASS <redacted>");
+  m_channel.send(command("PASS", password.reveal()), "PASS <redacted>");
   status = read_status();
   if (!status.ok()) {
     fail_login(status, "USER/PASS");
@@ -224,7 +191,7 @@ void Client::login_apop(const std::string& user, const Secret& password)
                 "the server does not offer APOP (its greeting has no timestamp)");
   }
   auto digest = digest::apop(*timestamp, password.reveal());
-  send(command("APOP", user + " " + digest), "APOP " + user + " <redacted>");
+  m_channel.send(command("APOP", user + " " + digest), "APOP " + user + " <redacted>");
   auto status = read_status();
   if (!status.ok()) {
     fail_login(status, "APOP");
@@ -243,9 +210,9 @@ void Client::login_sasl(sasl::Mechanism& mechanism)
   // RFC 5034 section 4: an AUTH command longer than 255 octets must not carry the initial
   // response; the mechanism then answers the server's empty challenge with it.
   if (initial && name.size() + encoded.size() + 7 <= 255) {
-    send(command("AUTH", name + " " + encoded), "AUTH " + name + " <redacted>");
+    m_channel.send(command("AUTH", name + " " + encoded), "AUTH " + name + " <redacted>");
   } else {
-    send(command("AUTH", name));
+    m_channel.send(command("AUTH", name));
   }
   for (;;) {
     auto status = read_status(ReplyShape::sasl);
@@ -266,17 +233,17 @@ void Client::login_sasl(sasl::Mechanism& mechanism)
       response = mechanism.respond(*challenge);
     } catch (const Error&) {
       // Cancel the exchange (RFC 5034 section 4) before reporting the problem.
-      send(command("*"));
+      m_channel.send(command("*"));
       read_status(ReplyShape::sasl);
       throw;
     }
-    send(base64::encode(response) + "\r\n", "<redacted>");
+    m_channel.send(base64::encode(response) + "\r\n", "<redacted>");
   }
 }
 
 Maildrop Client::stat()
 {
-  send(command("STAT"));
+  m_channel.send(command("STAT"));
   auto status = read_status();
   if (!status.ok()) {
     throw Error(exit_code_for(status, ExitCode::protocol),
@@ -287,7 +254,7 @@ Maildrop Client::stat()
 
 std::vector<ScanListing> Client::list()
 {
-  send(command("LIST"));
+  m_channel.send(command("LIST"));
   std::vector<ScanListing> listings;
   for (const auto& line : read_lines("LIST")) {
     listings.push_back(parse_scan_listing(line));
@@ -300,7 +267,7 @@ std::optional<std::vector<UniqueId>> Client::uidl()
   if (m_capabilities.known && !m_capabilities.uidl) {
     return std::nullopt;
   }
-  send(command("UIDL"));
+  m_channel.send(command("UIDL"));
   std::vector<UniqueId> ids;
   LineSplitter splitter;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
@@ -350,17 +317,15 @@ bool Pipeline::step()
           (pipelined && m_in_flight.size() < k_window_commands &&
            m_in_flight_octets + m_queued.front().command.size() <= k_window_octets))) {
     auto& request = m_queued.front();
-    if (m_client.m_transcript) {
-      m_client.m_transcript(
-          '>', std::string_view(request.command).substr(0, request.command.size() - 2));
-    }
+    m_client.m_channel.note('>', std::string_view(request.command)
+                                     .substr(0, request.command.size() - 2));
     m_batch += request.command;
     m_in_flight_octets += request.command.size();
     m_in_flight.push_back(std::move(request));
     m_queued.pop_front();
   }
   if (!m_batch.empty()) {
-    m_client.m_stream.write(m_batch);
+    m_client.m_channel.write(m_batch);
   }
   auto request = std::move(m_in_flight.front());
   m_in_flight.pop_front();
@@ -381,7 +346,7 @@ void Pipeline::run()
 
 Status Client::quit()
 {
-  send(command("QUIT"));
+  m_channel.send(command("QUIT"));
   return read_status();
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "net/channel.hpp"
 #include "net/stream.hpp"
 #include "pop3/protocol.hpp"
 #include "util/error.hpp"
-#include "util/pace.hpp"
 #include "util/secret.hpp"
 
 #include <cstdint>
@@ -21,9 +21,8 @@ class Mechanism;
 
 namespace mw::pop3 {
 
-// Receives each protocol line for the -v transcript: direction '>' (sent) or '<' (received).
-// Secrets are already redacted by the client.
-using Transcript = std::function<void(char direction, std::string_view line)>;
+// Receives each protocol line for the -v transcript (secrets already redacted).
+using Transcript = net::Transcript;
 
 // Receives the replies of a pipelined batch (see Client::pipeline).
 class ReplySink {
@@ -123,32 +122,25 @@ public:
 
   // The time a reply's first line may take, and the window for the minimum data rate after
   // it (see Pace); 0 = no limit beyond the transport's per-read deadline.
-  void set_reply_timeout(std::chrono::seconds limit) { m_pace.set_limit(limit); }
+  void set_reply_timeout(std::chrono::seconds limit) { m_channel.pace().set_limit(limit); }
 
-  net::Stream& stream() { return m_stream; }
+  net::Stream& stream() { return m_channel.stream(); }
 
 private:
   friend class Pipeline;
 
-  void send(std::string_view line, std::string_view shown = {});
   Status read_reply(ReplyShape shape, LineEnding ending,
                     const std::function<void(std::string_view)>& on_data,
                     const std::function<void(const Status&)>& on_status = {});
   Status read_status(ReplyShape shape = ReplyShape::single);
   std::vector<std::string> read_lines(std::string_view command);
-  void fill();
   [[noreturn]] void fail_login(const Status& status, std::string_view how);
 
-  net::Stream& m_stream;
-  Transcript m_transcript;
+  net::Channel m_channel;
   ReplyParser m_parser;
-  std::vector<char> m_buffer;
-  std::size_t m_begin = 0;
-  std::size_t m_end = 0;
   std::string m_greeting;
   Capabilities m_capabilities;
   bool m_allow_pipelining = true;
-  Pace m_pace;
 };
 
 }  // namespace mw::pop3

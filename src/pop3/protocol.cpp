@@ -1,6 +1,7 @@
 #include "pop3/protocol.hpp"
 
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,31 +11,12 @@ namespace mw::pop3 {
 
 namespace {
 
+using text::trim;
+using text::printable;
+using text::upper;
+
 constexpr std::string_view k_cr = "\r";
 
-std::string_view trim(std::string_view s)
-{
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::string printable(std::string_view s)
-{
-  std::string out;
-  for (char c : s.substr(0, 80)) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
-  }
-  if (s.size() > 80) {
-    out += "...";
-  }
-  return out;
-}
 
 // Reads an unsigned decimal number at the front of s and removes it; nullopt if none or
 // if it does not fit in 64 bits.
@@ -47,14 +29,6 @@ std::optional<std::uint64_t> take_number(std::string_view& s)
   }
   s.remove_prefix(static_cast<std::size_t>(ptr - s.data()));
   return value;
-}
-
-std::string upper(std::string_view s)
-{
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return out;
 }
 
 void check_argument(std::string_view argument)

@@ -62,62 +62,30 @@ std::string describe(const Reply& reply)
 }
 
 Client::Client(net::Stream& stream, Transcript transcript)
-    : m_stream(stream), m_transcript(std::move(transcript)), m_buffer(k_buffer_size)
+    : m_channel(stream, std::move(transcript), k_buffer_size)
 {
-}
-
-void Client::send_line(std::string_view line, std::string_view shown)
-{
-  if (m_transcript) {
-    auto text = shown.empty() ? line : shown;
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-      text.remove_suffix(1);
-    }
-    m_transcript('>', text);
-  }
-  m_stream.write(line);
-}
-
-void Client::fill()
-{
-  if (m_begin == m_end) {
-    m_begin = m_end = 0;
-  }
-  if (m_end == m_buffer.size()) {
-    std::copy(m_buffer.begin() + static_cast<std::ptrdiff_t>(m_begin),
-              m_buffer.begin() + static_cast<std::ptrdiff_t>(m_end), m_buffer.begin());
-    m_end -= m_begin;
-    m_begin = 0;
-  }
-  auto n = m_stream.read_some(std::span<char>(m_buffer.data() + m_end, m_buffer.size() - m_end));
-  if (n == 0) {
-    throw Error(ExitCode::io, "the server closed the connection unexpectedly");
-  }
-  m_end += n;
-  m_pace.received(n);
 }
 
 Reply Client::read_reply()
 {
-  m_pace.start();
+  m_channel.pace().start();
   for (;;) {
     std::size_t consumed = 0;
-    auto reply = m_parser.feed(std::string_view(m_buffer.data() + m_begin, m_end - m_begin),
-                               consumed);
-    m_begin += consumed;
+    auto reply = m_parser.feed(m_channel.buffered(), consumed);
+    m_channel.consume(consumed);
     if (reply) {
-      if (m_transcript) {
+      if (m_channel.transcribing()) {
         for (std::size_t i = 0; i < reply->lines.size(); ++i) {
-          m_transcript('<', std::to_string(reply->code) +
-                                (i + 1 < reply->lines.size() ? "-" : " ") + reply->lines[i]);
+          m_channel.note('<', std::to_string(reply->code) +
+                                  (i + 1 < reply->lines.size() ? "-" : " ") + reply->lines[i]);
         }
         if (reply->lines.empty()) {
-          m_transcript('<', std::to_string(reply->code));
+          m_channel.note('<', std::to_string(reply->code));
         }
       }
       return *reply;
     }
-    fill();
+    m_channel.fill();
   }
 }
 
@@ -133,7 +101,7 @@ Reply Client::read_greeting()
 
 const Extensions& Client::hello(std::string_view domain)
 {
-  send_line(ehlo(domain));
+  m_channel.send(ehlo(domain));
   auto reply = read_reply();
   if (reply.code == 250) {
     m_extensions = Extensions::from_ehlo(reply);
@@ -145,7 +113,7 @@ const Extensions& Client::hello(std::string_view domain)
                 "the server refused EHLO: " + describe(reply));
   }
   // RFC 5321 section 4.1.4: a server that does not know EHLO answers 500/502; try HELO.
-  send_line(helo(domain));
+  m_channel.send(helo(domain));
   reply = read_reply();
   if (reply.code != 250) {
     throw Error(exit_code_for(reply, ExitCode::unavailable),
@@ -157,18 +125,18 @@ const Extensions& Client::hello(std::string_view domain)
 
 void Client::starttls()
 {
-  send_line("STARTTLS\r\n");
+  m_channel.send("STARTTLS\r\n");
   auto reply = read_reply();
   if (reply.code != 220) {
     throw Error(exit_code_for(reply, ExitCode::permission),
                 "the server refused STARTTLS: " + describe(reply) + "; nothing else was sent");
   }
   // Bytes that arrived before the handshake could be an attacker's (CVE-2011-0411).
-  if (m_begin != m_end) {
+  if (!m_channel.buffered().empty()) {
     throw ProtocolError("the server sent data after its STARTTLS reply, before TLS started; "
                         "closing the connection");
   }
-  m_stream.start_tls();
+  m_channel.stream().start_tls();
   m_extensions = Extensions{};
 }
 
@@ -179,9 +147,9 @@ void Client::authenticate(sasl::Mechanism& mechanism)
   if (initial) {
     // RFC 4954 section 4: "=" is an empty initial response.
     auto encoded = initial->empty() ? std::string("=") : base64::encode(*initial);
-    send_line("AUTH " + name + " " + encoded + "\r\n", "AUTH " + name + " <redacted>");
+    m_channel.send("AUTH " + name + " " + encoded + "\r\n", "AUTH " + name + " <redacted>");
   } else {
-    send_line("AUTH " + name + "\r\n");
+    m_channel.send("AUTH " + name + "\r\n");
   }
   for (;;) {
     auto reply = read_reply();
@@ -203,25 +171,23 @@ void Client::authenticate(sasl::Mechanism& mechanism)
       response = mechanism.respond(*challenge);
     } catch (const Error&) {
       // RFC 4954 section 4: "*" cancels the exchange.
-      send_line("*\r\n");
+      m_channel.send("*\r\n");
       read_reply();
       throw;
     }
-    send_line(base64::encode(response) + "\r\n", "<redacted>");
+    m_channel.send(base64::encode(response) + "\r\n", "<redacted>");
   }
 }
 
 void Client::write_message(std::string_view message, Chunking chunking)
 {
-  if (m_transcript) {
-    m_transcript('>', "[" + std::to_string(message.size()) + " octets of message data]");
-  }
+  m_channel.note('>', "[" + std::to_string(message.size()) + " octets of message data]");
   if (chunking == Chunking::yes) {
     auto data = canonical_line_endings(message);
     std::string command = "BDAT " + std::to_string(data.size()) + " LAST\r\n";
-    send_line(command);
+    m_channel.send(command);
     for (std::size_t offset = 0; offset < data.size(); offset += k_write_chunk) {
-      m_stream.write(std::string_view(data).substr(offset, k_write_chunk));
+      m_channel.write(std::string_view(data).substr(offset, k_write_chunk));
     }
     return;
   }
@@ -230,11 +196,11 @@ void Client::write_message(std::string_view message, Chunking chunking)
   for (std::size_t offset = 0; offset < message.size(); offset += k_write_chunk) {
     out.clear();
     encoder.encode(message.substr(offset, k_write_chunk), out);
-    m_stream.write(out);
+    m_channel.write(out);
   }
   out.clear();
   encoder.finish(out);
-  m_stream.write(out);
+  m_channel.write(out);
 }
 
 Transaction Client::send(std::string_view from, const MailParameters& parameters,
@@ -252,15 +218,15 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     if (!use_bdat) {
       batch += "DATA\r\n";
     }
-    if (m_transcript) {
+    if (m_channel.transcribing()) {
       std::string_view rest = batch;
       while (!rest.empty()) {
         auto nl = rest.find("\r\n");
-        m_transcript('>', rest.substr(0, nl));
+        m_channel.note('>', rest.substr(0, nl));
         rest.remove_prefix(nl + 2);
       }
     }
-    m_stream.write(batch);
+    m_channel.write(batch);
     t.mail = read_reply();
     std::size_t accepted = 0;
     for (std::size_t i = 0; i < recipients.size(); ++i) {
@@ -285,7 +251,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
         t.sent = true;
       } else {
         // RFC 2920 section 3.1: DATA was accepted although no recipient was; end it empty.
-        send_line(".\r\n");
+        m_channel.send(".\r\n");
         read_reply();
       }
     } else if (t.mail.positive() && accepted > 0) {
@@ -294,21 +260,21 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     return t;
   }
 
-  send_line(mail_from(from, parameters));
+  m_channel.send(mail_from(from, parameters));
   t.mail = read_reply();
   if (!t.mail.positive()) {
     return t;
   }
   std::size_t accepted = 0;
   for (const auto& r : recipients) {
-    send_line(rcpt_to(r.address, r.parameters));
+    m_channel.send(rcpt_to(r.address, r.parameters));
     t.recipients.push_back(read_reply());
     if (t.recipients.back().positive()) {
       ++accepted;
     }
   }
   if (accepted == 0) {
-    send_line("RSET\r\n");
+    m_channel.send("RSET\r\n");
     read_reply();
     return t;
   }
@@ -318,7 +284,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     t.sent = true;
     return t;
   }
-  send_line("DATA\r\n");
+  m_channel.send("DATA\r\n");
   auto go_ahead = read_reply();
   if (go_ahead.code != 354) {
     t.data = go_ahead;
@@ -332,7 +298,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
 
 void Client::quit()
 {
-  send_line("QUIT\r\n");
+  m_channel.send("QUIT\r\n");
   read_reply();
 }
 

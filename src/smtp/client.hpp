@@ -1,9 +1,9 @@
 #pragma once
 
+#include "net/channel.hpp"
 #include "net/stream.hpp"
 #include "smtp/protocol.hpp"
 #include "util/error.hpp"
-#include "util/pace.hpp"
 
 #include <functional>
 #include <optional>
@@ -17,9 +17,8 @@ class Mechanism;
 
 namespace mw::smtp {
 
-// Receives each protocol line for the -v transcript: direction '>' (sent) or '<' (received).
-// Secrets and message data are already left out by the client.
-using Transcript = std::function<void(char direction, std::string_view line)>;
+// Receives each protocol line for the -v transcript (secrets and message data left out).
+using Transcript = net::Transcript;
 
 // One envelope recipient with its DSN parameters (RFC 3461).
 struct Recipient {
@@ -72,23 +71,16 @@ public:
   void set_pipelining(bool allowed) { m_allow_pipelining = allowed; }
 
   // The time a whole reply may take to arrive (see Pace); 0 = only the per-read deadline.
-  void set_reply_timeout(std::chrono::seconds limit) { m_pace.set_limit(limit); }
+  void set_reply_timeout(std::chrono::seconds limit) { m_channel.pace().set_limit(limit); }
 
 private:
-  void send_line(std::string_view line, std::string_view shown = {});
   Reply read_reply();
-  void fill();
   void write_message(std::string_view message, Chunking chunking);
 
-  net::Stream& m_stream;
-  Transcript m_transcript;
+  net::Channel m_channel;
   ReplyParser m_parser;
-  std::vector<char> m_buffer;
-  std::size_t m_begin = 0;
-  std::size_t m_end = 0;
   Extensions m_extensions;
   bool m_allow_pipelining = true;
-  Pace m_pace;
 };
 
 // The exit code class for a failed reply: 4xx → 75, 5xx → `permanent`.
