@@ -3,6 +3,8 @@
 #include "util/error.hpp"
 
 #include <algorithm>
+#include "temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <fcntl.h>
@@ -25,43 +27,11 @@ using mw::store::LineEnding;
 using mw::store::MessageMeta;
 using mw::store::OutputSpec;
 
+using mw::test::read_file;
+using mw::test::TempDir;
+using mw::test::write_file;
+
 namespace {
-
-class TempDir {
-public:
-  TempDir()
-  {
-    std::string pattern = "/tmp/mw-store-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    m_path = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir()
-  {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
-  }
-  std::string operator/(const std::string& name) const { return m_path + "/" + name; }
-
-private:
-  std::string m_path;
-};
-
-std::string read_file(const std::string& path)
-{
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-void write_file(const std::string& path, const std::string& content)
-{
-  std::ofstream(path, std::ios::binary) << content;
-}
 
 std::uintmax_t size_of(const std::string& path)
 {

@@ -1,6 +1,8 @@
 #include "store/state.hpp"
 #include "util/error.hpp"
 
+#include "temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -14,44 +16,11 @@
 
 namespace fs = std::filesystem;
 
+using mw::test::read_file;
+using mw::test::TempDir;
+using mw::test::write_file;
+
 namespace {
-
-class TempDir {
-public:
-  TempDir()
-  {
-    std::string pattern = "/tmp/mw-store-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    m_path = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir()
-  {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
-  }
-  const std::string& path() const { return m_path; }
-  std::string operator/(const std::string& name) const { return m_path + "/" + name; }
-
-private:
-  std::string m_path;
-};
-
-std::string read_file(const std::string& path)
-{
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-void write_file(const std::string& path, const std::string& content)
-{
-  std::ofstream(path, std::ios::binary) << content;
-}
 
 // Sets an environment variable for one scope and puts the old value back.
 class ScopedEnv {
