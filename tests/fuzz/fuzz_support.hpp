@@ -90,14 +90,14 @@ inline std::vector<std::string_view> octets(std::string_view data)
 }
 
 // The chunkings every streaming parser is fed: the whole input, pieces of up to 7 and of
-// up to 300 octets, and (for inputs small enough to keep the target fast) single octets.
+// up to 300 octets, and (for inputs of up to 512 octets, to keep the targets fast) single octets.
 inline std::vector<std::vector<std::string_view>> chunkings(std::string_view data)
 {
   std::vector<std::vector<std::string_view>> out;
   out.push_back({data});
   out.push_back(chunks(data, 1, 7));
   out.push_back(chunks(data, 2, 300));
-  if (data.size() <= 4096) {
+  if (data.size() <= 512) {
     out.push_back(octets(data));
   }
   return out;

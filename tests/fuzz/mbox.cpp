@@ -236,8 +236,8 @@ void eml_dir(std::string_view message)
   check(!name.starts_with("."), "safe_file_name: a hidden file", name);
   for (const char c : name) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-' || c == '%';
-    check(ok, "safe_file_name: a character outside [A-Za-z0-9._%-]", name);
+                    c == '.' || c == '_' || c == '-' || c == '%' || c == '@' || c == '+';
+    check(ok, "safe_file_name: a character outside [A-Za-z0-9._%@+-]", name);
   }
 
   const std::string dir = scratch() + "/eml";

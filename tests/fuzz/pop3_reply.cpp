@@ -254,7 +254,7 @@ void single_lines(std::string_view wire)
     split_lines.clear();
   }
   std::vector<std::string> octet_lines;
-  if (!split_lines.empty() && wire.size() <= 4096) {
+  if (!split_lines.empty() && wire.size() <= 512) {
     LineSplitter bytes;
     for (std::size_t i = 0; i < wire.size(); ++i) {
       bytes.feed(wire.substr(i, 1), [&](std::string_view line) { octet_lines.emplace_back(line); });
