@@ -15,9 +15,9 @@ namespace mw::commands {
 
 namespace {
 
-// Committed messages are made durable (one directory fsync, one state file write) in
-// batches; a DELE is sent only after the batch holding its message is durable.
-constexpr std::size_t k_batch_messages = 128;
+// Committed messages are made durable and visible in batches (one syncfs, one directory
+// fsync, one journal write each); a message's UID is recorded and its DELE sent only after
+// the batch holding it is durable. A kill loses at most a batch of work, never a message.
 constexpr auto k_batch_interval = std::chrono::seconds(1);
 
 std::string state_name(const cli::Settings& s)
@@ -92,14 +92,11 @@ public:
       auto path = m_delivery->commit();
       m_delivery.reset();
       m_result.stored.push_back({row.number, row.uid, m_octets, path, ""});
-      if (m_state && !row.uid.empty()) {
-        m_state->record(row.uid);
-      }
-      m_pending_deletes.push_back(tag);
+      m_pending.push_back(tag);
       m_progress.message_done();
     }
     bool last = m_retrs_done == m_plan.size();
-    if (last || m_pending_deletes.size() >= k_batch_messages ||
+    if (last || m_pending.size() >= m_sink.batch() ||
         std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
       make_durable();
     }
@@ -115,29 +112,27 @@ public:
     }
   }
 
-  // fsync what was committed, record it in the state file, and only then queue the DELEs.
+  // Make the batch durable and visible, record it, and only then queue its DELEs.
   void make_durable()
   {
-    m_sink.sync();
-    if (m_state) {
-      m_state->save();
-    }
+    sync_and_record();
     m_last_sync = std::chrono::steady_clock::now();
     if (m_context.settings.delete_after) {
-      for (auto tag : m_pending_deletes) {
+      for (auto tag : m_pending) {
         m_pipeline->push(pop3::command("DELE", m_plan[tag].number), pop3::ReplyShape::single,
-                        pop3::LineEnding::crlf, k_dele_tag + tag);
+                         pop3::LineEnding::crlf, k_dele_tag + tag);
       }
     }
-    m_pending_deletes.clear();
+    m_pending.clear();
   }
 
-  // After a failure: drop the partial message, keep what is complete.
+  // After a failure: drop the partial message, keep (and record) what is complete.
   void salvage() noexcept
   {
     m_delivery.reset();
     try {
-      m_sink.sync();
+      sync_and_record();
+      m_pending.clear();
       if (m_state) {
         m_state->save();
       }
@@ -154,6 +149,18 @@ public:
   std::uint64_t deletes_refused() const { return m_dele_failures; }
 
 private:
+  // The sink makes the batch durable and visible; each message's UID goes to the state journal
+  // the moment it is visible, so a kill leaves at most one visible message unrecorded.
+  void sync_and_record()
+  {
+    m_sink.sync([this](std::size_t index) {
+      const auto& uid = m_plan[m_pending.at(index)].uid;
+      if (m_state && !uid.empty()) {
+        m_state->record(uid);
+      }
+    });
+  }
+
   const output::MessageRow& m_plan_or_old(std::size_t index) const
   {
     return index < m_plan.size() ? m_plan[index] : m_old[index - m_plan.size()];
@@ -171,7 +178,7 @@ private:
   std::uint64_t m_octets = 0;
   std::size_t m_retrs_done = 0;
   std::uint64_t m_dele_failures = 0;
-  std::vector<std::size_t> m_pending_deletes;
+  std::vector<std::size_t> m_pending;  // committed, not yet durable: no state, no DELE yet
   std::chrono::steady_clock::time_point m_last_sync;
 };
 

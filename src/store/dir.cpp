@@ -48,19 +48,22 @@ public:
     return std::make_unique<DirDelivery>(*this, m_dir, meta);
   }
 
-  void sync() override
+  void sync(const Visible& visible) override
   {
-    if (m_dirty) {
+    if (m_committed > 0) {
       file::sync_directory(m_dir);
-      m_dirty = false;
     }
+    for (std::size_t i = 0; i < m_committed && visible; ++i) {
+      visible(i);
+    }
+    m_committed = 0;
   }
 
-  void committed() { m_dirty = true; }
+  void committed() { ++m_committed; }
 
 private:
   std::string m_dir;
-  bool m_dirty = false;
+  std::size_t m_committed = 0;
 };
 
 std::string file_name_for(const MessageMeta& meta, const std::string& unique)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <optional>
 #include <unistd.h>
+#include <vector>
 
 namespace mw::store::detail {
 
@@ -19,7 +20,7 @@ constexpr long k_stale_tmp_seconds = 36 * 60 * 60; // the Maildir specification'
 
 class MaildirSink;
 
-// tmp/<unique> while it is written, new/<unique>,S=<octets> once committed.
+// tmp/<unique> while it is written; new/<unique>,S=<octets> once committed and synced.
 class MaildirDelivery final : public Delivery {
 public:
   MaildirDelivery(MaildirSink& sink, const std::string& dir);
@@ -57,19 +58,75 @@ public:
     return std::make_unique<MaildirDelivery>(*this, m_dir);
   }
 
-  void sync() override
+  MaildirSink(const MaildirSink&) = delete;
+  MaildirSink& operator=(const MaildirSink&) = delete;
+
+  // Messages committed but never synced were not delivered: they go, as an aborted one would.
+  ~MaildirSink() override
   {
-    if (m_dirty) {
-      file::sync_directory(m_dir + "/new");
-      m_dirty = false;
+    for (const auto& p : m_pending) {
+      file::remove_quietly(p.tmp_path);
     }
   }
 
-  void committed() { m_dirty = true; }
+  // Durability in batches, as safe as a sync per message: first every pending file's data is
+  // on disk (one syncfs for the batch instead of one fsync per file), then the files move
+  // into new/, then new/ itself is synced. A message is visible only once its bytes are safe.
+  void sync(const Visible& visible) override
+  {
+    if (m_pending.empty()) {
+      return;
+    }
+    sync_pending_data();
+    // Each message is reported right after its rename, so that a kill between two renames
+    // leaves at most one message visible but unrecorded.
+    auto pending = std::move(m_pending);
+    m_pending.clear();
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      if (!rename_no_replace(pending[i].tmp_path, pending[i].target)) {
+        for (std::size_t j = i; j < pending.size(); ++j) {
+          file::remove_quietly(pending[j].tmp_path);
+        }
+        file::fail("move into place", pending[i].target, EEXIST);
+      }
+      if (visible) {
+        visible(i);
+      }
+    }
+    file::sync_directory(m_dir + "/new");
+  }
+
+  std::size_t batch() const override { return 128; }
+
+  void committed(std::string tmp_path, std::string target)
+  {
+    m_pending.push_back({std::move(tmp_path), std::move(target)});
+  }
 
 private:
+  struct Pending {
+    std::string tmp_path;
+    std::string target;
+  };
+
+  void sync_pending_data()
+  {
+    int fd = ::open((m_dir + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      file::Fd owner(fd);
+      if (::syncfs(fd) == 0) {
+        return;
+      }
+    }
+    // No syncfs (or it failed): one fsync per file, the slow and sure way.
+    for (const auto& p : m_pending) {
+      file::OutFile reopened(p.tmp_path, 0, k_file_mode);
+      reopened.sync(true);
+    }
+  }
+
   std::string m_dir;
-  bool m_dirty = false;
+  std::vector<Pending> m_pending;
 };
 
 MaildirDelivery::MaildirDelivery(MaildirSink& sink, const std::string& dir)
@@ -98,14 +155,16 @@ std::string MaildirDelivery::commit()
     throw Error(ExitCode::software, "internal error: commit of a finished Maildir delivery");
   }
   try {
-    m_file->sync(true);
+    m_file->flush();
+    // Start writing the data out now, while the next message arrives; sync() waits for it.
+    ::sync_file_range(m_file->fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
     m_file->close();
     std::string unique = m_unique;
     for (int attempt = 0; attempt < k_name_attempts; ++attempt) {
-      const std::string target = m_dir + "/new/" + unique + ",S=" + std::to_string(m_octets);
-      if (rename_no_replace(m_tmp_path, target)) {
+      std::string target = m_dir + "/new/" + unique + ",S=" + std::to_string(m_octets);
+      if (::access(target.c_str(), F_OK) != 0) {
         m_file.reset();
-        m_sink.committed();
+        m_sink.committed(m_tmp_path, target);
         return target;
       }
       // A name taken already (a clock stepped back): never overwrite, pick another one.

@@ -211,7 +211,7 @@ public:
     return delivery;
   }
 
-  void sync() override
+  void sync(const Visible& visible) override
   {
     if (m_dirty) {
       int result = 0;
@@ -223,12 +223,17 @@ public:
       }
       m_dirty = false;
     }
+    for (std::size_t i = 0; i < m_committed && visible; ++i) {
+      visible(i);
+    }
+    m_committed = 0;
   }
 
   void finished(bool committed)
   {
     m_active = false;
     m_dirty = m_dirty || committed;
+    m_committed += committed ? 1 : 0;
   }
 
   const std::string& path() const { return m_path; }
@@ -248,6 +253,7 @@ private:
   file::Fd m_fd;
   bool m_active = false;
   bool m_dirty = false;
+  std::size_t m_committed = 0;
 };
 
 MboxDelivery::MboxDelivery(MboxSink& sink, int fd, const std::string& path, LineEnding ending)

@@ -40,7 +40,7 @@ bool is_maildir(const std::string& path)
 // Raw bytes to a stream; nothing can be taken back, so an abandoned message stays half written.
 class StreamDelivery final : public Delivery {
 public:
-  explicit StreamDelivery(std::ostream& out) : m_out(out) {}
+  StreamDelivery(std::ostream& out, std::size_t& committed) : m_out(out), m_committed(committed) {}
 
   void write(std::string_view data) override
   {
@@ -52,6 +52,7 @@ public:
   {
     m_out.flush();
     check();
+    ++m_committed;
     return "-";
   }
 
@@ -64,6 +65,7 @@ private:
   }
 
   std::ostream& m_out;
+  std::size_t& m_committed;
 };
 
 class StreamSink final : public Sink {
@@ -72,19 +74,24 @@ public:
 
   std::unique_ptr<Delivery> begin(const MessageMeta&) override
   {
-    return std::make_unique<StreamDelivery>(m_out);
+    return std::make_unique<StreamDelivery>(m_out, m_committed);
   }
 
-  void sync() override
+  void sync(const Visible& visible) override
   {
     m_out.flush();
     if (!m_out) {
       throw Error(ExitCode::cant_create, "cannot write to standard output");
     }
+    for (std::size_t i = 0; i < m_committed && visible; ++i) {
+      visible(i);
+    }
+    m_committed = 0;
   }
 
 private:
   std::ostream& m_out;
+  std::size_t m_committed = 0;
 };
 
 } // namespace

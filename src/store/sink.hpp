@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -32,8 +33,8 @@ public:
   // Appends the next bytes of the message; throws mw::Error 73 (naming the path) on failure,
   // after removing what was written.
   virtual void write(std::string_view data) = 0;
-  // Makes the message complete and visible (written, fsync'ed, renamed into place) and returns
-  // where it went: a file path, the mbox path, or "-" for standard output.
+  // Ends the message and returns where it goes: a file path, the mbox path, or "-" for standard
+  // output. It is durable (and, for a Maildir, visible) only after the Sink's next sync().
   virtual std::string commit() = 0;
 };
 
@@ -44,9 +45,18 @@ public:
   // Starts storing one message; an mbox takes one Delivery at a time (a second one before the
   // first is committed or destroyed is an Error 70).
   virtual std::unique_ptr<Delivery> begin(const MessageMeta& meta) = 0;
-  // Makes every message committed so far durable on disk (directory fsyncs etc.); the caller
-  // deletes a message on the server only after a sync() that followed its commit().
-  virtual void sync() = 0;
+  // Called with the index (0, 1, ... in commit order since the last sync) of each message as
+  // soon as it is durable and visible.
+  using Visible = std::function<void(std::size_t index)>;
+
+  // Makes every message committed since the last sync durable on disk and visible, calling
+  // `visible` for each right after it is; the caller deletes a message on the server, and
+  // records it as stored, only then.
+  virtual void sync(const Visible& visible) = 0;
+  void sync() { sync({}); }
+
+  // How many committed messages are best synced together (1: each on its own).
+  virtual std::size_t batch() const { return 1; }
 };
 
 // A parsed `--output` value.

@@ -14,6 +14,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <sys/resource.h>
@@ -156,6 +157,37 @@ TEST_CASE("parse_output takes a bare path only for an existing Maildir", "[store
   }
 }
 
+TEST_CASE("maildir: a batch becomes visible at sync, in order; an unsynced batch is dropped",
+          "[store]")
+{
+  const TempDir tmp;
+  const std::string dir = tmp / "batch";
+  std::mt19937 random(7);
+  std::vector<std::string> paths;
+  {
+    auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, dir}, LineEnding::lf, std::cout);
+    CHECK(sink->batch() > 1);
+    for (std::uint64_t n = 1; n <= 3; ++n) {
+      paths.push_back(deliver(*sink, {n, "u" + std::to_string(n), 5}, "Subject: x\n\nbody\n",
+                              random));
+    }
+    CHECK(names_in(dir + "/new").empty());
+    CHECK(names_in(dir + "/tmp").size() == 3);
+    std::vector<std::size_t> order;
+    sink->sync([&](std::size_t index) {
+      order.push_back(index);
+      CHECK(fs::exists(paths[index]));  // reported only once it is in place
+    });
+    CHECK(order == std::vector<std::size_t>{0, 1, 2});
+    CHECK(names_in(dir + "/new").size() == 3);
+    CHECK(names_in(dir + "/tmp").empty());
+    // A fourth message committed but never synced was never delivered.
+    deliver(*sink, {4, "u4", 5}, "Subject: y\n\nbody\n", random);
+  }
+  CHECK(names_in(dir + "/new").size() == 3);
+  CHECK(names_in(dir + "/tmp").empty());
+}
+
 TEST_CASE("safe_file_name keeps safe bytes and encodes the rest", "[store]")
 {
   CHECK(mw::store::safe_file_name("AZaz09._-") == "AZaz09._-");
@@ -202,6 +234,11 @@ TEST_CASE("maildir stores each message byte-identical in new/", "[store]")
     const std::string path =
         deliver(*sink, {++number, "uid" + std::to_string(number), 10}, message, random);
     CHECK(path.rfind(dir + "/new/", 0) == 0);
+    // Committed is not yet visible: a Maildir message appears in new/ at sync().
+    CHECK_FALSE(fs::exists(path));
+    std::vector<std::size_t> visible;
+    sink->sync([&](std::size_t index) { visible.push_back(index); });
+    CHECK(visible == std::vector<std::size_t>{0});
     CHECK(read_file(path) == message);
     CHECK(mode_of(path) == 0600);
     const std::string name = fs::path(path).filename().string();
