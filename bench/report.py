@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Turn one bench/run.sh result directory into the Markdown report (and print it).
+
+    report.py RESULT_DIR OUTPUT.md
+
+RESULT_DIR holds rows.tsv (one row per job and tool, written by run.sh's measure()),
+meta.json (machine, versions, sizes) and the hyperfine JSON files. Only the standard library.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+
+# job key -> (label, key of the job whose mailwrench row the ratio column refers to)
+JOBS = [
+    ("f0", "1. fetch {n} × ~10 KB → Maildir", "f0"),
+    ("w0", "7. wire limit: USER/PASS + RETR 1..{n} pipelined, replies discarded", "f0"),
+    ("p0", "2. purge all {n}", "p0"),
+    ("l0", "3. list --headers of {n}", "l0"),
+    ("b0", "4. one {big}B message ({big_octets:,} octets on the wire)", "b0"),
+    ("f20", "6. fetch {n} → Maildir, 20 ms RTT", "f20"),
+    ("f20s", "6. fetch the first {subset} → Maildir, 20 ms RTT (lock-step client)", "f20s"),
+    ("p20", "6. purge all {n}, 20 ms RTT", "p20"),
+    ("l20", "6. list --headers of {n}, 20 ms RTT", "l20"),
+    ("l20s", "6. list --headers of the first {subset}, 20 ms RTT (lock-step client)", "l20s"),
+    ("s0", "5. send {sends} messages, one process each (STARTTLS + AUTH PLAIN)", "s0"),
+]
+
+
+def load(res: str):
+    rows = []
+    with open(os.path.join(res, "rows.tsv")) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) < 11:
+                continue
+            g, tool, note, runs, med, mn, mx, rss, status, text, loadavg = p[:11]
+            rows.append({
+                "group": g, "tool": tool, "note": note, "runs": int(runs or 0),
+                "median": float(med) if med else None, "min": float(mn) if mn else None,
+                "max": float(mx) if mx else None, "rss": int(rss) if rss else None,
+                "status": status, "check": text, "load": loadavg,
+            })
+    meta = json.load(open(os.path.join(res, "meta.json")))
+    return rows, meta
+
+
+def fmt_s(x):
+    if x is None:
+        return "—"
+    return f"{x:.3f}" if x < 10 else f"{x:.2f}" if x < 100 else f"{x:.1f}"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 64
+    res, out = argv[1], argv[2]
+    rows, meta = load(res)
+    ctx = {"n": meta["n"], "big": meta["big"], "big_octets": meta.get("big_octets", 0),
+           "subset": meta["subset"], "sends": meta["sends"]}
+
+    def row(g, tool):
+        for r in rows:
+            if r["group"] == g and r["tool"] == tool and r["status"] == "ok":
+                return r
+        return None
+
+    def med(g, tool):
+        r = row(g, tool)
+        return r["median"] if r else None
+
+    lines = []
+    lines.append("| job | tool | runs | median s | min–max s | × mailwrench | peak RSS MiB | load | check; notes |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for key, label, ref in JOBS:
+        group_rows = [r for r in rows if r["group"] == key]
+        if not group_rows:
+            continue
+        base = med(ref, "mailwrench")
+        first = True
+        for r in group_rows:
+            ratio = "—"
+            if r["median"] is not None and base:
+                ratio = f"{r['median'] / base:.2f}"
+            rng = f"{fmt_s(r['min'])}–{fmt_s(r['max'])}" if r["min"] is not None else "—"
+            rss = f"{r['rss'] / 1024:.1f}" if r["rss"] else "—"
+            check = r["check"] if r["status"] == "ok" else f"**{r['status']}**: {r['check']}"
+            tool = f"**{r['tool']}**" if r["tool"] == "mailwrench" else r["tool"]
+            lines.append(f"| {label.format(**ctx) if first else ''} | {tool} | {r['runs']} | "
+                         f"{fmt_s(r['median'])} | {rng} | {ratio} | {rss} | {r['load']} | "
+                         f"{check.replace('|', '/')}; {r['note'].replace('|', '/')} |")
+            first = False
+    table = "\n".join(lines)
+
+    # targets of issue 7
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    wires = [m for m in (med("w0", "openssl s_client"), med("w0", "python ssl")) if m is not None]
+    wire = min(wires) if wires else None
+    big_rss = row("b0", "mailwrench")
+    n = meta["n"]
+    targets = [
+        (f"fetch {n} → Maildir at 0 ms: mailwrench / mpop", ratio(med("f0", "mailwrench"), med("f0", "mpop")), "<=", 0.80, ""),
+        (f"fetch {n} → Maildir at 20 ms: mailwrench / mpop", ratio(med("f20", "mailwrench"), med("f20", "mpop")), "<=", 0.80, ""),
+        (f"purge {n} at 0 ms: mailwrench / mpop", ratio(med("p0", "mailwrench"), med("p0", "mpop")), "<=", 1.00, ""),
+        (f"purge {n} at 20 ms: mailwrench / mpop", ratio(med("p20", "mailwrench"), med("p20", "mpop")), "<=", 0.25, ""),
+        (f"fetch {n} at 0 ms: mailwrench / wire limit", ratio(med("f0", "mailwrench"), wire), "<=", 1.30, ""),
+        (f"list --headers of {n} at 20 ms: mailwrench seconds", med("l20", "mailwrench"), "<", 3.0, "also in the issue"),
+        (f"one {meta['big']}B message: mailwrench / curl wall time", ratio(med("b0", "mailwrench"), med("b0", "curl")), "<=", 1.00, "also in the issue"),
+        (f"one {meta['big']}B message: mailwrench peak RSS, MiB", big_rss["rss"] / 1024 if big_rss and big_rss["rss"] else None, "<", 16.0, "also in the issue"),
+        (f"send {meta['sends']}: mailwrench / msmtp", ratio(med("s0", "mailwrench"), med("s0", "msmtp")), "<=", 1.00, "also in the issue"),
+    ]
+    tl = ["| target | measured | wanted | result |", "|---|---:|---:|---|"]
+    console = []
+    for name, value, op, limit, extra in targets:
+        if value is None:
+            verdict = "n/a (not measured)"
+            shown = "—"
+        else:
+            ok = value <= limit if op == "<=" else value < limit
+            verdict = "PASS" if ok else "FAIL"
+            shown = f"{value:.2f}"
+        wanted = f"{'≤' if op == '<=' else '<'} {limit:g}"
+        tl.append(f"| {name}{' (' + extra + ')' if extra else ''} | {shown} | {wanted} | **{verdict}** |")
+        console.append(f"{verdict:5s} {name}: {shown} (wanted {wanted})")
+    target_table = "\n".join(tl)
+
+    m = meta["machine"]
+    v = meta["versions"]
+    failed = [r for r in rows if r["status"] != "ok"]
+    kind = "quick run (`--quick`: smaller sizes, indicative only)" if meta["quick"] else (
+        "partial run (`--only " + meta["only"] + "`)" if meta["only"] != "1,2,3,4,5,6,7" else "full run")
+    md = f"""# mailwrench benchmark results
+
+{kind}, {meta['date']}, produced by `bench/run.sh{' --quick' if meta['quick'] else ''}` in {meta['elapsed_s'] // 60} min {meta['elapsed_s'] % 60} s.
+Every number below comes from this one run: same machine, same servers, same mailbox.
+
+**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, kernel {m['kernel']}, work files on {m['filesystem']};
+load average at the start {m['load_at_start']} (other work shares this machine: the load column is the 1-minute load average before each tool's runs).
+
+**Versions:** {v['mailwrench']} (commit {v['mailwrench_commit']}) · {v['mpop']} · {v['fetchmail']} · {v['curl']} ·
+{v['msmtp']} · {v['swaks']} · {v['openssl']} · Dovecot {v['dovecot']} · Postfix {v['postfix']} ·
+{v['hyperfine']} · Python {v['python']}.
+
+**Data:** {meta['n']:,} generated messages of ~10 KB ({meta['octets']:,} octets as served with CRLF), realistic
+headers, body lines of 60–76 characters, dot-lines in every 7th message; one message of {meta['big']}B
+({meta['big_octets']:,} octets served). Server: Dovecot POP3S (implicit TLS) and Postfix submission (STARTTLS) on
+127.0.0.1, started by the integration-test fixtures. 20 ms jobs: {meta['netns']['mode']}; {meta['netns']['rtt']}.
+
+## Results
+
+Median wall time of the timed runs (hyperfine), min–max, and × mailwrench = this tool's median ÷
+mailwrench's median in the same job (> 1: mailwrench is faster; the wire-limit rows refer to job 1).
+Peak RSS: median over the timed runs of GNU time's `%M`, i.e. the largest single process of a run
+(for fetchmail the MDA children count too; for the send loops, the largest of the 200 processes).
+
+{table}
+
+## Targets (issue 7)
+
+{target_table}
+
+## How it was measured, and what differs between the tools
+
+- One warm-up run per tool, timed by `run.sh`, then `hyperfine --runs N --prepare ...`: N = {meta['runs']} unless the
+  warm-up run shows that N runs would take more than {meta['budget']} s; a tool whose warm-up alone takes more than
+  {meta['budget'] / 2:g} s is measured once (its warm-up run is the measurement: "1" in the runs column).
+- Before every run (outside the timing): the output is emptied and `sync` flushes earlier runs' dirty pages;
+  purge runs get their mailbox back (hard links from a template, Dovecot's index removed and rebuilt by a
+  STAT), so every purge deletes {meta['n']:,} messages from a freshly indexed mailbox.
+- **Durability.** mailwrench and mpop write each message to `tmp/`, fsync it and move it into `new/`
+  (mailwrench: rename; mpop: link). fetchmail cannot write a Maildir, so it delivers through
+  `mda "safecat tmp new"`, which also fsyncs every file and links it into `new/` — but fetchmail forks
+  `/bin/sh` + `safecat` per message, which is most of its time. curl (job 4) writes its file without fsync.
+- **Login.** USER/PASS for mailwrench, mpop, fetchmail and the wire limit; curl cannot be made to send
+  USER/PASS while the server offers SASL, so it uses AUTH PLAIN (the same single round trip).
+- **TLS.** Everything is POP3S with the certificate verified: at 0 ms against the fixture's CA (127.0.0.1 is in
+  the certificate); through the namespace the address is not, so mailwrench and mpop pin the certificate's
+  SHA-256 fingerprint, curl maps `localhost` to the veth address with `--resolve`, fetchmail checks the name
+  `localhost` (`sslcommonname`).
+- **mpop** keeps its defaults (pipelining auto, `only_new` on) with the UIDL file removed before every run,
+  `received_header off`. **purge** for mpop is `--keep=off --killsize=0`: DELE of every message without
+  downloading (its delivery directory must exist, or it quits without QUIT and nothing is deleted).
+- **Lock-step clients at 20 ms.** fetchmail (LIST n + RETR n per message) and curl (one TOP per round trip)
+  need one or two round trips per message, so at 20 ms they are measured on the first {meta['subset']} messages,
+  next to mailwrench doing the same {meta['subset']}.
+- **The wire limit** is the same command stream mailwrench needs (USER, PASS, RETR 1..{meta['n']}, QUIT) written
+  at once into `openssl s_client -quiet` or a Python non-blocking TLS socket, with the replies thrown away
+  unparsed: no client can be faster against this server. The faster of the two is the target's reference.
+- **Send** runs one process per message in a shell loop (the loop is timed as one unit), sender `s01`,
+  recipient `s02@lab.test`; Postfix delivers in the background while the loop runs; the check waits until
+  every message of every run has arrived in the recipient's Maildir.
+
+Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and logs) is written to
+`bench/results/<date>/` by each run; it is not kept in git.
+"""
+    subst = meta.get("substitute", [])
+
+    def short(text: str) -> str:
+        for a, b in subst:
+            if a:
+                text = text.replace(a, b)
+        return text.strip().replace("|", "\\|")
+
+    cl = ["| job | tool | command (timed) | prepare (before every run, not timed) |", "|---|---|---|---|"]
+    for key, _label, _ref in JOBS:
+        for r in (r for r in rows if r["group"] == key):
+            rid = re.sub(r"[^A-Za-z0-9]+", "-", f"{key}-{r['tool']}")
+            try:
+                cmd = short(open(os.path.join(res, rid + ".cmd")).read())
+                prep = short(open(os.path.join(res, rid + ".prepare")).read())
+            except OSError:
+                continue
+            cl.append(f"| {key} | {r['tool']} | `{cmd}` | {'`' + prep + '`' if prep != 'true' else ''} |")
+    md += ("\n## Exact commands\n\n`$W` is the run's work directory (`/tmp/mwb-XXXXXX`: the fixture in `$W/srv`, "
+           "client configurations in `$W`, outputs in `$W/out`), `$PW` the scratch users' password, "
+           "`$SPW` the send user's, `$R` the result directory. Each timed command runs as "
+           "`/usr/bin/time -f %M -a -o $R/<job>-<tool>.rss COMMAND` under hyperfine; "
+           "the netns prefix is `ip netns exec mwbench<pid>`.\n\n" + "\n".join(cl) + "\n")
+    if failed:
+        md += "\n## Failed checks\n\n" + "\n".join(
+            f"- {r['group']} {r['tool']}: {r['status']} — {r['check']}" for r in failed) + "\n"
+    with open(out, "w") as f:
+        f.write(md)
+    print()
+    print(table)
+    print()
+    print("\n".join(console))
+    if failed:
+        print("\nFAILED: " + "; ".join(f"{r['group']} {r['tool']}" for r in failed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
