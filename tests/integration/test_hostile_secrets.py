@@ -40,7 +40,8 @@ SEND = ["send", "--from", "a@example.org", "--to", "b@example.org", "--subject",
 def hide(password: str = PASSWORD):
     if all(s != password for s, _ in mw._SECRETS):
         mw._SECRETS.insert(0, (password, "<the scenario's password>"))
-        mw._SECRETS.insert(0, (json.dumps(password)[1:-1], "<the scenario's password, JSON-escaped>"))
+        for escaped in {json.dumps(password)[1:-1], json.dumps(password, ensure_ascii=False)[1:-1]}:
+            mw._SECRETS.insert(0, (escaped, "<the scenario's password, JSON-escaped>"))
 
 
 def secret_forms(user: str, password: str) -> dict[str, str]:
@@ -53,6 +54,7 @@ def secret_forms(user: str, password: str) -> dict[str, str]:
         "base64(XOAUTH2 payload)": b64(f"user={user}\x01auth=Bearer {password}\x01\x01"),
         "the bearer token line": f"auth=Bearer {password}",
         "the password, JSON-escaped": json.dumps(password)[1:-1],
+        "the password, JSON-escaped (UTF-8 kept)": json.dumps(password, ensure_ascii=False)[1:-1],
     }
 
 
