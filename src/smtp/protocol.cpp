@@ -294,6 +294,9 @@ Extensions Extensions::from_ehlo(const Reply& reply)
   ext.greeting_name = greeting_domain(reply.lines.front());
   auto add_auth = [&](const std::vector<std::string_view>& mechanisms) {
     for (auto mechanism : mechanisms) {
+      if (mechanism.empty()) {
+        continue; // "AUTH= LOGIN": the obsolete form with nothing after the '='
+      }
       auto name = upper(mechanism);
       if (std::find(ext.auth.begin(), ext.auth.end(), name) == ext.auth.end()) {
         ext.auth.push_back(std::move(name));

@@ -5,6 +5,7 @@
 #include "mail/compose.hpp"
 #include "mail/date.hpp"
 #include "select/selection.hpp"
+#include "smtp/protocol.hpp"
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
@@ -81,4 +82,17 @@ TEST_CASE("fuzz: a day or zone name longer than 64 letters does not break the da
   CHECK(mw::mail::format_rfc3339(*with_zone) == "1997-11-21T09:55:06Z");
   CHECK_FALSE(mw::mail::parse_date("Fri" + long_word + ", 21 Nov 1997 09:55:06 +0000"));
   CHECK_FALSE(mw::mail::parse_date(long_word));
+}
+
+TEST_CASE("fuzz: an EHLO line 'AUTH= LOGIN' offers no mechanism with an empty name",
+          "[fuzz-regression]")
+{
+  // fuzz_smtp_reply: "250 AUTH= za00 qp 1234" put "" into Extensions::auth.
+  mw::smtp::ReplyParser parser;
+  const std::string wire = "250-mail.example.com\r\n250-AUTH= login\r\n250 AUTH=\r\n";
+  std::size_t consumed = 0;
+  const auto reply = parser.feed(wire, consumed);
+  REQUIRE(reply.has_value());
+  const auto ext = mw::smtp::Extensions::from_ehlo(*reply);
+  CHECK(ext.auth == std::vector<std::string>{"LOGIN"});
 }
