@@ -31,6 +31,7 @@ these pieces; mwtest.FakePop3 is this class.
 from __future__ import annotations
 
 import re
+import select
 import socket
 import ssl
 import threading
@@ -190,6 +191,17 @@ class _Session:
         line, _, self.buf = self.buf.partition(b"\n")
         return line + b"\n"
 
+    def peer_closed(self) -> bool:
+        """True when the client has hung up (for slow sends, which would otherwise go on
+        writing into the void until the kernel reports it)."""
+        if isinstance(self.sock, ssl.SSLSocket):
+            return False
+        try:
+            r, _, _ = select.select([self.sock], [], [], 0)
+            return bool(r) and self.sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
     def record(self, raw: bytes):
         text = raw.decode("utf-8", "replace").rstrip("\r\n")
         with self.server._lock:
@@ -207,7 +219,7 @@ class _Session:
                     self.sock.sendall(a.data)
                 else:
                     for i in range(0, len(a.data), a.chunk):
-                        if self.server._closed:
+                        if self.server._closed or (i and self.peer_closed()):
                             return False
                         if i:
                             time.sleep(a.delay)
