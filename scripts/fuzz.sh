@@ -59,7 +59,7 @@ run_one() {
   fi
 }
 
-echo "fuzz.sh: ${#targets[@]} targets, ${seconds}s each, $jobs at a time"
+echo "fuzz.sh: ${#targets[@]} target(s), ${seconds}s each, $jobs at a time"
 running=0
 for t in "${targets[@]}"; do
   if [ "$running" -ge "$jobs" ]; then
