@@ -374,6 +374,17 @@ std::vector<std::string> read_uid_file(const std::string& path)
   return uids;
 }
 
+// Runs a value parser for one option; its error then names the option too ("--larger-than:
+// invalid size '10X' ...").
+template <typename F> auto for_option(const char* option, F&& parse)
+{
+  try {
+    return parse();
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("--") + option + ": " + e.what());
+  }
+}
+
 void build_selection(const po::variables_map& vm, Settings& s)
 {
   auto& sel = s.selection;
@@ -394,16 +405,20 @@ void build_selection(const po::variables_map& vm, Settings& s)
     }
   }
   if (vm.count("larger-than") != 0) {
-    sel.set_larger_than(select::parse_size(vm["larger-than"].as<std::string>()));
+    sel.set_larger_than(
+        for_option("larger-than", [&] { return select::parse_size(vm["larger-than"].as<std::string>()); }));
   }
   if (vm.count("smaller-than") != 0) {
-    sel.set_smaller_than(select::parse_size(vm["smaller-than"].as<std::string>()));
+    sel.set_smaller_than(for_option(
+        "smaller-than", [&] { return select::parse_size(vm["smaller-than"].as<std::string>()); }));
   }
   if (vm.count("older-than") != 0) {
-    sel.set_older_than(select::parse_age(vm["older-than"].as<std::string>()));
+    sel.set_older_than(
+        for_option("older-than", [&] { return select::parse_age(vm["older-than"].as<std::string>()); }));
   }
   if (vm.count("newer-than") != 0) {
-    sel.set_newer_than(select::parse_age(vm["newer-than"].as<std::string>()));
+    sel.set_newer_than(
+        for_option("newer-than", [&] { return select::parse_age(vm["newer-than"].as<std::string>()); }));
   }
   if (vm.count("from") != 0) {
     sel.set_from(vm["from"].as<std::string>());
@@ -941,7 +956,7 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
       s.limit = parse_number(*limit, "--limit");
     }
     if (auto max = from_cli("max-size")) {
-      s.max_size = select::parse_size(*max);
+      s.max_size = for_option("max-size", [&] { return select::parse_size(*max); });
     }
     if (auto wait = from_cli("wait-lock")) {
       s.wait_lock = std::chrono::seconds(parse_number(*wait, "--wait-lock"));

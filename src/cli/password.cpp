@@ -91,8 +91,9 @@ Secret read_password_file(const std::string& path, std::vector<std::string>& war
                        "); chmod 600 it");
   }
   std::ifstream in(path);
-  if (!in) {
-    throw Error(ExitCode::no_input, "cannot read the password file '" + path + "'");
+  if (!in || (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))) {
+    throw Error(ExitCode::no_input, "cannot read the password file '" + path + "'" +
+                                        (S_ISDIR(info.st_mode) ? ": it is a directory" : ""));
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <optional>
+#include <unordered_map>
 
 namespace mw::commands {
 
@@ -95,8 +96,10 @@ public:
       m_pending.push_back(tag);
       m_progress.message_done();
     }
+    // The last batch waits for QUIT unless its DELEs must go before it: so a session found
+    // out of step at the end keeps nothing it may have misread.
     bool last = m_retrs_done == m_plan.size();
-    if (last || m_pending.size() >= m_sink.batch() ||
+    if ((last && m_context.settings.delete_after) || m_pending.size() >= m_sink.batch() ||
         std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
       make_durable();
     }
@@ -126,7 +129,11 @@ public:
     m_pending.clear();
   }
 
-  // After a failure: drop the partial message, keep (and record) what is complete.
+  // After the session: what is still pending becomes durable and is recorded.
+  void finish() { make_durable(); }
+
+  // After a failure of the connection or the disk: drop the partial message, keep and record
+  // what is complete.
   void salvage() noexcept
   {
     m_delivery.reset();
@@ -138,6 +145,25 @@ public:
       }
     } catch (const std::exception& e) {
       m_context.log->warn("could not record the messages already stored: {}", e.what());
+    }
+  }
+
+  // After replies were found out of step with the commands: any reply may have been taken for
+  // another, so nothing pending is kept and nothing of this run stays recorded (a later --new
+  // fetches those messages again rather than trusting, or deleting, them).
+  void abandon() noexcept
+  {
+    m_delivery.reset();
+    m_pending.clear();  // the sink drops what was never synced
+    try {
+      if (m_state) {
+        for (const auto& uid : m_recorded) {
+          m_state->forget(uid);
+        }
+        m_state->save();
+      }
+    } catch (const std::exception& e) {
+      m_context.log->warn("could not update the state file: {}", e.what());
     }
   }
 
@@ -157,6 +183,7 @@ private:
       const auto& uid = m_plan[m_pending.at(index)].uid;
       if (m_state && !uid.empty()) {
         m_state->record(uid);
+        m_recorded.push_back(uid);
       }
     });
   }
@@ -178,6 +205,7 @@ private:
   std::uint64_t m_octets = 0;
   std::size_t m_retrs_done = 0;
   std::uint64_t m_dele_failures = 0;
+  std::vector<std::string> m_recorded;  // UIDs this run added to the state
   std::vector<std::size_t> m_pending;  // committed, not yet durable: no state, no DELE yet
   std::chrono::steady_clock::time_point m_last_sync;
 };
@@ -216,8 +244,27 @@ int fetch(const Context& context)
   std::vector<output::MessageRow> plan;
   std::vector<output::MessageRow> stored_before;
   std::uint64_t planned_octets = 0;
+  // RFC 1939 section 7 makes UIDs unique; a server that repeats one cannot tell us which of
+  // its messages with that UID we stored. They are skipped once recorded (nothing doubled),
+  // never deleted unread, and --delete refuses to guess.
+  std::unordered_map<std::string, std::size_t> uid_count;
+  for (const auto& uid : selected.server_uids) {
+    ++uid_count[uid];
+  }
+  std::size_t ambiguous = 0;
   for (auto& row : selected.rows) {
+    bool unique_uid = uid_count[row.uid] == 1;
     if (state && state->contains(row.uid)) {
+      if (!unique_uid) {
+        if (s.delete_after) {
+          throw Error(ExitCode::protocol,
+                      "the server gives several messages the UID '" + row.uid +
+                          "' (RFC 1939 wants them unique), so --new --delete cannot tell which "
+                          "of them were stored; nothing was done (fetch them by number)");
+        }
+        ++ambiguous;
+        continue;
+      }
       stored_before.push_back(row);
       continue;
     }
@@ -229,8 +276,13 @@ int fetch(const Context& context)
     if (s.limit && plan.size() >= *s.limit) {
       continue;
     }
-    planned_octets += row.octets;
+    planned_octets = output::add_octets(planned_octets, row.octets);
     plan.push_back(std::move(row));
+  }
+  if (ambiguous > 0) {
+    context.log->warn("the server gives {} messages a UID that another message has too; those "
+                      "recorded as stored are skipped, though one of them may be new",
+                      ambiguous);
   }
   if (spec.kind == store::OutputSpec::Kind::standard_output && plan.size() > 1) {
     throw UsageError("--output - writes one message, and " + std::to_string(plan.size()) +
@@ -253,9 +305,14 @@ int fetch(const Context& context)
     }
     pipeline.run();
   } catch (const Error& e) {
-    // Nothing is deleted without QUIT; keep what is complete on disk and in the state file.
+    // Nothing is deleted without QUIT; keep what is complete on disk and in the state file,
+    // unless the replies themselves cannot be trusted.
     progress.clear();
-    fetcher.salvage();
+    if (e.code() == ExitCode::protocol) {
+      fetcher.abandon();
+    } else {
+      fetcher.salvage();
+    }
     auto stored = result.stored.size();
     throw Error(e.code(), std::string(e.what()) + " (stored " + std::to_string(stored) +
                               (stored == 1 ? " message" : " messages") +
@@ -268,6 +325,12 @@ int fetch(const Context& context)
   try {
     quit = client.quit();
   } catch (const Error& e) {
+    if (e.code() == ExitCode::protocol) {
+      progress.clear();
+      fetcher.abandon();
+      throw Error(e.code(), std::string(e.what()) + " (the messages of this run are not "
+                                                    "recorded as fetched)");
+    }
     if (deletes > 0) {
       throw Error(e.code(), std::string(e.what()) +
                                 " while waiting for the reply to QUIT: the messages are stored, "
@@ -279,6 +342,7 @@ int fetch(const Context& context)
                                          "): the messages are stored, but none was deleted on "
                                          "the server");
   }
+  fetcher.finish();
   result.deleted = deletes - fetcher.deletes_refused();
   if (state) {
     state->retain(selected.server_uids);

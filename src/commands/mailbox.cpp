@@ -86,6 +86,13 @@ Selected select_messages(Pop3Session& session, const Context& context, bool want
   const auto& selection = context.settings.selection;
   auto& client = session.client();
   auto listings = client.list();
+  std::uint64_t total = 0;
+  for (const auto& l : listings) {
+    if (l.octets > UINT64_MAX - total) {
+      throw ProtocolError("the server's LIST sizes add up to more than 2^64 octets");
+    }
+    total += l.octets;
+  }
   auto uids = client.uidl();
   if (!uids && selection.needs_uids()) {
     throw Error(ExitCode::unavailable,

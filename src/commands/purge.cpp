@@ -59,7 +59,7 @@ std::uint64_t total_octets(const std::vector<output::MessageRow>& rows)
 {
   std::uint64_t total = 0;
   for (const auto& r : rows) {
-    total += r.octets;
+    total = output::add_octets(total, r.octets);
   }
   return total;
 }

@@ -20,6 +20,7 @@
 #include <iterator>
 #include <netdb.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace mw::commands {
@@ -32,7 +33,8 @@ std::string read_file(const std::string& path, const char* what)
     return std::string(std::istreambuf_iterator<char>(std::cin), {});
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  struct stat info {};
+  if (!in || (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))) {
     throw Error(ExitCode::no_input, std::string("cannot read the ") + what + " '" + path + "'");
   }
   std::ostringstream text;

@@ -63,6 +63,12 @@ Pop3Session Pop3Session::open(const Context& context)
   Pop3Session session;
   session.m_context = &context;
   auto endpoint = endpoint_for(context);
+  // The login first: a missing password file or a failing command is found before the server
+  // is bothered, and a prompt does not hold a connection open.
+  auto login = cli::obtain_login(s);
+  for (const auto& warning : login.warnings) {
+    log.warn("{}", warning);
+  }
 
   log.debug("connecting to {}:{} ({})", s.host, s.port,
             s.tls == cli::TlsMode::implicit   ? "implicit TLS"
@@ -101,7 +107,7 @@ Pop3Session Pop3Session::open(const Context& context)
                 "refusing to send the password over an unencrypted connection; use --tls "
                 "implicit or --tls starttls (or --tls none --allow-plaintext to accept it)");
   }
-  session.authenticate(s);
+  session.authenticate(s, std::move(login));
   // RFC 2449 section 5: capabilities may change after login (e.g. PIPELINING).
   if (client.capabilities().known) {
     client.capa();
@@ -110,7 +116,7 @@ Pop3Session Pop3Session::open(const Context& context)
   return session;
 }
 
-void Pop3Session::authenticate(const cli::Settings& s)
+void Pop3Session::authenticate(const cli::Settings& s, cli::Login login)
 {
   auto& client = *m_client;
   const auto& caps = client.capabilities();
@@ -126,10 +132,6 @@ void Pop3Session::authenticate(const cli::Settings& s)
     } else {
       how = "user";
     }
-  }
-  auto login = cli::obtain_login(s);
-  for (const auto& warning : login.warnings) {
-    m_context->log->warn("{}", warning);
   }
   m_context->log->debug("authenticating as {} with {}", login.user, how);
   if (how == "user") {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cli/password.hpp"
 #include "commands/context.hpp"
 #include "net/connection.hpp"
 #include "pop3/client.hpp"
@@ -27,7 +28,7 @@ public:
 
 private:
   Pop3Session() = default;
-  void authenticate(const cli::Settings& settings);
+  void authenticate(const cli::Settings& settings, cli::Login login);
 
   const Context* m_context = nullptr;
   std::unique_ptr<net::Connection> m_connection;

@@ -1,6 +1,7 @@
 #include "net/channel.hpp"
 
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 
@@ -26,7 +27,11 @@ void Channel::send(std::string_view line, std::string_view shown)
 void Channel::note(char direction, std::string_view line) const
 {
   if (m_transcript) {
-    m_transcript(direction, line);
+    if (m_hidden.empty()) {
+      m_transcript(direction, line);
+    } else {
+      m_transcript(direction, text::redact(std::string(line), m_hidden));
+    }
   }
 }
 

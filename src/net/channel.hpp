@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,10 @@ public:
   // Sends bytes as they are (a batch of commands, message data); no transcript.
   void write(std::string_view data) { m_stream.write(data); }
 
+  // Until called again, replaces these secrets by "<redacted>" in the transcript of what the
+  // server says (a server may echo a password in an error reply).
+  void hide(std::vector<std::string> secrets) { m_hidden = std::move(secrets); }
+
   // Adds a line to the transcript, if there is one.
   void note(char direction, std::string_view line) const;
   bool transcribing() const { return static_cast<bool>(m_transcript); }
@@ -48,6 +53,7 @@ private:
   std::size_t m_begin = 0;
   std::size_t m_end = 0;
   Pace m_pace;
+  std::vector<std::string> m_hidden;
 };
 
 }  // namespace mw::net

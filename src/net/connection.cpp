@@ -13,6 +13,9 @@
 #include <openssl/x509v3.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
 #include <optional>
 
 namespace mw::net {
@@ -143,6 +146,9 @@ struct Connection::Impl {
     context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                         asio::ssl::context::no_tlsv1_1);
+    // Level 2 (RSA and DH keys of 2048 bits or more, no SHA-1 signatures) whatever the
+    // system's OpenSSL defaults to: a weak server key is refused before a password is sent.
+    SSL_CTX_set_security_level(context.native_handle(), 2);
     // A pinned fingerprint replaces chain verification (as in mpop and msmtp).
     if (tls.insecure || !tls.fingerprint.empty()) {
       context.set_verify_mode(asio::ssl::verify_none);
@@ -151,10 +157,14 @@ struct Connection::Impl {
     context.set_verify_mode(asio::ssl::verify_peer);
     error_code ec;
     if (!tls.cacert.empty()) {
+      if (::access(tls.cacert.c_str(), R_OK) != 0) {
+        throw Error(ExitCode::no_input, "cannot read CA certificates from '" + tls.cacert +
+                                            "': " + std::strerror(errno));
+      }
       context.load_verify_file(tls.cacert, ec);
       if (ec) {
-        throw Error(ExitCode::no_input,
-                    "cannot read CA certificates from '" + tls.cacert + "': " + ec.message());
+        throw Error(ExitCode::no_input, "no usable PEM certificate in '" + tls.cacert +
+                                            "' (--cacert takes a PEM file of CA certificates)");
       }
     } else {
       context.set_default_verify_paths(ec);

@@ -73,6 +73,11 @@ std::string date_text(const std::optional<std::chrono::sys_seconds>& date, bool 
 
 }  // namespace
 
+std::uint64_t add_octets(std::uint64_t a, std::uint64_t b)
+{
+  return b > UINT64_MAX - a ? UINT64_MAX : a + b;
+}
+
 std::string human_size(std::uint64_t octets)
 {
   static constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -145,7 +150,7 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
   }
   std::uint64_t total = 0;
   for (const auto& m : result.messages) {
-    total += m.octets;
+    total = add_octets(total, m.octets);
   }
   out << result.messages.size() << (result.messages.size() == 1 ? " message, " : " messages, ")
       << human_size(total) << "\n";
@@ -169,7 +174,7 @@ nlohmann::json to_json(const ListResult& result)
       row["date"] = m.date ? nlohmann::json(mail::format_rfc3339(*m.date)) : nlohmann::json(nullptr);
     }
     messages.push_back(std::move(row));
-    total += m.octets;
+    total = add_octets(total, m.octets);
   }
   return {{"messages", std::move(messages)}, {"count", result.messages.size()}, {"octets", total}};
 }
@@ -186,7 +191,7 @@ void render_plain(const FetchResult& result, std::ostream& out)
   }
   std::uint64_t octets = 0;
   for (const auto& m : result.stored) {
-    octets += m.octets;
+    octets = add_octets(octets, m.octets);
   }
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.2f", result.seconds);
@@ -222,7 +227,7 @@ nlohmann::json to_json(const FetchResult& result)
   };
   std::uint64_t octets = 0;
   for (const auto& m : result.stored) {
-    octets += m.octets;
+    octets = add_octets(octets, m.octets);
   }
   return {{"output", result.output},         {"stored", rows(result.stored, true)},
           {"skipped", rows(result.skipped, false)}, {"failed", rows(result.failed, false)},

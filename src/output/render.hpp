@@ -17,6 +17,9 @@ struct PlainStyle {
   std::size_t width = 100;  // terminal columns
 };
 
+// a + b, or UINT64_MAX when it would not fit (a server can claim any size).
+std::uint64_t add_octets(std::uint64_t a, std::uint64_t b);
+
 // "1.5 MiB", "312 B": sizes for people.
 std::string human_size(std::uint64_t octets);
 

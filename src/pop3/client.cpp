@@ -3,6 +3,7 @@
 #include "sasl/mechanism.hpp"
 #include "util/base64.hpp"
 #include "util/digest.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -163,10 +164,16 @@ void Client::stls()
   m_channel.stream().start_tls();
 }
 
-[[noreturn]] void Client::fail_login(const Status& status, std::string_view how)
+[[noreturn]] void Client::fail_login(const Status& status, std::string_view how,
+                                     const std::vector<std::string>& secrets)
 {
+  // A server may quote what it was sent; what it says must not carry the password on.
+  auto said = text::redact(describe(status), secrets);
+  bool about_credentials = status.code.empty() || status.code == "AUTH";
   throw Error(exit_code_for(status, ExitCode::permission),
-              "authentication (" + std::string(how) + ") failed: " + describe(status));
+              (about_credentials ? "authentication (" + std::string(how) + ") failed: "
+                                 : "the server refused the login (" + std::string(how) + "): ") +
+                  said);
 }
 
 void Client::login_user(const std::string& user, const Secret& password)
@@ -174,13 +181,15 @@ void Client::login_user(const std::string& user, const Secret& password)
   m_channel.send(command("USER", user));
   auto status = read_status();
   if (!status.ok()) {
-    fail_login(status, "USER");
+    fail_login(status, "USER", {});
   }
+  m_channel.hide({password.reveal()});
   m_channel.send(command("PASS", password.reveal()), "PASS <redacted>");
   status = read_status();
   if (!status.ok()) {
-    fail_login(status, "USER/PASS");
+    fail_login(status, "USER/PASS", {password.reveal()});
   }
+  m_channel.hide({});
 }
 
 void Client::login_apop(const std::string& user, const Secret& password)
@@ -194,7 +203,7 @@ void Client::login_apop(const std::string& user, const Secret& password)
   m_channel.send(command("APOP", user + " " + digest), "APOP " + user + " <redacted>");
   auto status = read_status();
   if (!status.ok()) {
-    fail_login(status, "APOP");
+    fail_login(status, "APOP", {password.reveal(), digest});
   }
 }
 
@@ -209,6 +218,11 @@ void Client::login_sasl(sasl::Mechanism& mechanism)
   }
   // RFC 5034 section 4: an AUTH command longer than 255 octets must not carry the initial
   // response; the mechanism then answers the server's empty challenge with it.
+  std::vector<std::string> secrets;
+  if (initial) {
+    secrets = sasl::secret_fragments(*initial);
+  }
+  m_channel.hide(secrets);
   if (initial && name.size() + encoded.size() + 7 <= 255) {
     m_channel.send(command("AUTH", name + " " + encoded), "AUTH " + name + " <redacted>");
   } else {
@@ -217,12 +231,13 @@ void Client::login_sasl(sasl::Mechanism& mechanism)
   for (;;) {
     auto status = read_status(ReplyShape::sasl);
     if (status.ok()) {
+      m_channel.hide({});
       // POP3 has no success data (RFC 5034): a SCRAM server signature came as a challenge.
       mechanism.verify_final("");
       return;
     }
     if (status.kind == Status::Kind::err) {
-      fail_login(status, name);
+      fail_login(status, name, secrets);
     }
     auto challenge = base64::decode(status.text);
     std::string response;
@@ -237,6 +252,10 @@ void Client::login_sasl(sasl::Mechanism& mechanism)
       read_status(ReplyShape::sasl);
       throw;
     }
+    for (auto& fragment : sasl::secret_fragments(response)) {
+      secrets.push_back(std::move(fragment));
+    }
+    m_channel.hide(secrets);
     m_channel.send(base64::encode(response) + "\r\n", "<redacted>");
   }
 }
@@ -334,6 +353,13 @@ bool Pipeline::step()
   m_client.read_reply(
       request.shape, request.ending, [&](std::string_view data) { m_sink.on_data(tag, data); },
       [&](const Status& status) { m_sink.on_status(tag, status); });
+  // With nothing left in flight, nothing may be left over: bytes here are replies to commands
+  // never sent, and this reply may have been taken for another one. Checked before the sink
+  // sees the end of the reply, so that nothing from it is kept.
+  if (m_in_flight.empty() && m_queued.empty() && !m_client.m_channel.buffered().empty()) {
+    throw ProtocolError("the server sent more replies than it was asked for; its replies are "
+                        "out of step with the commands, so nothing is committed");
+  }
   m_sink.on_end(tag);
   return true;
 }
@@ -346,8 +372,20 @@ void Pipeline::run()
 
 Status Client::quit()
 {
+  // A reply waiting before QUIT was sent answers nothing we asked: the session is out of step,
+  // and QUIT would commit deletions chosen from misread replies.
+  if (!m_channel.buffered().empty()) {
+    throw ProtocolError("the server sent more replies than it was asked for; QUIT was not "
+                        "sent, so nothing is deleted");
+  }
   m_channel.send(command("QUIT"));
-  return read_status();
+  auto status = read_status();
+  // More after the reply to QUIT: what we took for it answered an earlier command.
+  if (!m_channel.buffered().empty()) {
+    throw ProtocolError("the server sent more than its reply to QUIT; its replies were out of "
+                        "step with the commands");
+  }
+  return status;
 }
 
 }  // namespace mw::pop3

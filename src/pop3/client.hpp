@@ -134,7 +134,8 @@ private:
                     const std::function<void(const Status&)>& on_status = {});
   Status read_status(ReplyShape shape = ReplyShape::single);
   std::vector<std::string> read_lines(std::string_view command);
-  [[noreturn]] void fail_login(const Status& status, std::string_view how);
+  [[noreturn]] void fail_login(const Status& status, std::string_view how,
+                               const std::vector<std::string>& secrets);
 
   net::Channel m_channel;
   ReplyParser m_parser;

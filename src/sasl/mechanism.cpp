@@ -1,5 +1,7 @@
 #include "sasl/mechanism.hpp"
 
+#include "util/base64.hpp"
+
 #include "sasl/cram_md5.hpp"
 #include "sasl/login.hpp"
 #include "sasl/oauth.hpp"
@@ -75,6 +77,20 @@ std::optional<std::string> strongest(const std::vector<std::string>& offered)
     }
   }
   return std::nullopt;
+}
+
+std::vector<std::string> secret_fragments(std::string_view response)
+{
+  std::vector<std::string> fragments{std::string(response), base64::encode(response)};
+  if (auto nul = response.rfind('\0'); nul != std::string_view::npos) {
+    fragments.emplace_back(response.substr(nul + 1));
+  }
+  constexpr std::string_view k_bearer = "auth=Bearer ";
+  if (auto at = response.find(k_bearer); at != std::string_view::npos) {
+    auto token = response.substr(at + k_bearer.size());
+    fragments.emplace_back(token.substr(0, token.find('\x01')));
+  }
+  return fragments;
 }
 
 } // namespace mw::sasl

@@ -68,4 +68,9 @@ std::unique_ptr<Mechanism> make(std::string_view name, const Credentials& creden
 // spelling; nullopt if none.
 std::optional<std::string> strongest(const std::vector<std::string>& offered);
 
+// The parts of a client response that must never be shown, for scrubbing a server's error reply
+// that quotes it: the response itself, its base64 form, and the password or token inside it
+// (after PLAIN's last NUL, after "auth=Bearer ").
+std::vector<std::string> secret_fragments(std::string_view response);
+
 } // namespace mw::sasl

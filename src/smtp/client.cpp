@@ -2,6 +2,7 @@
 
 #include "sasl/mechanism.hpp"
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 
@@ -47,6 +48,20 @@ std::string canonical_line_endings(std::string_view message)
     out += "\r\n";
   }
   return out;
+}
+
+}  // namespace
+
+namespace {
+
+// DATA must be answered with 354 (RFC 5321 section 4.1.1.4). A 2xx there means the replies
+// are out of step with the commands (a reply nobody asked for), and taking it for the final
+// one would report a message as sent that never was.
+[[noreturn]] void throw_unexpected_data_reply(const Reply& reply)
+{
+  throw ProtocolError("the server answered DATA with " + describe(reply) +
+                      " instead of 354: an unexpected reply, out of step with the commands; "
+                      "the message was not sent");
 }
 
 }  // namespace
@@ -144,6 +159,12 @@ void Client::authenticate(sasl::Mechanism& mechanism)
 {
   std::string name(mechanism.name());
   auto initial = mechanism.initial_response();
+  std::vector<std::string> secrets;
+  if (initial) {
+    secrets = sasl::secret_fragments(*initial);
+  }
+  // A server may quote what it was sent: neither the transcript nor an error may carry it on.
+  m_channel.hide(secrets);
   if (initial) {
     // RFC 4954 section 4: "=" is an empty initial response.
     auto encoded = initial->empty() ? std::string("=") : base64::encode(*initial);
@@ -154,13 +175,15 @@ void Client::authenticate(sasl::Mechanism& mechanism)
   for (;;) {
     auto reply = read_reply();
     if (reply.code == 235) {
+      m_channel.hide({});
       mechanism.verify_final("");
       return;
     }
     if (reply.code != 334) {
       auto code = reply.code == 454 || reply.transient() ? ExitCode::temporary
                                                           : ExitCode::permission;
-      throw Error(code, "authentication (" + name + ") failed: " + describe(reply));
+      throw Error(code, "authentication (" + name + ") failed: " +
+                            text::redact(describe(reply), secrets));
     }
     auto challenge = base64::decode(reply.lines.empty() ? "" : reply.lines.front());
     std::string response;
@@ -175,6 +198,10 @@ void Client::authenticate(sasl::Mechanism& mechanism)
       read_reply();
       throw;
     }
+    for (auto& fragment : sasl::secret_fragments(response)) {
+      secrets.push_back(std::move(fragment));
+    }
+    m_channel.hide(secrets);
     m_channel.send(base64::encode(response) + "\r\n", "<redacted>");
   }
 }
@@ -254,6 +281,8 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
         m_channel.send(".\r\n");
         read_reply();
       }
+    } else if (go_ahead.positive()) {
+      throw_unexpected_data_reply(go_ahead);
     } else if (t.mail.positive() && accepted > 0) {
       t.data = go_ahead;
     }
@@ -286,6 +315,9 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
   }
   m_channel.send("DATA\r\n");
   auto go_ahead = read_reply();
+  if (go_ahead.positive() && go_ahead.code != 354) {
+    throw_unexpected_data_reply(go_ahead);
+  }
   if (go_ahead.code != 354) {
     t.data = go_ahead;
     return t;

@@ -27,6 +27,9 @@ public:
   // that a run killed before the next save() still knows what it stored; load() reads the
   // journal back and save() folds it in.
   void record(const std::string& uid);
+
+  // Removes a UID (the next save() drops it from the file and the journal).
+  void forget(const std::string& uid) { m_uids.erase(uid); }
   // Forgets the UIDs that are not in `on_server` any more, so the file stays small.
   void retain(const std::vector<std::string>& on_server);
   // Atomically replaces the file: writes PATH.tmp-<pid>, fsyncs, renames, fsyncs the directory;

@@ -45,4 +45,18 @@ std::string lower(std::string_view s)
   return out;
 }
 
+std::string redact(std::string text, const std::vector<std::string>& secrets)
+{
+  for (const auto& secret : secrets) {
+    if (secret.size() < 3) {
+      continue;
+    }
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+      text.replace(at, secret.size(), "<redacted>");
+      at += 10;
+    }
+  }
+  return text;
+}
+
 }  // namespace mw::text

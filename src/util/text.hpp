@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mw::text {
 
@@ -15,5 +16,9 @@ std::string printable(std::string_view s);
 // ASCII upper and lower case (protocol keywords, not text).
 std::string upper(std::string_view s);
 std::string lower(std::string_view s);
+
+// text with every occurrence of each secret (ignoring those shorter than 3 octets) replaced by
+// "<redacted>": servers sometimes quote what they were sent in their error replies.
+std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 }  // namespace mw::text
