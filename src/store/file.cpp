@@ -1,6 +1,8 @@
 #include "store/file.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <signal.h>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
@@ -203,6 +205,41 @@ void remove_stale_files(const std::string& dir, std::string_view prefix,
     struct stat info {};
     if (::fstatat(::dirfd(stream), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
         S_ISREG(info.st_mode) && now - info.st_mtime > max_age_seconds) {
+      ::unlinkat(::dirfd(stream), entry->d_name, 0);
+    }
+  }
+  ::closedir(stream);
+}
+
+void remove_orphans(const std::string& dir, std::string_view host) noexcept
+{
+  DIR* stream = ::opendir(dir.c_str());
+  if (stream == nullptr) {
+    return;
+  }
+  const std::string suffix = "." + std::string(host);
+  while (const dirent* entry = ::readdir(stream)) {
+    const std::string_view name = entry->d_name;
+    // <seconds>.M<usec>P<pid>Q<counter>.<host>: one of ours, from this host.
+    auto p = name.find('P');
+    auto q = name.find('Q', p == std::string_view::npos ? 0 : p);
+    if (p == std::string_view::npos || q == std::string_view::npos || name.find(".M") > p ||
+        !name.ends_with(suffix)) {
+      continue;
+    }
+    long pid = 0;
+    auto digits = name.substr(p + 1, q - p - 1);
+    if (digits.empty() || digits.size() > 9 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    pid = std::stol(std::string(digits));
+    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) {
+      continue;  // its writer may still be at work
+    }
+    struct stat info {};
+    if (::fstatat(::dirfd(stream), entry->d_name, &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(info.st_mode)) {
       ::unlinkat(::dirfd(stream), entry->d_name, 0);
     }
   }

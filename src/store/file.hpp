@@ -93,4 +93,9 @@ void remove_stale_files(const std::string& dir, std::string_view prefix,
 // unlink(2) that ignores every error (for cleaning up after a failure).
 void remove_quietly(const std::string& path) noexcept;
 
+// Removes the files in `dir` that a mailwrench process on this host was writing when it died
+// (unique names "...P<pid>Q...<host>" whose pid no longer runs): a killed fetch's unfinished
+// batch, which nobody will ever finish.
+void remove_orphans(const std::string& dir, std::string_view host) noexcept;
+
 } // namespace mw::store::file

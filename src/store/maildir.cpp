@@ -51,6 +51,7 @@ public:
       file::make_directories(m_dir + sub, k_dir_mode);
     }
     file::remove_stale_files(m_dir + "/tmp", "", k_stale_tmp_seconds);
+    file::remove_orphans(m_dir + "/tmp", unique_host());
   }
 
   std::unique_ptr<Delivery> begin(const MessageMeta&) override

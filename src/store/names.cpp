@@ -78,10 +78,16 @@ std::string safe_file_name(std::string_view text)
   return name;
 }
 
+const std::string& unique_host()
+{
+  static const std::string host = host_name();
+  return host;
+}
+
 std::string unique_name()
 {
   static std::atomic<std::uint64_t> counter{0};
-  static const std::string host = host_name();
+  const std::string& host = unique_host();
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
   return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" +
