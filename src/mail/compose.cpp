@@ -992,8 +992,14 @@ RawMessage prepare_raw(std::string_view message, std::chrono::sys_seconds now,
 {
   const std::string text = to_crlf(message);
   std::string_view rest = text;
-  if (rest.starts_with("From ")) {
-    // An mbox separator line (saved with a mail client) is not a header field.
+  // An mbox separator line ("From sender date", saved with a mail client) is not a header
+  // field; "From : a@b" (the obsolete syntax of RFC 5322 section 4.5) is.
+  auto first_line = rest.substr(0, rest.find(k_crlf));
+  auto first_colon = first_line.find(':');
+  bool obsolete_from_field =
+      first_colon != std::string_view::npos &&
+      first_line.substr(0, first_colon).find_first_not_of(" \t", 4) == std::string_view::npos;
+  if (rest.starts_with("From ") && !obsolete_from_field) {
     const std::size_t eol = rest.find(k_crlf);
     rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 2);
   }
