@@ -129,6 +129,9 @@ def main(argv: list[str]) -> int:
         console.append(f"{verdict:5s} {name}: {shown} (wanted {wanted})")
     target_table = "\n".join(tl)
 
+    def mins(sec: int) -> str:
+        return f"{sec // 60} min {sec % 60} s" if sec >= 60 else f"{sec} s"
+
     m = meta["machine"]
     v = meta["versions"]
     failed = [r for r in rows if r["status"] != "ok"]
@@ -136,7 +139,8 @@ def main(argv: list[str]) -> int:
         "partial run (`--only " + meta["only"] + "`)" if meta["only"] != "1,2,3,4,5,6,7" else "full run")
     md = f"""# mailwrench benchmark results
 
-{kind}, {meta['date']}, produced by `bench/run.sh{' --quick' if meta['quick'] else ''}` in {meta['elapsed_s'] // 60} min {meta['elapsed_s'] % 60} s.
+{kind}, {meta['date']}, produced by `bench/run.sh{' --quick' if meta['quick'] else ''}`: {mins(meta['elapsed_s'] - meta.get('setup_s', 0))} of
+servers, data and measuring, after {mins(meta.get('setup_s', 0))} of install check and (incremental) build.
 Every number below comes from this one run: same machine, same servers, same mailbox.
 
 **Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, kernel {m['kernel']}, work files on {m['filesystem']};
@@ -169,11 +173,14 @@ Peak RSS: median over the timed runs of GNU time's `%M`, i.e. the largest single
 - One warm-up run per tool, timed by `run.sh`, then `hyperfine --runs N --prepare ...`: N = {meta['runs']} unless the
   warm-up run shows that N runs would take more than {meta['budget']} s; a tool whose warm-up alone takes more than
   {meta['budget'] / 2:g} s is measured once (its warm-up run is the measurement: "1" in the runs column).
-- Before every run (outside the timing): the output is emptied and `sync` flushes earlier runs' dirty pages;
+- Before every run (outside the timing): the previous run's output is moved aside, not deleted (on this
+  machine's ext4, mounted with `discard` on a virtual disk, deleting 10,000 files made the next run's fsyncs
+  two to three times slower), and `sync` flushes earlier runs' dirty pages;
   purge runs get their mailbox back (hard links from a template, Dovecot's index removed and rebuilt by a
   STAT), so every purge deletes {meta['n']:,} messages from a freshly indexed mailbox.
-- **Durability.** mailwrench and mpop write each message to `tmp/`, fsync it and move it into `new/`
-  (mailwrench: rename; mpop: link). fetchmail cannot write a Maildir, so it delivers through
+- **Durability.** mpop writes each message to `tmp/`, fsyncs it and links it into `new/`; mailwrench
+  writes to `tmp/` and renames into `new/`, making the files durable as its Maildir sink is built to
+  (at the time of writing: `sync_file_range` per file and a `syncfs`/`fsync` per batch — see `strace -c`). fetchmail cannot write a Maildir, so it delivers through
   `mda "safecat tmp new"`, which also fsyncs every file and links it into `new/` — but fetchmail forks
   `/bin/sh` + `safecat` per message, which is most of its time. curl (job 4) writes its file without fsync.
 - **Login.** USER/PASS for mailwrench, mpop, fetchmail and the wire limit; curl cannot be made to send
