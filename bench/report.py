@@ -170,9 +170,12 @@ Peak RSS: median over the timed runs of GNU time's `%M`, i.e. the largest single
 
 ## How it was measured, and what differs between the tools
 
-- One warm-up run per tool, timed by `run.sh`, then `hyperfine --runs N --prepare ...`: N = {meta['runs']} unless the
+- One warm-up run per tool, timed by `run.sh`, then N timed runs, each a `hyperfine --runs 1 --prepare ...`,
+  **interleaved** with the other tools of the same job (mailwrench, mpop, fetchmail, mailwrench, mpop, ...), so
+  that a slow spell of this shared machine — its disk above all — hits every tool alike. N = {meta['runs']} unless the
   warm-up run shows that N runs would take more than {meta['budget']} s; a tool whose warm-up alone takes more than
-  {meta['budget'] / 2:g} s is measured once (its warm-up run is the measurement: "1" in the runs column).
+  {meta['budget'] / 2:g} s is measured once (its warm-up run is the measurement: "1" in the runs column; such a
+  number carries the machine's noise of that moment, see the min–max of the others).
 - Before every run (outside the timing): the previous run's output is moved aside, not deleted (on this
   machine's ext4, mounted with `discard` on a virtual disk, deleting 10,000 files made the next run's fsyncs
   two to three times slower), and `sync` flushes earlier runs' dirty pages;

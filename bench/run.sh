@@ -18,10 +18,11 @@
 # Every tool uses POP3S (implicit TLS, certificate verified) and USER/PASS (curl: SASL PLAIN,
 # it cannot be made to send USER/PASS), SMTP submission with STARTTLS + AUTH PLAIN.
 #
-# Method: for each tool, one warm-up run (timed here, to choose the run count), then
-# `hyperfine --runs N` with the restoring step as --prepare (outside the timing), each run under
-# `/usr/bin/time -f %M` for the peak RSS (of the largest process of the run). A correctness
-# check follows every tool (files delivered, mailbox empty, ...): a failed check marks the row.
+# Method: for each tool, one warm-up run (timed here, to choose the run count), then its timed
+# runs interleaved with the job's other tools (A B C A B C ...), each a `hyperfine --runs 1` with
+# the restoring step as --prepare (outside the timing), under `/usr/bin/time -f %M` for the peak
+# RSS (of the largest process of the run). A correctness check follows each tool's last run
+# (files delivered, mailbox empty, ...): a failed check marks the row.
 #
 # Output: the table on stdout; bench/RESULTS.md (a --quick run or an --only run writes
 # bench/results/RESULTS-quick.md / RESULTS-partial.md instead); hyperfine JSON, peak RSS, the
@@ -196,59 +197,85 @@ slug() { echo "$1" | tr -c 'A-Za-z0-9\n' '-' | tr -s '-'; }
 median_rss() {  # file count -> median of the last COUNT numeric lines (KiB)
   grep -E '^[0-9]+$' "$1" | tail -n "$2" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print ""}'
 }
-# measure GROUP ORDER TOOL NOTE PREPARE COMMAND CHECK
-#   GROUP: job key (f0, p0, ...); the check is a shell snippet run after the last run that prints
-#   one line and fails when the result is wrong; $EXECS holds how often COMMAND ran in all.
-measure() {
-  local group=$1 tool=$2 note=$3 prep=$4 cmd=$5 check=$6
-  local id; id=$(slug "$group-$tool")
-  local json=$RES/$id.json rss=$RES/$id.rss log=$RES/$id.log
-  local load; load=$(cut -d' ' -f1 /proc/loadavg)
-  printf '%s\n' "$cmd" > "$RES/$id.cmd"; printf '%s\n' "$prep" > "$RES/$id.prepare"
-  say "$group $tool: warm-up"
-  : > "$rss"
-  local status=ok text="" runs=0 execs=1 t0 t1 tw
-  if ! bash -c "$prep" > "$log" 2>&1; then
-    status=FAILED; text="prepare failed: $(tail -c 300 "$log" | tr '\n\t' '  ')"
-  else
+# measure GROUP TOOL NOTE PREPARE COMMAND CHECK — queue a tool for the next run_group.
+#   GROUP: job key (f0, p0, ...); PREPARE runs before every run, outside the timing; CHECK is a
+#   shell snippet run right after the tool's last run: it prints one line and fails when the
+#   result is wrong ($EXECS: how often COMMAND ran in all, warm-up included).
+# run_group measures the queued tools: each one's warm-up run first (timed here, to choose its
+#   run count), then the timed runs interleaved, round by round (A B C A B C ...), each one a
+#   `hyperfine --runs 1 --prepare PREPARE` under /usr/bin/time, so that a slow spell of this
+#   shared machine (its disk above all) hits every tool alike instead of one tool's block.
+Q_GROUP=""; Q_TOOL=(); Q_NOTE=(); Q_PREP=(); Q_CMD=(); Q_CHECK=()
+measure() { Q_GROUP=$1; Q_TOOL+=("$2"); Q_NOTE+=("$3"); Q_PREP+=("$4"); Q_CMD+=("$5"); Q_CHECK+=("${6:-}"); }
+run_group() {
+  local g=$Q_GROUP n=${#Q_TOOL[@]} i r maxr=0 t0 t1 tw out base stats
+  local -a id status text runs load
+  run_check() {  # index execs
+    [ -n "${Q_CHECK[$1]}" ] || return 0
+    if out=$(EXECS=$2 bash -c "${Q_CHECK[$1]}" 2>&1); then :; else status[$1]=FAILED; fi
+    text[$1]=$(printf '%s' "$out" | tr '\n\t' '  ' | cut -c1-300)
+  }
+  for ((i = 0; i < n; i++)); do
+    id[i]=$(slug "$g-${Q_TOOL[i]}"); status[i]=ok; text[i]=""; runs[i]=0
+    load[i]=$(cut -d' ' -f1 /proc/loadavg)
+    base=$RES/${id[i]}
+    printf '%s\n' "${Q_CMD[i]}" > "$base.cmd"; printf '%s\n' "${Q_PREP[i]}" > "$base.prepare"
+    : > "$base.rss"; : > "$base.times"
+    if ! bash -c "${Q_PREP[i]}" > "$base.log" 2>&1; then
+      status[i]=FAILED; text[i]="prepare failed: $(tail -c 300 "$base.log" | tr '\n\t' '  ')"; continue
+    fi
     t0=$(date +%s%N)
-    if ! bash -c "/usr/bin/time -f %M -a -o $rss.warm $cmd" >> "$log" 2>&1; then
-      status=FAILED; text="warm-up run failed: $(tail -c 300 "$log" | tr '\n\t' '  ')"
+    if ! bash -c "/usr/bin/time -f %M -a -o $base.rss.warm ${Q_CMD[i]}" >> "$base.log" 2>&1; then
+      status[i]=FAILED; text[i]="warm-up run failed: $(tail -c 300 "$base.log" | tr '\n\t' '  ')"; continue
     fi
     t1=$(date +%s%N)
     tw=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
-  fi
-  if [ $status = ok ]; then
-    runs=$(awk -v t="$tw" -v b="$BUDGET" -v r="$RUNS" 'BEGIN {n = int(b / t); if (n > r) n = r; print (t * 2 > b) ? 1 : (n < 2 ? 2 : n)}')
-    if [ "$runs" -ge 2 ]; then
-      execs=$(( runs + 1 ))
-      say "$group $tool: warm-up ${tw}s, $runs runs"
-      if ! hyperfine --style basic --runs "$runs" --export-json "$json" --prepare "$prep" \
-           -n "$tool" "/usr/bin/time -f %M -a -o $rss $cmd" 2>&1 | tee -a "$log"; then
-        status=FAILED; text="hyperfine failed (see $log)"
-      fi
-      [ -s "$json" ] || { status=FAILED; text="hyperfine failed (see $log)"; }
+    runs[i]=$(awk -v t="$tw" -v b="$BUDGET" -v r="$RUNS" 'BEGIN {n = int(b / t); if (n > r) n = r; print (t * 2 > b) ? 1 : (n < 2 ? 2 : n)}')
+    if [ "${runs[i]}" = 1 ]; then
+      say "$g ${Q_TOOL[i]}: warm-up ${tw}s > budget/2: the warm-up run is the measurement"
+      echo "$tw" > "$base.times"; cp "$base.rss.warm" "$base.rss"
+      run_check "$i" 1
     else
-      say "$group $tool: warm-up ${tw}s > budget/2: the warm-up run is the measurement"
-      cp "$rss.warm" "$rss"
-      python3 - "$json" "$tool" "$cmd" "$tw" <<'EOF'
-import json, sys
-path, name, cmd, t = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-json.dump({"results": [{"command": name, "command_line": cmd, "times": [t], "mean": t, "median": t,
-                        "min": t, "max": t, "stddev": None, "note": "single run: the warm-up"}]},
-          open(path, "w"), indent=1)
-EOF
+      say "$g ${Q_TOOL[i]}: warm-up ${tw}s; ${runs[i]} runs follow, interleaved with the job's other tools"
+      if [ "${runs[i]}" -gt $maxr ]; then maxr=${runs[i]}; fi
     fi
-  fi
-  if [ $status = ok ] && [ -n "$check" ]; then
-    if text=$(EXECS=$execs bash -c "$check" 2>&1); then status=ok; else status=FAILED; fi
-    text=$(printf '%s' "$text" | tr '\n\t' '  ' | cut -c1-300)
-  fi
-  local stats="		"
-  [ $status = ok ] && stats=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.3f\t%.3f\t%.3f" % (r["median"], r["min"], r["max"]))' "$json")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$group" "$tool" "$note" "$runs" "$stats" \
-    "$(median_rss "$rss" "$runs")" "$status" "$text" "$load" >> "$ROWS"
-  say "$group $tool: $status ${text:+($text)}"
+  done
+  for ((r = 1; r <= maxr; r++)); do
+    for ((i = 0; i < n; i++)); do
+      if [ "${status[i]}" != ok ] || [ "${runs[i]}" -lt 2 ] || [ "$r" -gt "${runs[i]}" ]; then continue; fi
+      base=$RES/${id[i]}
+      if hyperfine --style none --runs 1 --export-json "$base.run$r.json" --prepare "${Q_PREP[i]}" \
+           -n "${Q_TOOL[i]}" "/usr/bin/time -f %M -a -o $base.rss ${Q_CMD[i]}" >> "$base.log" 2>&1; then
+        python3 -c 'import json,sys; print("%.6f" % json.load(open(sys.argv[1]))["results"][0]["times"][0])' \
+          "$base.run$r.json" >> "$base.times"
+        say "$g ${Q_TOOL[i]}: run $r/${runs[i]}: $(tail -1 "$base.times" | cut -c1-6) s"
+      else
+        status[i]=FAILED; text[i]="run $r failed (see $base.log)"; continue
+      fi
+      if [ "$r" = "${runs[i]}" ]; then run_check "$i" $(( runs[i] + 1 )); fi
+    done
+  done
+  for ((i = 0; i < n; i++)); do
+    base=$RES/${id[i]}; stats="		"
+    if [ "${status[i]}" = ok ]; then
+      stats=$(python3 - "$base.times" "$base.json" "${Q_TOOL[i]}" "${Q_CMD[i]}" <<'EOF'
+import json, statistics, sys
+times = [float(l) for l in open(sys.argv[1]) if l.strip()]
+r = {"command": sys.argv[3], "command_line": sys.argv[4], "times": times,
+     "mean": statistics.mean(times), "median": statistics.median(times), "min": min(times), "max": max(times),
+     "stddev": statistics.stdev(times) if len(times) > 1 else None,
+     "note": "one warm-up run, then single-run hyperfine invocations interleaved with the job's other tools"
+             if len(times) > 1 else "single run: the warm-up run"}
+json.dump({"results": [r]}, open(sys.argv[2], "w"), indent=1)
+print("%.3f\t%.3f\t%.3f" % (r["median"], r["min"], r["max"]))
+EOF
+)
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$g" "${Q_TOOL[i]}" "${Q_NOTE[i]}" "${runs[i]}" "$stats" \
+      "$(median_rss "$base.rss" "${runs[i]}")" "${status[i]}" "${text[i]}" "${load[i]}" >> "$ROWS"
+    say "$g ${Q_TOOL[i]}: ${status[i]} ${text[i]:+(${text[i]})}"
+  done
+  Q_GROUP=""; Q_TOOL=(); Q_NOTE=(); Q_PREP=(); Q_CMD=(); Q_CHECK=()
 }
 
 count_new() { echo "$(ls "$1/new" 2>/dev/null | wc -l) files in $(basename "$1")/new (expected $2)"; [ "$(ls "$1/new" 2>/dev/null | wc -l)" = "$2" ]; }
@@ -277,7 +304,7 @@ job_fetch() {  # group count-label range-arg netns-prefix mw-conn mpoprc fetchma
   [ -n "$fmrc" ] && measure "$g" fetchmail "keep fetchall, mda safecat (sh + safecat per message, fsync per file)" \
     "rm -f $WORK/fetchids && $ASIDE $OUT/fetchmail && mkdir -p $OUT/fetchmail/tmp $OUT/fetchmail/new $OUT/fetchmail/cur" \
     "$nsx $fmrc.sh" "count_new $OUT/fetchmail $cnt"
-  return 0
+  run_group
 }
 if job_on 1; then job_fetch f0 "$N" "" "$MW0" "$WORK/mpoprc" "$WORK/fetchmailrc"; fi
 
@@ -290,6 +317,7 @@ if job_on 7; then
   measure w0 "python ssl" "USER/PASS + $N RETR pipelined, one 256 KB buffer" "true" \
     "python3 $HERE/wire.py retr $A $P $U10K $PWF $CA $N" \
     "r=\$(grep -o 'wire.py: [0-9]* octets' $RES/w0-python-ssl.log | tail -1); echo \"warm-up run: \$r (+OK at the end)\"; [ \"\${r//[^0-9]/}\" -ge $OCTETS ]"
+  run_group
 fi
 
 # ------------------------------------------------------------------ 2. purge all N
@@ -298,6 +326,7 @@ job_purge() {  # group netns-prefix mw-conn mpoprc
     "$2 $3 -u $UPURGE purge --all --yes >/dev/null" "$CHK_EMPTY"
   measure "$1" mpop "--keep=off --killsize=0 (DELE without RETR)" "$RESTORE" \
     "$2 mpop -C $4 -q --keep=off --killsize=0 purge" "$CHK_EMPTY"
+  run_group
 }
 if job_on 2; then job_purge p0 "" "$MW0" "$WORK/mpoprc"; fi
 
@@ -312,7 +341,7 @@ job_list() {  # group count netns-prefix mw-conn curl-base-url curl-extra tool-l
     measure "$g" curl "one connection, URL glob, -X TOP: one TOP n 0 per round trip" "true" \
       "$nsx $CURL $cextra '$url/[1-$cnt]%200' -X TOP > $OUT/curl-top.txt" \
       "n=\$(grep -c '^X-Bench-Index:' $OUT/curl-top.txt); echo \"\$n headers\"; [ \$n = $cnt ]";; esac
-  return 0
+  run_group
 }
 if job_on 3; then job_list l0 "$N" "" "$MW0" "pop3s://$A:$P" "" "mailwrench curl"; fi
 
@@ -328,6 +357,7 @@ if job_on 4; then
   measure b0 curl "RETR -o FILE (CRLF kept, no fsync)" "$ASIDE $OUT/curl-big.eml" \
     "curl -s --cacert $CA --user $UBIG:$SCRATCH_PW --login-options AUTH=PLAIN pop3s://$A:$P/1 -o $OUT/curl-big.eml" \
     "s=\$(stat -c %s $OUT/curl-big.eml); echo \"\$s octets stored\"; [ \$s = $BIG_OCTETS ]"
+  run_group
 fi
 
 # ------------------------------------------------------------------ 6. jobs 1-3 with 20 ms RTT
@@ -372,6 +402,7 @@ if job_on 6; then
   measure f20s fetchmail "--fetchlimit $SUB, mda safecat; LIST n + RETR n per message" \
     "rm -f $WORK/fetchids && $ASIDE $OUT/fetchmail && mkdir -p $OUT/fetchmail/tmp $OUT/fetchmail/new $OUT/fetchmail/cur" \
     "$NSX $WORK/fetchmailrc-ns.sh --fetchlimit $SUB" "count_new $OUT/fetchmail $SUB"
+  run_group
   job_purge p20 "$NSX" "$MW20" "$WORK/mpoprc-ns"
   job_list l20 "$N" "$NSX" "$MW20" "" "" "mailwrench"
   job_list l20s "$SUB" "$NSX" "$MW20" "pop3s://localhost:$P" "--resolve localhost:$P:$NSA" "mailwrench curl"
@@ -421,6 +452,7 @@ EOF
       swaks) note="composed from flags (Perl)";;
     esac
     measure s0 "$t" "$SENDS x one process: $note" "true" "$f" "$CHK_SEND"   # waits for delivery
+    run_group   # one tool at a time: the check counts this tool's deliveries
   done
 fi
 
