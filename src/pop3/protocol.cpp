@@ -174,22 +174,26 @@ ReplyParser::Event ReplyParser::feed(std::string_view input, std::size_t& consum
 
     case State::in_line: {
       if (m_ending == LineEnding::lf) {
-        auto j = input.find_first_of("\r\n", i);
-        if (j == std::string_view::npos) {
-          consumed = n;
-          return {Event::Type::data, input.substr(i)};
-        }
-        if (input[j] == '\n') {
+        // The first CR or LF, with two memchr scans (find_first_of calls memchr once per
+        // byte): the next LF, then a CR before it.
+        auto lf = input.find('\n', i);
+        auto limit = lf == std::string_view::npos ? n : lf;
+        auto cr = input.substr(0, limit).find('\r', i);
+        if (cr == std::string_view::npos) {
+          if (lf == std::string_view::npos) {
+            consumed = n;
+            return {Event::Type::data, input.substr(i)};
+          }
           m_state = State::line_start;
-          consumed = j + 1;
-          return {Event::Type::data, input.substr(i, j + 1 - i)};
+          consumed = lf + 1;
+          return {Event::Type::data, input.substr(i, lf + 1 - i)};
         }
         m_state = State::cr;
-        consumed = j + 1;
-        if (j > i) {
-          return {Event::Type::data, input.substr(i, j - i)};
+        consumed = cr + 1;
+        if (cr > i) {
+          return {Event::Type::data, input.substr(i, cr - i)};
         }
-        i = j + 1;
+        i = cr + 1;
         break;
       }
       // CRLF kept: emit everything up to the next line that starts with a dot (or the end
