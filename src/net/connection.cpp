@@ -365,9 +365,5 @@ std::string Connection::peer() const
   return address + ":" + std::to_string(ep.port());
 }
 
-std::string Connection::certificate_fingerprint() const
-{
-  return m_impl->fingerprint();
-}
 
 }  // namespace mw::net

@@ -44,9 +44,6 @@ public:
   // "127.0.0.1:995" of the address actually connected to.
   std::string peer() const;
 
-  // The SHA-256 fingerprint of the server certificate, "AB:CD:...", or "" without TLS.
-  std::string certificate_fingerprint() const;
-
 private:
   struct Impl;
   explicit Connection(std::unique_ptr<Impl> impl);

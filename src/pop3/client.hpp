@@ -124,8 +124,6 @@ public:
   // it (see Pace); 0 = no limit beyond the transport's per-read deadline.
   void set_reply_timeout(std::chrono::seconds limit) { m_channel.pace().set_limit(limit); }
 
-  net::Stream& stream() { return m_channel.stream(); }
-
 private:
   friend class Pipeline;
 

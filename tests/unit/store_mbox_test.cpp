@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 
 #include <algorithm>
+#include "store_helpers.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -41,16 +42,7 @@ std::uintmax_t size_of(const std::string& path)
 std::string deliver(mw::store::Sink& sink, const MessageMeta& meta, const std::string& message,
                     std::mt19937& random)
 {
-  auto delivery = sink.begin(meta);
-  std::size_t at = 0;
-  while (at < message.size()) {
-    std::uniform_int_distribution<std::size_t> size(0,
-                                                    std::min<std::size_t>(message.size() - at, 13));
-    const std::size_t n = size(random);
-    delivery->write(std::string_view(message).substr(at, n));
-    at += n;
-  }
-  return delivery->commit();
+  return mw::test::deliver(sink, meta, message, random, 13);
 }
 
 // The quoting of one whole message, line by line: the definition the streaming Quoter must meet.
