@@ -183,7 +183,7 @@ Peak RSS: median over the timed runs of GNU time's `%M`, i.e. the largest single
   STAT), so every purge deletes {meta['n']:,} messages from a freshly indexed mailbox.
 - **Durability.** mpop writes each message to `tmp/`, fsyncs it and links it into `new/`; mailwrench
   writes to `tmp/` and renames into `new/`, making the files durable as its Maildir sink is built to
-  (at the time of writing: `sync_file_range` per file and a `syncfs`/`fsync` per batch — see `strace -c`). fetchmail cannot write a Maildir, so it delivers through
+  (at the time of writing: one `syncfs` per batch of at most 128 files or one second, then the renames and one `fsync` of `new/` — see `strace -c`). fetchmail cannot write a Maildir, so it delivers through
   `mda "safecat tmp new"`, which also fsyncs every file and links it into `new/` — but fetchmail forks
   `/bin/sh` + `safecat` per message, which is most of its time. curl (job 4) writes its file without fsync.
 - **Login.** USER/PASS for mailwrench, mpop, fetchmail and the wire limit; curl cannot be made to send

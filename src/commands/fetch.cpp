@@ -92,8 +92,8 @@ public:
       const auto& row = m_plan[tag];
       auto path = m_delivery->commit();
       m_delivery.reset();
+      m_pending.push_back({tag, m_result.stored.size()});
       m_result.stored.push_back({row.number, row.uid, m_octets, path, ""});
-      m_pending.push_back(tag);
       m_progress.message_done();
     }
     // The last batch waits for QUIT unless its DELEs must go before it: so a session found
@@ -121,9 +121,10 @@ public:
     sync_and_record();
     m_last_sync = std::chrono::steady_clock::now();
     if (m_context.settings.delete_after) {
-      for (auto tag : m_pending) {
-        m_pipeline->push(pop3::command("DELE", m_plan[tag].number), pop3::ReplyShape::single,
-                         pop3::LineEnding::crlf, k_dele_tag + tag);
+      for (const auto& pending : m_pending) {
+        m_pipeline->push(pop3::command("DELE", m_plan[pending.tag].number),
+                         pop3::ReplyShape::single, pop3::LineEnding::crlf,
+                         k_dele_tag + pending.tag);
       }
     }
     m_pending.clear();
@@ -179,8 +180,10 @@ private:
   // the moment it is visible, so a kill leaves at most one visible message unrecorded.
   void sync_and_record()
   {
-    m_sink.sync([this](std::size_t index) {
-      const auto& uid = m_plan[m_pending.at(index)].uid;
+    m_sink.sync([this](std::size_t index, const std::string& where) {
+      const auto& pending = m_pending.at(index);
+      m_result.stored.at(pending.stored).path = where;
+      const auto& uid = m_plan[pending.tag].uid;
       if (m_state && !uid.empty()) {
         m_state->record(uid);
         m_recorded.push_back(uid);
@@ -206,7 +209,11 @@ private:
   std::size_t m_retrs_done = 0;
   std::uint64_t m_dele_failures = 0;
   std::vector<std::string> m_recorded;  // UIDs this run added to the state
-  std::vector<std::size_t> m_pending;  // committed, not yet durable: no state, no DELE yet
+  struct Pending {
+    std::size_t tag;     // into m_plan
+    std::size_t stored;  // into m_result.stored
+  };
+  std::vector<Pending> m_pending;  // committed, not yet durable: no state, no DELE yet
   std::chrono::steady_clock::time_point m_last_sync;
 };
 

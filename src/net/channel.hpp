@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,10 @@ public:
   // The bytes received and not consumed yet.
   std::string_view buffered() const { return {m_buffer.data() + m_begin, m_end - m_begin}; }
   void consume(std::size_t n) { m_begin += n; }
+
+  // The whole read buffer, so that a reader may rewrite bytes it has consumed in place (see
+  // pop3::Client::read_reply); fill() may move or overwrite them.
+  std::span<char> storage() { return m_buffer; }
 
   // Reads at least one more byte; throws Error 74 when the server closed the connection.
   void fill();

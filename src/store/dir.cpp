@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <optional>
+#include <vector>
 
 namespace mw::store::detail {
 
@@ -50,20 +51,20 @@ public:
 
   void sync(const Visible& visible) override
   {
-    if (m_committed > 0) {
+    if (!m_committed.empty()) {
       file::sync_directory(m_dir);
     }
-    for (std::size_t i = 0; i < m_committed && visible; ++i) {
-      visible(i);
+    for (std::size_t i = 0; i < m_committed.size() && visible; ++i) {
+      visible(i, m_committed[i]);
     }
-    m_committed = 0;
+    m_committed.clear();
   }
 
-  void committed() { ++m_committed; }
+  void committed(const std::string& path) { m_committed.push_back(path); }
 
 private:
   std::string m_dir;
-  std::size_t m_committed = 0;
+  std::vector<std::string> m_committed;
 };
 
 std::string file_name_for(const MessageMeta& meta, const std::string& unique)
@@ -107,7 +108,7 @@ std::string DirDelivery::commit()
     // A refetch of the same UID replaces the earlier copy atomically.
     rename_replace(m_tmp_path, m_final_path);
     m_file.reset();
-    m_sink.committed();
+    m_sink.committed(m_final_path);
     return m_final_path;
   } catch (...) {
     abandon();

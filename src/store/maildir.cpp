@@ -20,6 +20,12 @@ constexpr long k_stale_tmp_seconds = 36 * 60 * 60; // the Maildir specification'
 
 class MaildirSink;
 
+// new/<unique>,S=<octets>: the size in the name spares readers a stat (as Dovecot writes it).
+std::string target_for(const std::string& dir, const std::string& unique, std::uint64_t octets)
+{
+  return dir + "/new/" + unique + ",S=" + std::to_string(octets);
+}
+
 // tmp/<unique> while it is written; new/<unique>,S=<octets> once committed and synced.
 class MaildirDelivery final : public Delivery {
 public:
@@ -84,14 +90,16 @@ public:
     auto pending = std::move(m_pending);
     m_pending.clear();
     for (std::size_t i = 0; i < pending.size(); ++i) {
-      if (!rename_no_replace(pending[i].tmp_path, pending[i].target)) {
+      try {
+        move_into_new(pending[i]);
+      } catch (...) {
         for (std::size_t j = i; j < pending.size(); ++j) {
           file::remove_quietly(pending[j].tmp_path);
         }
-        file::fail("move into place", pending[i].target, EEXIST);
+        throw;
       }
       if (visible) {
-        visible(i);
+        visible(i, pending[i].target);
       }
     }
     file::sync_directory(m_dir + "/new");
@@ -99,16 +107,30 @@ public:
 
   std::size_t batch() const override { return 128; }
 
-  void committed(std::string tmp_path, std::string target)
+  void committed(std::string tmp_path, std::string target, std::uint64_t octets)
   {
-    m_pending.push_back({std::move(tmp_path), std::move(target)});
+    m_pending.push_back({std::move(tmp_path), std::move(target), octets});
   }
 
 private:
   struct Pending {
     std::string tmp_path;
     std::string target;
+    std::uint64_t octets;
   };
+
+  // The rename never replaces a file: a name already taken (a clock stepped back) gets
+  // another unique name instead.
+  void move_into_new(Pending& p)
+  {
+    for (int attempt = 0; attempt < k_name_attempts; ++attempt) {
+      if (rename_no_replace(p.tmp_path, p.target)) {
+        return;
+      }
+      p.target = target_for(m_dir, unique_name(), p.octets);
+    }
+    file::fail("move into place", p.target, EEXIST);
+  }
 
   void sync_pending_data()
   {
@@ -156,26 +178,17 @@ std::string MaildirDelivery::commit()
     throw Error(ExitCode::software, "internal error: commit of a finished Maildir delivery");
   }
   try {
-    m_file->flush();
-    // Start writing the data out now, while the next message arrives; sync() waits for it.
-    ::sync_file_range(m_file->fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
     m_file->close();
-    std::string unique = m_unique;
-    for (int attempt = 0; attempt < k_name_attempts; ++attempt) {
-      std::string target = m_dir + "/new/" + unique + ",S=" + std::to_string(m_octets);
-      if (::access(target.c_str(), F_OK) != 0) {
-        m_file.reset();
-        m_sink.committed(m_tmp_path, target);
-        return target;
-      }
-      // A name taken already (a clock stepped back): never overwrite, pick another one.
-      unique = unique_name();
-    }
-    file::fail("move into place", m_tmp_path, EEXIST);
+    m_file.reset();
   } catch (...) {
     abandon();
     throw;
   }
+  // The name it is meant to have; sync() moves it there (or, if that name was taken
+  // meanwhile, to another one that it reports).
+  std::string target = target_for(m_dir, m_unique, m_octets);
+  m_sink.committed(m_tmp_path, target, m_octets);
+  return target;
 }
 
 void MaildirDelivery::abandon() noexcept

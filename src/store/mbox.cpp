@@ -224,7 +224,7 @@ public:
       m_dirty = false;
     }
     for (std::size_t i = 0; i < m_committed && visible; ++i) {
-      visible(i);
+      visible(i, m_path);
     }
     m_committed = 0;
   }

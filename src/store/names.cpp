@@ -87,11 +87,12 @@ const std::string& unique_host()
 std::string unique_name()
 {
   static std::atomic<std::uint64_t> counter{0};
+  // Read once: the only child this process forks (--password-command) execs at once.
+  static const std::string pid = std::to_string(::getpid());
   const std::string& host = unique_host();
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" +
-         std::to_string(::getpid()) + "Q" + std::to_string(++counter) + "." + host;
+  return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" + pid + "Q" + std::to_string(++counter) + "." + host;
 }
 
 } // namespace mw::store

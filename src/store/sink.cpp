@@ -84,7 +84,7 @@ public:
       throw Error(ExitCode::cant_create, "cannot write to standard output");
     }
     for (std::size_t i = 0; i < m_committed && visible; ++i) {
-      visible(i);
+      visible(i, "-");
     }
     m_committed = 0;
   }

@@ -46,8 +46,9 @@ public:
   // first is committed or destroyed is an Error 70).
   virtual std::unique_ptr<Delivery> begin(const MessageMeta& meta) = 0;
   // Called with the index (0, 1, ... in commit order since the last sync) of each message as
-  // soon as it is durable and visible.
-  using Visible = std::function<void(std::size_t index)>;
+  // soon as it is durable and visible, and where it is (what commit() returned, unless a
+  // Maildir name had to change because another file took it meanwhile).
+  using Visible = std::function<void(std::size_t index, const std::string& where)>;
 
   // Makes every message committed since the last sync durable on disk and visible, calling
   // `visible` for each right after it is; the caller deletes a message on the server, and

@@ -290,3 +290,76 @@ TEST_CASE("pipelining sends a batch in one write; without it, one command per tr
     CHECK(sink.bodies[2] == "Subject: three\n\n.dot\n");
   }
 }
+
+TEST_CASE("a RETR body arrives whole and converted, however the server's bytes are split",
+          "[pop3-client]")
+{
+  // Dot-stuffed lines, a lone CR inside a line and at a line's end, a stuffed dot followed
+  // by a lone CR, a bare LF line ending.
+  const std::string wire = "+OK 9 octets\r\n"
+                           "Subject: x\r\n\r\n"
+                           "..starts with a dot\r\n"
+                           "a\rb\r\n"
+                           "ends with CR\r\r\n"
+                           ".\rx\r\n"
+                           "bare LF\n"
+                           "...\r\n"
+                           ".\r\n";
+  const std::string as_lf = "Subject: x\n\n"
+                            ".starts with a dot\n"
+                            "a\rb\n"
+                            "ends with CR\r\n"
+                            "\rx\n"
+                            "bare LF\n"
+                            "..\n";
+  for (std::size_t chunk = 1; chunk <= wire.size() + 1; ++chunk) {
+    for (auto ending : {LineEnding::lf, LineEnding::crlf}) {
+      FakeStream server("+OK ready\r\n" + wire, chunk);
+      Client client(server);
+      client.read_greeting();
+      CollectSink sink;
+      std::vector<std::string> commands = {command("RETR", 1)};
+      client.pipeline(commands, ReplyShape::multi_line, ending, sink);
+      REQUIRE(sink.ends == 1);
+      if (ending == LineEnding::lf) {
+        CHECK(sink.bodies[0] == as_lf);
+      } else {
+        CHECK(sink.bodies[0] == "Subject: x\r\n\r\n.starts with a dot\r\na\rb\r\nends with CR\r\r\n"
+                                "\rx\r\nbare LF\n..\r\n");
+      }
+    }
+  }
+}
+
+TEST_CASE("the body of a message read at once reaches the sink in one piece", "[pop3-client]")
+{
+  std::string body;
+  std::string wire = "+OK ready\r\n+OK\r\n";
+  for (int i = 0; i < 200; ++i) {
+    body += "line " + std::to_string(i) + (i % 7 == 0 ? " .\n" : "\n");
+    wire += "line " + std::to_string(i) + (i % 7 == 0 ? " .\r\n" : "\r\n");
+    if (i % 50 == 0) {
+      body += ".dotted\n";
+      wire += "..dotted\r\n";
+    }
+  }
+  wire += ".\r\n";
+  FakeStream server(wire);
+  Client client(server);
+  client.read_greeting();
+  struct Count : ReplySink {
+    std::string body;
+    int chunks = 0;
+    void on_status(std::size_t, const Status&) override {}
+    void on_data(std::size_t, std::string_view data) override
+    {
+      ++chunks;
+      body += data;
+    }
+    void on_end(std::size_t) override {}
+  } sink;
+  std::vector<std::string> commands = {command("RETR", 1)};
+  client.pipeline(commands, ReplyShape::multi_line, LineEnding::lf, sink);
+  CHECK(sink.body == body);
+  CHECK(sink.chunks == 1);
+}

@@ -165,8 +165,9 @@ TEST_CASE("maildir: a batch becomes visible at sync, in order; an unsynced batch
     CHECK(names_in(dir + "/new").empty());
     CHECK(names_in(dir + "/tmp").size() == 3);
     std::vector<std::size_t> order;
-    sink->sync([&](std::size_t index) {
+    sink->sync([&](std::size_t index, const std::string& where) {
       order.push_back(index);
+      CHECK(where == paths[index]);
       CHECK(fs::exists(paths[index]));  // reported only once it is in place
     });
     CHECK(order == std::vector<std::size_t>{0, 1, 2});
@@ -176,6 +177,29 @@ TEST_CASE("maildir: a batch becomes visible at sync, in order; an unsynced batch
     deliver(*sink, {4, "u4", 5}, "Subject: y\n\nbody\n", random);
   }
   CHECK(names_in(dir + "/new").size() == 3);
+  CHECK(names_in(dir + "/tmp").empty());
+}
+
+TEST_CASE("maildir never replaces a file that took a message's name meanwhile", "[store]")
+{
+  const TempDir tmp;
+  const std::string dir = tmp / "taken";
+  std::mt19937 random(11);
+  auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, dir}, LineEnding::lf, std::cout);
+  const std::string meant = deliver(*sink, {1, "u1", 5}, "Subject: mine\n\nbody\n", random);
+  {
+    std::ofstream other(meant);
+    other << "someone else's";
+  }
+  std::string where;
+  sink->sync([&](std::size_t index, const std::string& path) {
+    CHECK(index == 0);
+    where = path;
+  });
+  CHECK(where != meant);
+  CHECK(where.rfind(dir + "/new/", 0) == 0);
+  CHECK(read_file(meant) == "someone else's");
+  CHECK(read_file(where) == "Subject: mine\n\nbody\n");
   CHECK(names_in(dir + "/tmp").empty());
 }
 
@@ -228,7 +252,7 @@ TEST_CASE("maildir stores each message byte-identical in new/", "[store]")
     // Committed is not yet visible: a Maildir message appears in new/ at sync().
     CHECK_FALSE(fs::exists(path));
     std::vector<std::size_t> visible;
-    sink->sync([&](std::size_t index) { visible.push_back(index); });
+    sink->sync([&](std::size_t index, const std::string&) { visible.push_back(index); });
     CHECK(visible == std::vector<std::size_t>{0});
     CHECK(read_file(path) == message);
     CHECK(mode_of(path) == 0600);
