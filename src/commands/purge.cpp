@@ -72,7 +72,7 @@ std::string count_text(std::size_t count, std::uint64_t octets)
 
 }  // namespace
 
-// The telnet session it replaces: USER/PASS, LIST, UIDL, TOP n 0, (look), DELE n..., QUIT.
+// The telnet session it replaces: USER/PASS, LIST, UIDL, TOP n 0 (look), DELE n..., QUIT.
 int purge(const Context& context)
 {
   const auto& s = context.settings;
@@ -80,14 +80,19 @@ int purge(const Context& context)
     throw UsageError("purge asks for confirmation, and there is no terminal to ask on: add "
                      "--yes to delete, or --dry-run to look");
   }
+  // Headers are read (TOP n 0 for every message) for whoever looks: the person answering,
+  // the table and the JSON document. With --quiet and nobody to ask, nothing is shown, so
+  // nothing is read that only the table would show (filters on headers still read them).
+  const bool asking = !s.dry_run && !s.yes;
+  const bool shown_to_nobody = s.quiet && !s.json && !asking;
   auto session = Pop3Session::open(context);
   auto& client = session.client();
-  auto selected = select_messages(session, context, true, Missing::fail);
+  auto selected = select_messages(session, context, !shown_to_nobody, Missing::fail);
   const auto& rows = selected.rows;
   auto octets = total_octets(rows);
 
-  output::ListResult shown{rows, true};
-  if (!s.json && !rows.empty()) {
+  output::ListResult shown{rows, selected.headers_read};
+  if (!s.json && !shown_to_nobody && !rows.empty()) {
     output::render_plain(shown, context.out, {context.out_is_terminal, context.terminal_width});
     context.out.flush();
   }
@@ -95,14 +100,14 @@ int purge(const Context& context)
     session.quit_quietly();
     if (s.json) {
       output::write_json(output::to_json(rows, s.dry_run), context.out);
-    } else {
+    } else if (!shown_to_nobody) {
       context.out << "no message matches; nothing deleted\n";
     }
     return 0;
   }
 
   auto dry_run = s.dry_run ? DryRun::yes : DryRun::no;
-  if (dry_run == DryRun::no && !s.yes) {
+  if (asking) {
     if (s.json) {
       // The person answering must see what they agree to; stdout keeps the JSON.
       output::render_plain(shown, context.err, {true, context.terminal_width});
@@ -139,6 +144,8 @@ int purge(const Context& context)
 
   if (s.json) {
     output::write_json(output::to_json(rows, s.dry_run), context.out);
+  } else if (shown_to_nobody) {
+    // Nothing to say: the exit status tells.
   } else if (dry_run == DryRun::yes) {
     context.out << "would delete " << count_text(rows.size(), octets)
                 << "; nothing deleted (--dry-run)\n";

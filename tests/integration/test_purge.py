@@ -238,6 +238,38 @@ def purge_dry_run_sends_no_dele(ctx):
 
 
 @scenario
+def purge_quiet_reads_nothing_it_would_not_show(ctx):
+    """-q --yes: nothing printed, no TOP (nobody sees the headers), every DELE sent; a filter
+    on headers still reads them; a --json document still carries them."""
+    msgs = [message(f"q{i}", frm=f"Sender{i} <s{i}@example.org>", subject=f"Subject {i}") for i in range(1, 6)]
+    with mw.FakePop3(msgs) as fake:
+        res = ctx.run(fake.conn() + ["-q", "purge", "--all", "--yes"], password="x")
+    expect_ok(res, "purge -q --all --yes")
+    eq(res.stdout, "", "purge -q --all --yes prints nothing", res)
+    eq([v for v in fake.verbs() if v == "TOP"], [], "TOP commands of a quiet purge", res)
+    eq(sorted(fake.committed_deletes), [1, 2, 3, 4, 5], "deleted by purge -q --all --yes", res)
+
+    with mw.FakePop3(msgs) as fake:
+        res = ctx.run(fake.conn() + ["-q", "purge", "--from", "Sender[24]", "--yes"], password="x")
+    expect_ok(res, "purge -q --from --yes")
+    eq(res.stdout, "", "purge -q --from --yes prints nothing", res)
+    check("TOP" in fake.verbs(), "a filter on From reads the headers", res)
+    eq(sorted(fake.committed_deletes), [2, 4], "deleted by purge -q --from Sender[24]", res)
+
+    with mw.FakePop3(msgs) as fake:
+        res = ctx.run(fake.conn() + ["-q", "--json", "purge", "1", "--yes"], password="x")
+    expect_ok(res, "purge -q --json 1 --yes")
+    eq([r.get("from") for r in res.json().get("deleted", [])], ["Sender1 <s1@example.org>"],
+       "the JSON document of a quiet purge still shows From", res)
+
+    box = purge_box(ctx, "quiet")
+    res = purge(ctx, box, ["2-3", "--yes"] + ["-q"])
+    expect_ok(res, "purge 2-3 --yes -q (Dovecot)")
+    eq(res.stdout, "", "purge -q prints nothing", res)
+    expect_remaining(box, [2, 3], "purge 2-3 --yes -q", res)
+
+
+@scenario
 def purge_json(ctx):
     box = purge_box(ctx, "json")
     res = purge(ctx, box, ["2,6,7", "--yes"], json_out=True)
