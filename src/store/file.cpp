@@ -80,10 +80,15 @@ void OutFile::write(std::string_view data)
 void OutFile::flush()
 {
   if (!m_buffer.empty()) {
-    // Cleared even when the write fails: the caller removes or truncates the file then.
-    std::string pending;
-    pending.swap(m_buffer);
-    write_all(fd(), pending, m_path);
+    // Cleared even when the write fails (the caller removes or truncates the file then);
+    // the buffer keeps its capacity for the next bytes.
+    try {
+      write_all(fd(), m_buffer, m_path);
+    } catch (...) {
+      m_buffer.clear();
+      throw;
+    }
+    m_buffer.clear();
   }
 }
 
@@ -108,6 +113,12 @@ void OutFile::close()
       fail("write", m_path, errno);
     }
   }
+}
+
+Fd OutFile::release()
+{
+  flush();
+  return std::move(m_fd);
 }
 
 void write_all(int fd, std::string_view data, const std::string& path)

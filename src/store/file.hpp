@@ -45,6 +45,8 @@ public:
   OutFile(std::string path, int flags, mode_t mode);
   // Writes to an already open descriptor that the OutFile does not own; `path` names it in errors.
   OutFile(int borrowed_fd, std::string path);
+  // Writes to an open descriptor that it owns from now on.
+  OutFile(Fd owned, std::string path) : m_fd(std::move(owned)), m_path(std::move(path)) {}
   OutFile(OutFile&&) noexcept = default;
   OutFile& operator=(OutFile&&) noexcept = default;
   ~OutFile() = default;
@@ -59,6 +61,8 @@ public:
   void sync(bool metadata);
   // Writes the buffer out and closes the file, reporting close(2) errors (NFS reports late).
   void close();
+  // Writes the buffer out and hands over the descriptor it owns, still open.
+  Fd release();
   // The descriptor being written.
   int fd() const { return m_borrowed >= 0 ? m_borrowed : m_fd.get(); }
   // The path given when it was opened.

@@ -26,10 +26,59 @@ std::string target_for(const std::string& dir, const std::string& unique, std::u
   return dir + "/new/" + unique + ",S=" + std::to_string(octets);
 }
 
-// tmp/<unique> while it is written; new/<unique>,S=<octets> once committed and synced.
+// Links the open file `fd` (an O_TMPFILE inode) as `name` in the directory `dir_fd`; false if
+// the name is taken. `target` names it in errors.
+bool link_no_replace(int fd, int dir_fd, const std::string& name, const std::string& target)
+{
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, self.c_str(), dir_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+    return true;
+  }
+  if (errno == EEXIST) {
+    return false;
+  }
+  file::fail("link a new message to", target, errno);
+}
+
+file::Fd open_directory(const std::string& path)
+{
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    file::fail("open the directory", path, errno);
+  }
+  return file::Fd(fd);
+}
+
+// Whether `tmp` takes unnamed files (O_TMPFILE, Linux 3.11, ext4, xfs, btrfs, tmpfs ...) that
+// can be given a name later through /proc: tried once, with a file that is then removed.
+MaildirTmp g_tmp_files = MaildirTmp::automatic;
+
+bool takes_unnamed_files(const std::string& tmp)
+{
+  if (g_tmp_files == MaildirTmp::named) {
+    return false;
+  }
+  int fd = ::open(tmp.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
+  if (fd < 0) {
+    return false;
+  }
+  file::Fd owner(fd);
+  const std::string probe = tmp + "/" + unique_name();
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, probe.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    return false;
+  }
+  file::remove_quietly(probe);
+  return true;
+}
+
+// A message is written to a file without a name in tmp/ (O_TMPFILE) where the file system
+// allows: a kill leaves nothing behind, and it costs one directory entry instead of two plus
+// a rename. Elsewhere it is tmp/<unique>, renamed later. Either way it gets its name
+// new/<unique>,S=<octets> only once the batch is synced.
 class MaildirDelivery final : public Delivery {
 public:
-  MaildirDelivery(MaildirSink& sink, const std::string& dir);
+  MaildirDelivery(MaildirSink& sink, const std::string& dir, bool unnamed);
   MaildirDelivery(const MaildirDelivery&) = delete;
   MaildirDelivery& operator=(const MaildirDelivery&) = delete;
   ~MaildirDelivery() override { abandon(); }
@@ -43,7 +92,7 @@ private:
   MaildirSink& m_sink;
   std::string m_dir;
   std::string m_unique;
-  std::string m_tmp_path;
+  std::string m_tmp_path;  // empty for an unnamed file
   std::optional<file::OutFile> m_file;
   std::uint64_t m_octets = 0;
 };
@@ -58,73 +107,107 @@ public:
     }
     file::remove_stale_files(m_dir + "/tmp", "", k_stale_tmp_seconds);
     file::remove_orphans(m_dir + "/tmp", unique_host());
+    m_unnamed = takes_unnamed_files(m_dir + "/tmp");
+    m_tmp_fd = open_directory(m_dir + "/tmp");
+    m_new_fd = open_directory(m_dir + "/new");
   }
 
   std::unique_ptr<Delivery> begin(const MessageMeta&) override
   {
-    return std::make_unique<MaildirDelivery>(*this, m_dir);
+    return std::make_unique<MaildirDelivery>(*this, m_dir, m_unnamed);
   }
+
+  // tmp/, open: unnamed files are made in it.
+  int tmp_fd() const { return m_tmp_fd.get(); }
 
   MaildirSink(const MaildirSink&) = delete;
   MaildirSink& operator=(const MaildirSink&) = delete;
 
-  // Messages committed but never synced were not delivered: they go, as an aborted one would.
+  // Messages committed but never synced were not delivered: they go, as an aborted one would
+  // (an unnamed file goes with its descriptor).
   ~MaildirSink() override
   {
     for (const auto& p : m_pending) {
-      file::remove_quietly(p.tmp_path);
+      if (!p.tmp_path.empty()) {
+        file::remove_quietly(p.tmp_path);
+      }
     }
   }
 
   // Durability in batches, as safe as a sync per message: first every pending file's data is
-  // on disk (one syncfs for the batch instead of one fsync per file), then the files move
-  // into new/, then new/ itself is synced. A message is visible only once its bytes are safe.
+  // on disk (one syncfs for the batch instead of one fsync per file), then the files get their
+  // names in new/, then new/ itself is synced. A message is visible only once its bytes are
+  // safe.
   void sync(const Visible& visible) override
   {
     if (m_pending.empty()) {
       return;
     }
-    sync_pending_data();
-    // Each message is reported right after its rename, so that a kill between two renames
-    // leaves at most one message visible but unrecorded.
     auto pending = std::move(m_pending);
     m_pending.clear();
+    try {
+      sync_data(pending);
+    } catch (...) {
+      drop(pending, 0);
+      throw;
+    }
+    // Each message is reported right after it gets its name, so that a kill between two
+    // leaves at most one message visible but unrecorded.
     for (std::size_t i = 0; i < pending.size(); ++i) {
       try {
         move_into_new(pending[i]);
       } catch (...) {
-        for (std::size_t j = i; j < pending.size(); ++j) {
-          file::remove_quietly(pending[j].tmp_path);
-        }
+        drop(pending, i);
         throw;
       }
       if (visible) {
         visible(i, pending[i].target);
       }
     }
-    file::sync_directory(m_dir + "/new");
+    if (::fsync(m_new_fd.get()) != 0) {
+      file::fail("sync", m_dir + "/new", errno);
+    }
   }
 
-  std::size_t batch() const override { return 128; }
+  std::size_t batch() const override { return k_batch; }
 
-  void committed(std::string tmp_path, std::string target, std::uint64_t octets)
+  void committed(file::Fd fd, std::string tmp_path, std::string target, std::uint64_t octets)
   {
-    m_pending.push_back({std::move(tmp_path), std::move(target), octets});
+    m_pending.push_back({std::move(fd), std::move(tmp_path), std::move(target), octets});
   }
 
 private:
+  // At most this many messages in a batch (each unnamed one holds a descriptor until then).
+  static constexpr std::size_t k_batch = 128;
+
   struct Pending {
-    std::string tmp_path;
+    file::Fd fd;           // an unnamed file, open until it is linked
+    std::string tmp_path;  // or a named one in tmp/
     std::string target;
     std::uint64_t octets;
   };
 
-  // The rename never replaces a file: a name already taken (a clock stepped back) gets
-  // another unique name instead.
+  static void drop(std::vector<Pending>& pending, std::size_t from) noexcept
+  {
+    for (std::size_t j = from; j < pending.size(); ++j) {
+      if (!pending[j].tmp_path.empty()) {
+        file::remove_quietly(pending[j].tmp_path);
+      }
+      pending[j].fd.reset();
+    }
+  }
+
+  // Never replaces a file: a name already taken (a clock stepped back) gets another unique
+  // name instead.
   void move_into_new(Pending& p)
   {
     for (int attempt = 0; attempt < k_name_attempts; ++attempt) {
-      if (rename_no_replace(p.tmp_path, p.target)) {
+      bool done = p.tmp_path.empty()
+                      ? link_no_replace(p.fd.get(), m_new_fd.get(),
+                                        p.target.substr(m_dir.size() + 5), p.target)
+                      : rename_no_replace(p.tmp_path, p.target);
+      if (done) {
+        p.fd.reset();
         return;
       }
       p.target = target_for(m_dir, unique_name(), p.octets);
@@ -132,30 +215,47 @@ private:
     file::fail("move into place", p.target, EEXIST);
   }
 
-  void sync_pending_data()
+  void sync_data(std::vector<Pending>& pending)
   {
-    int fd = ::open((m_dir + "/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-      file::Fd owner(fd);
-      if (::syncfs(fd) == 0) {
-        return;
-      }
+    if (::syncfs(m_tmp_fd.get()) == 0) {
+      return;
     }
     // No syncfs (or it failed): one fsync per file, the slow and sure way.
-    for (const auto& p : m_pending) {
-      file::OutFile reopened(p.tmp_path, 0, k_file_mode);
-      reopened.sync(true);
+    for (auto& p : pending) {
+      if (p.tmp_path.empty()) {
+        file::OutFile borrowed(p.fd.get(), m_dir + "/tmp");
+        borrowed.sync(true);
+      } else {
+        file::OutFile reopened(p.tmp_path, 0, k_file_mode);
+        reopened.sync(true);
+      }
     }
   }
 
   std::string m_dir;
+  bool m_unnamed = false;
+  file::Fd m_tmp_fd;
+  file::Fd m_new_fd;
   std::vector<Pending> m_pending;
 };
 
-MaildirDelivery::MaildirDelivery(MaildirSink& sink, const std::string& dir)
-    : m_sink(sink), m_dir(dir), m_unique(unique_name()), m_tmp_path(dir + "/tmp/" + m_unique)
+MaildirDelivery::MaildirDelivery(MaildirSink& sink, const std::string& dir, bool unnamed)
+    : m_sink(sink), m_dir(dir), m_unique(unique_name())
 {
-  m_file.emplace(m_tmp_path, O_CREAT | O_EXCL, k_file_mode);
+  if (!unnamed) {
+    m_tmp_path = dir + "/tmp/" + m_unique;
+    m_file.emplace(m_tmp_path, O_CREAT | O_EXCL, k_file_mode);
+    return;
+  }
+  const std::string tmp = dir + "/tmp";
+  int fd = -1;
+  do {
+    fd = ::openat(sink.tmp_fd(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    file::fail("create a file in", tmp, errno);
+  }
+  m_file.emplace(file::Fd(fd), tmp);
 }
 
 void MaildirDelivery::write(std::string_view data)
@@ -177,17 +277,22 @@ std::string MaildirDelivery::commit()
   if (!m_file) {
     throw Error(ExitCode::software, "internal error: commit of a finished Maildir delivery");
   }
+  file::Fd fd;
   try {
-    m_file->close();
+    if (m_tmp_path.empty()) {
+      fd = m_file->release();  // the file lives as long as its descriptor
+    } else {
+      m_file->close();
+    }
     m_file.reset();
   } catch (...) {
     abandon();
     throw;
   }
-  // The name it is meant to have; sync() moves it there (or, if that name was taken
-  // meanwhile, to another one that it reports).
+  // The name it is meant to have; sync() gives it that name (or, if another file took it
+  // meanwhile, another one that it reports).
   std::string target = target_for(m_dir, m_unique, m_octets);
-  m_sink.committed(m_tmp_path, target, m_octets);
+  m_sink.committed(std::move(fd), m_tmp_path, target, m_octets);
   return target;
 }
 
@@ -195,7 +300,9 @@ void MaildirDelivery::abandon() noexcept
 {
   if (m_file) {
     m_file.reset();
-    file::remove_quietly(m_tmp_path);
+    if (!m_tmp_path.empty()) {
+      file::remove_quietly(m_tmp_path);
+    }
   }
 }
 
@@ -204,6 +311,11 @@ void MaildirDelivery::abandon() noexcept
 std::unique_ptr<Sink> open_maildir(const std::string& dir)
 {
   return std::make_unique<MaildirSink>(dir);
+}
+
+void set_maildir_tmp(MaildirTmp how)
+{
+  g_tmp_files = how;
 }
 
 bool rename_no_replace(const std::string& from, const std::string& to)

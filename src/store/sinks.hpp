@@ -10,6 +10,12 @@ namespace mw::store::detail {
 // A Maildir at `dir` (created with tmp/, new/ and cur/ when missing).
 std::unique_ptr<Sink> open_maildir(const std::string& dir);
 
+// How a Maildir sink writes a message before it is synced: an unnamed file in tmp/ where the
+// file system allows it (automatic), or always a named tmp/ file (what other file systems
+// get; tests use this to cover both ways on one file system). Affects sinks opened after.
+enum class MaildirTmp { automatic, named };
+void set_maildir_tmp(MaildirTmp how);
+
 // An mboxrd file at `path`, locked for the Sink's lifetime.
 std::unique_ptr<Sink> open_mbox(const std::string& path, LineEnding ending);
 
