@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -69,10 +70,14 @@ public:
   const std::string& path() const { return m_path; }
 
 private:
+  // Counts bytes handed to the kernel, starting the writeback of a large file as it grows.
+  void written(std::size_t n);
+
   Fd m_fd;
   int m_borrowed = -1;
   std::string m_path;
   std::string m_buffer;
+  std::uint64_t m_unsynced = 0;
 };
 
 // write(2) all of `data` to `fd`, retrying after EINTR and short writes; errors name `path`.
