@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Turn one bench/run.sh result directory into the Markdown report (and print it).
 
-    report.py RESULT_DIR OUTPUT.md
+    report.py RESULT_DIR OUTPUT.md [README.md]
+
+With README.md (run.sh gives it for a full run), the part of its "Performance" section between
+the markers <!-- bench:begin --> and <!-- bench:end --> is replaced by the run's short table and
+its targets, so that the README shows what bench/RESULTS.md says.
 
 RESULT_DIR holds rows.tsv (one row per job and tool, written by run.sh's measure()),
 meta.json (machine, versions, sizes) and the hyperfine JSON files. Only the standard library.
@@ -54,10 +58,11 @@ def fmt_s(x):
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
+    if len(argv) not in (3, 4):
         print(__doc__, file=sys.stderr)
         return 64
     res, out = argv[1], argv[2]
+    readme = argv[3] if len(argv) == 4 else None
     rows, meta = load(res)
     ctx = {"n": meta["n"], "big": meta["big"], "big_octets": meta.get("big_octets", 0),
            "subset": meta["subset"], "sends": meta["sends"]}
@@ -94,6 +99,19 @@ def main(argv: list[str]) -> int:
                          f"{check.replace('|', '/')}; {r['note'].replace('|', '/')} |")
             first = False
     table = "\n".join(lines)
+
+    # the README's short form: median and ratio only
+    short_lines = ["| job | tool | median s | × mailwrench | peak RSS MiB |", "|---|---|---:|---:|---:|"]
+    for key, label, ref in JOBS:
+        base = med(ref, "mailwrench")
+        first = True
+        for r in (r for r in rows if r["group"] == key and r["status"] == "ok"):
+            ratio_text = f"{r['median'] / base:.2f}" if r["median"] is not None and base else "—"
+            rss = f"{r['rss'] / 1024:.1f}" if r["rss"] else "—"
+            tool = f"**{r['tool']}**" if r["tool"] == "mailwrench" else r["tool"]
+            short_lines.append(f"| {label.format(**ctx) if first else ''} | {tool} | {fmt_s(r['median'])} | "
+                               f"{ratio_text} | {rss} |")
+            first = False
 
     # targets of issue 7
     def ratio(a, b):
@@ -236,6 +254,12 @@ Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and lo
             f"- {r['group']} {r['tool']}: {r['status']} — {r['check']}" for r in failed) + "\n"
     with open(out, "w") as f:
         f.write(md)
+    if readme:
+        update_readme(readme, f"Measured {meta['date']} by `sudo bench/run.sh` ({m['nproc']} CPUs, {m['cpu']}, "
+                      f"a VM shared with other work; mailwrench commit {v['mailwrench_commit']}), medians; "
+                      f"× mailwrench > 1 means mailwrench is faster. Full report, method and exact commands: "
+                      f"[bench/RESULTS.md](bench/RESULTS.md).\n\n" + "\n".join(short_lines) +
+                      "\n\nTargets (issue 7):\n\n" + target_table + "\n")
     print()
     print(table)
     print()
@@ -243,6 +267,18 @@ Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and lo
     if failed:
         print("\nFAILED: " + "; ".join(f"{r['group']} {r['tool']}" for r in failed))
     return 0
+
+
+def update_readme(path: str, text: str) -> None:
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    with open(path) as f:
+        readme = f.read()
+    a, b = readme.find(begin), readme.find(end)
+    if a < 0 or b < a:
+        print(f"report.py: no {begin} ... {end} in {path}; README not updated", file=sys.stderr)
+        return
+    with open(path, "w") as f:
+        f.write(readme[:a + len(begin)] + "\n" + text + readme[b:])
 
 
 if __name__ == "__main__":

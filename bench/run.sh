@@ -24,8 +24,9 @@
 # RSS (of the largest process of the run). A correctness check follows each tool's last run
 # (files delivered, mailbox empty, ...): a failed check marks the row.
 #
-# Output: the table on stdout; bench/RESULTS.md (a --quick run or an --only run writes
-# bench/results/RESULTS-quick.md / RESULTS-partial.md instead); hyperfine JSON, peak RSS, the
+# Output: the table on stdout; bench/RESULTS.md and the table in README.md's "Performance"
+# section (a --quick run or an --only run writes bench/results/RESULTS-quick.md /
+# RESULTS-partial.md instead and leaves the README alone); hyperfine JSON, peak RSS, the
 # exact commands and logs under bench/results/<date>/ (not in git).
 #
 # Needs root: the fixtures run Dovecot's mail processes as uid 8, and the latency set creates a
@@ -322,7 +323,7 @@ fi
 
 # ------------------------------------------------------------------ 2. purge all N
 job_purge() {  # group netns-prefix mw-conn mpoprc
-  measure "$1" mailwrench "purge --all --yes" "$RESTORE" \
+  measure "$1" mailwrench "purge --all --yes, -q: no table, so no TOP (as mpop)" "$RESTORE" \
     "$2 $3 -u $UPURGE purge --all --yes >/dev/null" "$CHK_EMPTY"
   measure "$1" mpop "--keep=off --killsize=0 (DELE without RETR)" "$RESTORE" \
     "$2 mpop -C $4 -q --keep=off --killsize=0 purge" "$CHK_EMPTY"
@@ -499,5 +500,9 @@ EOF
 if [ $QUICK = 1 ]; then MD=$HERE/results/RESULTS-quick.md
 elif [ "$ONLY" != "1,2,3,4,5,6,7" ]; then MD=$HERE/results/RESULTS-partial.md
 else MD=$HERE/RESULTS.md; fi
-python3 "$HERE/report.py" "$RES" "$MD"
+if [ "$MD" = "$HERE/RESULTS.md" ]; then
+  python3 "$HERE/report.py" "$RES" "$MD" "$ROOT/README.md"   # also the README's Performance table
+else
+  python3 "$HERE/report.py" "$RES" "$MD"
+fi
 say "done: $(( T_END - T_BUILT )) s of measuring after $(( T_BUILT - T_START )) s of install + build; results in $RES; table in $MD"
