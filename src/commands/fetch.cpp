@@ -92,16 +92,22 @@ public:
       const auto& row = m_plan[tag];
       auto path = m_delivery->commit();
       m_delivery.reset();
-      m_pending.push_back({tag, m_result.stored.size()});
+      m_committed.push_back({tag, m_result.stored.size()});
       m_result.stored.push_back({row.number, row.uid, m_octets, path, ""});
+      ++m_unsynced;
       m_progress.message_done();
     }
     // The last batch waits for QUIT unless its DELEs must go before it: so a session found
     // out of step at the end keeps nothing it may have misread.
     bool last = m_retrs_done == m_plan.size();
-    if ((last && m_context.settings.delete_after) || m_pending.size() >= m_sink.batch() ||
-        std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
-      make_durable();
+    if (last && m_context.settings.delete_after) {
+      sync_and_record();
+    } else if (m_unsynced >= m_sink.batch() ||
+               std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
+      // The batch's data goes to the disk while the next one arrives.
+      m_sink.advance(on_visible());
+      m_unsynced = 0;
+      m_last_sync = std::chrono::steady_clock::now();
     }
   }
 
@@ -115,32 +121,22 @@ public:
     }
   }
 
-  // Make the batch durable and visible, record it, and only then queue its DELEs.
-  void make_durable()
+  // After the session: what is still pending becomes durable and is recorded (no DELE can
+  // be sent any more).
+  void finish()
   {
+    m_pipeline = nullptr;
     sync_and_record();
-    m_last_sync = std::chrono::steady_clock::now();
-    if (m_context.settings.delete_after) {
-      for (const auto& pending : m_pending) {
-        m_pipeline->push(pop3::command("DELE", m_plan[pending.tag].number),
-                         pop3::ReplyShape::single, pop3::LineEnding::crlf,
-                         k_dele_tag + pending.tag);
-      }
-    }
-    m_pending.clear();
   }
-
-  // After the session: what is still pending becomes durable and is recorded.
-  void finish() { make_durable(); }
 
   // After a failure of the connection or the disk: drop the partial message, keep and record
   // what is complete.
   void salvage() noexcept
   {
     m_delivery.reset();
+    m_pipeline = nullptr;
     try {
       sync_and_record();
-      m_pending.clear();
       if (m_state) {
         m_state->save();
       }
@@ -154,8 +150,7 @@ public:
   // fetches those messages again rather than trusting, or deleting, them).
   void abandon() noexcept
   {
-    m_delivery.reset();
-    m_pending.clear();  // the sink drops what was never synced
+    m_delivery.reset();  // the sink drops what was never synced
     try {
       if (m_state) {
         for (const auto& uid : m_recorded) {
@@ -176,19 +171,32 @@ public:
   std::uint64_t deletes_refused() const { return m_dele_failures; }
 
 private:
-  // The sink makes the batch durable and visible; each message's UID goes to the state journal
-  // the moment it is visible, so a kill leaves at most one visible message unrecorded.
+  // Everything committed becomes durable and visible.
   void sync_and_record()
   {
-    m_sink.sync([this](std::size_t index, const std::string& where) {
-      const auto& pending = m_pending.at(index);
-      m_result.stored.at(pending.stored).path = where;
-      const auto& uid = m_plan[pending.tag].uid;
-      if (m_state && !uid.empty()) {
-        m_state->record(uid);
-        m_recorded.push_back(uid);
+    m_sink.sync(on_visible());
+    m_unsynced = 0;
+    m_last_sync = std::chrono::steady_clock::now();
+  }
+
+  // For each message the moment the sink has made it durable and visible: its path, its UID
+  // in the state journal (so a kill leaves at most one visible message unrecorded), and only
+  // then its DELE.
+  store::Sink::Visible on_visible()
+  {
+    return [this](std::size_t index, const std::string& where) {
+      const auto& committed = m_committed.at(index);
+      m_result.stored.at(committed.stored).path = where;
+      const auto& row = m_plan[committed.tag];
+      if (m_state && !row.uid.empty()) {
+        m_state->record(row.uid);
+        m_recorded.push_back(row.uid);
       }
-    });
+      if (m_context.settings.delete_after && m_pipeline != nullptr) {
+        m_pipeline->push(pop3::command("DELE", row.number), pop3::ReplyShape::single,
+                         pop3::LineEnding::crlf, k_dele_tag + committed.tag);
+      }
+    };
   }
 
   const output::MessageRow& m_plan_or_old(std::size_t index) const
@@ -209,11 +217,12 @@ private:
   std::size_t m_retrs_done = 0;
   std::uint64_t m_dele_failures = 0;
   std::vector<std::string> m_recorded;  // UIDs this run added to the state
-  struct Pending {
+  struct Committed {
     std::size_t tag;     // into m_plan
     std::size_t stored;  // into m_result.stored
   };
-  std::vector<Pending> m_pending;  // committed, not yet durable: no state, no DELE yet
+  std::vector<Committed> m_committed;  // by the sink's commit index
+  std::size_t m_unsynced = 0;          // committed since the last advance or sync
   std::chrono::steady_clock::time_point m_last_sync;
 };
 

@@ -55,8 +55,9 @@ public:
       file::sync_directory(m_dir);
     }
     for (std::size_t i = 0; i < m_committed.size() && visible; ++i) {
-      visible(i, m_committed[i]);
+      visible(m_synced + i, m_committed[i]);
     }
+    m_synced += m_committed.size();
     m_committed.clear();
   }
 
@@ -65,6 +66,7 @@ public:
 private:
   std::string m_dir;
   std::vector<std::string> m_committed;
+  std::size_t m_synced = 0;  // commit index of m_committed[0]
 };
 
 std::string file_name_for(const MessageMeta& meta, const std::string& unique)

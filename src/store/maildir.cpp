@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
+#include <future>
+#include <system_error>
 #include <optional>
 #include <unistd.h>
 #include <vector>
@@ -127,11 +129,11 @@ public:
   // (an unnamed file goes with its descriptor).
   ~MaildirSink() override
   {
-    for (const auto& p : m_pending) {
-      if (!p.tmp_path.empty()) {
-        file::remove_quietly(p.tmp_path);
-      }
+    if (m_in_flight_data.valid()) {
+      m_in_flight_data.wait();
     }
+    drop(m_in_flight.messages, 0);
+    drop(m_pending, 0);
   }
 
   // Durability in batches, as safe as a sync per message: first every pending file's data is
@@ -140,32 +142,31 @@ public:
   // safe.
   void sync(const Visible& visible) override
   {
-    if (m_pending.empty()) {
+    finish_in_flight(visible);
+    auto batch = take_pending();
+    sync_now(batch, visible);
+  }
+
+  // The batch committed since the last call has its data synced on another thread while the
+  // caller receives the next one (the wait for the disk is most of a sync); the batch before
+  // it, whose data is on disk by now, gets its names in new/ here.
+  void advance(const Visible& visible) override
+  {
+    finish_in_flight(visible);
+    auto batch = take_pending();
+    if (batch.messages.empty()) {
       return;
     }
-    auto pending = std::move(m_pending);
-    m_pending.clear();
+    m_in_flight = std::move(batch);
     try {
-      sync_data(pending);
-    } catch (...) {
-      drop(pending, 0);
-      throw;
-    }
-    // Each message is reported right after it gets its name, so that a kill between two
-    // leaves at most one message visible but unrecorded.
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      try {
-        move_into_new(pending[i]);
-      } catch (...) {
-        drop(pending, i);
-        throw;
-      }
-      if (visible) {
-        visible(i, pending[i].target);
-      }
-    }
-    if (::fsync(m_new_fd.get()) != 0) {
-      file::fail("sync", m_dir + "/new", errno);
+      m_in_flight_data = std::async(std::launch::async, [this] {
+        sync_data(m_in_flight.messages, m_dir, m_tmp_fd.get());
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: this batch is synced here and now.
+      auto now = std::move(m_in_flight);
+      m_in_flight.messages.clear();
+      sync_now(now, visible);
     }
   }
 
@@ -186,6 +187,73 @@ private:
     std::string target;
     std::uint64_t octets;
   };
+
+  // Messages synced together; `first` is the commit index of the first of them.
+  struct Batch {
+    std::vector<Pending> messages;
+    std::size_t first = 0;
+  };
+
+  Batch take_pending()
+  {
+    Batch batch{std::move(m_pending), m_next_index};
+    m_pending.clear();
+    m_next_index += batch.messages.size();
+    return batch;
+  }
+
+  // Waits for the batch whose data is being synced on the other thread, and makes it visible.
+  void finish_in_flight(const Visible& visible)
+  {
+    if (!m_in_flight_data.valid()) {
+      return;
+    }
+    m_in_flight_data.wait();
+    auto batch = std::move(m_in_flight);
+    m_in_flight.messages.clear();
+    try {
+      m_in_flight_data.get();
+    } catch (...) {
+      drop(batch.messages, 0);
+      throw;
+    }
+    make_visible(batch, visible);
+  }
+
+  void sync_now(Batch& batch, const Visible& visible)
+  {
+    if (batch.messages.empty()) {
+      return;
+    }
+    try {
+      sync_data(batch.messages, m_dir, m_tmp_fd.get());
+    } catch (...) {
+      drop(batch.messages, 0);
+      throw;
+    }
+    make_visible(batch, visible);
+  }
+
+  // Names every message of a batch whose data is on disk, then syncs new/.
+  void make_visible(Batch& batch, const Visible& visible)
+  {
+    // Each message is reported right after it gets its name, so that a kill between two
+    // leaves at most one message visible but unrecorded.
+    for (std::size_t i = 0; i < batch.messages.size(); ++i) {
+      try {
+        move_into_new(batch.messages[i]);
+      } catch (...) {
+        drop(batch.messages, i);
+        throw;
+      }
+      if (visible) {
+        visible(batch.first + i, batch.messages[i].target);
+      }
+    }
+    if (::fsync(m_new_fd.get()) != 0) {
+      file::fail("sync", m_dir + "/new", errno);
+    }
+  }
 
   static void drop(std::vector<Pending>& pending, std::size_t from) noexcept
   {
@@ -215,15 +283,16 @@ private:
     file::fail("move into place", p.target, EEXIST);
   }
 
-  void sync_data(std::vector<Pending>& pending)
+  // Makes the data of every file of `pending` durable; runs on either thread.
+  static void sync_data(std::vector<Pending>& pending, const std::string& dir, int tmp_fd)
   {
-    if (::syncfs(m_tmp_fd.get()) == 0) {
+    if (::syncfs(tmp_fd) == 0) {
       return;
     }
     // No syncfs (or it failed): one fsync per file, the slow and sure way.
     for (auto& p : pending) {
       if (p.tmp_path.empty()) {
-        file::OutFile borrowed(p.fd.get(), m_dir + "/tmp");
+        file::OutFile borrowed(p.fd.get(), dir + "/tmp");
         borrowed.sync(true);
       } else {
         file::OutFile reopened(p.tmp_path, 0, k_file_mode);
@@ -236,7 +305,10 @@ private:
   bool m_unnamed = false;
   file::Fd m_tmp_fd;
   file::Fd m_new_fd;
-  std::vector<Pending> m_pending;
+  std::vector<Pending> m_pending;  // committed since the last sync() or advance()
+  std::size_t m_next_index = 0;    // the commit index of the first of them
+  Batch m_in_flight;               // its data is being synced by m_in_flight_data
+  std::future<void> m_in_flight_data;
 };
 
 MaildirDelivery::MaildirDelivery(MaildirSink& sink, const std::string& dir, bool unnamed)

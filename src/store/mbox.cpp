@@ -224,8 +224,9 @@ public:
       m_dirty = false;
     }
     for (std::size_t i = 0; i < m_committed && visible; ++i) {
-      visible(i, m_path);
+      visible(m_synced + i, m_path);
     }
+    m_synced += m_committed;
     m_committed = 0;
   }
 
@@ -254,6 +255,7 @@ private:
   bool m_active = false;
   bool m_dirty = false;
   std::size_t m_committed = 0;
+  std::size_t m_synced = 0;  // commit index of the first message not yet synced
 };
 
 MboxDelivery::MboxDelivery(MboxSink& sink, int fd, const std::string& path, LineEnding ending)

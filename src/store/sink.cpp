@@ -84,14 +84,16 @@ public:
       throw Error(ExitCode::cant_create, "cannot write to standard output");
     }
     for (std::size_t i = 0; i < m_committed && visible; ++i) {
-      visible(i, "-");
+      visible(m_synced + i, "-");
     }
+    m_synced += m_committed;
     m_committed = 0;
   }
 
 private:
   std::ostream& m_out;
   std::size_t m_committed = 0;
+  std::size_t m_synced = 0;  // commit index of the first message not yet synced
 };
 
 } // namespace

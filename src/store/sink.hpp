@@ -45,16 +45,21 @@ public:
   // Starts storing one message; an mbox takes one Delivery at a time (a second one before the
   // first is committed or destroyed is an Error 70).
   virtual std::unique_ptr<Delivery> begin(const MessageMeta& meta) = 0;
-  // Called with the index (0, 1, ... in commit order since the last sync) of each message as
-  // soon as it is durable and visible, and where it is (what commit() returned, unless a
-  // Maildir name had to change because another file took it meanwhile).
+  // Called for each message as soon as it is durable and visible, with its index (0, 1, ...
+  // in commit order since the Sink was opened) and where it is (what commit() returned,
+  // unless a Maildir name had to change because another file took it meanwhile).
   using Visible = std::function<void(std::size_t index, const std::string& where)>;
 
-  // Makes every message committed since the last sync durable on disk and visible, calling
-  // `visible` for each right after it is; the caller deletes a message on the server, and
-  // records it as stored, only then.
+  // Makes every message committed so far durable on disk and visible, calling `visible` for
+  // each right after it is; the caller deletes a message on the server, and records it as
+  // stored, only then.
   virtual void sync(const Visible& visible) = 0;
   void sync() { sync({}); }
+
+  // The same for all but the newest messages: those may only be on their way (a Maildir syncs
+  // them on another thread while the caller goes on receiving), and a later advance() or
+  // sync() finishes them, calling `visible`. Unless overridden, this is sync().
+  virtual void advance(const Visible& visible) { sync(visible); }
 
   // How many committed messages are best synced together (1: each on its own).
   virtual std::size_t batch() const { return 1; }
