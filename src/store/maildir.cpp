@@ -3,11 +3,13 @@
 #include "store/sinks.hpp"
 
 #include <cerrno>
+#include <dirent.h>
 #include <cstdio>
 #include <fcntl.h>
 #include <future>
 #include <system_error>
 #include <optional>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -28,18 +30,27 @@ std::string target_for(const std::string& dir, const std::string& unique, std::u
   return dir + "/new/" + unique + ",S=" + std::to_string(octets);
 }
 
-// Links the open file `fd` (an O_TMPFILE inode) as `name` in the directory `dir_fd`; false if
-// the name is taken. `target` names it in errors.
-bool link_no_replace(int fd, int dir_fd, const std::string& name, const std::string& target)
+// linkat(2) of the open file `fd` (an O_TMPFILE inode) as `name` in the directory `dir_fd`,
+// through /proc/self/fd (which needs no capability, unlike AT_EMPTY_PATH): 0 or the errno.
+int link_open_file(int fd, int dir_fd, const std::string& name)
 {
   const std::string self = "/proc/self/fd/" + std::to_string(fd);
-  if (::linkat(AT_FDCWD, self.c_str(), dir_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0) {
-    return true;
-  }
-  if (errno == EEXIST) {
+  return ::linkat(AT_FDCWD, self.c_str(), dir_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0
+                                                                                        : errno;
+}
+
+// Links the open file `fd` as `name` in `dir_fd`; false if the name is taken. `target` names
+// it in errors.
+bool link_no_replace(int fd, int dir_fd, const std::string& name, const std::string& target)
+{
+  const int err = link_open_file(fd, dir_fd, name);
+  if (err == EEXIST) {
     return false;
   }
-  file::fail("link a new message to", target, errno);
+  if (err != 0) {
+    file::fail("link a new message to", target, err);
+  }
+  return true;
 }
 
 file::Fd open_directory(const std::string& path)
@@ -51,10 +62,10 @@ file::Fd open_directory(const std::string& path)
   return file::Fd(fd);
 }
 
-// Whether `tmp` takes unnamed files (O_TMPFILE, Linux 3.11, ext4, xfs, btrfs, tmpfs ...) that
-// can be given a name later through /proc: tried once, with a file that is then removed.
 MaildirTmp g_tmp_files = MaildirTmp::automatic;
 
+// Whether `tmp` takes unnamed files (O_TMPFILE: Linux 3.11 on ext4, xfs, btrfs, tmpfs ...)
+// that can be given a name later through /proc: tried once, with a file then removed.
 bool takes_unnamed_files(const std::string& tmp)
 {
   if (g_tmp_files == MaildirTmp::named) {
@@ -65,13 +76,30 @@ bool takes_unnamed_files(const std::string& tmp)
     return false;
   }
   file::Fd owner(fd);
-  const std::string probe = tmp + "/" + unique_name();
-  const std::string self = "/proc/self/fd/" + std::to_string(fd);
-  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, probe.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+  const std::string probe = unique_name();
+  if (link_open_file(fd, AT_FDCWD, tmp + "/" + probe) != 0) {
     return false;
   }
-  file::remove_quietly(probe);
+  file::remove_quietly(tmp + "/" + probe);
   return true;
+}
+
+// How many messages may wait as unnamed files (each holds a descriptor until its batch is
+// synced): half of the descriptors still free.
+std::size_t descriptor_budget()
+{
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return 1024;
+  }
+  std::size_t in_use = 0;
+  if (DIR* fds = ::opendir("/proc/self/fd")) {
+    while (::readdir(fds) != nullptr) {
+      ++in_use;
+    }
+    ::closedir(fds);
+  }
+  return limit.rlim_cur > in_use ? static_cast<std::size_t>(limit.rlim_cur - in_use) / 2 : 0;
 }
 
 // A message is written to a file without a name in tmp/ (O_TMPFILE) where the file system
@@ -110,13 +138,17 @@ public:
     file::remove_stale_files(m_dir + "/tmp", "", k_stale_tmp_seconds);
     file::remove_orphans(m_dir + "/tmp", unique_host());
     m_unnamed = takes_unnamed_files(m_dir + "/tmp");
+    m_unnamed_budget = descriptor_budget();
     m_tmp_fd = open_directory(m_dir + "/tmp");
     m_new_fd = open_directory(m_dir + "/new");
   }
 
   std::unique_ptr<Delivery> begin(const MessageMeta&) override
   {
-    return std::make_unique<MaildirDelivery>(*this, m_dir, m_unnamed);
+    // Messages waiting for their sync hold a descriptor each when unnamed; past the budget
+    // they wait as named files.
+    const bool unnamed = m_unnamed && m_pending.size() + m_in_flight.messages.size() < m_unnamed_budget;
+    return std::make_unique<MaildirDelivery>(*this, m_dir, unnamed);
   }
 
   // tmp/, open: unnamed files are made in it.
@@ -303,6 +335,7 @@ private:
 
   std::string m_dir;
   bool m_unnamed = false;
+  std::size_t m_unnamed_budget = 0;
   file::Fd m_tmp_fd;
   file::Fd m_new_fd;
   std::vector<Pending> m_pending;  // committed since the last sync() or advance()
@@ -314,20 +347,23 @@ private:
 MaildirDelivery::MaildirDelivery(MaildirSink& sink, const std::string& dir, bool unnamed)
     : m_sink(sink), m_dir(dir), m_unique(unique_name())
 {
-  if (!unnamed) {
-    m_tmp_path = dir + "/tmp/" + m_unique;
-    m_file.emplace(m_tmp_path, O_CREAT | O_EXCL, k_file_mode);
-    return;
+  if (unnamed) {
+    int fd = -1;
+    do {
+      fd = ::openat(sink.tmp_fd(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
+    } while (fd < 0 && errno == EINTR);
+    if (fd >= 0) {
+      m_file.emplace(file::Fd(fd), dir + "/tmp");
+      return;
+    }
+    if (errno != EMFILE && errno != ENFILE) {
+      file::fail("create a file in", dir + "/tmp", errno);
+    }
+    // Out of descriptors (each unnamed file holds one until its batch is synced): this one
+    // gets a name in tmp/ instead.
   }
-  const std::string tmp = dir + "/tmp";
-  int fd = -1;
-  do {
-    fd = ::openat(sink.tmp_fd(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    file::fail("create a file in", tmp, errno);
-  }
-  m_file.emplace(file::Fd(fd), tmp);
+  m_tmp_path = dir + "/tmp/" + m_unique;
+  m_file.emplace(m_tmp_path, O_CREAT | O_EXCL, k_file_mode);
 }
 
 void MaildirDelivery::write(std::string_view data)

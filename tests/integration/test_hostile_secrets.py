@@ -279,8 +279,21 @@ def files_in_flight(ctx, target: str):
                 eq(sorted(expected - names), [], f"-o {target}: files that should exist while the fetch is in flight "
                                                  f"(so that their modes are checked; all: {sorted(names)})")
                 if target == "maildir":
-                    check(len(list((out / "md" / "tmp").iterdir())) >= 1,
-                          f"-o maildir: expected message 2 half-written in tmp/: {sorted(names)}")
+                    # Message 2 waits half-written as an unnamed file (O_TMPFILE) that only the
+                    # process holds open, or where the file system has none, as a file in tmp/.
+                    tmp = out / "md" / "tmp"
+                    unnamed = []
+                    for fd in Path(f"/proc/{proc.pid}/fd").iterdir():
+                        try:
+                            if os.readlink(fd).startswith(str(tmp) + "/"):
+                                unnamed.append(fd)
+                        except OSError:
+                            pass
+                    named = list(tmp.iterdir())
+                    check(unnamed or named, f"-o maildir: expected message 2 half-written in tmp/: {sorted(names)}")
+                    modes = [stat.S_IMODE(os.stat(fd).st_mode) for fd in unnamed]  # the files, not the links
+                    eq([oct(m) for m in modes if m != 0o600], [],
+                       "-o maildir: modes of the unnamed files in flight (want 0o600)")
             finally:
                 proc.kill()
                 proc.communicate(timeout=10)

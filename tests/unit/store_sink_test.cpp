@@ -379,6 +379,35 @@ TEST_CASE("maildir: a write error removes the temporary file and names it", "[st
   CHECK(code == 0);
 }
 
+TEST_CASE("maildir: out of descriptors, a message waits as a named file instead", "[store]")
+{
+  const TempDir tmp;
+  const std::string dir = tmp.path();
+  const int code = run_in_child([&dir] {
+    // Room for a few more descriptors only: each unnamed file holds one until the sync.
+    const int lowest_free = ::dup(0);
+    ::close(lowest_free);
+    const rlimit limit{static_cast<rlim_t>(lowest_free + 8), static_cast<rlim_t>(lowest_free + 8)};
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    std::ostringstream unused;
+    auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, dir}, LineEnding::lf, unused);
+    std::mt19937 random(3);
+    std::vector<std::string> paths;
+    for (std::uint64_t n = 1; n <= 20; ++n) {
+      paths.push_back(deliver(*sink, {n, "u" + std::to_string(n), 5},
+                              "Subject: " + std::to_string(n) + "\n\nbody\n", random));
+    }
+    sink->sync();
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      if (read_file(paths[i]) != "Subject: " + std::to_string(i + 1) + "\n\nbody\n") {
+        return 1;
+      }
+    }
+    return names_in(dir + "/new").size() == 20 && names_in(dir + "/tmp").empty() ? 0 : 2;
+  });
+  CHECK(code == 0);
+}
+
 TEST_CASE("dir stores one .eml per UID and replaces on refetch", "[store]")
 {
   const TempDir tmp;
