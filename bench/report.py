@@ -219,6 +219,8 @@ Peak RSS: median over the timed runs of GNU time's `%M`, i.e. the largest single
 - **The wire limit** is the same command stream mailwrench needs (USER, PASS, RETR 1..{meta['n']}, QUIT) written
   at once into `openssl s_client -quiet` or a Python non-blocking TLS socket, with the replies thrown away
   unparsed: no client can be faster against this server. The faster of the two is the target's reference.
+  Its runs are interleaved with job 1's (one round of runs holds every tool of both jobs), so that the
+  ratio compares runs made under the same conditions.
 - **Send** runs one process per message in a shell loop (the loop is timed as one unit), sender `s01`,
   recipient `s02@lab.test`; Postfix delivers in the background while the loop runs; the check waits until
   every message of every run has arrived in the recipient's Maildir.

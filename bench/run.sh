@@ -199,17 +199,18 @@ median_rss() {  # file count -> median of the last COUNT numeric lines (KiB)
   grep -E '^[0-9]+$' "$1" | tail -n "$2" | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print ""}'
 }
 # measure GROUP TOOL NOTE PREPARE COMMAND CHECK — queue a tool for the next run_group.
-#   GROUP: job key (f0, p0, ...); PREPARE runs before every run, outside the timing; CHECK is a
+#   GROUP: job key (f0, p0, ...; tools of several jobs may share a run_group, so that a ratio
+#   between jobs is measured interleaved too, as the wire limit is with the fetch); PREPARE runs before every run, outside the timing; CHECK is a
 #   shell snippet run right after the tool's last run: it prints one line and fails when the
 #   result is wrong ($EXECS: how often COMMAND ran in all, warm-up included).
 # run_group measures the queued tools: each one's warm-up run first (timed here, to choose its
 #   run count), then the timed runs interleaved, round by round (A B C A B C ...), each one a
 #   `hyperfine --runs 1 --prepare PREPARE` under /usr/bin/time, so that a slow spell of this
 #   shared machine (its disk above all) hits every tool alike instead of one tool's block.
-Q_GROUP=""; Q_TOOL=(); Q_NOTE=(); Q_PREP=(); Q_CMD=(); Q_CHECK=()
-measure() { Q_GROUP=$1; Q_TOOL+=("$2"); Q_NOTE+=("$3"); Q_PREP+=("$4"); Q_CMD+=("$5"); Q_CHECK+=("${6:-}"); }
+Q_G=(); Q_TOOL=(); Q_NOTE=(); Q_PREP=(); Q_CMD=(); Q_CHECK=()
+measure() { Q_G+=("$1"); Q_TOOL+=("$2"); Q_NOTE+=("$3"); Q_PREP+=("$4"); Q_CMD+=("$5"); Q_CHECK+=("${6:-}"); }
 run_group() {
-  local g=$Q_GROUP n=${#Q_TOOL[@]} i r maxr=0 t0 t1 tw out base stats
+  local g n=${#Q_TOOL[@]} i r maxr=0 t0 t1 tw out base stats
   local -a id status text runs load
   run_check() {  # index execs
     [ -n "${Q_CHECK[$1]}" ] || return 0
@@ -217,6 +218,7 @@ run_group() {
     text[$1]=$(printf '%s' "$out" | tr '\n\t' '  ' | cut -c1-300)
   }
   for ((i = 0; i < n; i++)); do
+    g=${Q_G[i]}
     id[i]=$(slug "$g-${Q_TOOL[i]}"); status[i]=ok; text[i]=""; runs[i]=0
     load[i]=$(cut -d' ' -f1 /proc/loadavg)
     base=$RES/${id[i]}
@@ -244,7 +246,7 @@ run_group() {
   for ((r = 1; r <= maxr; r++)); do
     for ((i = 0; i < n; i++)); do
       if [ "${status[i]}" != ok ] || [ "${runs[i]}" -lt 2 ] || [ "$r" -gt "${runs[i]}" ]; then continue; fi
-      base=$RES/${id[i]}
+      base=$RES/${id[i]}; g=${Q_G[i]}
       if hyperfine --style none --runs 1 --export-json "$base.run$r.json" --prepare "${Q_PREP[i]}" \
            -n "${Q_TOOL[i]}" "/usr/bin/time -f %M -a -o $base.rss ${Q_CMD[i]}" >> "$base.log" 2>&1; then
         python3 -c 'import json,sys; print("%.6f" % json.load(open(sys.argv[1]))["results"][0]["times"][0])' \
@@ -257,7 +259,7 @@ run_group() {
     done
   done
   for ((i = 0; i < n; i++)); do
-    base=$RES/${id[i]}; stats="		"
+    base=$RES/${id[i]}; stats="		"; g=${Q_G[i]}
     if [ "${status[i]}" = ok ]; then
       stats=$(python3 - "$base.times" "$base.json" "${Q_TOOL[i]}" "${Q_CMD[i]}" <<'EOF'
 import json, statistics, sys
@@ -276,7 +278,7 @@ EOF
       "$(median_rss "$base.rss" "${runs[i]}")" "${status[i]}" "${text[i]}" "${load[i]}" >> "$ROWS"
     say "$g ${Q_TOOL[i]}: ${status[i]} ${text[i]:+(${text[i]})}"
   done
-  Q_GROUP=""; Q_TOOL=(); Q_NOTE=(); Q_PREP=(); Q_CMD=(); Q_CHECK=()
+  Q_G=(); Q_TOOL=(); Q_NOTE=(); Q_PREP=(); Q_CMD=(); Q_CHECK=()
 }
 
 count_new() { echo "$(ls "$1/new" 2>/dev/null | wc -l) files in $(basename "$1")/new (expected $2)"; [ "$(ls "$1/new" 2>/dev/null | wc -l)" = "$2" ]; }
@@ -305,11 +307,15 @@ job_fetch() {  # group count-label range-arg netns-prefix mw-conn mpoprc fetchma
   [ -n "$fmrc" ] && measure "$g" fetchmail "keep fetchall, mda safecat (sh + safecat per message, fsync per file)" \
     "rm -f $WORK/fetchids && $ASIDE $OUT/fetchmail && mkdir -p $OUT/fetchmail/tmp $OUT/fetchmail/new $OUT/fetchmail/cur" \
     "$nsx $fmrc.sh" "count_new $OUT/fetchmail $cnt"
-  run_group
+  return 0
 }
-if job_on 1; then job_fetch f0 "$N" "" "$MW0" "$WORK/mpoprc" "$WORK/fetchmailrc"; fi
+if job_on 1; then
+  job_fetch f0 "$N" "" "$MW0" "$WORK/mpoprc" "$WORK/fetchmailrc"
+  job_on 7 || run_group
+fi
 
 # ------------------------------------------------------------------ 7. the wire limit
+# Interleaved with job 1 when both run (one run_group), since the target is their ratio.
 if job_on 7; then
   python3 "$HERE/wire.py" cmds "$U10K" "$PWF" "$N" > "$WORK/wire-cmds"
   measure w0 "openssl s_client" "USER/PASS + $N RETR pipelined, output to /dev/null" "true" \
@@ -397,6 +403,7 @@ if job_on 6; then
   write_mpoprc "$WORK/mpoprc-ns" "$NSA" "$P" "tls_fingerprint $FP"
   write_fetchmailrc "$WORK/fetchmailrc-ns" "$NSA" "$P" "$OUT/fetchmail"
   job_fetch f20 "$N" "$NSX" "$MW20" "$WORK/mpoprc-ns" ""
+  run_group
   # lock-step clients pay a round trip (fetchmail: two) per message: the first SUB messages only
   measure f20s mailwrench "fetch 1-$SUB" "$ASIDE $OUT/mw" \
     "$NSX $MW20 -u $U10K fetch -o maildir:$OUT/mw 1-$SUB >/dev/null" "count_new $OUT/mw $SUB"
