@@ -243,6 +243,20 @@ std::string default_config_path(const Getenv& getenv)
   return "";
 }
 
+// "line N " for the first line of the file at `path` that holds `content` (the trimmed text
+// Boost reports), or "a line " when there is none.
+std::string line_of(const std::string& path, const std::string& content)
+{
+  std::ifstream in(path);
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (!content.empty() && line.find(content) != std::string::npos) {
+      return "line " + std::to_string(number) + " ";
+    }
+  }
+  return "a line ";
+}
+
 // Reads the keys that apply to `account` from an INI config file: those before any section,
 // overridden by those in [account NAME].
 std::map<std::string, std::string> read_config(const std::string& path, std::string& account,
@@ -264,8 +278,15 @@ std::map<std::string, std::string> read_config(const std::string& path, std::str
   try {
     po::options_description none;
     parsed = po::parse_config_file(in, none, true);
-  } catch (const po::error& e) {
-    throw Error(ExitCode::config, "config file '" + path + "': " + e.what());
+  } catch (const po::invalid_config_file_syntax& e) {
+    // Not e.what(): Boost puts the line into its message template and then substitutes
+    // placeholders again, so a line holding "%invalid_line%" grows the message forever. Nor
+    // the line itself, which might hold a secret: its number.
+    throw Error(ExitCode::config, "config file '" + path + "': " + line_of(path, e.tokens()) +
+                                      "is neither 'key = value' nor a section [account NAME]");
+  } catch (const po::error&) {
+    throw Error(ExitCode::config, "config file '" + path + "' cannot be read as key = value "
+                                  "lines and [account NAME] sections");
   }
   std::vector<std::string> allowed;
   const auto globals = global_options();

@@ -245,6 +245,13 @@ TEST_CASE("config file errors are 78 and name the file and key", "[cli]")
 
   TempConfig syntax("[account work]\nthis is not ini\n");
   CHECK(code_of({"--config", syntax.path, "-a", "work", "stat"}) == ExitCode::config);
+  // The line is named by its number, not quoted (it might hold a secret), and a line holding
+  // Boost's own placeholders does not send its message substitution into an endless loop
+  // (found by the config fuzzer).
+  TempConfig placeholders("[account work]\npassword s3cret %invalid_line%%invalid_line%\n");
+  auto syntax_message = message_of({"--config", placeholders.path, "-a", "work", "stat"});
+  CHECK(syntax_message.find("line 2 is neither") != std::string::npos);
+  CHECK(syntax_message.find("s3cret") == std::string::npos);
 
   CHECK(code_of({"--config", "/nonexistent/config", "-H", "h", "stat"}) == ExitCode::no_input);
 
