@@ -52,14 +52,17 @@ def specs():
 
 
 def purge_box(ctx, tag):
+    # One list for writing the messages and for checking them later: the relative dates
+    # (now - 3 days, ...) must not move when a second passes in between.
+    the_specs = specs()
     msgs = []
-    for i, s in enumerate(specs(), 1):
+    for i, s in enumerate(the_specs, 1):
         msgs.append(message(f"p{i}-{tag}", frm=s["frm"], subject=s["subject"],
                             date=rfc2822(s["date"]) if s["date"] else None,
                             headers=(s.get("headers") or []) + ["Content-Type: text/plain; charset=us-ascii"],
                             body=f"Message {i}.\n", size=s.get("size")))
     box = ctx.mailbox(msgs, tag)
-    box.specs = specs()
+    box.specs = the_specs
     return box
 
 
