@@ -84,16 +84,18 @@ Secret run_password_command(const std::string& command)
 Secret read_password_file(const std::string& path, std::vector<std::string>& warnings)
 {
   struct stat info {};
-  if (::stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+  const bool known = ::stat(path.c_str(), &info) == 0;
+  const bool directory = known && S_ISDIR(info.st_mode);
+  std::ifstream in(path);
+  if (!in || directory) {
+    throw Error(ExitCode::no_input, "cannot read the password file '" + path + "'" +
+                                        (directory ? ": it is a directory" : ""));
+  }
+  if (known && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     warnings.push_back("the password file '" + path + "' can be read by others (mode " +
                        std::to_string((info.st_mode >> 6) & 7) +
                        std::to_string((info.st_mode >> 3) & 7) + std::to_string(info.st_mode & 7) +
                        "); chmod 600 it");
-  }
-  std::ifstream in(path);
-  if (!in || (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))) {
-    throw Error(ExitCode::no_input, "cannot read the password file '" + path + "'" +
-                                        (S_ISDIR(info.st_mode) ? ": it is a directory" : ""));
   }
   std::ostringstream text;
   text << in.rdbuf();

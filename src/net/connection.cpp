@@ -15,8 +15,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <unistd.h>
 #include <optional>
+#include <unistd.h>
 
 namespace mw::net {
 
@@ -364,6 +364,5 @@ std::string Connection::peer() const
   }
   return address + ":" + std::to_string(ep.port());
 }
-
 
 }  // namespace mw::net

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <optional>
-#include <vector>
 
 namespace mw::store::detail {
 
@@ -51,22 +50,17 @@ public:
 
   void sync(const Visible& visible) override
   {
-    if (!m_committed.empty()) {
+    if (!m_unsynced.empty()) {
       file::sync_directory(m_dir);
     }
-    for (std::size_t i = 0; i < m_committed.size() && visible; ++i) {
-      visible(m_synced + i, m_committed[i]);
-    }
-    m_synced += m_committed.size();
-    m_committed.clear();
+    m_unsynced.report(visible);
   }
 
-  void committed(const std::string& path) { m_committed.push_back(path); }
+  void committed(const std::string& path) { m_unsynced.add(path); }
 
 private:
   std::string m_dir;
-  std::vector<std::string> m_committed;
-  std::size_t m_synced = 0;  // commit index of m_committed[0]
+  Unsynced m_unsynced;
 };
 
 std::string file_name_for(const MessageMeta& meta, const std::string& unique)

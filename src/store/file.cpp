@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <signal.h>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utility>

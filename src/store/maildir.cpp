@@ -3,13 +3,13 @@
 #include "store/sinks.hpp"
 
 #include <cerrno>
-#include <dirent.h>
 #include <cstdio>
+#include <dirent.h>
 #include <fcntl.h>
 #include <future>
-#include <system_error>
 #include <optional>
 #include <sys/resource.h>
+#include <system_error>
 #include <unistd.h>
 #include <vector>
 
@@ -24,10 +24,22 @@ constexpr long k_stale_tmp_seconds = 36 * 60 * 60; // the Maildir specification'
 
 class MaildirSink;
 
-// new/<unique>,S=<octets>: the size in the name spares readers a stat (as Dovecot writes it).
-std::string target_for(const std::string& dir, const std::string& unique, std::uint64_t octets)
+// <unique>,S=<octets>, the name in new/: the size in it spares readers a stat (as Dovecot
+// writes it).
+std::string name_for(const std::string& unique, std::uint64_t octets)
 {
-  return dir + "/new/" + unique + ",S=" + std::to_string(octets);
+  return unique + ",S=" + std::to_string(octets);
+}
+
+// A new file without a name in the directory `dir_fd` (O_TMPFILE): its descriptor, or -1 with
+// errno set.
+int open_unnamed(int dir_fd)
+{
+  int fd = -1;
+  do {
+    fd = ::openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
 }
 
 // linkat(2) of the open file `fd` (an O_TMPFILE inode) as `name` in the directory `dir_fd`,
@@ -64,23 +76,23 @@ file::Fd open_directory(const std::string& path)
 
 MaildirTmp g_tmp_files = MaildirTmp::automatic;
 
-// Whether `tmp` takes unnamed files (O_TMPFILE: Linux 3.11 on ext4, xfs, btrfs, tmpfs ...)
-// that can be given a name later through /proc: tried once, with a file then removed.
-bool takes_unnamed_files(const std::string& tmp)
+// Whether the directory `tmp_fd` takes unnamed files (O_TMPFILE: Linux 3.11 on ext4, xfs,
+// btrfs, tmpfs ...) that can be given a name later through /proc: tried once, with a file then
+// removed.
+bool takes_unnamed_files(int tmp_fd)
 {
   if (g_tmp_files == MaildirTmp::named) {
     return false;
   }
-  int fd = ::open(tmp.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
-  if (fd < 0) {
+  const file::Fd probe(open_unnamed(tmp_fd));
+  if (probe.get() < 0) {
     return false;
   }
-  file::Fd owner(fd);
-  const std::string probe = unique_name();
-  if (link_open_file(fd, AT_FDCWD, tmp + "/" + probe) != 0) {
+  const std::string name = unique_name();
+  if (link_open_file(probe.get(), tmp_fd, name) != 0) {
     return false;
   }
-  file::remove_quietly(tmp + "/" + probe);
+  ::unlinkat(tmp_fd, name.c_str(), 0);
   return true;
 }
 
@@ -137,10 +149,10 @@ public:
     }
     file::remove_stale_files(m_dir + "/tmp", "", k_stale_tmp_seconds);
     file::remove_orphans(m_dir + "/tmp", unique_host());
-    m_unnamed = takes_unnamed_files(m_dir + "/tmp");
-    m_unnamed_budget = descriptor_budget();
     m_tmp_fd = open_directory(m_dir + "/tmp");
     m_new_fd = open_directory(m_dir + "/new");
+    m_unnamed = takes_unnamed_files(m_tmp_fd.get());
+    m_unnamed_budget = descriptor_budget();
   }
 
   std::unique_ptr<Delivery> begin(const MessageMeta&) override
@@ -204,9 +216,12 @@ public:
 
   std::size_t batch() const override { return k_batch; }
 
-  void committed(file::Fd fd, std::string tmp_path, std::string target, std::uint64_t octets)
+  // Where a message named `name` is once it is visible.
+  std::string path_in_new(const std::string& name) const { return m_dir + "/new/" + name; }
+
+  void committed(file::Fd fd, std::string tmp_path, std::string name, std::uint64_t octets)
   {
-    m_pending.push_back({std::move(fd), std::move(tmp_path), std::move(target), octets});
+    m_pending.push_back({std::move(fd), std::move(tmp_path), std::move(name), octets});
   }
 
 private:
@@ -216,7 +231,7 @@ private:
   struct Pending {
     file::Fd fd;           // an unnamed file, open until it is linked
     std::string tmp_path;  // or a named one in tmp/
-    std::string target;
+    std::string name;      // in new/
     std::uint64_t octets;
   };
 
@@ -279,7 +294,7 @@ private:
         throw;
       }
       if (visible) {
-        visible(batch.first + i, batch.messages[i].target);
+        visible(batch.first + i, path_in_new(batch.messages[i].name));
       }
     }
     if (::fsync(m_new_fd.get()) != 0) {
@@ -302,17 +317,16 @@ private:
   void move_into_new(Pending& p)
   {
     for (int attempt = 0; attempt < k_name_attempts; ++attempt) {
-      bool done = p.tmp_path.empty()
-                      ? link_no_replace(p.fd.get(), m_new_fd.get(),
-                                        p.target.substr(m_dir.size() + 5), p.target)
-                      : rename_no_replace(p.tmp_path, p.target);
+      const std::string target = path_in_new(p.name);
+      bool done = p.tmp_path.empty() ? link_no_replace(p.fd.get(), m_new_fd.get(), p.name, target)
+                                     : rename_no_replace(p.tmp_path, target);
       if (done) {
         p.fd.reset();
         return;
       }
-      p.target = target_for(m_dir, unique_name(), p.octets);
+      p.name = name_for(unique_name(), p.octets);
     }
-    file::fail("move into place", p.target, EEXIST);
+    file::fail("move into place", path_in_new(p.name), EEXIST);
   }
 
   // Makes the data of every file of `pending` durable; runs on either thread.
@@ -348,10 +362,7 @@ MaildirDelivery::MaildirDelivery(MaildirSink& sink, const std::string& dir, bool
     : m_sink(sink), m_dir(dir), m_unique(unique_name())
 {
   if (unnamed) {
-    int fd = -1;
-    do {
-      fd = ::openat(sink.tmp_fd(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
-    } while (fd < 0 && errno == EINTR);
+    const int fd = open_unnamed(sink.tmp_fd());
     if (fd >= 0) {
       m_file.emplace(file::Fd(fd), dir + "/tmp");
       return;
@@ -399,8 +410,9 @@ std::string MaildirDelivery::commit()
   }
   // The name it is meant to have; sync() gives it that name (or, if another file took it
   // meanwhile, another one that it reports).
-  std::string target = target_for(m_dir, m_unique, m_octets);
-  m_sink.committed(std::move(fd), m_tmp_path, target, m_octets);
+  std::string name = name_for(m_unique, m_octets);
+  std::string target = m_sink.path_in_new(name);
+  m_sink.committed(std::move(fd), m_tmp_path, std::move(name), m_octets);
   return target;
 }
 

@@ -213,7 +213,7 @@ public:
 
   void sync(const Visible& visible) override
   {
-    if (m_dirty) {
+    if (!m_unsynced.empty()) {
       int result = 0;
       do {
         result = ::fsync(m_fd.get());
@@ -221,20 +221,16 @@ public:
       if (result < 0) {
         file::fail("sync", m_path, errno);
       }
-      m_dirty = false;
     }
-    for (std::size_t i = 0; i < m_committed && visible; ++i) {
-      visible(m_synced + i, m_path);
-    }
-    m_synced += m_committed;
-    m_committed = 0;
+    m_unsynced.report(visible);
   }
 
   void finished(bool committed)
   {
     m_active = false;
-    m_dirty = m_dirty || committed;
-    m_committed += committed ? 1 : 0;
+    if (committed) {
+      m_unsynced.add(m_path);
+    }
   }
 
   const std::string& path() const { return m_path; }
@@ -253,9 +249,7 @@ private:
   DotLock m_dot_lock;
   file::Fd m_fd;
   bool m_active = false;
-  bool m_dirty = false;
-  std::size_t m_committed = 0;
-  std::size_t m_synced = 0;  // commit index of the first message not yet synced
+  Unsynced m_unsynced;
 };
 
 MboxDelivery::MboxDelivery(MboxSink& sink, int fd, const std::string& path, LineEnding ending)

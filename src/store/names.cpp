@@ -92,7 +92,8 @@ std::string unique_name()
   const std::string& host = unique_host();
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" + pid + "Q" + std::to_string(++counter) + "." + host;
+  return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" + pid +
+         "Q" + std::to_string(++counter) + "." + host;
 }
 
 } // namespace mw::store

@@ -40,7 +40,9 @@ bool is_maildir(const std::string& path)
 // Raw bytes to a stream; nothing can be taken back, so an abandoned message stays half written.
 class StreamDelivery final : public Delivery {
 public:
-  StreamDelivery(std::ostream& out, std::size_t& committed) : m_out(out), m_committed(committed) {}
+  StreamDelivery(std::ostream& out, detail::Unsynced& unsynced) : m_out(out), m_unsynced(unsynced)
+  {
+  }
 
   void write(std::string_view data) override
   {
@@ -52,7 +54,7 @@ public:
   {
     m_out.flush();
     check();
-    ++m_committed;
+    m_unsynced.add("-");
     return "-";
   }
 
@@ -65,7 +67,7 @@ private:
   }
 
   std::ostream& m_out;
-  std::size_t& m_committed;
+  detail::Unsynced& m_unsynced;
 };
 
 class StreamSink final : public Sink {
@@ -74,7 +76,7 @@ public:
 
   std::unique_ptr<Delivery> begin(const MessageMeta&) override
   {
-    return std::make_unique<StreamDelivery>(m_out, m_committed);
+    return std::make_unique<StreamDelivery>(m_out, m_unsynced);
   }
 
   void sync(const Visible& visible) override
@@ -83,17 +85,12 @@ public:
     if (!m_out) {
       throw Error(ExitCode::cant_create, "cannot write to standard output");
     }
-    for (std::size_t i = 0; i < m_committed && visible; ++i) {
-      visible(m_synced + i, "-");
-    }
-    m_synced += m_committed;
-    m_committed = 0;
+    m_unsynced.report(visible);
   }
 
 private:
   std::ostream& m_out;
-  std::size_t m_committed = 0;
-  std::size_t m_synced = 0;  // commit index of the first message not yet synced
+  detail::Unsynced m_unsynced;
 };
 
 } // namespace

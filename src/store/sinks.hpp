@@ -3,9 +3,32 @@
 #include "store/sink.hpp"
 
 #include <string>
+#include <vector>
 
 // The sink implementations behind open_sink(), one per file.
 namespace mw::store::detail {
+
+// The messages a sink committed since its last sync, in commit order: where each one is, and
+// the commit index (counted since the sink was opened) of the first.
+class Unsynced {
+public:
+  void add(std::string where) { m_where.push_back(std::move(where)); }
+  bool empty() const { return m_where.empty(); }
+
+  // Reports each one to `visible` with its commit index, and starts over.
+  void report(const Sink::Visible& visible)
+  {
+    for (std::size_t i = 0; i < m_where.size() && visible; ++i) {
+      visible(m_first + i, m_where[i]);
+    }
+    m_first += m_where.size();
+    m_where.clear();
+  }
+
+private:
+  std::vector<std::string> m_where;
+  std::size_t m_first = 0;
+};
 
 // A Maildir at `dir` (created with tmp/, new/ and cur/ when missing).
 std::unique_ptr<Sink> open_maildir(const std::string& dir);

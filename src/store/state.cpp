@@ -96,16 +96,12 @@ std::string home_directory()
               "cannot find the home directory for the UID state file: set HOME or use --state");
 }
 
-} // namespace
-
-namespace {
-
 std::string journal_of(const std::string& path)
 {
   return path + ".journal";
 }
 
-}  // namespace
+} // namespace
 
 UidState UidState::load(const std::string& path)
 {

@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -138,86 +137,27 @@ def expect_error(res: Result, code: int | tuple[int, ...], pattern: str, what: s
 
 
 # --------------------------------------------------------------------------- fake servers
+#
+# FakePop3 (a scripted POP3 server with a mailbox that can hang up in RETR, stall, refuse RETR,
+# DELE or QUIT, misreport LIST sizes, and records every command) lives in tests/support, built on
+# its ScriptedServer (rules: hang up, stall, trickle, ... on any command; TLS); same name here.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+from scripted_server import (FakePop3, ScriptedServer, close, multiline, on,  # noqa: E402,F401
+                             send, stall)
 
-class FakeServer:
-    """A TCP server on 127.0.0.1:<free port> run in a thread. mode:
+def FakeServer(mode: str, capa_lines: list[str] | None = None,
+               greeting: str = "+OK fake POP3 server ready"):
+    """A server on 127.0.0.1:<free port> (a ScriptedServer: .port, .verbs(), .connections,
+    .received). mode:
       "silent"  accept and never send a byte (the connection stays open until close())
-      "pop3"    a small scripted POP3 server: greeting, CAPA with capa_lines, -ERR to any login
-    Every line a client sends is recorded in .received."""
-
-    def __init__(self, mode: str, capa_lines: list[str] | None = None,
-                 greeting: str = "+OK fake POP3 server ready"):
-        self.mode, self.capa_lines, self.greeting = mode, capa_lines or [], greeting
-        self.received: list[str] = []
-        self.connections = 0
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self._closed:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-                self._socks.append(conn)
-            if self.mode == "pop3":
-                threading.Thread(target=self._pop3, args=(conn,), daemon=True).start()
-
-    def _pop3(self, conn: socket.socket):
-        try:
-            conn.settimeout(30)
-            f = conn.makefile("rb")
-            conn.sendall((self.greeting + "\r\n").encode())
-            for raw in f:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                with self._lock:
-                    self.received.append(line)
-                verb = line.split(" ", 1)[0].upper()
-                if verb == "CAPA":
-                    conn.sendall(("+OK capability list follows\r\n"
-                                  + "".join(l + "\r\n" for l in self.capa_lines) + ".\r\n").encode())
-                elif verb == "QUIT":
-                    conn.sendall(b"+OK bye\r\n")
-                    return
-                elif verb == "USER":
-                    conn.sendall(b"+OK\r\n")
-                elif verb == "NOOP":
-                    conn.sendall(b"+OK\r\n")
-                else:
-                    conn.sendall(b"-ERR not here\r\n")
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def verbs(self) -> list[str]:
-        with self._lock:
-            return [l.split(" ", 1)[0].upper() for l in self.received]
-
-    def close(self):
-        self._closed = True
-        self.sock.close()
-        with self._lock:
-            for s in self._socks:
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.close()
+      "pop3"    a small scripted POP3 server: greeting, CAPA with capa_lines, -ERR to any login"""
+    if mode == "silent":
+        return ScriptedServer(greeting=stall())
+    return ScriptedServer([on(r"CAPA", multiline("+OK capability list follows", capa_lines or []), times=None),
+                           on(r"USER .*", "+OK", times=None),
+                           on(r"NOOP", "+OK", times=None),
+                           on(r"QUIT", send("+OK bye", close()), times=None)],
+                          greeting=greeting, unexpected="-ERR not here")
 
 
 def closed_port() -> int:
@@ -228,13 +168,6 @@ def closed_port() -> int:
     s.close()
     return port
 
-
-
-# FakePop3 (a scripted POP3 server with a mailbox that can hang up in RETR, stall, refuse RETR,
-# DELE or QUIT, misreport LIST sizes, and records every command) lives in tests/support, built on
-# its ScriptedServer (rules: hang up, stall, trickle, ... on any command; TLS); same name here.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
-from scripted_server import FakePop3  # noqa: E402,F401
 
 
 # --------------------------------------------------------------------------- fresh mailboxes
