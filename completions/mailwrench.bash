@@ -15,7 +15,7 @@ _mailwrench_selection_opts="--uid --uid-file --larger-than --smaller-than --olde
 
 _mailwrench_list_opts="--headers $_mailwrench_selection_opts"
 
-_mailwrench_fetch_opts="-o --output --new --state --delete --limit --max-size --crlf
+_mailwrench_fetch_opts="-o --output --new --state --delete --flush --limit --max-size --crlf
     --wait-lock $_mailwrench_selection_opts"
 
 _mailwrench_purge_opts="-n --dry-run -y --yes $_mailwrench_selection_opts"

@@ -177,6 +177,7 @@ complete -c mailwrench -n $fetch -s o -l output -x -a '(__mailwrench_output)' -d
 complete -c mailwrench -n $fetch -l new -d 'skip messages whose UID the state file records'
 complete -c mailwrench -n $fetch -l state -r -F -d 'the state file of --new'
 complete -c mailwrench -n $fetch -l delete -d 'delete each message on the server once it is safely stored'
+complete -c mailwrench -n $fetch -l flush -d 'with --new: also delete the messages earlier runs stored'
 complete -c mailwrench -n $fetch -l limit -x -d 'fetch at most N messages'
 complete -c mailwrench -n $fetch -l max-size -x -d 'skip (and report) messages larger than SIZE'
 complete -c mailwrench -n $fetch -l crlf -d 'store CRLF line endings as sent (default: LF)'

@@ -161,9 +161,12 @@ po::options_description command_options(std::string_view command)
        "may be given as DIR")
       ("new", po::bool_switch(), "skip messages whose UID the state file records")
       ("state", po::value<std::string>()->value_name("FILE"),
-       "the state file of --new (default $XDG_STATE_HOME/mailwrench/ACCOUNT.uids)")
+       "the state file of --new (default $XDG_STATE_HOME/mailwrench/"
+       "[ACCOUNT+]USER@HOST-PORT.uids)")
       ("delete", po::bool_switch(),
        "delete each message on the server once it is safely stored")
+      ("flush", po::bool_switch(),
+       "with --new: also delete the messages the state file says earlier runs stored")
       ("limit", po::value<std::string>()->value_name("N"), "fetch at most N messages")
       ("max-size", po::value<std::string>()->value_name("SIZE"),
        "skip (and report) messages larger than SIZE")
@@ -971,6 +974,11 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     }
     s.only_new = vm["new"].as<bool>();
     s.delete_after = vm["delete"].as<bool>();
+    s.flush = vm["flush"].as<bool>();
+    if (s.flush && !s.only_new) {
+      throw UsageError("--flush deletes what the --new state file records as stored: it needs "
+                       "--new");
+    }
     s.crlf = vm["crlf"].as<bool>();
     s.state_file = expand_home(lookup("state").value_or(""), getenv);
     if (auto limit = from_cli("limit")) {

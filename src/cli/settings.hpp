@@ -58,6 +58,7 @@ struct Settings {
   bool only_new = false;                // --new
   std::string state_file;               // --state, or the default for the account
   bool delete_after = false;            // --delete
+  bool flush = false;                   // --flush: also delete what earlier runs stored
   std::optional<std::uint64_t> limit;   // --limit N
   std::optional<std::uint64_t> max_size;
   bool crlf = false;

@@ -9,7 +9,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
+#include <sys/stat.h>
 #include <unordered_map>
 
 namespace mw::commands {
@@ -21,9 +23,34 @@ namespace {
 // the batch holding it is durable. A kill loses at most a batch of work, never a message.
 constexpr auto k_batch_interval = std::chrono::seconds(1);
 
+std::string mailbox_of(const cli::Settings& s)
+{
+  return store::mailbox_identity(s.user, s.host, s.port);
+}
+
+// The default state file is named after the mailbox (and the account, when one is used), so a
+// run whose -H, -p or -u differ from its account's never takes that account's state.
 std::string state_name(const cli::Settings& s)
 {
-  return s.account.empty() ? s.user + "@" + s.host : s.account;
+  std::string name = mailbox_of(s);
+  std::replace(name.begin(), name.end(), ':', '-');
+  return s.account.empty() ? name : s.account + "+" + name;
+}
+
+// Versions before 0.2 named the state file after the account, or USER@HOST, and did not record
+// its mailbox: such a file is not taken (it may be another mailbox's), only pointed out.
+void warn_about_old_state(const Context& context, const std::string& state_path)
+{
+  const auto& s = context.settings;
+  auto old = store::default_state_path(s.account.empty() ? s.user + "@" + s.host : s.account);
+  struct stat info {};
+  if (old != state_path && ::lstat(old.c_str(), &info) == 0 &&
+      ::lstat(state_path.c_str(), &info) != 0) {
+    context.log->warn("not using the state file {} of an earlier version, which does not record "
+                      "which mailbox it belongs to: messages it lists are fetched again (to keep "
+                      "it, pass '--state {}' once)",
+                      old, old);
+  }
 }
 
 // RETR replies flow into the sink; each stored message's DELE joins the pipeline once the
@@ -76,6 +103,18 @@ public:
   void on_data(std::size_t tag, std::string_view data) override
   {
     if (tag < k_dele_tag && m_delivery) {
+      const auto& max = m_context.settings.max_size;
+      if (max && m_octets + data.size() > *max) {
+        // LIST said it was small enough; the message itself says otherwise. Reading on would
+        // let the server decide how much we store.
+        m_delivery.reset();
+        const auto& row = m_plan[tag];
+        throw Error(ExitCode::data, "message " + std::to_string(row.number) +
+                                        " is larger than --max-size " +
+                                        output::human_size(*max) + ", though LIST said " +
+                                        std::to_string(row.octets) +
+                                        " octets: its partial copy was discarded");
+      }
       m_delivery->write(data);
       m_octets += data.size();
       m_progress.add_octets(data.size());
@@ -111,7 +150,7 @@ public:
     }
   }
 
-  // Deletes messages a previous run stored (their UIDs are in the state file).
+  // Deletes messages a previous run stored (their UIDs are in the state file): --flush.
   void delete_stored_before(std::vector<output::MessageRow> rows)
   {
     m_old = std::move(rows);
@@ -165,7 +204,7 @@ public:
 
   std::uint64_t deletes_sent() const
   {
-    return m_context.settings.delete_after ? m_result.stored.size() + m_old.size() : 0;
+    return (m_context.settings.delete_after ? m_result.stored.size() : 0) + m_old.size();
   }
 
   std::uint64_t deletes_refused() const { return m_dele_failures; }
@@ -237,13 +276,16 @@ int fetch(const Context& context)
 
   // One run per mailbox at a time, and the record of what earlier runs stored.
   auto state_path = s.state_file.empty() ? store::default_state_path(state_name(s)) : s.state_file;
+  if (s.only_new && s.state_file.empty()) {
+    warn_about_old_state(context, state_path);
+  }
   std::optional<store::FileLock> lock;
   std::optional<store::UidState> state;
-  if (s.only_new || s.delete_after) {
+  if (s.only_new || s.delete_after || s.flush) {
     lock.emplace(store::FileLock::acquire(state_path + ".lock", s.wait_lock));
   }
   if (s.only_new) {
-    state.emplace(store::UidState::load(state_path));
+    state.emplace(store::UidState::load(state_path, mailbox_of(s)));
   }
 
   auto session = Pop3Session::open(context);
@@ -270,12 +312,20 @@ int fetch(const Context& context)
   std::size_t ambiguous = 0;
   for (auto& row : selected.rows) {
     bool unique_uid = uid_count[row.uid] == 1;
+    if (state && !store::valid_uid(row.uid)) {
+      // It could not be recorded, so every later run would store it again: it costs this one
+      // message, never the state file.
+      result.failed.push_back({row.number, row.uid, row.octets, "",
+                               "the server gives it a UID that RFC 1939 does not allow (bytes "
+                               "0x21 to 0x7E only), so --new cannot record it; fetch it by number"});
+      continue;
+    }
     if (state && state->contains(row.uid)) {
       if (!unique_uid) {
-        if (s.delete_after) {
+        if (s.delete_after || s.flush) {
           throw Error(ExitCode::protocol,
                       "the server gives several messages the UID '" + row.uid +
-                          "' (RFC 1939 wants them unique), so --new --delete cannot tell which "
+                          "' (RFC 1939 wants them unique), so --delete cannot tell which "
                           "of them were stored; nothing was done (fetch them by number)");
         }
         ++ambiguous;
@@ -316,7 +366,7 @@ int fetch(const Context& context)
   pop3::Pipeline pipeline(client, fetcher);
   try {
     fetcher.start(pipeline);
-    if (s.delete_after) {
+    if (s.flush) {
       fetcher.delete_stored_before(std::move(stored_before));
     }
     pipeline.run();

@@ -55,9 +55,11 @@ private:
   std::vector<bool> m_ok;
 };
 
-void check_named_messages_exist(const select::Selection& selection,
-                                const std::vector<pop3::ScanListing>& listings,
-                                const std::unordered_map<std::string, std::uint64_t>& by_uid)
+// Every message number and UID the user named exists, and names one message: a UID that the
+// server repeats (RFC 1939 section 7 wants them unique) would select messages nobody chose.
+void check_named_messages(const select::Selection& selection,
+                          const std::vector<pop3::ScanListing>& listings,
+                          const std::unordered_map<std::string, std::vector<std::uint64_t>>& by_uid)
 {
   std::uint64_t count = listings.size();
   for (const auto& r : selection.ranges()) {
@@ -71,9 +73,19 @@ void check_named_messages_exist(const select::Selection& selection,
     }
   }
   for (const auto& uid : selection.uids()) {
-    if (by_uid.count(uid) == 0) {
+    auto found = by_uid.find(uid);
+    if (found == by_uid.end()) {
       throw Error(ExitCode::data, "no message with UID '" + uid +
                                       "' in the mailbox (already deleted?); nothing was changed");
+    }
+    if (found->second.size() > 1) {
+      std::string numbers;
+      for (auto n : found->second) {
+        numbers += (numbers.empty() ? "" : ", ") + std::to_string(n);
+      }
+      throw Error(ExitCode::data, "the server gives the UID '" + uid + "' to messages " + numbers +
+                                      " (UIDs should be unique), so it does not say which one "
+                                      "is meant: select by number; nothing was changed");
     }
   }
 }
@@ -100,16 +112,16 @@ Selected select_messages(Pop3Session& session, const Context& context, bool want
   }
   Selected selected;
   std::unordered_map<std::uint64_t, std::string> uid_of;
-  std::unordered_map<std::string, std::uint64_t> number_of;
+  std::unordered_map<std::string, std::vector<std::uint64_t>> number_of;
   if (uids) {
     for (auto& u : *uids) {
-      number_of[u.uid] = u.number;
+      number_of[u.uid].push_back(u.number);
       selected.server_uids.push_back(u.uid);
       uid_of[u.number] = std::move(u.uid);
     }
   }
   if (missing == Missing::fail) {
-    check_named_messages_exist(selection, listings, number_of);
+    check_named_messages(selection, listings, number_of);
   }
 
   std::vector<output::MessageRow> candidates;

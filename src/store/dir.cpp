@@ -12,10 +12,15 @@ namespace {
 constexpr mode_t k_dir_mode = 0700;
 constexpr mode_t k_file_mode = 0600;
 constexpr long k_stale_tmp_seconds = 36 * 60 * 60; // as the Maildir specification allows
+// UIDs repeat (two accounts archived to one folder, a server that reuses one): the copies of
+// different messages with one UID are named UID.eml, UID~2.eml, ... up to this many.
+constexpr int k_max_copies = 1000;
 
 class DirSink;
 
-// DIR/.tmp-<unique> while it is written, renamed over DIR/<name>.eml once committed.
+// DIR/.tmp-<unique> while it is written, then moved to DIR/<name>.eml, never over an existing file:
+// a file with the same bytes is this message already, a file with other bytes is another message
+// and the copy takes the next free name <name>~2.eml, <name>~3.eml, ...
 class DirDelivery final : public Delivery {
 public:
   DirDelivery(DirSink& sink, const std::string& dir, const MessageMeta& meta);
@@ -31,7 +36,7 @@ private:
 
   DirSink& m_sink;
   std::string m_tmp_path;
-  std::string m_final_path;
+  std::string m_final_stem;  // DIR/<name>, without ".eml"
   std::optional<file::OutFile> m_file;
 };
 
@@ -63,12 +68,12 @@ private:
   Unsynced m_unsynced;
 };
 
-std::string file_name_for(const MessageMeta& meta, const std::string& unique)
+std::string file_stem_for(const MessageMeta& meta, const std::string& unique)
 {
   if (meta.uid.empty()) {
-    return "msg-" + std::to_string(meta.number) + "-" + safe_file_name(unique) + ".eml";
+    return "msg-" + std::to_string(meta.number) + "-" + safe_file_name(unique);
   }
-  return safe_file_name(meta.uid) + ".eml";
+  return safe_file_name(meta.uid);
 }
 
 DirDelivery::DirDelivery(DirSink& sink, const std::string& dir, const MessageMeta& meta)
@@ -76,7 +81,7 @@ DirDelivery::DirDelivery(DirSink& sink, const std::string& dir, const MessageMet
 {
   const std::string unique = unique_name();
   m_tmp_path = dir + "/.tmp-" + safe_file_name(unique);
-  m_final_path = dir + "/" + file_name_for(meta, unique);
+  m_final_stem = dir + "/" + file_stem_for(meta, unique);
   m_file.emplace(m_tmp_path, O_CREAT | O_EXCL, k_file_mode);
 }
 
@@ -101,11 +106,26 @@ std::string DirDelivery::commit()
   try {
     m_file->sync(true);
     m_file->close();
-    // A refetch of the same UID replaces the earlier copy atomically.
-    rename_replace(m_tmp_path, m_final_path);
-    m_file.reset();
-    m_sink.committed(m_final_path);
-    return m_final_path;
+    // safe_file_name() escapes '~', so "~2" never collides with another UID's name.
+    for (int copy = 1; copy <= k_max_copies; ++copy) {
+      std::string path = m_final_stem + (copy == 1 ? "" : "~" + std::to_string(copy)) + ".eml";
+      if (rename_no_replace(m_tmp_path, path)) {
+        m_file.reset();
+        m_sink.committed(path);
+        return path;
+      }
+      if (file::same_bytes(m_tmp_path, path)) {
+        // Stored before (a refetch): that copy is this message; make sure it is on disk.
+        file::sync_file(path);
+        m_file.reset();
+        file::remove_quietly(m_tmp_path);
+        m_sink.committed(path);
+        return path;
+      }
+    }
+    throw Error(ExitCode::cant_create, "cannot store message " + m_final_stem + ".eml: " +
+                                           std::to_string(k_max_copies) +
+                                           " different messages have that name already");
   } catch (...) {
     abandon();
     throw;

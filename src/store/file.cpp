@@ -138,6 +138,40 @@ Fd OutFile::release()
   return std::move(m_fd);
 }
 
+Fd open_private(const std::string& path, int flags, mode_t mode, const std::string& what)
+{
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if ((errno == ENOENT || errno == ENOTDIR) && (flags & O_CREAT) == 0) {
+      return Fd();
+    }
+    if (errno == ELOOP) {
+      throw Error(ExitCode::cant_create, "cannot " + what + " " + path +
+                                             ": it is a symbolic link (not followed: it may "
+                                             "have been planted; remove it)");
+    }
+    fail(what, path, errno);
+  }
+  Fd owner(fd);
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    fail(what, path, errno);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    throw Error(ExitCode::cant_create, "cannot " + what + " " + path + ": not a regular file");
+  }
+  if (info.st_uid != ::geteuid()) {
+    throw Error(ExitCode::cant_create, "cannot " + what + " " + path + ": it belongs to uid " +
+                                           std::to_string(info.st_uid) + ", not to you (uid " +
+                                           std::to_string(::geteuid()) +
+                                           "); another user may have planted it");
+  }
+  return owner;
+}
+
 void write_all(int fd, std::string_view data, const std::string& path)
 {
   while (!data.empty()) {
@@ -272,6 +306,83 @@ void remove_orphans(const std::string& dir, std::string_view host) noexcept
     }
   }
   ::closedir(stream);
+}
+
+namespace {
+
+// open(2) of an existing file for reading, not through a symbolic link; -1 when it is missing or
+// a link (errno set), an Error 73 for other failures.
+int open_existing(const std::string& path)
+{
+  int fd = -1;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0 && errno != ENOENT && errno != ELOOP) {
+    fail("read", path, errno);
+  }
+  return fd;
+}
+
+// Reads up to `size` bytes at the current offset (less only at the end of the file).
+std::size_t read_some(int fd, char* buffer, std::size_t size, const std::string& path)
+{
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, buffer + got, size - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      fail("read", path, errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return got;
+}
+
+} // namespace
+
+bool same_bytes(const std::string& a, const std::string& b)
+{
+  const Fd fa(open_existing(a));
+  const Fd fb(open_existing(b));
+  struct stat sa {};
+  struct stat sb {};
+  if (fa.get() < 0 || fb.get() < 0 || ::fstat(fa.get(), &sa) != 0 || ::fstat(fb.get(), &sb) != 0 ||
+      !S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size) {
+    return false;
+  }
+  std::string buffer_a(k_buffer_size, '\0');
+  std::string buffer_b(k_buffer_size, '\0');
+  for (;;) {
+    const std::size_t got_a = read_some(fa.get(), buffer_a.data(), buffer_a.size(), a);
+    const std::size_t got_b = read_some(fb.get(), buffer_b.data(), buffer_b.size(), b);
+    if (got_a != got_b || std::memcmp(buffer_a.data(), buffer_b.data(), got_a) != 0) {
+      return false;
+    }
+    if (got_a < buffer_a.size()) {
+      return true;
+    }
+  }
+}
+
+void sync_file(const std::string& path)
+{
+  const Fd fd(open_existing(path));
+  if (fd.get() < 0) {
+    fail("sync", path, errno);
+  }
+  int result = 0;
+  do {
+    result = ::fsync(fd.get());
+  } while (result < 0 && errno == EINTR);
+  if (result < 0) {
+    fail("sync", path, errno);
+  }
 }
 
 void remove_quietly(const std::string& path) noexcept

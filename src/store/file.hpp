@@ -80,6 +80,12 @@ private:
   std::uint64_t m_unsynced = 0;
 };
 
+// open(2) of a file that only this user may control (state, journal, lock, temporary files): never
+// through a symbolic link (O_NOFOLLOW), and refused unless it is a regular file owned by the
+// effective user. `what` names the action in errors ("cannot <what> PATH: ..."), all Error 73.
+// Returns no descriptor (-1) when the file is missing and `flags` has no O_CREAT.
+Fd open_private(const std::string& path, int flags, mode_t mode, const std::string& what);
+
 // write(2) all of `data` to `fd`, retrying after EINTR and short writes; errors name `path`.
 void write_all(int fd, std::string_view data, const std::string& path);
 
@@ -98,6 +104,13 @@ std::string parent_of(const std::string& path);
 // this after 36 hours); errors are ignored.
 void remove_stale_files(const std::string& dir, std::string_view prefix,
                         long max_age_seconds) noexcept;
+
+// Whether the regular files `a` and `b` hold the same bytes (false when either is missing, is not a
+// regular file, or is a symbolic link); read errors are an Error 73.
+bool same_bytes(const std::string& a, const std::string& b);
+
+// fsync(2) of the file `path` (not followed if it is a symbolic link); errors are an Error 73.
+void sync_file(const std::string& path);
 
 // unlink(2) that ignores every error (for cleaning up after a failure).
 void remove_quietly(const std::string& path) noexcept;

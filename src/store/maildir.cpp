@@ -462,11 +462,5 @@ bool rename_no_replace(const std::string& from, const std::string& to)
   file::fail("link " + from + " to", to, errno);
 }
 
-void rename_replace(const std::string& from, const std::string& to)
-{
-  if (::rename(from.c_str(), to.c_str()) != 0) {
-    file::fail("rename " + from + " to", to, errno);
-  }
-}
 
 } // namespace mw::store::detail

@@ -20,7 +20,9 @@ namespace mw::store {
 
 namespace {
 
-constexpr std::string_view k_header = "# mailwrench uid state 1";
+constexpr std::string_view k_header_v1 = "# mailwrench uid state 1";
+constexpr std::string_view k_header = "# mailwrench uid state 2";
+constexpr std::string_view k_mailbox_line = "# mailbox ";
 constexpr mode_t k_dir_mode = 0700;
 constexpr mode_t k_file_mode = 0600;
 constexpr auto k_lock_poll = std::chrono::milliseconds(50);
@@ -31,29 +33,17 @@ constexpr auto k_lock_poll = std::chrono::milliseconds(50);
                                   " (not a mailwrench UID state file? move it away to start over)");
 }
 
-bool is_uid_byte(char c)
-{
-  const auto byte = static_cast<unsigned char>(c);
-  return byte > 0x20 && byte < 0x7F;
-}
-
 std::string read_file(const std::string& path, bool& missing)
 {
   missing = false;
-  int fd = -1;
-  do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    // ENOTDIR: a parent is a regular file, so the state file does not exist either (save() says
-    // what is wrong with the path when it tries to create it).
-    if (errno == ENOENT || errno == ENOTDIR) {
-      missing = true;
-      return {};
-    }
-    file::fail("read", path, errno, ExitCode::data);
+  // A parent that is a regular file (ENOTDIR) counts as missing too: save() says what is wrong
+  // with the path when it tries to create it.
+  const file::Fd owner = file::open_private(path, O_RDONLY, 0, "read");
+  if (owner.get() < 0) {
+    missing = true;
+    return {};
   }
-  const file::Fd owner(fd);
+  const int fd = owner.get();
   std::string content;
   char buffer[64 * 1024];
   for (;;) {
@@ -103,10 +93,27 @@ std::string journal_of(const std::string& path)
 
 } // namespace
 
-UidState UidState::load(const std::string& path)
+bool valid_uid(std::string_view uid)
+{
+  return !uid.empty() && uid.size() <= k_max_uid && std::all_of(uid.begin(), uid.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte > 0x20 && byte < 0x7F;
+  });
+}
+
+std::string mailbox_identity(const std::string& user, const std::string& host, std::uint16_t port)
+{
+  std::string lower = host;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  return user + "@" + lower + ":" + std::to_string(port);
+}
+
+UidState UidState::load(const std::string& path, const std::string& mailbox)
 {
   UidState state;
   state.m_path = path;
+  state.m_mailbox = mailbox;
   // UIDs recorded by a run that did not get to save(): one a line, no header.
   bool journal_missing = false;
   const std::string journal = read_file(journal_of(path), journal_missing);
@@ -117,7 +124,7 @@ UidState UidState::load(const std::string& path)
     }
     const std::string_view line = std::string_view(journal).substr(start, end - start);
     start = end + 1;
-    if (!line.empty() && std::all_of(line.begin(), line.end(), is_uid_byte)) {
+    if (valid_uid(line)) {
       state.m_uids.emplace(line);
     }
   }
@@ -137,15 +144,25 @@ UidState UidState::load(const std::string& path)
     start = end + 1;
     ++line_number;
     if (line_number == 1) {
-      if (line != k_header) {
+      if (line != k_header && line != k_header_v1) {
         bad_state(path, line_number, "expected \"" + std::string(k_header) + "\"");
+      }
+      continue;
+    }
+    if (line_number == 2 && line.starts_with(k_mailbox_line)) {
+      const auto owner = line.substr(k_mailbox_line.size());
+      if (owner != mailbox) {
+        throw Error(ExitCode::config,
+                    "the state file " + path + " belongs to the mailbox " + std::string(owner) +
+                        ", not to " + mailbox + " of this run: UIDs of one mailbox say nothing "
+                        "about another (use another --state, or move the file away)");
       }
       continue;
     }
     if (line.empty()) {
       continue;
     }
-    if (!std::all_of(line.begin(), line.end(), is_uid_byte)) {
+    if (!valid_uid(line)) {
       bad_state(path, line_number, "not a UID (printable characters without spaces)");
     }
     state.m_uids.emplace(line);
@@ -160,25 +177,24 @@ bool UidState::contains(std::string_view uid) const
 
 void UidState::add(const std::string& uid)
 {
-  m_uids.insert(uid);
+  // What the reader would refuse is never written.
+  if (valid_uid(uid)) {
+    m_uids.insert(uid);
+  }
 }
 
 void UidState::record(const std::string& uid)
 {
+  if (!valid_uid(uid)) {
+    return;
+  }
   m_uids.insert(uid);
   file::make_directories(file::parent_of(m_path), k_dir_mode);
-  int fd = -1;
-  do {
-    fd = ::open(journal_of(m_path).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                k_file_mode);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    file::fail("open", journal_of(m_path), errno);
-  }
-  file::Fd owner(fd);
+  const auto owner =
+      file::open_private(journal_of(m_path), O_WRONLY | O_CREAT | O_APPEND, k_file_mode, "open");
   // One write per line: O_APPEND keeps it whole. No fsync: the journal only has to survive
   // the process (a kill), and losing it to a power cut costs a refetch, never a message.
-  file::write_all(fd, uid + "\n", journal_of(m_path));
+  file::write_all(owner.get(), uid + "\n", journal_of(m_path));
 }
 
 void UidState::retain(const std::vector<std::string>& on_server)
@@ -198,9 +214,16 @@ void UidState::save() const
   const std::string directory = file::parent_of(m_path);
   file::make_directories(directory, k_dir_mode);
   const std::string tmp_path = m_path + ".tmp-" + std::to_string(::getpid());
+  // A leftover of a killed run with our pid, or a planted link: the name goes, never its target.
+  file::remove_quietly(tmp_path);
   try {
-    file::OutFile out(tmp_path, O_CREAT | O_TRUNC, k_file_mode);
+    file::OutFile out(file::open_private(tmp_path, O_WRONLY | O_CREAT | O_EXCL, k_file_mode,
+                                         "create"),
+                      tmp_path);
     out.write(k_header);
+    out.write("\n");
+    out.write(k_mailbox_line);
+    out.write(m_mailbox);
     out.write("\n");
     for (const std::string& uid : m_uids) {
       out.write(uid);
@@ -223,14 +246,8 @@ void UidState::save() const
 FileLock FileLock::acquire(const std::string& path, std::chrono::seconds wait)
 {
   file::make_directories(file::parent_of(path), k_dir_mode);
-  int fd = -1;
-  do {
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, k_file_mode);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    file::fail("create lock", path, errno);
-  }
-  file::Fd owner(fd);
+  file::Fd owner = file::open_private(path, O_RDWR | O_CREAT, k_file_mode, "create lock");
+  const int fd = owner.get();
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {

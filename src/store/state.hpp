@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
@@ -11,16 +12,30 @@
 // two runs on one mailbox apart (DESIGN.md "Nothing lost").
 namespace mw::store {
 
-// The UID state file of `fetch --new`: which UIDs (RFC 1939 section 7, UIDL) have been stored.
+// Whether `uid` is a UID as RFC 1939 section 7 defines it (bytes 0x21 to 0x7E; at most
+// k_max_uid of them: servers exceed the RFC's 70, and a UIDL line is at most 8192 octets):
+// the only UIDs a state file records.
+constexpr std::size_t k_max_uid = 8192;
+bool valid_uid(std::string_view uid);
+
+// Which maildrop a state file belongs to: "USER@HOST:PORT" (the host in lower case). UIDs are
+// unique only within one maildrop, so a state is never used for another.
+std::string mailbox_identity(const std::string& user, const std::string& host, std::uint16_t port);
+
+// The UID state file of `fetch --new`: which UIDs (RFC 1939 section 7, UIDL) have been stored
+// from which mailbox.
 class UidState {
 public:
-  // Reads `path` (first line "# mailwrench uid state 1", then one UID a line); a missing file is
-  // an empty state, an unreadable or malformed one an mw::Error 65 naming the file and line.
-  static UidState load(const std::string& path);
+  // Reads `path`: "# mailwrench uid state 2", "# mailbox USER@HOST:PORT", then one UID a line
+  // (a version 1 file, without the mailbox line, is taken over for `mailbox`). A missing file is
+  // an empty state; a state of another mailbox is an mw::Error 78 naming both; an unreadable or
+  // malformed one an mw::Error 65 naming the file and line; a symbolic link or a file of another
+  // user an mw::Error 73.
+  static UidState load(const std::string& path, const std::string& mailbox);
 
   // Whether `uid` has been stored already.
   bool contains(std::string_view uid) const;
-  // Records `uid` as stored (in memory; save() writes it).
+  // Records `uid` as stored (in memory; save() writes it); an invalid UID is never recorded.
   void add(const std::string& uid);
 
   // Adds a UID and appends it at once to the journal beside the state file (PATH.journal), so
@@ -43,6 +58,7 @@ public:
 
 private:
   std::string m_path;
+  std::string m_mailbox;
   std::set<std::string, std::less<>> m_uids;
 };
 
@@ -72,7 +88,7 @@ private:
   int m_fd = -1;
 };
 
-// The default state file of an account: $XDG_STATE_HOME/mailwrench/<name>.uids, else
+// The default state file of a mailbox: $XDG_STATE_HOME/mailwrench/<name>.uids, else
 // ~/.local/state/mailwrench/<name>.uids, with `name` made file-name safe (safe_file_name()).
 std::string default_state_path(const std::string& name);
 

@@ -319,7 +319,9 @@ def list_and_retr_sizes_disagree(ctx):
 # =========================================================================== UIDs
 
 def fetch_new(ctx, box: Pop3Mailbox, extra: list[str] = ()) -> tuple[mw.Result, ScriptedServer]:
-    with ScriptedServer([], fallback=box) as srv:
+    # The state file belongs to one mailbox, host and port: every run of a scenario on one port.
+    with ScriptedServer([], fallback=box, port=getattr(ctx, "fetch_new_port", 0)) as srv:
+        ctx.fetch_new_port = srv.port
         res = run(ctx, srv, ["fetch", "--new", "--state", str(ctx.scratch / "state.uids"), *extra,
                              "-o", f"maildir:{maildir(ctx)}"])
     return res, srv

@@ -320,7 +320,7 @@ class ScriptedServer:
     def __init__(self, rules: Iterable[Rule] = (), *, greeting: Reply | None = "+OK scripted POP3 server ready",
                  fallback=None, unexpected: Reply = "-ERR unexpected command",
                  tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False,
-                 host: str = "127.0.0.1", read_timeout: float = 60.0):
+                 host: str = "127.0.0.1", port: int = 0, read_timeout: float = 60.0):
         self.rules = [Rule(r.pattern, r.actions, r.times) for r in rules]  # own counters
         self.greeting = _actions(greeting) if greeting is not None else []
         self.fallback = fallback
@@ -340,7 +340,7 @@ class ScriptedServer:
         self._closed = False
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.sock.listen(16)
         self.host, self.port = self.sock.getsockname()[:2]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -408,6 +408,12 @@ class ScriptedServer:
 
     def close(self):
         self._closed = True
+        try:
+            # Wakes the accept() of the listening thread, so the port is free at once (a test may
+            # open a server on the same port again: a --new state belongs to one host and port).
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:

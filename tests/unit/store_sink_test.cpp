@@ -408,7 +408,7 @@ TEST_CASE("maildir: out of descriptors, a message waits as a named file instead"
   CHECK(code == 0);
 }
 
-TEST_CASE("dir stores one .eml per UID and replaces on refetch", "[store]")
+TEST_CASE("dir stores one .eml per UID and never replaces a different one", "[store]")
 {
   const TempDir tmp;
   const std::string dir = tmp / "eml";
@@ -433,14 +433,22 @@ TEST_CASE("dir stores one .eml per UID and replaces on refetch", "[store]")
   CHECK(read_file(no_uid) == "no uid");
   CHECK(deliver(*sink, {13, "", 0}, "no uid", random) != no_uid);
 
+  // The same bytes again are the copy that is there; other bytes with the same UID (another
+  // account, a reused UID) never replace it, but take the next free name.
+  CHECK(deliver(*sink, {1, "uid-0", 0}, messages[0], random) == dir + "/uid-0.eml");
   const std::string again = deliver(*sink, {1, "uid-0", 0}, "refetched\n", random);
-  CHECK(again == dir + "/uid-0.eml");
+  CHECK(again == dir + "/uid-0~2.eml");
   CHECK(read_file(again) == "refetched\n");
+  CHECK(read_file(dir + "/uid-0.eml") == messages[0]);
+  CHECK(deliver(*sink, {1, "uid-0", 0}, "third\n", random) == dir + "/uid-0~3.eml");
+  CHECK(deliver(*sink, {1, "uid-0", 0}, "refetched\n", random) == dir + "/uid-0~2.eml");
+  CHECK(deliver(*sink, {1, "uid-0~2", 0}, "a UID with a tilde\n", random) ==
+        dir + "/uid-0%7E2.eml");
   sink->sync();
   for (const std::string& name : names_in(dir)) {
     CHECK(name.rfind(".tmp-", 0) != 0);
   }
-  CHECK(names_in(dir).size() == messages.size() + 4);
+  CHECK(names_in(dir).size() == messages.size() + 7);
 }
 
 TEST_CASE("dir: an abandoned delivery leaves no temporary file and keeps the old copy", "[store]")

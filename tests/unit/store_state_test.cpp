@@ -22,6 +22,8 @@ using mw::test::write_file;
 
 namespace {
 
+const std::string k_box = "me@pop.example:995";
+
 // Sets an environment variable for one scope and puts the old value back.
 class ScopedEnv {
 public:
@@ -58,7 +60,7 @@ private:
 TEST_CASE("UidState: a missing file is an empty state", "[store]")
 {
   const TempDir tmp;
-  const auto state = mw::store::UidState::load(tmp / "none.uids");
+  const auto state = mw::store::UidState::load(tmp / "none.uids", k_box);
   CHECK(state.size() == 0);
   CHECK(state.path() == tmp / "none.uids");
   CHECK_FALSE(state.contains("x"));
@@ -69,20 +71,20 @@ TEST_CASE("UidState: save, load and retain round-trip", "[store]")
 {
   const TempDir tmp;
   const std::string path = tmp / "state/deep/work.uids";
-  auto state = mw::store::UidState::load(path);
+  auto state = mw::store::UidState::load(path, k_box);
   state.add("b-2");
   state.add("a-1");
   state.add("c-3");
   state.add("a-1");
   CHECK(state.size() == 3);
   state.save();
-  CHECK(read_file(path) == "# mailwrench uid state 1\na-1\nb-2\nc-3\n");
+  CHECK(read_file(path) == "# mailwrench uid state 2\n# mailbox me@pop.example:995\na-1\nb-2\nc-3\n");
   CHECK((fs::status(path).permissions() & fs::perms::all) ==
         (fs::perms::owner_read | fs::perms::owner_write));
   CHECK((fs::status(tmp / "state").permissions() & fs::perms::all) == fs::perms::owner_all);
   CHECK((fs::status(tmp / "state/deep").permissions() & fs::perms::all) == fs::perms::owner_all);
 
-  auto loaded = mw::store::UidState::load(path);
+  auto loaded = mw::store::UidState::load(path, k_box);
   CHECK(loaded.size() == 3);
   CHECK(loaded.contains("a-1"));
   CHECK(loaded.contains("b-2"));
@@ -94,7 +96,7 @@ TEST_CASE("UidState: save, load and retain round-trip", "[store]")
   CHECK_FALSE(loaded.contains("b-2"));
   CHECK_FALSE(loaded.contains("new-on-server"));
   loaded.save();
-  CHECK(read_file(path) == "# mailwrench uid state 1\na-1\nc-3\n");
+  CHECK(read_file(path) == "# mailwrench uid state 2\n# mailbox me@pop.example:995\na-1\nc-3\n");
   // No temporary file is left next to it.
   std::size_t entries = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(tmp / "state/deep")) {
@@ -107,7 +109,7 @@ TEST_CASE("UidState: the journal keeps what a killed run stored", "[store]")
 {
   const TempDir tmp;
   const std::string path = tmp / "work.uids";
-  auto state = mw::store::UidState::load(path);
+  auto state = mw::store::UidState::load(path, k_box);
   state.add("saved-1");
   state.save();
   state.record("stored-2");
@@ -119,7 +121,7 @@ TEST_CASE("UidState: the journal keeps what a killed run stored", "[store]")
     std::ofstream cut(path + ".journal", std::ios::app);
     cut << "half-writ";  // a line cut short is not a record
   }
-  auto next = mw::store::UidState::load(path);
+  auto next = mw::store::UidState::load(path, k_box);
   CHECK(next.contains("saved-1"));
   CHECK(next.contains("stored-2"));
   CHECK(next.contains("stored-3"));
@@ -129,16 +131,16 @@ TEST_CASE("UidState: the journal keeps what a killed run stored", "[store]")
   // save() folds the journal into the file and removes it.
   next.save();
   CHECK_FALSE(fs::exists(path + ".journal"));
-  CHECK(read_file(path) == "# mailwrench uid state 1\nsaved-1\nstored-2\nstored-3\n");
+  CHECK(read_file(path) == "# mailwrench uid state 2\n# mailbox me@pop.example:995\nsaved-1\nstored-2\nstored-3\n");
 }
 
 TEST_CASE("UidState: an empty file is an empty state, blank lines are skipped", "[store]")
 {
   const TempDir tmp;
   write_file(tmp / "empty", "");
-  CHECK(mw::store::UidState::load(tmp / "empty").size() == 0);
+  CHECK(mw::store::UidState::load(tmp / "empty", k_box).size() == 0);
   write_file(tmp / "blank", "# mailwrench uid state 1\n\nu1\n\nu2");
-  const auto state = mw::store::UidState::load(tmp / "blank");
+  const auto state = mw::store::UidState::load(tmp / "blank", k_box);
   CHECK(state.size() == 2);
   CHECK(state.contains("u2"));
 }
@@ -148,7 +150,7 @@ TEST_CASE("UidState: a garbage file is Error 65 naming the file and line", "[sto
   const TempDir tmp;
   write_file(tmp / "mbox", "From someone Mon Nov 23 15:36:46 2026\nSubject: x\n");
   try {
-    mw::store::UidState::load(tmp / "mbox");
+    mw::store::UidState::load(tmp / "mbox", k_box);
     FAIL("loaded an mbox as a state file");
   } catch (const mw::Error& error) {
     CHECK(error.code() == mw::ExitCode::data);
@@ -156,7 +158,7 @@ TEST_CASE("UidState: a garbage file is Error 65 naming the file and line", "[sto
   }
   write_file(tmp / "spaces", "# mailwrench uid state 1\nok\nnot a uid\n");
   try {
-    mw::store::UidState::load(tmp / "spaces");
+    mw::store::UidState::load(tmp / "spaces", k_box);
     FAIL("loaded a UID with spaces");
   } catch (const mw::Error& error) {
     CHECK(error.code() == mw::ExitCode::data);
@@ -164,19 +166,92 @@ TEST_CASE("UidState: a garbage file is Error 65 naming the file and line", "[sto
   }
   fs::create_directories(tmp / "a-directory");
   try {
-    mw::store::UidState::load(tmp / "a-directory");
+    mw::store::UidState::load(tmp / "a-directory", k_box);
     FAIL("loaded a directory");
   } catch (const mw::Error& error) {
-    CHECK(error.code() == mw::ExitCode::data);
+    CHECK(error.code() == mw::ExitCode::cant_create);
     CHECK_THAT(error.what(), Catch::Contains(tmp / "a-directory"));
   }
+}
+
+TEST_CASE("UidState: a state of another mailbox is Error 78 naming both", "[store]")
+{
+  const TempDir tmp;
+  const std::string path = tmp / "s.uids";
+  auto state = mw::store::UidState::load(path, "alice@pop.example:995");
+  state.add("u1");
+  state.save();
+  try {
+    mw::store::UidState::load(path, "bob@pop.example:995");
+    FAIL("loaded alice's state for bob");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::config);
+    CHECK_THAT(error.what(), Catch::Contains("alice@pop.example:995") &&
+                                 Catch::Contains("bob@pop.example:995"));
+  }
+  CHECK(mw::store::UidState::load(path, "alice@pop.example:995").contains("u1"));
+  CHECK(mw::store::mailbox_identity("me", "POP.Example.COM", 110) == "me@pop.example.com:110");
+}
+
+TEST_CASE("UidState: a version 1 file is taken over and saved with its mailbox", "[store]")
+{
+  const TempDir tmp;
+  write_file(tmp / "old.uids", "# mailwrench uid state 1\nu1\nu2\n");
+  auto state = mw::store::UidState::load(tmp / "old.uids", k_box);
+  CHECK(state.size() == 2);
+  state.save();
+  CHECK(read_file(tmp / "old.uids") == "# mailwrench uid state 2\n# mailbox " + k_box + "\nu1\nu2\n");
+}
+
+TEST_CASE("UidState: what the writer writes, the reader reads (no invalid UID is recorded)",
+          "[store]")
+{
+  const TempDir tmp;
+  const std::string path = tmp / "s.uids";
+  auto state = mw::store::UidState::load(path, k_box);
+  CHECK_FALSE(mw::store::valid_uid("caf\xC3\xA9"));
+  CHECK_FALSE(mw::store::valid_uid(""));
+  CHECK_FALSE(mw::store::valid_uid("a b"));
+  CHECK_FALSE(mw::store::valid_uid(std::string(mw::store::k_max_uid + 1, 'x')));
+  CHECK(mw::store::valid_uid("!~"));
+  state.add("caf\xC3\xA9");
+  state.record("bad\x80uid");
+  state.record("good");
+  state.add(std::string(1000, 'x'));
+  state.save();
+  const auto loaded = mw::store::UidState::load(path, k_box);
+  CHECK(loaded.size() == 1);
+  CHECK(loaded.contains("good"));
+}
+
+TEST_CASE("UidState and FileLock: a planted symbolic link is refused, its target untouched",
+          "[store]")
+{
+  const TempDir tmp;
+  write_file(tmp / "victim", "precious\n");
+  const std::string path = tmp / "s.uids";
+  fs::create_symlink(tmp / "victim", path);
+  CHECK_THROWS_WITH(mw::store::UidState::load(path, k_box), Catch::Contains("symbolic link"));
+  fs::remove(path);
+  auto state = mw::store::UidState::load(path, k_box);
+  fs::create_symlink(tmp / "victim", path + ".journal");
+  CHECK_THROWS_WITH(state.record("u1"), Catch::Contains("symbolic link"));
+  CHECK_THROWS_WITH(mw::store::UidState::load(path, k_box), Catch::Contains("symbolic link"));
+  fs::create_symlink(tmp / "victim", path + ".lock");
+  CHECK_THROWS_WITH(mw::store::FileLock::acquire(path + ".lock", std::chrono::seconds(0)),
+                    Catch::Contains("symbolic link"));
+  fs::create_symlink(tmp / "victim", path + ".tmp-" + std::to_string(::getpid()));
+  fs::remove(path + ".journal");
+  state.save();
+  CHECK(read_file(tmp / "victim") == "precious\n");
+  CHECK(fs::is_regular_file(fs::symlink_status(path)));
 }
 
 TEST_CASE("UidState: save under a regular file is Error 73", "[store]")
 {
   const TempDir tmp;
   write_file(tmp / "file", "x");
-  auto state = mw::store::UidState::load(tmp / "file/sub/state.uids");
+  auto state = mw::store::UidState::load(tmp / "file/sub/state.uids", k_box);
   state.add("u");
   try {
     state.save();
