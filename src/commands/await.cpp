@@ -35,17 +35,44 @@ private:
   std::vector<std::string> m_blocks;
 };
 
+Context watching(const Context& context)
+{
+  return Context{*context.settings.await_account, context.out, context.err, context.log,
+                 context.out_is_terminal, context.terminal_width, {}, false};
+}
+
 }  // namespace
 
-output::AwaitOutcome await_delivery(const Context& context, const std::string& message_id,
-                                    std::chrono::steady_clock::time_point sent)
+AwaitBaseline await_baseline(const Context& context)
 {
   const auto& account = *context.settings.await_account;
-  Context watch{account,        context.out,           context.err, context.log,
-                context.out_is_terminal, context.terminal_width, {},          false};
+  auto watch = watching(context);
+  auto session = Pop3Session::open(watch);
+  auto uids = session.client().uidl();
+  session.quit_quietly();
+  if (!uids) {
+    throw Error(ExitCode::unavailable,
+                "the server of " + account.account +
+                    " does not support UIDL, so --await cannot tell the message sent from one "
+                    "that was there before; nothing was sent");
+  }
+  AwaitBaseline baseline;
+  for (auto& u : *uids) {
+    baseline.insert(std::move(u.uid));
+  }
+  return baseline;
+}
+
+output::AwaitOutcome await_delivery(const Context& context, const std::string& message_id,
+                                    std::chrono::steady_clock::time_point sent,
+                                    const AwaitBaseline& baseline)
+{
+  const auto& account = *context.settings.await_account;
+  auto watch = watching(context);
   auto start = sent;
   auto deadline = start + context.settings.await_timeout;
-  std::unordered_set<std::string> seen;  // UIDs whose headers were read already
+  // UIDs whose headers were read already, and those that were there before the send.
+  std::unordered_set<std::string> seen = baseline;
   for (;;) {
     auto session = Pop3Session::open(watch);
     auto& client = session.client();
@@ -58,7 +85,8 @@ output::AwaitOutcome await_delivery(const Context& context, const std::string& m
       if (uids && i < uids->size() && (*uids)[i].number == listings[i].number) {
         uid = (*uids)[i].uid;
       }
-      if (uid.empty() || seen.insert(uid).second) {
+      // Without a UID (UIDL gone since the baseline) a message cannot be told from an old one.
+      if (!uid.empty() && seen.insert(uid).second) {
         numbers.push_back(listings[i].number);
         numbers_uids.push_back(uid);
       }

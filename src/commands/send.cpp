@@ -384,6 +384,11 @@ int send(const Context& context)
     return 0;
   }
 
+  // What is in the awaited mailbox before the send cannot be the message sent.
+  AwaitBaseline baseline;
+  if (s.await_account) {
+    baseline = await_baseline(context);
+  }
   auto endpoint = endpoint_for(context);
   context.log->debug("connecting to {}:{}", s.host, s.port);
   auto connection = net::Connection::open(endpoint);
@@ -486,7 +491,7 @@ int send(const Context& context)
   // The mail-flow check: wait for the message in a POP3 account.
   if (s.await_account && t.data && t.data->positive()) {
     try {
-      result.await = await_delivery(context, prepared.message_id, handed_over);
+      result.await = await_delivery(context, prepared.message_id, handed_over, baseline);
     } catch (const Error& e) {
       if (s.json) {
         auto doc = output::to_json(result);

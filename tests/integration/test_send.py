@@ -689,6 +689,46 @@ def await_and_purge(ctx):
     check(aw["uid"] not in uids, f"--await-purge: UID {aw['uid']} is still listed", res)
 
 
+def pop3_heads(ctx, user: User) -> list[tuple[str, bytes]]:
+    """(UID, header section) of every message in a send user's POP3 mailbox now."""
+    import poplib
+    p = poplib.POP3(ctx.env["ip"], ctx.env["pop3_port"], timeout=20)
+    try:
+        p.user(user.name)
+        p.pass_(user.password)
+        heads = [b"\n".join(p.top(n, 0)[1]) for n in range(1, p.stat()[0] + 1)]
+        uids = [l.split()[1].decode() for l in p.uidl()[1]]
+        p.quit()
+    finally:
+        p.close()
+    return list(zip(uids, heads))
+
+
+@sc
+def await_ignores_message_already_there(ctx):
+    """A saved message sent again with --raw keeps its Message-ID: --await --await-purge must wait
+    for the new copy and delete that one, not take the copy that was in the mailbox before the send
+    for it (issue 11.4: it reported 'arrived' at once and deleted the old message)."""
+    sender, rcpt = claim(ctx, 2)
+    tok = token("resent")
+    mid = f"<{tok}@mailwrench.test>"
+    raw = (f"From: {sender.address}\nTo: {rcpt.address}\nSubject: {tok}\nMessage-ID: {mid}\n"
+           "Date: Mon, 1 Jun 2020 12:00:00 +0000\n\nsaved, and sent again\n")
+    cfg = await_config(ctx, [rcpt])
+    res = send(ctx, sender, ["--raw", "--await", rcpt.name, "--await-timeout", "20"], stdin=raw,
+               glob=["--config", str(cfg)])
+    expect_ok(res, "first send --raw --await")
+    first_uid = result_doc(res, "first send --raw --await")["await"]["uid"]
+    res = send(ctx, sender, ["--raw", "--await", rcpt.name, "--await-timeout", "20", "--await-purge"],
+               stdin=raw, glob=["--config", str(cfg)])
+    expect_ok(res, "the same message again, send --raw --await --await-purge")
+    aw = result_doc(res, "second send --raw --await --await-purge")["await"]
+    check(aw["uid"] != first_uid, f"--await took the copy that was there before the send (UID {first_uid})", res)
+    eq(aw["purged"], True, "second send: await.purged", res)
+    left = [uid for uid, head in pop3_heads(ctx, rcpt) if mid.encode() in head]
+    eq(left, [first_uid], "copies of the message in the mailbox after --await-purge (the old one stays)", res)
+
+
 @sc
 def await_timeout(ctx):
     """--await on an account the message never reaches: exit 75 after --await-timeout, and the
