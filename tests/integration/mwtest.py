@@ -317,6 +317,20 @@ class Mailbox:
         return self.ctx.run(self.conn() + args, password=self.password, **kw)
 
 
+def mailboxes_with_equal_uids(ctx: "Ctx", tag: str, count: int) -> tuple[Mailbox, Mailbox]:
+    """Two fresh mailboxes of count messages each whose UIDs are the same (Dovecot's UIDs and
+    UIDVALIDITY agree when both are first opened in the same second): retried until they are."""
+    for attempt in range(6):
+        a = ctx.mailbox([], f"{tag}a{attempt}")
+        b = ctx.mailbox([], f"{tag}b{attempt}")
+        a.deliver([message(f"{tag}-{attempt}-a{i}", body=f"a{i} of {tag}\n" * 20) for i in range(count)])
+        b.deliver([message(f"{tag}-{attempt}-b{i}", body=f"b{i} of {tag}\n" * 20) for i in range(count)])
+        if a.uids == b.uids:
+            return a, b
+    raise Failure(f"could not make two Dovecot mailboxes with equal UIDs in 6 tries "
+                  f"(last: {a.uids[:3]}... and {b.uids[:3]}...)")
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 

@@ -1003,6 +1003,102 @@ def kill_twenty_times(ctx):
     kill_scenario(ctx, "kill20", kills, must_kill=False, count=500)
 
 
+# --------------------------------------------------------------------------- SIGKILL: dir:, mbox:, two accounts
+
+MBOX_FROM_AT = re.compile(rb"(?m)^From \S+ (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ")
+
+
+def target_copies(kind: str, out: Path, known: list[bytes], what: str) -> tuple[list[bytes], int]:
+    """The complete messages a target holds after kills, and how many cut-off ones it has: a
+    SIGKILL in the middle of an mbox append may leave the message being written cut off (the
+    documented leftover of SIGKILL); every other target holds complete messages only."""
+    if kind == "maildir":
+        return [f.read_bytes() for sub in ("new", "cur") for f in listdir(out / sub)], 0
+    if kind == "dir":
+        return [f.read_bytes() for f in listdir(out) if f.name.endswith(".eml")], 0
+    data = out.read_bytes() if out.exists() else b""
+    starts = [m.start() for m in MBOX_FROM_AT.finditer(data)]
+    check(not data or starts[:1] == [0], f"{what}: the mbox does not start with a From line")
+    complete, cut = [], 0
+    for a, b in zip(starts, starts[1:] + [len(data)]):
+        body = QUOTED.sub(rb"\1", data[a:b].split(b"\n", 1)[1])
+        if body.endswith(b"\n\n") and body[:-1] in known:
+            complete.append(body[:-1])
+        elif any(m.startswith(body[:-1] if body.endswith(b"\n") else body) for m in known):
+            cut += 1
+        else:
+            mw.fail(f"{what}: the mbox holds a message that is none of the server's: {body[:120]!r}")
+    return complete, cut
+
+
+def kill_target_scenario(ctx, tag: str, kind: str, accounts: int, kills: int, count: int = 150):
+    """fetch --new --delete --flush into one target, SIGKILLed at random moments; with two accounts
+    (equal UIDs, as Dovecot gives mailboxes first opened in the same second) both go into the same
+    target, in turn. After each kill and after the reruns: every message is on its server or
+    complete in the target, nothing is recorded that is not there, nothing of another account was
+    replaced; at the end every message of every account is there and the servers are empty."""
+    if accounts == 2:
+        boxes = list(mw.mailboxes_with_equal_uids(ctx, tag, count))
+    else:
+        boxes = [kill_box(ctx, tag, count)]
+    out = ctx.scratch / ("out.mbox" if kind == "mbox" else "out")
+    states = [ctx.scratch / "state" / f"box{i}.uids" for i in range(len(boxes))]
+    known = [m for b in boxes for m in b.messages]
+    seed = int.from_bytes(os.urandom(4), "big")
+    print(f"  random seed {seed}")
+    rnd = random.Random(seed)
+
+    def args(i: int) -> list[str]:
+        return ["fetch", "--new", "--delete", "--flush", "--state", str(states[i]), "-o", f"{kind}:{out}"]
+
+    def check_state(what: str):
+        copies, cut = target_copies(kind, out, known, what)
+        for box, state in zip(boxes, states):
+            on_disk = {m for m in copies if m in box.messages}
+            server = set(box.server_uids())
+            lost = [u for u, m in zip(box.uids, box.messages) if u not in server and m not in on_disk]
+            check(not lost, f"{what}: {box.user}: {len(lost)} messages neither on the server nor stored")
+            if state.exists():
+                stored_uids = {u for u, m in zip(box.uids, box.messages) if m in on_disk}
+                unbacked = [u for u in state_uids(state) if u not in stored_uids]
+                check(not unbacked, f"{what}: {box.user}: the state records {len(unbacked)} UIDs "
+                                    f"whose message is not stored: {unbacked[:5]}")
+        return copies, cut
+
+    done = 0
+    for k in range(kills):
+        i = k % len(boxes)
+        delay = rnd.uniform(0.02, 0.15)
+        if run_and_kill(ctx, boxes[i], args(i), after(delay), f"kill {k + 1} (account {i + 1}, {delay:.3f} s)",
+                        must_kill=False):
+            done += 1
+        check_state(f"after kill {k + 1}")
+    for i, box in enumerate(boxes):
+        res = box.run(["--json"] + args(i), timeout=50)
+        expect_ok(res, f"the rerun of account {i + 1} after the kills")
+        eq(box.server_uids(), [], f"account {i + 1}'s server after the rerun", res)
+    copies, cut = check_state("after the reruns")
+    missing = [message_id(m) for m in known if m not in copies]
+    eq(missing, [], "messages of any account not stored after the reruns")
+    check(cut <= done, f"{cut} cut-off messages in the mbox after {done} kills")
+    print(f"  {done} kills; {len(copies)} copies of {len(known)} messages, {cut} cut off by SIGKILL")
+
+
+@scenario
+def kill_dir_target(ctx):
+    kill_target_scenario(ctx, "killdir", "dir", 1, 4)
+
+
+@scenario
+def kill_mbox_target(ctx):
+    kill_target_scenario(ctx, "killmbox", "mbox", 1, 4)
+
+
+@scenario
+def kill_two_accounts_one_dir(ctx):
+    kill_target_scenario(ctx, "kill2dir", "dir", 2, 6)
+
+
 def files_in_new_more(md: Path, more: int):
     base = [None]
 

@@ -217,7 +217,7 @@ TEST_CASE("UidState: what the writer writes, the reader reads (no invalid UID is
   state.add("caf\xC3\xA9");
   state.record("bad\x80uid");
   state.record("good");
-  state.add(std::string(1000, 'x'));
+  state.add(std::string(mw::store::k_max_uid + 1, 'x'));
   state.save();
   const auto loaded = mw::store::UidState::load(path, k_box);
   CHECK(loaded.size() == 1);
