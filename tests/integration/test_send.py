@@ -675,18 +675,9 @@ def await_and_purge(ctx):
     check(isinstance(aw["seconds"], (int, float)) and 0 <= aw["seconds"] < 20, f"await.seconds {aw['seconds']!r}", res)
     check(isinstance(aw["number"], int) and aw["number"] >= 1 and isinstance(aw["uid"], str) and aw["uid"],
           "send --await: number/uid", res)
-    import poplib
-    p = poplib.POP3(ctx.env["ip"], ctx.env["pop3_port"], timeout=20)
-    try:
-        p.user(rcpt.name)
-        p.pass_(rcpt.password)
-        heads = [b"\n".join(p.top(n, 0)[1]) for n in range(1, p.stat()[0] + 1)]
-        uids = [l.split()[1].decode() for l in p.uidl()[1]]
-        p.quit()
-    finally:
-        p.close()
-    check(not any(doc["message_id"].encode() in h for h in heads), "--await-purge: the message is still there", res)
-    check(aw["uid"] not in uids, f"--await-purge: UID {aw['uid']} is still listed", res)
+    left = pop3_heads(ctx, rcpt)
+    check(not any(doc["message_id"].encode() in h for _, h in left), "--await-purge: the message is still there", res)
+    check(aw["uid"] not in [u for u, _ in left], f"--await-purge: UID {aw['uid']} is still listed", res)
 
 
 def pop3_heads(ctx, user: User) -> list[tuple[str, bytes]]:
