@@ -318,6 +318,28 @@ void authenticate(smtp::Client& client, const Context& context, bool encrypted)
   client.authenticate(*mechanism);
 }
 
+// The warning of a partial send: who did not get the message, and what to do about it.
+std::string partial_summary(const std::vector<std::string>& deferred,
+                            const std::vector<std::string>& refused)
+{
+  auto join = [](const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& a : list) {
+      out += (out.empty() ? "" : ", ") + a;
+    }
+    return out;
+  };
+  std::string text = "the message went to the accepted recipients only";
+  if (!refused.empty()) {
+    text += "; refused: " + join(refused);
+  }
+  if (!deferred.empty()) {
+    text += "; deferred (temporary failure): " + join(deferred) +
+            " (send again to these only: the others have it)";
+  }
+  return text;
+}
+
 // sysexits for the outcome of a transaction (the scheme in mailwrench(1), EXIT STATUS).
 int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
 {
@@ -341,9 +363,8 @@ int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
     }
     return static_cast<int>(ExitCode::data);
   }
-  if (temporary) {
-    return static_cast<int>(ExitCode::temporary);
-  }
+  // The message went to someone: a retry of the whole would give them a second copy, so a
+  // deferred recipient makes this partial, not temporary (75 says "try again later").
   return static_cast<int>(accepted == recipients ? ExitCode::ok : ExitCode::partial);
 }
 
@@ -483,6 +504,13 @@ int send(const Context& context)
     }
   }
   int code = exit_code_of(t, recipients.size());
+  std::vector<std::string> deferred;
+  std::vector<std::string> refused;
+  for (const auto& r : result.recipients) {
+    if (!r.accepted) {
+      (r.reply.code >= 400 && r.reply.code < 500 ? deferred : refused).push_back(r.address);
+    }
+  }
   // The mail-flow check: wait for the message in a POP3 account.
   if (s.await_account && t.data && t.data->positive()) {
     try {
@@ -509,7 +537,7 @@ int send(const Context& context)
                       : t.data && !t.data->positive()
                           ? "the server refused the message: " + smtp::describe(*t.data)
                       : code == static_cast<int>(ExitCode::partial)
-                          ? "some recipients were refused; the message went to the others"
+                          ? partial_summary(deferred, refused)
                           : "the server refused recipients";
     if (code == static_cast<int>(ExitCode::partial)) {
       context.log->warn("{}", why);

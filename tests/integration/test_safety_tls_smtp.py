@@ -153,7 +153,8 @@ def mixed_recipients(ctx, recipients: list[str], pipelining: bool, as_json: bool
     accepted = [r for r in recipients if r == GOOD]
     expected = EX_PARTIAL if accepted else (EX_TEMPFAIL if DEFER in recipients else EX_DATAERR)
     eq(res.rc, expected, f"{what}: exit status", res)
-    eq(len(mailer.data), 1 if accepted else 0, f"{what}: messages the server received", res)
+    # (pipelined DATA with no recipient accepted is ended empty, RFC 2920 section 3.1)
+    eq(len([d for d in mailer.data if d]), 1 if accepted else 0, f"{what}: messages the server received", res)
     outcome = {GOOD: (True, 250), DEFER: (False, 450), GONE: (False, 550)}
     if as_json:
         doc = res.json()
