@@ -363,6 +363,58 @@ std::size_t Connection::read_some(std::span<char> buf)
   return bytes;
 }
 
+std::size_t Connection::read_arrived(std::span<char> buf)
+{
+  auto& d = *m_impl;
+  if (d.closed || buf.empty()) {
+    return 0;
+  }
+  // A read that runs only as far as it can without waiting: what the kernel (or, with TLS, the
+  // records it holds) already has; TLS records that carry no data (session tickets) are
+  // consumed on the way. A read still waiting after that is cancelled.
+  bool done = false;
+  error_code result;
+  std::size_t bytes = 0;
+  auto handler = [&](error_code ec, std::size_t n) {
+    done = true;
+    result = ec;
+    bytes = n;
+  };
+  auto mutable_buf = asio::buffer(buf.data(), buf.size());
+  if (d.tls_active) {
+    d.stream.async_read_some(mutable_buf, handler);
+  } else {
+    d.stream.next_layer().async_read_some(mutable_buf, handler);
+  }
+  d.io.restart();
+  while (!done && d.io.poll() > 0) {
+  }
+  if (!done) {
+    error_code ignored;
+    d.stream.next_layer().cancel(ignored);
+    d.io.restart();
+    d.io.run_for(d.endpoint.timeout);
+    if (!done) {
+      d.stream.next_layer().close(ignored);
+      d.io.restart();
+      d.io.run();
+      throw Error(ExitCode::io, "reading from " + d.where() + " could not be cancelled");
+    }
+  }
+  if (result == asio::error::operation_aborted) {
+    return bytes;
+  }
+  if (result == asio::error::eof || result == asio::ssl::error::stream_truncated ||
+      result == asio::error::connection_reset) {
+    d.closed = true;
+    return bytes;
+  }
+  if (result) {
+    throw Error(ExitCode::io, "reading from " + d.where() + " failed: " + result.message());
+  }
+  return bytes;
+}
+
 void Connection::write(std::string_view data)
 {
   auto& d = *m_impl;

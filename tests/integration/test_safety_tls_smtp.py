@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
 import mwtest as mw  # noqa: E402
 from mwtest import check, eq, expect_error, expect_ok, scenario  # noqa: E402
-from scripted_server import Pop3Mailbox, ScriptedServer, multiline, on, smtp_reply, start_tls  # noqa: E402
+from scripted_server import (Pop3Mailbox, ScriptedServer, corked, multiline, on, pop3_wire, smtp_reply,  # noqa: E402
+                             start_tls)
 from sasl_server import SaslServer, SmtpMailer  # noqa: E402
 from tls_certs import TestCerts  # noqa: E402
 
@@ -182,6 +183,97 @@ for _name, _rcpts in (("good_and_deferred", [GOOD, DEFER]), ("deferred_and_good"
         for _json in (True, False):
             mw.add(f"rcpt_{_name}{'' if _pipe else '_lockstep'}{'_json' if _json else ''}",
                    mixed_recipients, _rcpts, _pipe, _json)
+
+
+# =========================================================================== 13: lock-step replies nobody asked for
+
+OUT_OF_STEP = r"nobody asked|unsolicited|more replies|out of step"
+
+
+def stored(md: Path) -> list[bytes]:
+    """Contents of new/ and cur/ (sorted); tmp/ must be empty."""
+    if not md.exists():
+        return []
+    tmp = list((md / "tmp").iterdir()) if (md / "tmp").exists() else []
+    check(not tmp, f"partial files left in {md}/tmp: {[p.name for p in tmp]}")
+    return sorted(p.read_bytes() for sub in ("new", "cur") if (md / sub).exists() for p in (md / sub).iterdir())
+
+
+def lockstep_extra_reply(ctx, command: str, extra: str, command_line: list[str], tls: bool, split: bool):
+    """--no-pipelining: the server answers `command` and then sends `extra`, a reply nobody
+    asked for, in the same write (split=False) or in a write (a TLS record) of its own that
+    arrives with it (split=True). Taken for the reply to the next command, it shifts every
+    later reply by one (a RETR reply stored as the wrong message, +OK to DELE taken for +OK to
+    QUIT). Required: 76 naming it, no QUIT after it (nothing deleted), every stored message an
+    exact copy of one the server has."""
+    msgs = [msg(f"ls{i}") for i in (1, 2, 3)]
+    box = Pop3Mailbox(msgs, capa=["USER", "UIDL", "TOP", "PIPELINING"])
+    verb = command.split()[0]
+    reply = box.session()(command)
+    reply = reply.encode() + b"\r\n" if isinstance(reply, str) else reply
+    extra_b = extra.encode() + b"\r\n"
+    rule = on(re.escape(command), corked(reply, extra_b) if split else reply + extra_b)
+    kw = {"tls_context": certs(ctx).server_context("good"), "implicit_tls": True} if tls else {}
+    md = ctx.scratch / "md"
+    with ScriptedServer([rule], fallback=box, **kw) as srv:
+        args = (pop3_args(srv, tls="implicit", host="localhost") + ["--cacert", certs(ctx).ca] if tls
+                else pop3_args(srv))
+        res = ctx.run(args + ["--no-pipelining"] + [a.replace("MD", str(md)) for a in command_line],
+                      password=PASSWORD, stdin="")
+        srv.settle()
+    what = (f"--no-pipelining {command_line[0]}: {command} answered, then {extra!r} "
+            f"({'its own write' if split else 'same write'}{', TLS' if tls else ''})")
+    check(rule.used or srv.saw(re.escape(command)), f"{what}: the server never got {command}", res)
+    expect_error(res, EX_PROTOCOL, OUT_OF_STEP, what)
+    verbs = srv.verbs()
+    after = verbs[verbs.index(verb) + 1:] if verb in verbs else []
+    check("QUIT" not in after, f"{what}: QUIT was sent after the extra reply (server saw {verbs})", res)
+    eq(box.committed_deletes, [], f"{what}: messages deleted on the server", res)
+    foreign = [d[:80] for d in stored(md) if d not in msgs]
+    eq(foreign, [], f"{what}: stored messages that are not exact copies of the server's", res)
+
+
+FETCH_DELETE = ["fetch", "--delete", "-o", "maildir:MD"]
+for _name, _cmd, _extra, _argv in (
+        ("fetch_dele", "DELE 1", "+OK marked", FETCH_DELETE),
+        ("fetch_retr", "RETR 1", "+OK", FETCH_DELETE),
+        ("fetch_uidl", "UIDL", "+OK", FETCH_DELETE),
+        ("fetch_user", "USER safety", "+OK", FETCH_DELETE),
+        ("purge_dele", "DELE 1", "+OK marked", ["purge", "1-3", "--yes"]),
+        ("purge_list", "LIST", "+OK", ["purge", "1-3", "--yes"])):
+    for _tls in (False, True):
+        for _split in (False, True):
+            mw.add(f"lockstep_{_name}{'_tls' if _tls else ''}{'_split' if _split else ''}",
+                   lockstep_extra_reply, _cmd, _extra, _argv, _tls, _split)
+
+
+def smtp_lockstep_extra_reply(ctx, command: str, reply: str, extra: str, split: bool):
+    """send --no-pipelining: the server answers `command` and then sends `extra`, which nobody
+    asked for. Taken for the reply to the next command, it would make a refused recipient look
+    accepted, or stand for the final reply to a message the server never got. Required: 76
+    naming it, and no message data sent after it."""
+    mailer = SmtpMailer(ehlo=["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"])
+    rules = [on(command, corked(reply, extra) if split else f"{reply}\r\n{extra}")] + RCPT_RULES
+    with smtp_server(rules, fallback=mailer) as srv:
+        res = ctx.run(smtp_args(srv) + ["--no-pipelining", "send", "--from", "a@example.org", "--to", GONE,
+                                        "--to", GOOD, "--subject", "x", "--body", "hello"])
+        srv.settle()
+    what = f"send --no-pipelining: {command!r} answered {reply!r}, then {extra!r} " \
+           f"({'its own write' if split else 'same write'})"
+    expect_error(res, EX_PROTOCOL, OUT_OF_STEP, what)
+    eq([d for d in mailer.data if d], [], f"{what}: messages the server received", res)
+    verbs = srv.verbs()
+    eq(verbs.count("DATA") if command != "DATA" else 0, 0, f"{what}: DATA sent (server saw {verbs})", res)
+
+
+for _name, _cmd, _reply, _extra in (
+        ("ehlo", r"EHLO .*", smtp_reply(250, "fake.example", "8BITMIME").decode().rstrip("\r\n"), "250 ok"),
+        ("mail", r"MAIL FROM:.*", "250 2.1.0 Ok", "250 2.1.0 Ok"),
+        ("rcpt", r"RCPT TO:<gone@.*", "550 5.1.1 no such user", "250 2.1.5 Ok"),
+        ("data", r"DATA", "354 go ahead", "250 2.0.0 Ok: queued as NOTHING")):
+    for _split in (False, True):
+        mw.add(f"smtp_lockstep_{_name}{'_split' if _split else ''}", smtp_lockstep_extra_reply,
+               _cmd, _reply, _extra, _split)
 
 
 if __name__ == "__main__":
