@@ -234,6 +234,28 @@ Prepared prepare(const cli::Settings& s, const Inputs& in, bool eight_bit_allowe
   return p;
 }
 
+// RFC 5321 section 4.1.4 (and RFC 6152 for 8BITMIME) allows no NUL octet in a message; only
+// BODY=BINARYMIME with BDAT (RFC 3030) carries one, and mailwrench does not send that. So a
+// message on stdin with a NUL cannot go, whatever the server offers: refused before anything
+// is sent, naming where it is in the input (a NUL is no text a reader can see).
+void refuse_nul(std::string_view raw)
+{
+  auto at = raw.find('\0');
+  if (at == std::string_view::npos) {
+    return;
+  }
+  auto line_start = raw.rfind('\n', at);
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  auto line = 1 + static_cast<std::size_t>(std::count(raw.begin(), raw.begin() +
+                                                          static_cast<std::ptrdiff_t>(at), '\n'));
+  throw Error(ExitCode::data,
+              "the message on stdin has a NUL octet on line " + std::to_string(line) +
+                  " (octet " + std::to_string(at - line_start + 1) + " of the line, offset " +
+                  std::to_string(at) +
+                  " of the input); SMTP does not carry NUL (RFC 5321 section 4.1.4, RFC 6152) "
+                  "and mailwrench does not send BINARYMIME, so nothing was sent");
+}
+
 bool is_ascii(std::string_view s)
 {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
@@ -378,6 +400,7 @@ int send(const Context& context)
   output::SendResult result;
   // Compose once before connecting, so that bad input fails before the server is bothered.
   auto inputs = read_inputs(s);
+  refuse_nul(inputs.raw);
   auto preview = prepare(s, inputs, false);
   if (s.dry_run) {
     const auto& prepared = preview;

@@ -276,5 +276,49 @@ for _name, _cmd, _reply, _extra in (
                _cmd, _reply, _extra, _split)
 
 
+# =========================================================================== 19: NUL in send --raw
+
+RAW_HEAD = "From: a@example.org\nTo: b@example.org\nSubject: nul\n"
+
+
+def raw_nul(ctx, message: str, ehlo: list[str], line: int, column: int, dry_run: bool = False):
+    """send --raw of a message with a NUL octet (RFC 5321 section 4.1.4 and RFC 6152 forbid it;
+    only BODY=BINARYMIME would carry it, which mailwrench does not send): 65 naming the line,
+    the octet in it and the offset in the input; nothing sent (no MAIL, no data)."""
+    mailer = SmtpMailer(ehlo=ehlo)
+    with smtp_server([], fallback=mailer) as srv:
+        res = ctx.run(smtp_args(srv) + ["send", "--raw"] + (["--dry-run"] if dry_run else []), stdin=message)
+        srv.settle()
+    what = f"send --raw{' --dry-run' if dry_run else ''}, a NUL on line {line}, EHLO offers {ehlo}"
+    offset = message.index("\0")
+    expect_error(res, EX_DATAERR, rf"NUL.*line {line}\b.*octet {column}\b.*offset {offset}\b", what)
+    bad = [v for v in srv.verbs() if v in ("MAIL", "RCPT", "DATA", "BDAT")]
+    eq(bad, [], f"{what}: commands the server received", res)
+    eq([d for d in mailer.data if d], [], f"{what}: messages the server received", res)
+    if dry_run:
+        eq(res.stdout, "", f"{what}: the message printed", res)
+
+
+mw.add("raw_nul_in_body_no_8bitmime", raw_nul, RAW_HEAD + "\nfirst\nsec\0ond\n", ["PIPELINING"], 6, 4)
+mw.add("raw_nul_in_body_8bitmime", raw_nul, RAW_HEAD + "\nfirst\nsec\0ond\n", ["PIPELINING", "8BITMIME"], 6, 4)
+mw.add("raw_nul_in_body_chunking", raw_nul, RAW_HEAD + "\n\0\n",
+       ["PIPELINING", "8BITMIME", "CHUNKING", "BINARYMIME"], 5, 1)
+mw.add("raw_nul_in_header_crlf", raw_nul, RAW_HEAD.replace("\n", "\r\n") + "X-Bad: a\0b\r\n\r\nbody\r\n",
+       ["8BITMIME"], 4, 9)
+mw.add("raw_nul_dry_run", raw_nul, RAW_HEAD + "\nfirst\nsec\0ond\n", [], 6, 4, dry_run=True)
+
+
+@scenario
+def raw_without_nul_is_sent(ctx):
+    """The same message without the NUL (and with other control octets) goes: exit 0."""
+    mailer = SmtpMailer(ehlo=["PIPELINING"])
+    with smtp_server([], fallback=mailer) as srv:
+        res = ctx.run(smtp_args(srv) + ["send", "--raw"], stdin=RAW_HEAD + "\nfirst\nsec\x01ond\n")
+        srv.settle()
+    expect_ok(res, "send --raw without NUL")
+    eq(len(mailer.data), 1, "messages the server received", res)
+    check(b"sec\x01ond" in mailer.data[0], "the body the server received", res)
+
+
 if __name__ == "__main__":
     sys.exit(mw.main())
