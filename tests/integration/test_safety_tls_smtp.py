@@ -89,7 +89,7 @@ def pinned_pop3(ctx, kind: str, mode: str):
                       password=PASSWORD)
         srv.settle()
         what = f"POP3 {mode} TLS, --fingerprint of a {kind.replace('_', '-')} certificate"
-        check(srv.tls_connections == 1, f"{what}: no TLS session on the server side", res)
+        check(srv.tls_connections == 1, f"{what}: no TLS session on the server side (server: {srv.notes})", res)
         if kind == "good":
             expect_ok(res, what)
             check(srv.saw(r"PASS .*"), f"{what}: the pinned good certificate did not lead to a login", res)
