@@ -109,6 +109,12 @@ void Client::expect_quiet(std::string_view next)
   // Every reply asked for has been read: a byte that has arrived by now answers no command,
   // and would be taken for the reply to the next one (and each later reply for the one before).
   if (!m_channel.quiet()) {
+    // RFC 5321 section 3.8: a server may say 421 and close at any time, unasked.
+    std::size_t consumed = 0;
+    auto reply = m_parser.feed(m_channel.buffered(), consumed);
+    if (reply && reply->code == 421) {
+      throw Error(ExitCode::temporary, "the server ended the session: " + describe(*reply));
+    }
     throw ProtocolError("the server sent a reply nobody asked for (before " + std::string(next) +
                         "); its replies are out of step with the commands");
   }

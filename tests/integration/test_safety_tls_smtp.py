@@ -276,6 +276,20 @@ for _name, _cmd, _reply, _extra in (
                _cmd, _reply, _extra, _split)
 
 
+@scenario
+def smtp_lockstep_421_unasked(ctx):
+    """RFC 5321 section 3.8: a server may send 421 unasked and close (shutting down, idle): that
+    is no reply out of step but the end of the session: 75 (try later), nothing sent."""
+    mailer = SmtpMailer(ehlo=["PIPELINING", "8BITMIME"])
+    rules = [on(r"MAIL FROM:.*", corked("250 2.1.0 Ok", "421 4.3.2 shutting down"))]
+    with smtp_server(rules, fallback=mailer) as srv:
+        res = ctx.run(smtp_args(srv) + ["--no-pipelining"] + SEND)
+        srv.settle()
+    what = "send --no-pipelining: MAIL answered, then 421 unasked"
+    expect_error(res, EX_TEMPFAIL, r"421.*shutting down", what)
+    eq([v for v in srv.verbs() if v in ("RCPT", "DATA")], [], f"{what}: commands after the 421", res)
+
+
 # =========================================================================== 19: NUL in send --raw
 
 RAW_HEAD = "From: a@example.org\nTo: b@example.org\nSubject: nul\n"
