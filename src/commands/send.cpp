@@ -234,6 +234,28 @@ Prepared prepare(const cli::Settings& s, const Inputs& in, bool eight_bit_allowe
   return p;
 }
 
+// RFC 5321 section 4.1.4 (and RFC 6152 for 8BITMIME) allows no NUL octet in a message; only
+// BODY=BINARYMIME with BDAT (RFC 3030) carries one, and mailwrench does not send that. So a
+// message on stdin with a NUL cannot go, whatever the server offers: refused before anything
+// is sent, naming where it is in the input (a NUL is no text a reader can see).
+void refuse_nul(std::string_view raw)
+{
+  auto at = raw.find('\0');
+  if (at == std::string_view::npos) {
+    return;
+  }
+  auto line_start = raw.rfind('\n', at);
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  auto line = 1 + static_cast<std::size_t>(std::count(raw.begin(), raw.begin() +
+                                                          static_cast<std::ptrdiff_t>(at), '\n'));
+  throw Error(ExitCode::data,
+              "the message on stdin has a NUL octet on line " + std::to_string(line) +
+                  " (octet " + std::to_string(at - line_start + 1) + " of the line, offset " +
+                  std::to_string(at) +
+                  " of the input); SMTP does not carry NUL (RFC 5321 section 4.1.4, RFC 6152) "
+                  "and mailwrench does not send BINARYMIME, so nothing was sent");
+}
+
 bool is_ascii(std::string_view s)
 {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
@@ -318,6 +340,28 @@ void authenticate(smtp::Client& client, const Context& context, bool encrypted)
   client.authenticate(*mechanism);
 }
 
+// The warning of a partial send: who did not get the message, and what to do about it.
+std::string partial_summary(const std::vector<std::string>& deferred,
+                            const std::vector<std::string>& refused)
+{
+  auto join = [](const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& a : list) {
+      out += (out.empty() ? "" : ", ") + a;
+    }
+    return out;
+  };
+  std::string text = "the message went to the accepted recipients only";
+  if (!refused.empty()) {
+    text += "; refused: " + join(refused);
+  }
+  if (!deferred.empty()) {
+    text += "; deferred (temporary failure): " + join(deferred) +
+            " (send again to these only: the others have it)";
+  }
+  return text;
+}
+
 // sysexits for the outcome of a transaction (the scheme in mailwrench(1), EXIT STATUS).
 int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
 {
@@ -341,9 +385,8 @@ int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
     }
     return static_cast<int>(ExitCode::data);
   }
-  if (temporary) {
-    return static_cast<int>(ExitCode::temporary);
-  }
+  // The message went to someone: a retry of the whole would give them a second copy, so a
+  // deferred recipient makes this partial, not temporary (75 says "try again later").
   return static_cast<int>(accepted == recipients ? ExitCode::ok : ExitCode::partial);
 }
 
@@ -357,6 +400,7 @@ int send(const Context& context)
   output::SendResult result;
   // Compose once before connecting, so that bad input fails before the server is bothered.
   auto inputs = read_inputs(s);
+  refuse_nul(inputs.raw);
   auto preview = prepare(s, inputs, false);
   if (s.dry_run) {
     const auto& prepared = preview;
@@ -488,6 +532,13 @@ int send(const Context& context)
     }
   }
   int code = exit_code_of(t, recipients.size());
+  std::vector<std::string> deferred;
+  std::vector<std::string> refused;
+  for (const auto& r : result.recipients) {
+    if (!r.accepted) {
+      (r.reply.code >= 400 && r.reply.code < 500 ? deferred : refused).push_back(r.address);
+    }
+  }
   // The mail-flow check: wait for the message in a POP3 account.
   if (s.await_account && t.data && t.data->positive()) {
     try {
@@ -514,7 +565,7 @@ int send(const Context& context)
                       : t.data && !t.data->positive()
                           ? "the server refused the message: " + smtp::describe(*t.data)
                       : code == static_cast<int>(ExitCode::partial)
-                          ? "some recipients were refused; the message went to the others"
+                          ? partial_summary(deferred, refused)
                           : "the server refused recipients";
     if (code == static_cast<int>(ExitCode::partial)) {
       context.log->warn("{}", why);

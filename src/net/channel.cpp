@@ -35,6 +35,16 @@ void Channel::note(char direction, std::string_view line) const
   }
 }
 
+bool Channel::quiet()
+{
+  if (m_begin != m_end) {
+    return false;
+  }
+  m_begin = m_end = 0;
+  m_end = m_stream.read_arrived(std::span<char>(m_buffer.data(), m_buffer.size()));
+  return m_end == 0;
+}
+
 void Channel::fill()
 {
   if (m_begin == m_end) {

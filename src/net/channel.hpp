@@ -48,6 +48,10 @@ public:
   // Reads at least one more byte; throws Error 74 when the server closed the connection.
   void fill();
 
+  // True when nothing beyond what was consumed has arrived: no byte buffered, and none
+  // waiting in the stream (read into the buffer, without waiting, if there are).
+  bool quiet();
+
   Pace& pace() { return m_pace; }
   Stream& stream() { return m_stream; }
 

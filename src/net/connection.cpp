@@ -9,7 +9,10 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <cctype>
@@ -45,6 +48,40 @@ bool is_ip_address(const std::string& host)
   error_code ec;
   asio::ip::make_address(host, ec);
   return !ec;
+}
+
+// What OpenSSL's security level 2 asks of a certificate: 112 bits of security, i.e. RSA, DSA
+// and DH keys of 2048 bits or more, elliptic curves of 224 bits or more, no SHA-1 or MD5
+// signature.
+constexpr int k_security_floor_bits = 112;
+
+// Why the server's own certificate falls below the floor, or "" if it does not. Chain
+// verification checks this for every certificate of the chain; a pinned certificate skips
+// chain verification, so its key and signature are checked here (a pin says which
+// certificate, not that its key cannot be broken).
+std::string below_security_floor(X509* cert)
+{
+  EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (key == nullptr) {
+    return "its public key cannot be read";
+  }
+  if (EVP_PKEY_get_security_bits(key) < k_security_floor_bits) {
+    const char* type = EVP_PKEY_get0_type_name(key);
+    return "its " + std::string(type != nullptr ? type : "public") + " key of " +
+           std::to_string(EVP_PKEY_get_bits(key)) +
+           " bits is too weak (at least 2048 bits are required, 224 for elliptic curves)";
+  }
+  int digest = NID_undef;
+  int security_bits = 0;
+  if (X509_get_signature_info(cert, &digest, nullptr, &security_bits, nullptr) != 1) {
+    return "its signature algorithm is unknown";
+  }
+  if (security_bits < k_security_floor_bits) {
+    const char* name = digest != NID_undef ? OBJ_nid2sn(digest) : nullptr;
+    return "it is signed with " + std::string(name != nullptr ? name : "a digest") +
+           ", which is too weak a signature (SHA-256 or better is required)";
+  }
+  return "";
 }
 
 }  // namespace
@@ -240,6 +277,18 @@ struct Connection::Impl {
                                               ", not the one given with --fingerprint");
       }
     }
+    if (!endpoint.tls.insecure) {
+      X509* cert = SSL_get0_peer_certificate(ssl);
+      auto why = cert == nullptr ? std::string("there is none") : below_security_floor(cert);
+      if (!why.empty()) {
+        throw Error(ExitCode::permission,
+                    "the certificate of " + where() + " is refused: " + why +
+                        (endpoint.tls.fingerprint.empty()
+                             ? ""
+                             : " (--fingerprint replaces the chain and host name checks, "
+                               "not the security floor)"));
+      }
+    }
   }
 
   std::string fingerprint() const
@@ -310,6 +359,58 @@ std::size_t Connection::read_some(std::span<char> buf)
   }
   if (ec) {
     throw Error(ExitCode::io, "reading from " + d.where() + " failed: " + ec.message());
+  }
+  return bytes;
+}
+
+std::size_t Connection::read_arrived(std::span<char> buf)
+{
+  auto& d = *m_impl;
+  if (d.closed || buf.empty()) {
+    return 0;
+  }
+  // A read that runs only as far as it can without waiting: what the kernel (or, with TLS, the
+  // records it holds) already has; TLS records that carry no data (session tickets) are
+  // consumed on the way. A read still waiting after that is cancelled.
+  bool done = false;
+  error_code result;
+  std::size_t bytes = 0;
+  auto handler = [&](error_code ec, std::size_t n) {
+    done = true;
+    result = ec;
+    bytes = n;
+  };
+  auto mutable_buf = asio::buffer(buf.data(), buf.size());
+  if (d.tls_active) {
+    d.stream.async_read_some(mutable_buf, handler);
+  } else {
+    d.stream.next_layer().async_read_some(mutable_buf, handler);
+  }
+  d.io.restart();
+  while (!done && d.io.poll() > 0) {
+  }
+  if (!done) {
+    error_code ignored;
+    d.stream.next_layer().cancel(ignored);
+    d.io.restart();
+    d.io.run_for(d.endpoint.timeout);
+    if (!done) {
+      d.stream.next_layer().close(ignored);
+      d.io.restart();
+      d.io.run();
+      throw Error(ExitCode::io, "reading from " + d.where() + " could not be cancelled");
+    }
+  }
+  if (result == asio::error::operation_aborted) {
+    return bytes;
+  }
+  if (result == asio::error::eof || result == asio::ssl::error::stream_truncated ||
+      result == asio::error::connection_reset) {
+    d.closed = true;
+    return bytes;
+  }
+  if (result) {
+    throw Error(ExitCode::io, "reading from " + d.where() + " failed: " + result.message());
   }
   return bytes;
 }

@@ -37,6 +37,7 @@ public:
 
   std::size_t read_some(std::span<char> buf) override;
   void write(std::string_view data) override;
+  std::size_t read_arrived(std::span<char> buf) override;
   void start_tls() override;
   bool encrypted() const override;
   std::string tls_description() const override;

@@ -21,6 +21,11 @@ public:
   // Writes all of data.
   virtual void write(std::string_view data) = 0;
 
+  // Reads into buf what has already arrived, without waiting: 0 when nothing has (or the peer
+  // closed). A client in lock-step (RFC 1939, RFC 5321 without PIPELINING) calls it before a
+  // command to find replies that no command asked for.
+  virtual std::size_t read_arrived(std::span<char> /*buf*/) { return 0; }
+
   // Upgrades the connection in place to TLS (POP3 STLS, RFC 2595; SMTP STARTTLS, RFC 3207).
   virtual void start_tls() = 0;
 

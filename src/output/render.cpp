@@ -238,7 +238,10 @@ nlohmann::json to_json(const FetchResult& result)
 void render_plain(const SendResult& result, std::ostream& out)
 {
   for (const auto& r : result.recipients) {
-    out << (r.accepted ? "accepted " : "rejected ") << r.address << " " << r.reply.code;
+    // A 4xx refusal is temporary: that recipient may be tried again later.
+    bool deferred = !r.accepted && r.reply.code >= 400 && r.reply.code < 500;
+    out << (r.accepted ? "accepted " : deferred ? "deferred " : "rejected ") << r.address << " "
+        << r.reply.code;
     if (!r.reply.enhanced.empty()) {
       out << " " << r.reply.enhanced;
     }

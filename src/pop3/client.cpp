@@ -133,6 +133,26 @@ Status Client::read_reply(ReplyShape shape, LineEnding ending,
   }
 }
 
+void Client::expect_quiet(std::string_view next)
+{
+  // In lock-step every reply has been read when the next command goes out: a byte that has
+  // arrived by then answers no command, and would be taken for the reply to this one (and
+  // every later reply for the one before it: +OK to DELE for +OK to QUIT).
+  if (!m_channel.quiet()) {
+    throw ProtocolError("the server sent a reply nobody asked for (before " + std::string(next) +
+                        "); its replies are out of step with the commands, so nothing is "
+                        "committed");
+  }
+}
+
+void Client::send_in_step(std::string_view line, std::string_view shown)
+{
+  auto verb = line.substr(0, std::min(line.find_first_of(" \r"), line.size()));
+  // A SASL response is no command: name the exchange, never the (secret) line.
+  expect_quiet(shown == "<redacted>" ? std::string_view("an AUTH response") : verb);
+  m_channel.send(line, shown);
+}
+
 Status Client::read_status(ReplyShape shape)
 {
   return read_reply(shape, LineEnding::crlf, [](std::string_view) {});
@@ -164,7 +184,7 @@ void Client::read_greeting()
 
 const Capabilities& Client::capa()
 {
-  m_channel.send(command("CAPA"));
+  send_in_step(command("CAPA"));
   Capabilities caps;
   LineSplitter splitter;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
@@ -180,7 +200,7 @@ const Capabilities& Client::capa()
 
 void Client::stls()
 {
-  m_channel.send(command("STLS"));
+  send_in_step(command("STLS"));
   auto status = read_status();
   if (!status.ok()) {
     throw Error(ExitCode::permission,
@@ -188,7 +208,7 @@ void Client::stls()
   }
   // Anything the server sent after its +OK arrived before encryption and could have been
   // injected by an attacker (RFC 2595 section 4, CVE-2011-0411); refuse it.
-  if (!m_channel.buffered().empty()) {
+  if (!m_channel.quiet()) {
     throw ProtocolError("the server sent data after its STLS reply, before TLS started; "
                         "closing the connection");
   }
@@ -209,13 +229,13 @@ void Client::stls()
 
 void Client::login_user(const std::string& user, const Secret& password)
 {
-  m_channel.send(command("USER", user));
+  send_in_step(command("USER", user));
   auto status = read_status();
   if (!status.ok()) {
     fail_login(status, "USER", {});
   }
   m_channel.hide({password.reveal()});
-  m_channel.send(command("PASS", password.reveal()), "PASS <redacted>");
+  send_in_step(command("PASS", password.reveal()), "PASS <redacted>");
   status = read_status();
   if (!status.ok()) {
     fail_login(status, "USER/PASS", {password.reveal()});
@@ -231,7 +251,7 @@ void Client::login_apop(const std::string& user, const Secret& password)
                 "the server does not offer APOP (its greeting has no timestamp)");
   }
   auto digest = digest::apop(*timestamp, password.reveal());
-  m_channel.send(command("APOP", user + " " + digest), "APOP " + user + " <redacted>");
+  send_in_step(command("APOP", user + " " + digest), "APOP " + user + " <redacted>");
   auto status = read_status();
   if (!status.ok()) {
     fail_login(status, "APOP", {password.reveal(), digest});
@@ -255,9 +275,9 @@ void Client::login_sasl(sasl::Mechanism& mechanism)
   }
   m_channel.hide(secrets);
   if (initial && name.size() + encoded.size() + 7 <= 255) {
-    m_channel.send(command("AUTH", name + " " + encoded), "AUTH " + name + " <redacted>");
+    send_in_step(command("AUTH", name + " " + encoded), "AUTH " + name + " <redacted>");
   } else {
-    m_channel.send(command("AUTH", name));
+    send_in_step(command("AUTH", name));
   }
   for (;;) {
     auto status = read_status(ReplyShape::sasl);
@@ -287,13 +307,13 @@ void Client::login_sasl(sasl::Mechanism& mechanism)
       secrets.push_back(std::move(fragment));
     }
     m_channel.hide(secrets);
-    m_channel.send(base64::encode(response) + "\r\n", "<redacted>");
+    send_in_step(base64::encode(response) + "\r\n", "<redacted>");
   }
 }
 
 Maildrop Client::stat()
 {
-  m_channel.send(command("STAT"));
+  send_in_step(command("STAT"));
   auto status = read_status();
   if (!status.ok()) {
     throw Error(exit_code_for(status, ExitCode::protocol),
@@ -304,7 +324,7 @@ Maildrop Client::stat()
 
 std::vector<ScanListing> Client::list()
 {
-  m_channel.send(command("LIST"));
+  send_in_step(command("LIST"));
   std::vector<ScanListing> listings;
   for (const auto& line : read_lines("LIST")) {
     listings.push_back(parse_scan_listing(line));
@@ -317,7 +337,7 @@ std::optional<std::vector<UniqueId>> Client::uidl()
   if (m_capabilities.known && !m_capabilities.uidl) {
     return std::nullopt;
   }
-  m_channel.send(command("UIDL"));
+  send_in_step(command("UIDL"));
   std::vector<UniqueId> ids;
   LineSplitter splitter;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
@@ -362,6 +382,11 @@ bool Pipeline::step()
                 (pipelined && m_in_flight.size() <= k_window_commands / 2 &&
                  m_in_flight_octets <= k_window_octets / 2);
   m_batch.clear();
+  if (m_in_flight.empty()) {
+    // Every reply asked for so far has been read (always so in lock-step).
+    m_client.expect_quiet(std::string_view(m_queued.front().command)
+                              .substr(0, m_queued.front().command.find_first_of(" \r")));
+  }
   while (refill && !m_queued.empty() &&
          (m_in_flight.empty() ||
           (pipelined && m_in_flight.size() < k_window_commands &&
@@ -405,9 +430,9 @@ Status Client::quit()
 {
   // A reply waiting before QUIT was sent answers nothing we asked: the session is out of step,
   // and QUIT would commit deletions chosen from misread replies.
-  if (!m_channel.buffered().empty()) {
-    throw ProtocolError("the server sent more replies than it was asked for; QUIT was not "
-                        "sent, so nothing is deleted");
+  if (!m_channel.quiet()) {
+    throw ProtocolError("the server sent a reply nobody asked for; its replies are out of step "
+                        "with the commands, so QUIT was not sent and nothing is deleted");
   }
   m_channel.send(command("QUIT"));
   auto status = read_status();

@@ -131,6 +131,11 @@ private:
                     const std::function<void(std::string_view)>& on_data,
                     const std::function<void(const Status&)>& on_status = {});
   Status read_status(ReplyShape shape = ReplyShape::single);
+  // Throws 76 if anything has arrived that no command asked for (see Channel::quiet); `next`
+  // names the command about to be sent.
+  void expect_quiet(std::string_view next);
+  // Sends a command that is answered before anything else is sent, after expect_quiet.
+  void send_in_step(std::string_view line, std::string_view shown = {});
   std::vector<std::string> read_lines(std::string_view command);
   [[noreturn]] void fail_login(const Status& status, std::string_view how,
                                const std::vector<std::string>& secrets);

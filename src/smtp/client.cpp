@@ -104,6 +104,31 @@ Reply Client::read_reply()
   }
 }
 
+void Client::expect_quiet(std::string_view next)
+{
+  // Every reply asked for has been read: a byte that has arrived by now answers no command,
+  // and would be taken for the reply to the next one (and each later reply for the one before).
+  if (!m_channel.quiet()) {
+    // RFC 5321 section 3.8: a server may say 421 and close at any time, unasked.
+    std::size_t consumed = 0;
+    auto reply = m_parser.feed(m_channel.buffered(), consumed);
+    if (reply && reply->code == 421) {
+      throw Error(ExitCode::temporary, "the server ended the session: " + describe(*reply));
+    }
+    throw ProtocolError("the server sent a reply nobody asked for (before " + std::string(next) +
+                        "); its replies are out of step with the commands");
+  }
+}
+
+void Client::send_in_step(std::string_view line, std::string_view shown)
+{
+  // A SASL response is no command: name the exchange, never the (secret) line.
+  expect_quiet(shown == "<redacted>"
+                   ? std::string_view("an AUTH response")
+                   : line.substr(0, std::min(line.find_first_of(" :\r"), line.size())));
+  m_channel.send(line, shown);
+}
+
 Reply Client::read_greeting()
 {
   auto reply = read_reply();
@@ -116,7 +141,7 @@ Reply Client::read_greeting()
 
 const Extensions& Client::hello(std::string_view domain)
 {
-  m_channel.send(ehlo(domain));
+  send_in_step(ehlo(domain));
   auto reply = read_reply();
   if (reply.code == 250) {
     m_extensions = Extensions::from_ehlo(reply);
@@ -128,7 +153,7 @@ const Extensions& Client::hello(std::string_view domain)
                 "the server refused EHLO: " + describe(reply));
   }
   // RFC 5321 section 4.1.4: a server that does not know EHLO answers 500/502; try HELO.
-  m_channel.send(helo(domain));
+  send_in_step(helo(domain));
   reply = read_reply();
   if (reply.code != 250) {
     throw Error(exit_code_for(reply, ExitCode::unavailable),
@@ -140,14 +165,14 @@ const Extensions& Client::hello(std::string_view domain)
 
 void Client::starttls()
 {
-  m_channel.send("STARTTLS\r\n");
+  send_in_step("STARTTLS\r\n");
   auto reply = read_reply();
   if (reply.code != 220) {
     throw Error(exit_code_for(reply, ExitCode::permission),
                 "the server refused STARTTLS: " + describe(reply) + "; nothing else was sent");
   }
   // Bytes that arrived before the handshake could be an attacker's (CVE-2011-0411).
-  if (!m_channel.buffered().empty()) {
+  if (!m_channel.quiet()) {
     throw ProtocolError("the server sent data after its STARTTLS reply, before TLS started; "
                         "closing the connection");
   }
@@ -168,9 +193,9 @@ void Client::authenticate(sasl::Mechanism& mechanism)
   if (initial) {
     // RFC 4954 section 4: "=" is an empty initial response.
     auto encoded = initial->empty() ? std::string("=") : base64::encode(*initial);
-    m_channel.send("AUTH " + name + " " + encoded + "\r\n", "AUTH " + name + " <redacted>");
+    send_in_step("AUTH " + name + " " + encoded + "\r\n", "AUTH " + name + " <redacted>");
   } else {
-    m_channel.send("AUTH " + name + "\r\n");
+    send_in_step("AUTH " + name + "\r\n");
   }
   for (;;) {
     auto reply = read_reply();
@@ -202,12 +227,15 @@ void Client::authenticate(sasl::Mechanism& mechanism)
       secrets.push_back(std::move(fragment));
     }
     m_channel.hide(secrets);
-    m_channel.send(base64::encode(response) + "\r\n", "<redacted>");
+    send_in_step(base64::encode(response) + "\r\n", "<redacted>");
   }
 }
 
 void Client::write_message(std::string_view message, Chunking chunking)
 {
+  // After 354 (or before BDAT) the server waits for the message: anything else it sent would
+  // be taken for the final reply to the message.
+  expect_quiet(chunking == Chunking::yes ? "BDAT" : "the message data");
   m_channel.note('>', "[" + std::to_string(message.size()) + " octets of message data]");
   if (chunking == Chunking::yes) {
     auto data = canonical_line_endings(message);
@@ -253,6 +281,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
         rest.remove_prefix(nl + 2);
       }
     }
+    expect_quiet("MAIL");
     m_channel.write(batch);
     t.mail = read_reply();
     std::size_t accepted = 0;
@@ -289,21 +318,21 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     return t;
   }
 
-  m_channel.send(mail_from(from, parameters));
+  send_in_step(mail_from(from, parameters));
   t.mail = read_reply();
   if (!t.mail.positive()) {
     return t;
   }
   std::size_t accepted = 0;
   for (const auto& r : recipients) {
-    m_channel.send(rcpt_to(r.address, r.parameters));
+    send_in_step(rcpt_to(r.address, r.parameters));
     t.recipients.push_back(read_reply());
     if (t.recipients.back().positive()) {
       ++accepted;
     }
   }
   if (accepted == 0) {
-    m_channel.send("RSET\r\n");
+    send_in_step("RSET\r\n");
     read_reply();
     return t;
   }
@@ -313,7 +342,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     t.sent = true;
     return t;
   }
-  m_channel.send("DATA\r\n");
+  send_in_step("DATA\r\n");
   auto go_ahead = read_reply();
   if (go_ahead.positive() && go_ahead.code != 354) {
     throw_unexpected_data_reply(go_ahead);
@@ -330,7 +359,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
 
 void Client::quit()
 {
-  m_channel.send("QUIT\r\n");
+  send_in_step("QUIT\r\n");
   read_reply();
 }
 

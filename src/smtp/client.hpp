@@ -75,6 +75,11 @@ public:
 
 private:
   Reply read_reply();
+  // Throws 76 if anything has arrived that no command asked for (see Channel::quiet); `next`
+  // names what is about to be sent.
+  void expect_quiet(std::string_view next);
+  // Sends a command that is answered before anything else is sent, after expect_quiet.
+  void send_in_step(std::string_view line, std::string_view shown = {});
   void write_message(std::string_view message, Chunking chunking);
 
   net::Channel m_channel;

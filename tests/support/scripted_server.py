@@ -55,6 +55,14 @@ class Send(Action):
 
 
 @dataclass
+class Corked(Action):
+    """Send each part with a write of its own (over TLS: a record of its own), corked
+    (TCP_CORK) so that they leave together: the client finds the later parts already there
+    when it has read the first."""
+    parts: list
+
+
+@dataclass
 class Close(Action):
     """Shut the connection down (both directions) and end the session."""
 
@@ -119,6 +127,12 @@ def start_tls() -> StartTls:
 
 def pause(seconds: float) -> Pause:
     return Pause(seconds)
+
+
+def corked(*parts: "str | bytes") -> Corked:
+    """The parts (str: CRLF appended unless present) in separate writes that leave together."""
+    return Corked([p if isinstance(p, bytes) else (p if p.endswith("\r\n") else p + "\r\n").encode()
+                   for p in parts])
 
 
 def trickle(data: "str | bytes", per_octet: float = 1.0, chunk: int = 1) -> Send:
@@ -224,6 +238,13 @@ class _Session:
                         if i:
                             time.sleep(a.delay)
                         self.sock.sendall(a.data[i:i + a.chunk])
+            elif isinstance(a, Corked):
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+                try:
+                    for part in a.parts:
+                        self.sock.sendall(part)
+                finally:
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
             elif isinstance(a, Pause):
                 end = time.monotonic() + a.seconds
                 while time.monotonic() < end and not self.server._closed:

@@ -12,7 +12,8 @@ Kinds (every one for the names localhost and 127.0.0.1 unless said otherwise):
     self_signed  a self-signed certificate (not signed by the CA)
     wrong_host   signed by the CA, for the name wrong-host.invalid only
     weak_key     signed by the CA, valid now, but an RSA key of 1024 bits
-The CA's key is RSA 2048; every signature is SHA-256. Keys and certificates are made on first
+    sha1_sig     signed by the CA, valid now, RSA 2048, but the CA's signature on it is SHA-1
+The CA's key is RSA 2048; every other signature is SHA-256. Keys and certificates are made on first
 use and cached in the directory.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ import ssl
 import subprocess
 from pathlib import Path
 
-KINDS = ("good", "expired", "not_yet", "self_signed", "wrong_host", "weak_key")
+KINDS = ("good", "expired", "not_yet", "self_signed", "wrong_host", "weak_key", "sha1_sig")
 LOCAL_SAN = "DNS:localhost,IP:127.0.0.1"
 
 
@@ -76,13 +77,14 @@ class TestCerts:
             self._ca_done = True
         return str(self.dir / "ca.pem")
 
-    def _signed(self, name: str, bits: int, san: str, start: dt.datetime, end: dt.datetime):
+    def _signed(self, name: str, bits: int, san: str, start: dt.datetime, end: dt.datetime,
+                digest: str = "sha256"):
         self.ca
         key, csr, pem = self.dir / f"{name}.key", self.dir / f"{name}.csr", self.dir / f"{name}.pem"
         self._run("req", "-new", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", str(key), "-out", str(csr),
                   "-subj", "/CN=" + san.split(",")[0].split(":", 1)[1])
         self._run("ca", "-batch", "-config", str(self.dir / "ca.cnf"), "-cert", str(self.dir / "ca.pem"),
-                  "-keyfile", str(self.dir / "ca.key"), "-in", str(csr), "-out", str(pem), "-notext",
+                  "-keyfile", str(self.dir / "ca.key"), "-in", str(csr), "-out", str(pem), "-notext", "-md", digest,
                   "-extensions", "leaf", "-startdate", _stamp(start), "-enddate", _stamp(end), san=san)
 
     def pair(self, kind: str) -> tuple[str, str]:
@@ -103,6 +105,8 @@ class TestCerts:
                 self._signed(kind, 2048, "DNS:wrong-host.invalid", now - day, now + 30 * day)
             elif kind == "weak_key":
                 self._signed(kind, 1024, LOCAL_SAN, now - day, now + 30 * day)
+            elif kind == "sha1_sig":
+                self._signed(kind, 2048, LOCAL_SAN, now - day, now + 30 * day, digest="sha1")
             elif kind == "self_signed":
                 self._run("req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "30",
                           "-keyout", str(key), "-out", str(pem), "-subj", "/CN=localhost",
@@ -112,7 +116,8 @@ class TestCerts:
 
     def server_context(self, kind: str = "good") -> ssl.SSLContext:
         """A server-side context presenting the certificate of that kind. Security level 0, so
-        that the server itself accepts to use the 1024-bit key (Python's default is level 2)."""
+        that the server itself accepts to use the 1024-bit key and the SHA-1 signature (Python's
+        default is level 2)."""
         cert, key = self.pair(kind)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")

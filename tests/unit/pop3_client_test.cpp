@@ -15,23 +15,34 @@ using namespace mw::pop3;
 
 namespace {
 
-// A scripted server: read_some() hands out `incoming` in chunks of `chunk` bytes; write()
-// records what the client sent, one entry per call.
+// A scripted server: read_some() hands out `incoming` in chunks of `chunk` bytes, as a server
+// answers: the greeting, then one reply per command line written, not before the command
+// (a client in lock-step takes bytes that arrived early for a reply nobody asked for). With
+// `early`, everything after the greeting comes with the reply to the first command (a server
+// that talks out of turn). write() records what the client sent, one entry per call.
 class FakeStream : public net::Stream {
 public:
-  explicit FakeStream(std::string incoming, std::size_t chunk = 1 << 20)
-      : m_incoming(std::move(incoming)), m_chunk(chunk)
+  explicit FakeStream(std::string incoming, std::size_t chunk = 1 << 20, bool early = false)
+      : m_incoming(std::move(incoming)), m_chunk(chunk), m_early(early)
   {
   }
 
   std::size_t read_some(std::span<char> buf) override
   {
-    auto n = std::min({buf.size(), m_chunk, m_incoming.size() - m_offset});
+    auto limit = m_early && !m_written.empty() ? m_incoming.size() : owed_end();
+    if (limit <= m_offset) {
+      limit = m_incoming.size();  // read beyond the replies owed: whatever is left
+    }
+    auto n = std::min({buf.size(), m_chunk, limit - m_offset});
     std::memcpy(buf.data(), m_incoming.data() + m_offset, n);
     m_offset += n;
     return n;
   }
-  void write(std::string_view data) override { writes.emplace_back(data); }
+  void write(std::string_view data) override
+  {
+    writes.emplace_back(data);
+    m_written += data;
+  }
   void start_tls() override { tls = true; }
   bool encrypted() const override { return tls; }
   std::string tls_description() const override { return tls ? "TLS" : ""; }
@@ -49,9 +60,43 @@ public:
   bool tls = false;
 
 private:
+  // Where the replies owed so far end: the greeting and one reply per line written, multi-line
+  // when the command's +OK reply is (RFC 1939: CAPA, LIST and UIDL without argument, RETR, TOP).
+  std::size_t owed_end() const
+  {
+    std::vector<std::string> lines;
+    for (std::size_t at = 0, nl = 0; (nl = m_written.find("\r\n", at)) != std::string::npos;
+         at = nl + 2) {
+      lines.push_back(m_written.substr(at, nl - at));
+    }
+    std::size_t end = 0;
+    for (std::size_t reply = 0; reply <= lines.size() && end < m_incoming.size(); ++reply) {
+      auto status_end = m_incoming.find("\r\n", end);
+      if (status_end == std::string::npos) {
+        return m_incoming.size();
+      }
+      bool multi = false;
+      if (reply > 0 && m_incoming.compare(end, 3, "+OK") == 0) {
+        const auto& line = lines[reply - 1];
+        auto verb = line.substr(0, line.find(' '));
+        multi = verb == "CAPA" || verb == "RETR" || verb == "TOP" ||
+                ((verb == "LIST" || verb == "UIDL") && line.find(' ') == std::string::npos);
+      }
+      if (!multi) {
+        end = status_end + 2;
+        continue;
+      }
+      auto dot = m_incoming.find("\r\n.\r\n", status_end);
+      end = dot == std::string::npos ? m_incoming.size() : dot + 5;
+    }
+    return end;
+  }
+
   std::string m_incoming;
   std::size_t m_chunk;
+  bool m_early;
   std::size_t m_offset = 0;
+  std::string m_written;
 };
 
 struct Recorder {
@@ -201,7 +246,7 @@ TEST_CASE("STLS: refused, injected data, and the upgrade", "[pop3-client]")
   {
     // A reply and a forged one in the same packet: the forged one must not be read as
     // coming over TLS.
-    FakeStream server("+OK ready\r\n+OK begin TLS\r\n+OK injected\r\n");
+    FakeStream server("+OK ready\r\n+OK begin TLS\r\n+OK injected\r\n", 1 << 20, true);
     Client client(server);
     client.read_greeting();
     CHECK(code_of([&] { client.stls(); }) == ExitCode::protocol);
