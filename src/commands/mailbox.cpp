@@ -1,6 +1,7 @@
 #include "commands/mailbox.hpp"
 
 #include "mail/date.hpp"
+#include "select/selection.hpp"
 #include "util/error.hpp"
 
 #include <spdlog/spdlog.h>
@@ -148,8 +149,10 @@ Selected select_messages(Pop3Session& session, const Context& context, bool want
       headers[i] = mail::Headers::parse(sink.block(i));
       auto& row = candidates[i];
       row.has_headers = true;
-      row.from = headers[i].decoded("From");
-      row.subject = headers[i].decoded("Subject");
+      // Shown as matched (select::field_text): every From (or Subject) field, not only the
+      // first, the one a filter matched first.
+      row.from = selection.shown(headers[i], "From");
+      row.subject = selection.shown(headers[i], "Subject");
       if (auto date = headers[i].get("Date")) {
         row.date = mail::parse_date(*date);
       }
