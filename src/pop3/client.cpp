@@ -138,20 +138,6 @@ Status Client::read_status(ReplyShape shape)
   return read_reply(shape, LineEnding::crlf, [](std::string_view) {});
 }
 
-std::vector<std::string> Client::read_lines(std::string_view command)
-{
-  std::vector<std::string> lines;
-  LineSplitter splitter;
-  auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
-    splitter.feed(data, [&](std::string_view line) { lines.emplace_back(line); });
-  });
-  if (!status.ok()) {
-    throw Error(exit_code_for(status, ExitCode::protocol),
-                "the server refused " + std::string(command) + ": " + describe(status));
-  }
-  return lines;
-}
-
 void Client::read_greeting()
 {
   auto status = read_status();
@@ -302,12 +288,34 @@ Maildrop Client::stat()
   return parse_stat(status.text);
 }
 
+namespace {
+
+void check_rows(std::string_view command, std::size_t rows)
+{
+  if (rows >= k_max_listing_rows) {
+    throw ProtocolError("the server's " + std::string(command) + " reply has more than " +
+                        std::to_string(k_max_listing_rows) + " rows");
+  }
+}
+
+}  // namespace
+
 std::vector<ScanListing> Client::list()
 {
   m_channel.send(command("LIST"));
+  // Parsed row by row: a hostile server's LIST costs 16 octets a row, at most
+  // k_max_listing_rows of them.
   std::vector<ScanListing> listings;
-  for (const auto& line : read_lines("LIST")) {
-    listings.push_back(parse_scan_listing(line));
+  LineSplitter splitter;
+  auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
+    splitter.feed(data, [&](std::string_view line) {
+      check_rows("LIST", listings.size());
+      listings.push_back(parse_scan_listing(line));
+    });
+  });
+  if (!status.ok()) {
+    throw Error(exit_code_for(status, ExitCode::protocol),
+                "the server refused LIST: " + describe(status));
   }
   return listings;
 }
@@ -319,9 +327,19 @@ std::optional<std::vector<UniqueId>> Client::uidl()
   }
   m_channel.send(command("UIDL"));
   std::vector<UniqueId> ids;
+  std::size_t octets = 0;
   LineSplitter splitter;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
-    splitter.feed(data, [&](std::string_view line) { ids.push_back(parse_unique_id(line)); });
+    splitter.feed(data, [&](std::string_view line) {
+      check_rows("UIDL", ids.size());
+      ids.push_back(parse_unique_id(line));
+      octets += ids.back().uid.size();
+      if (octets > k_max_uidl_octets) {
+        throw ProtocolError("the server's UIDL reply has more than " +
+                            std::to_string(k_max_uidl_octets / (1024 * 1024)) +
+                            " MiB of UIDs");
+      }
+    });
   });
   if (!status.ok()) {
     if (!status.code.empty()) {

@@ -131,7 +131,6 @@ private:
                     const std::function<void(std::string_view)>& on_data,
                     const std::function<void(const Status&)>& on_status = {});
   Status read_status(ReplyShape shape = ReplyShape::single);
-  std::vector<std::string> read_lines(std::string_view command);
   [[noreturn]] void fail_login(const Status& status, std::string_view how,
                                const std::vector<std::string>& secrets);
 

@@ -393,6 +393,32 @@ bool Selection::needs_headers() const
   return m_from || m_subject || !m_headers.empty() || m_older_than || m_newer_than;
 }
 
+std::vector<std::string> Selection::header_names() const
+{
+  std::vector<std::string> names;
+  auto add = [&](std::string_view name) {
+    for (const auto& known : names) {
+      if (mail::iequals(known, name)) {
+        return;
+      }
+    }
+    names.emplace_back(name);
+  };
+  if (m_from) {
+    add(m_from->name);
+  }
+  if (m_subject) {
+    add(m_subject->name);
+  }
+  for (const auto& filter : m_headers) {
+    add(filter.name);
+  }
+  if (m_older_than || m_newer_than) {
+    add("Date");
+  }
+  return names;
+}
+
 bool Selection::needs_uids() const
 {
   return m_uid_filter;

@@ -104,6 +104,10 @@ public:
   // Whether a From, Subject, header or age filter needs the headers (TOP n 0).
   bool needs_headers() const;
 
+  // The names of the header fields the filters read (From, Subject, each --header name, Date
+  // for the ages), without duplicates.
+  std::vector<std::string> header_names() const;
+
   // Whether a UID filter needs the UIDs (UIDL).
   bool needs_uids() const;
 

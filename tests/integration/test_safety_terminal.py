@@ -303,10 +303,11 @@ def huge_header_reply(tag: str) -> bytes:
 
 @scenario
 def top_headers_bounded_memory(ctx):
-    """400 messages whose TOP n 0 replies carry 1 MiB of header each: purge --dry-run --subject
+    """250 messages whose TOP n 0 replies carry 1 MiB of header each: purge --dry-run --subject
     (which reads every header) runs within 40 MiB of a trivial run's peak RSS (it kept up to
-    1 MiB per message for all messages at once: 400 MiB), and still selects by Subject."""
-    count = 400
+    1 MiB per message for all messages at once: 250 MiB and more), and still selects by Subject
+    and by a 64 KiB field (of which the first 4096 octets are matched)."""
+    count = 250
     small = [header_message(f"s{i}", "small") for i in range(count)]
     reply = huge_header_reply("x")
     rules = [on(r"TOP \d+ 0", reply, times=None)]
@@ -317,8 +318,34 @@ def top_headers_bounded_memory(ctx):
         srv.settle()
     what = f"{count} messages with 1 MiB headers"
     expect_ok(res, what)
-    doc = res.json()
+    doc = json.loads((ctx.scratch / "measured.out").read_text())  # res.stdout is cut at 20000
     eq(doc["count"], count, f"{what}: messages selected by --subject", res)
+    expect_bounded(ctx, peak, res, what, extra_mib=40)
+
+
+@scenario
+def await_headers_bounded_memory(ctx):
+    """send --await ACCOUNT against a POP3 account of 400 messages whose TOP n 0 replies carry
+    256 KiB of header each (none is the message sent): it kept up to 256 KiB per message for all
+    of them (100 MiB); now only the Message-IDs: within 40 MiB of a trivial run's peak RSS, and
+    exit 75 when --await-timeout has passed."""
+    count = 400
+    filler = b"".join(b"X-Filler-%05d: " % i + b"f" * 1000 + b"\n" for i in range(262))
+    reply = b"+OK\r\n" + pop3_wire(b"From: s@example.org\nMessage-ID: <other@example.org>\n" + filler
+                                    + b"\n") + b".\r\n"
+    pop3 = ScriptedServer([on(r"TOP \d+ 0", reply, times=None)],
+                          fallback=Pop3Mailbox([header_message(f"a{i}", "small") for i in range(count)]))
+    smtp = ScriptedServer([], greeting="220 fake.example ESMTP", unexpected="502 5.5.2 unexpected",
+                          fallback=SmtpMailer(ehlo=["8BITMIME"]))
+    with pop3, smtp:
+        cfg = ctx.file("await-config", f"[account box]\nhost = 127.0.0.1\nport = {pop3.port}\ntls = none\n"
+                                       f"allow-plaintext = true\nuser = box\npassword-command = echo x\n")
+        args = ["--config", str(cfg)] + smtp_args(smtp) + SEND + ["--await", "box", "--await-timeout", "2"]
+        res, peak = ctx.run_measured(args, password=PASSWORD, timeout=60)
+        pop3.settle()
+    what = f"send --await over {count} messages with 256 KiB headers"
+    check(res.rc == 75, f"{what}: exit code {res.rc}, expected 75 (not arrived)", res)
+    check(len([v for v in pop3.verbs() if v == "TOP"]) >= count, f"{what}: not every header was read", res)
     expect_bounded(ctx, peak, res, what, extra_mib=40)
 
 
