@@ -78,13 +78,6 @@ std::uint32_t decode(std::string_view s, std::size_t length)
   return cp;
 }
 
-bool is_hidden_control(std::uint32_t cp)
-{
-  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
-         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
-         cp == 0x2029;
-}
-
 void append_hex_octet(std::string& out, unsigned char c)
 {
   static constexpr char k_hex[] = "0123456789abcdef";
@@ -101,6 +94,13 @@ void append_code_point(std::string& out, std::uint32_t cp)
 }
 
 }  // namespace
+
+bool is_hidden_control(std::uint32_t cp)
+{
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+         cp == 0x2029;
+}
 
 std::string visible(std::string_view s, Keep keep)
 {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,9 @@ struct Keep {
 // bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the line
 // and paragraph separators (U+2028, U+2029) become "<U+HHHH>". Everything else passes.
 std::string visible(std::string_view s, Keep keep = {});
+
+// Whether code point `cp` is one of the C1, bidirectional or separator controls above.
+bool is_hidden_control(std::uint32_t cp);
 
 // visible() for one line of text (a header field, a table cell): CR, LF and HT become a
 // space first.

@@ -229,6 +229,30 @@ def top_on_terminal_is_visible_into_pipe_raw(ctx):
         eq(out, msg, "top into a pipe: the message as the server sent it", res)
 
 
+@scenario
+def json_output_cannot_control_terminal(ctx):
+    """top --json of a message and send --json with a reply carrying C1 and bidi controls: the
+    document escapes them (\\u009b, \\u202e; JSON escapes the C0 ones) and stays valid UTF-8 JSON
+    with the same strings."""
+    msg = b"From: a@example.org\nSubject: \xc2\x9b31m \xe2\x80\xaetxt.exe\n\nbody \x1b[2J \xff\n"
+    with ScriptedServer([], fallback=Pop3Mailbox([msg])) as srv:
+        res, out, _ = run_bytes(ctx, pop3_args(srv) + ["--json", "top", "1", "10"])
+    expect_ok(res, "top --json")
+    expect_terminal_safe(out, "top --json", res)
+    content = json.loads(out)["content"]
+    check("\u009b31m \u202etxt.exe" in content and "\x1b[2J" in content, "top --json: the content changed", res)
+    mailer = SmtpMailer(ehlo=["8BITMIME", "ENHANCEDSTATUSCODES"])
+    rules = [on(r"RCPT .*", b"550 5.1.1 no \xc2\x9b31m \xe2\x80\xaeuser\r\n")]
+    with ScriptedServer(rules, greeting="220 fake.example ESMTP", unexpected="502 5.5.2 unexpected",
+                        fallback=mailer) as srv:
+        res, out, err = run_bytes(ctx, smtp_args(srv) + ["--json"] + SEND)
+        srv.settle()
+    expect_terminal_safe(out, "send --json", res)
+    expect_terminal_safe(err, "send --json: stderr", res)
+    doc = json.loads(out)
+    check(any("\u202euser" in r["text"] for r in doc["recipients"]), "send --json: the reply text changed", res)
+
+
 # =========================================================================== item 16
 
 @scenario

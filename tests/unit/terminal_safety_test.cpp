@@ -157,3 +157,17 @@ TEST_CASE("the shown header value is the one a filter matched", "[select]")
   header.add_header("from: ^boss");
   CHECK(header.shown(headers, "FROM") == "boss@example.org | attacker@evil.test");
 }
+
+TEST_CASE("JSON: C1 and bidi controls are escaped, the strings unchanged", "[output]")
+{
+  const std::string value = "a\u202eb\xc2\x9b" "c\u2066\u061c d \xff \x1b";
+  std::ostringstream out;
+  output::write_json(nlohmann::json{{"text", value}, {"plain", "日本 ü"}}, out);
+  INFO(out.str());
+  CHECK(terminal_safe(out.str(), true));
+  CHECK(out.str().find("\\u202e") != std::string::npos);
+  CHECK(out.str().find("\\u009b") != std::string::npos);
+  const auto back = nlohmann::json::parse(out.str());
+  CHECK(back["text"] == "a\u202eb\xc2\x9b" "c\u2066\u061c d \ufffd \x1b");
+  CHECK(back["plain"] == "日本 ü");
+}
