@@ -153,8 +153,15 @@ const Capabilities& Client::capa()
   m_channel.send(command("CAPA"));
   Capabilities caps;
   LineSplitter splitter;
+  std::size_t octets = 0;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
     splitter.feed(data, [&](std::string_view line) {
+      // A real list is a few hundred octets; the SASL names of an endless one would pile up.
+      octets += line.size() + 2;
+      if (octets > k_max_capa_octets) {
+        throw ProtocolError("the server's CAPA reply is longer than " +
+                            std::to_string(k_max_capa_octets / 1024) + " KiB");
+      }
       m_channel.note('<', line);
       caps.add_line(line);
     });

@@ -21,6 +21,8 @@ inline constexpr std::size_t k_max_line = 8192;
 // more gets a ProtocolError rather than our memory.
 inline constexpr std::size_t k_max_listing_rows = 1'000'000;
 inline constexpr std::size_t k_max_uidl_octets = 64 * 1024 * 1024;
+// The longest CAPA reply accepted (RFC 2449; a real one is a few hundred octets).
+inline constexpr std::size_t k_max_capa_octets = 64 * 1024;
 
 // A status indicator line: "+OK text", "-ERR [CODE] text" (RFC 1939 section 3,
 // RESP-CODES RFC 2449 section 8), or a SASL continuation "+ base64" (RFC 5034 section 4).

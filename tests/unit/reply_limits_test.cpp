@@ -82,6 +82,22 @@ TEST_CASE("LIST and UIDL: at most k_max_listing_rows rows", "[pop3][limits]")
   }
 }
 
+TEST_CASE("CAPA: at most k_max_capa_octets", "[pop3][limits]")
+{
+  std::string capa = "+OK\r\nUSER\r\n";
+  while (capa.size() < pop3::k_max_capa_octets) {
+    capa += "SASL A B C D E F G H I J K L M N O P Q R S T U V W X Y Z\r\n";
+  }
+  ScriptStream server(capa + ".\r\n");
+  pop3::Client client(server);
+  std::string message;
+  CHECK(code_of([&] { client.capa(); }, message) == ExitCode::protocol);
+  CHECK_THAT(message, Catch::Contains("CAPA") && Catch::Contains("64 KiB"));
+  ScriptStream honest("+OK\r\nUSER\r\nTOP\r\nSASL PLAIN LOGIN\r\n.\r\n");
+  pop3::Client good(honest);
+  CHECK(good.capa().sasl.size() == 2);
+}
+
 TEST_CASE("UIDL: at most k_max_uidl_octets of UIDs", "[pop3][limits]")
 {
   // 8000 rows of 8000-octet UIDs: 61 MiB is accepted, 9000 rows (69 MiB) are not.
