@@ -133,7 +133,8 @@ void Headers::keep_only(const std::vector<std::string>& names, std::size_t max_v
       continue;
     }
     if (field.value.size() > max_value) {
-      field.value.resize(text::complete_utf8_prefix(std::string_view(field.value).substr(0, max_value)));
+      const std::string_view prefix = std::string_view(field.value).substr(0, max_value);
+      field.value.resize(text::complete_utf8_prefix(prefix));
     }
     if (total + field.value.size() > max_total) {
       continue;

@@ -325,24 +325,25 @@ void write_json(const nlohmann::json& document, std::ostream& out)
   // controls, which dump() leaves as UTF-8, are escaped here as \uXXXX too (they can only be
   // inside strings, where the escape means the same character), so that the document is safe
   // on a terminal and its strings are unchanged.
-  const std::string text = document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string dumped =
+      document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string safe;
-  safe.reserve(text.size());
+  safe.reserve(dumped.size());
   std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
+  while (i < dumped.size()) {
+    const auto lead = static_cast<unsigned char>(dumped[i]);
     // dump() wrote valid UTF-8: the lead octet gives the length.
     const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
     std::uint32_t cp = length == 1 ? lead : lead & (0x7Fu >> length);
-    for (std::size_t k = 1; k < length && i + k < text.size(); ++k) {
-      cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
+    for (std::size_t k = 1; k < length && i + k < dumped.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(dumped[i + k]) & 0x3Fu);
     }
     if (text::is_hidden_control(cp)) {
       char escape[8];
       std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(cp));
       safe += escape;
     } else {
-      safe.append(text, i, length);
+      safe.append(dumped, i, length);
     }
     i += length;
   }

@@ -102,9 +102,9 @@ boost::regex compile_regex(std::string_view pattern, std::string_view option)
 bool search_fields(const mail::Headers& headers, const HeaderFilter& filter)
 {
   for (const auto value : headers.get_all(filter.name)) {
-    const std::string decoded = field_text(value);
+    const std::string shown = field_text(value);
     try {
-      if (boost::regex_search(decoded, filter.regex, boost::match_single_line)) {
+      if (boost::regex_search(shown, filter.regex, boost::match_single_line)) {
         return true;
       }
     } catch (const std::runtime_error&) {
@@ -124,7 +124,6 @@ std::string field_text(std::string_view value)
 {
   return text::one_line(mail::decode_rfc2047(value));
 }
-
 
 std::vector<Range> parse_ranges(std::string_view text)
 {

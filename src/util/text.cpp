@@ -54,9 +54,8 @@ std::size_t sequence_length(unsigned char lead)
   return 0;
 }
 
-// Decodes the multi-octet UTF-8 sequence at the start of s: its code point, or nullopt-like
-// UINT32_MAX when it is invalid (RFC 3629 section 4: overlong, surrogate, above U+10FFFF,
-// truncated).
+// Decodes the `length`-octet UTF-8 sequence at the start of s: its code point, or UINT32_MAX
+// when it is invalid (RFC 3629 section 4: overlong, surrogate, above U+10FFFF, truncated).
 std::uint32_t decode(std::string_view s, std::size_t length)
 {
   if (s.size() < length) {
