@@ -4,6 +4,7 @@
 #include "commands/context.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <boost/version.hpp>
 #include <openssl/crypto.h>
@@ -23,12 +24,12 @@ namespace mw::cli {
 namespace {
 
 // stderr with the program's name before warnings and debug lines; transcript lines (info)
-// go out as they are.
+// go out as they are, except that nothing a server sent can control the terminal.
 class StderrSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override
   {
-    std::string_view text(msg.payload.data(), msg.payload.size());
+    std::string_view payload(msg.payload.data(), msg.payload.size());
     if (msg.level == spdlog::level::err) {
       std::cerr << "mailwrench: error: ";
     } else if (msg.level == spdlog::level::warn) {
@@ -36,7 +37,7 @@ protected:
     } else if (msg.level == spdlog::level::debug) {
       std::cerr << "mailwrench: debug: ";
     }
-    std::cerr << text << '\n';
+    std::cerr << text::visible(payload, {.tab = true}) << '\n';
   }
   void flush_() override { std::cerr.flush(); }
 };
@@ -122,8 +123,11 @@ int run_command(const Settings& settings)
   throw Error(ExitCode::software, "no implementation for command '" + settings.command + "'");
 }
 
-int fail(ExitCode code, const std::string& message, bool json)
+// The message may quote what a server said (an -ERR text, an SMTP reply): it is made visible
+// before it reaches stderr (a terminal) and the JSON document.
+int fail(ExitCode code, const std::string& raw_message, bool json)
 {
+  const std::string message = text::visible(raw_message, {.tab = true});
   std::cout.flush();
   std::cerr << "mailwrench: error: " << message << std::endl;
   if (json) {

@@ -13,26 +13,34 @@ namespace mw::commands {
 
 namespace {
 
-// Finds which of the TOP n 0 replies carries the Message-ID.
+// Finds which of the TOP n 0 replies carries the Message-ID. Only the reply being read is
+// held (at most 256 KiB of it); of each, only its Message-ID is kept.
 class MessageIdSink : public pop3::ReplySink {
 public:
-  explicit MessageIdSink(std::size_t count) : m_blocks(count) {}
-  void on_status(std::size_t, const pop3::Status&) override {}
-  void on_data(std::size_t index, std::string_view data) override
+  explicit MessageIdSink(std::size_t count) : m_ids(count) {}
+  void on_status(std::size_t, const pop3::Status&) override { m_block.clear(); }
+  void on_data(std::size_t, std::string_view data) override
   {
-    if (m_blocks[index].size() < 256 * 1024) {
-      m_blocks[index].append(data);
+    if (m_block.size() < k_max_block) {
+      m_block.append(data.substr(0, k_max_block - m_block.size()));
     }
   }
-  void on_end(std::size_t) override {}
-  std::string message_id(std::size_t index) const
+  void on_end(std::size_t index) override
   {
-    auto headers = mail::Headers::parse(m_blocks[index]);
-    return std::string(headers.get("Message-ID").value_or(""));
+    auto headers = mail::Headers::parse(m_block);
+    // A Message-ID longer than this is not the one we sent (RFC 5322 lines are <= 998).
+    auto id = headers.get("Message-ID").value_or("");
+    if (id.size() <= 1000) {
+      m_ids[index] = std::string(id);
+    }
+    m_block.clear();
   }
+  const std::string& message_id(std::size_t index) const { return m_ids[index]; }
 
 private:
-  std::vector<std::string> m_blocks;
+  static constexpr std::size_t k_max_block = 256 * 1024;
+  std::vector<std::string> m_ids;
+  std::string m_block;  // the reply being read
 };
 
 Context watching(const Context& context)

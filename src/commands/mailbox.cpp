@@ -1,6 +1,7 @@
 #include "commands/mailbox.hpp"
 
 #include "mail/date.hpp"
+#include "select/selection.hpp"
 #include "util/error.hpp"
 
 #include <spdlog/spdlog.h>
@@ -13,8 +14,13 @@ namespace mw::commands {
 namespace {
 
 // A header section larger than this is cut: From, Subject and Date come first in practice,
-// and a hostile server must not make us buffer without bound.
+// and a hostile server must not make us buffer without bound. Only one reply is held at a
+// time: each is parsed as it ends and only the fields that are shown or matched are kept, each
+// value cut to k_max_field_octets, at most k_max_kept_octets of values per message (400
+// messages with 1 MiB headers must not take 400 MiB).
 constexpr std::size_t k_max_header_octets = 1024 * 1024;
+constexpr std::size_t k_max_field_octets = 4096;
+constexpr std::size_t k_max_kept_octets = 16 * 1024;
 
 bool in_ranges(const std::vector<select::Range>& ranges, std::uint64_t number)
 {
@@ -29,30 +35,43 @@ bool in_ranges(const std::vector<select::Range>& ranges, std::uint64_t number)
   return false;
 }
 
-// Collects the header section of each TOP n 0 reply of a pipelined batch.
+// Parses the header section of each TOP n 0 reply of a pipelined batch as it ends, keeping
+// only the fields called one of `names`, bounded (see k_max_kept_octets).
 class HeaderSink : public pop3::ReplySink {
 public:
-  explicit HeaderSink(std::size_t count) : m_blocks(count), m_ok(count, false) {}
+  HeaderSink(std::size_t count, std::vector<std::string> names)
+      : m_headers(count), m_ok(count, false), m_names(std::move(names))
+  {
+  }
 
   void on_status(std::size_t index, const pop3::Status& status) override
   {
     m_ok[index] = status.ok();
+    m_block.clear();
   }
-  void on_data(std::size_t index, std::string_view data) override
+  void on_data(std::size_t, std::string_view data) override
   {
-    auto& block = m_blocks[index];
-    if (block.size() < k_max_header_octets) {
-      block.append(data.substr(0, k_max_header_octets - block.size()));
+    if (m_block.size() < k_max_header_octets) {
+      m_block.append(data.substr(0, k_max_header_octets - m_block.size()));
     }
   }
-  void on_end(std::size_t) override {}
+  void on_end(std::size_t index) override
+  {
+    if (m_ok[index]) {
+      m_headers[index] = mail::Headers::parse(m_block);
+      m_headers[index].keep_only(m_names, k_max_field_octets, k_max_kept_octets);
+    }
+    m_block.clear();
+  }
 
   bool ok(std::size_t index) const { return m_ok[index]; }
-  const std::string& block(std::size_t index) const { return m_blocks[index]; }
+  mail::Headers& headers(std::size_t index) { return m_headers[index]; }
 
 private:
-  std::vector<std::string> m_blocks;
+  std::vector<mail::Headers> m_headers;
   std::vector<bool> m_ok;
+  std::vector<std::string> m_names;
+  std::string m_block;  // the reply being read
 };
 
 // Every message number and UID the user named exists, and names one message: a UID that the
@@ -149,7 +168,11 @@ Selected select_messages(Pop3Session& session, const Context& context, bool want
     for (const auto& row : candidates) {
       commands.push_back(pop3::command("TOP", row.number, 0));
     }
-    HeaderSink sink(candidates.size());
+    auto names = selection.header_names();
+    for (const char* shown : {"From", "Subject", "Date"}) {
+      names.emplace_back(shown);
+    }
+    HeaderSink sink(candidates.size(), std::move(names));
     client.pipeline(commands, pop3::ReplyShape::multi_line, pop3::LineEnding::lf, sink);
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       if (!sink.ok(i)) {
@@ -157,11 +180,13 @@ Selected select_messages(Pop3Session& session, const Context& context, bool want
         context.log->warn("cannot read the headers of message {}", candidates[i].number);
         continue;
       }
-      headers[i] = mail::Headers::parse(sink.block(i));
+      headers[i] = std::move(sink.headers(i));
       auto& row = candidates[i];
       row.has_headers = true;
-      row.from = headers[i].decoded("From");
-      row.subject = headers[i].decoded("Subject");
+      // Shown as matched (select::field_text): every From (or Subject) field, not only the
+      // first, the one a filter matched first.
+      row.from = selection.shown(headers[i], "From");
+      row.subject = selection.shown(headers[i], "Subject");
       if (auto date = headers[i].get("Date")) {
         row.date = mail::parse_date(*date);
       }

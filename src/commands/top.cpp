@@ -2,32 +2,54 @@
 #include "commands/session.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 namespace mw::commands {
 
 namespace {
 
-// Streams one TOP reply to the output (plain) or collects it (JSON).
+// Streams one TOP reply to the output (plain) or collects it (JSON). On a terminal the
+// message cannot control it: control characters other than tab and line feed, C1 and
+// bidirectional controls and invalid UTF-8 are shown (text::visible); into a pipe or a file
+// the message goes as the server sent it.
 class TopSink : public pop3::ReplySink {
 public:
-  TopSink(std::ostream* out, std::string* collected) : m_out(out), m_collected(collected) {}
+  TopSink(std::ostream* out, std::string* collected, bool terminal)
+      : m_out(out), m_collected(collected), m_terminal(terminal)
+  {
+  }
 
   void on_status(std::size_t, const pop3::Status& status) override { m_status = status; }
   void on_data(std::size_t, std::string_view data) override
   {
-    if (m_out != nullptr) {
+    if (m_out == nullptr) {
+      m_collected->append(data);
+    } else if (!m_terminal) {
       m_out->write(data.data(), static_cast<std::streamsize>(data.size()));
     } else {
-      m_collected->append(data);
+      // A UTF-8 character split between two chunks waits for its end.
+      m_pending.append(data);
+      const std::size_t complete = text::complete_utf8_prefix(m_pending);
+      *m_out << text::visible(std::string_view(m_pending).substr(0, complete),
+                              {.tab = true, .newline = true});
+      m_pending.erase(0, complete);
     }
   }
-  void on_end(std::size_t) override {}
+  void on_end(std::size_t) override
+  {
+    if (m_out != nullptr && !m_pending.empty()) {
+      *m_out << text::visible(m_pending, {.tab = true, .newline = true});
+      m_pending.clear();
+    }
+  }
 
   const pop3::Status& status() const { return m_status; }
 
 private:
   std::ostream* m_out;
   std::string* m_collected;
+  bool m_terminal;
+  std::string m_pending;
   pop3::Status m_status;
 };
 
@@ -75,7 +97,7 @@ int top(const Context& context)
   }
 
   std::vector<std::string> commands = {pop3::command("TOP", s.message, s.lines)};
-  TopSink sink(s.json ? nullptr : &context.out, &result.content);
+  TopSink sink(s.json ? nullptr : &context.out, &result.content, context.out_is_terminal);
   client.pipeline(commands, pop3::ReplyShape::multi_line, pop3::LineEnding::lf, sink);
   if (!sink.status().ok()) {
     session.quit_quietly();

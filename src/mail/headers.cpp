@@ -1,6 +1,7 @@
 #include "mail/headers.hpp"
 
 #include "mail/rfc2047.hpp"
+#include "util/text.hpp"
 
 namespace mw::mail {
 
@@ -116,6 +117,33 @@ Headers Headers::parse(std::string_view block)
     field.value = trimmed(field.value);
   }
   return headers;
+}
+
+void Headers::keep_only(const std::vector<std::string>& names, std::size_t max_value,
+                        std::size_t max_total)
+{
+  std::vector<HeaderField> kept;
+  std::size_t total = 0;
+  for (auto& field : m_fields) {
+    bool wanted = false;
+    for (const auto& name : names) {
+      wanted = wanted || iequals(field.name, name);
+    }
+    if (!wanted) {
+      continue;
+    }
+    if (field.value.size() > max_value) {
+      const std::string_view prefix = std::string_view(field.value).substr(0, max_value);
+      field.value.resize(text::complete_utf8_prefix(prefix));
+    }
+    if (total + field.value.size() > max_total) {
+      continue;
+    }
+    total += field.value.size();
+    field.value.shrink_to_fit();
+    kept.push_back(std::move(field));
+  }
+  m_fields = std::move(kept);
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const

@@ -34,6 +34,13 @@ public:
   // get(name) with RFC 2047 encoded-words decoded to UTF-8, or "" when the field is absent.
   std::string decoded(std::string_view name) const;
 
+  // Keeps only the fields called one of `names` (case-insensitively), each value cut to its
+  // first `max_value` octets (on a UTF-8 character boundary), and of those only as many, in
+  // order, as fit in `max_total` octets of values: what a caller shows or matches, bounded
+  // whatever the message holds.
+  void keep_only(const std::vector<std::string>& names, std::size_t max_value,
+                 std::size_t max_total);
+
 private:
   std::vector<HeaderField> m_fields;
 };

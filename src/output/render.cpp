@@ -2,6 +2,7 @@
 
 #include "mail/date.hpp"
 #include "mail/rfc2047.hpp"
+#include "util/text.hpp"
 
 #include <cstdio>
 #include <iomanip>
@@ -46,16 +47,11 @@ std::string fit(std::string_view s, std::size_t width)
   return out + std::string(width > used ? width - used : 0, ' ');
 }
 
-// Control characters in header text would garble a terminal or a tab-separated line.
+// What a server or a message says must not control the terminal (escape sequences, C1 and
+// bidirectional controls, invalid UTF-8) nor break a tab-separated line.
 std::string clean(std::string_view s)
 {
-  std::string out = mail::sanitize_utf8(s);
-  for (auto& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      c = ' ';
-    }
-  }
-  return out;
+  return text::one_line(s);
 }
 
 std::string date_text(const std::optional<std::chrono::sys_seconds>& date, bool terminal)
@@ -109,7 +105,7 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
 {
   if (!style.terminal) {
     for (const auto& m : result.messages) {
-      out << m.number << '\t' << m.octets << '\t' << (m.uid.empty() ? "-" : m.uid);
+      out << m.number << '\t' << m.octets << '\t' << (m.uid.empty() ? "-" : clean(m.uid));
       if (result.headers) {
         out << '\t' << date_text(m.date, false) << '\t' << clean(m.from) << '\t'
             << clean(m.subject);
@@ -122,7 +118,7 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
   std::size_t uid_width = 3;
   for (const auto& m : result.messages) {
     number_width = std::max(number_width, std::to_string(m.number).size());
-    uid_width = std::max(uid_width, m.uid.size());
+    uid_width = std::max(uid_width, display_width(clean(m.uid)));
   }
   uid_width = std::min<std::size_t>(uid_width, 40);
   auto row = [&](std::string_view number, std::string_view size, std::string_view uid,
@@ -145,7 +141,7 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
   };
   row("#", "SIZE", "UID", "DATE", "FROM", "SUBJECT");
   for (const auto& m : result.messages) {
-    row(std::to_string(m.number), human_size(m.octets), m.uid.empty() ? "-" : m.uid,
+    row(std::to_string(m.number), human_size(m.octets), m.uid.empty() ? "-" : clean(m.uid),
         date_text(m.date, true), clean(m.from), clean(m.subject));
   }
   std::uint64_t total = 0;
@@ -182,12 +178,12 @@ nlohmann::json to_json(const ListResult& result)
 void render_plain(const FetchResult& result, std::ostream& out)
 {
   for (const auto& m : result.skipped) {
-    out << "skipped message " << m.number << " (UID " << (m.uid.empty() ? "-" : m.uid) << ", "
-        << human_size(m.octets) << "): " << m.reason << "\n";
+    out << "skipped message " << m.number << " (UID " << (m.uid.empty() ? "-" : clean(m.uid))
+        << ", " << human_size(m.octets) << "): " << clean(m.reason) << "\n";
   }
   for (const auto& m : result.failed) {
-    out << "failed message " << m.number << " (UID " << (m.uid.empty() ? "-" : m.uid)
-        << "): " << m.reason << "\n";
+    out << "failed message " << m.number << " (UID " << (m.uid.empty() ? "-" : clean(m.uid))
+        << "): " << clean(m.reason) << "\n";
   }
   std::uint64_t octets = 0;
   for (const auto& m : result.stored) {
@@ -255,14 +251,15 @@ void render_plain(const SendResult& result, std::ostream& out)
     out << " " << clean(result.data->text) << "\n";
   }
   if (result.queue_id) {
-    out << "queued as " << *result.queue_id << "\n";
+    out << "queued as " << clean(*result.queue_id) << "\n";
   }
   out << "message id " << result.message_id << "\n";
   if (result.await) {
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.2f", result.await->seconds);
     out << "arrived in " << result.await->account << " after " << seconds << " s (message "
-        << result.await->number << ", UID " << (result.await->uid.empty() ? "-" : result.await->uid)
+        << result.await->number << ", UID "
+        << (result.await->uid.empty() ? "-" : clean(result.await->uid))
         << ")" << (result.await->purged ? "; deleted" : "") << "\n";
   }
 }
@@ -327,7 +324,33 @@ nlohmann::json error_json(ExitCode code, const std::string& message)
 
 void write_json(const nlohmann::json& document, std::ostream& out)
 {
-  out << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  // Invalid UTF-8 becomes U+FFFD and dump() escapes the C0 controls; C1 and bidirectional
+  // controls, which dump() leaves as UTF-8, are escaped here as \uXXXX too (they can only be
+  // inside strings, where the escape means the same character), so that the document is safe
+  // on a terminal and its strings are unchanged.
+  const std::string dumped =
+      document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string safe;
+  safe.reserve(dumped.size());
+  std::size_t i = 0;
+  while (i < dumped.size()) {
+    const auto lead = static_cast<unsigned char>(dumped[i]);
+    // dump() wrote valid UTF-8: the lead octet gives the length.
+    const std::size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    std::uint32_t cp = length == 1 ? lead : lead & (0x7Fu >> length);
+    for (std::size_t k = 1; k < length && i + k < dumped.size(); ++k) {
+      cp = (cp << 6) | (static_cast<unsigned char>(dumped[i + k]) & 0x3Fu);
+    }
+    if (text::is_hidden_control(cp)) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(cp));
+      safe += escape;
+    } else {
+      safe.append(dumped, i, length);
+    }
+    i += length;
+  }
+  out << safe << '\n';
 }
 
 }  // namespace mw::output

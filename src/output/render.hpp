@@ -43,7 +43,8 @@ nlohmann::json to_json(const std::vector<MessageRow>& purged, bool dry_run);
 // {"error": {"kind": ..., "message": ..., "exit_code": N}}
 nlohmann::json error_json(ExitCode code, const std::string& message);
 
-// Writes one JSON document and a newline; invalid UTF-8 becomes U+FFFD.
+// Writes one JSON document and a newline; invalid UTF-8 becomes U+FFFD, and C1 and
+// bidirectional controls are written as \uXXXX escapes (see text::visible).
 void write_json(const nlohmann::json& document, std::ostream& out);
 
 }  // namespace mw::output

@@ -158,20 +158,6 @@ Status Client::read_status(ReplyShape shape)
   return read_reply(shape, LineEnding::crlf, [](std::string_view) {});
 }
 
-std::vector<std::string> Client::read_lines(std::string_view command)
-{
-  std::vector<std::string> lines;
-  LineSplitter splitter;
-  auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
-    splitter.feed(data, [&](std::string_view line) { lines.emplace_back(line); });
-  });
-  if (!status.ok()) {
-    throw Error(exit_code_for(status, ExitCode::protocol),
-                "the server refused " + std::string(command) + ": " + describe(status));
-  }
-  return lines;
-}
-
 void Client::read_greeting()
 {
   auto status = read_status();
@@ -187,8 +173,15 @@ const Capabilities& Client::capa()
   send_in_step(command("CAPA"));
   Capabilities caps;
   LineSplitter splitter;
+  std::size_t octets = 0;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
     splitter.feed(data, [&](std::string_view line) {
+      // A real list is a few hundred octets; the SASL names of an endless one would pile up.
+      octets += line.size() + 2;
+      if (octets > k_max_capa_octets) {
+        throw ProtocolError("the server's CAPA reply is longer than " +
+                            std::to_string(k_max_capa_octets / 1024) + " KiB");
+      }
       m_channel.note('<', line);
       caps.add_line(line);
     });
@@ -322,12 +315,34 @@ Maildrop Client::stat()
   return parse_stat(status.text);
 }
 
+namespace {
+
+void check_rows(std::string_view command, std::size_t rows)
+{
+  if (rows >= k_max_listing_rows) {
+    throw ProtocolError("the server's " + std::string(command) + " reply has more than " +
+                        std::to_string(k_max_listing_rows) + " rows");
+  }
+}
+
+}  // namespace
+
 std::vector<ScanListing> Client::list()
 {
   send_in_step(command("LIST"));
+  // Parsed row by row: a hostile server's LIST costs 16 octets a row, at most
+  // k_max_listing_rows of them.
   std::vector<ScanListing> listings;
-  for (const auto& line : read_lines("LIST")) {
-    listings.push_back(parse_scan_listing(line));
+  LineSplitter splitter;
+  auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
+    splitter.feed(data, [&](std::string_view line) {
+      check_rows("LIST", listings.size());
+      listings.push_back(parse_scan_listing(line));
+    });
+  });
+  if (!status.ok()) {
+    throw Error(exit_code_for(status, ExitCode::protocol),
+                "the server refused LIST: " + describe(status));
   }
   return listings;
 }
@@ -339,9 +354,19 @@ std::optional<std::vector<UniqueId>> Client::uidl()
   }
   send_in_step(command("UIDL"));
   std::vector<UniqueId> ids;
+  std::size_t octets = 0;
   LineSplitter splitter;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
-    splitter.feed(data, [&](std::string_view line) { ids.push_back(parse_unique_id(line)); });
+    splitter.feed(data, [&](std::string_view line) {
+      check_rows("UIDL", ids.size());
+      ids.push_back(parse_unique_id(line));
+      octets += ids.back().uid.size();
+      if (octets > k_max_uidl_octets) {
+        throw ProtocolError("the server's UIDL reply has more than " +
+                            std::to_string(k_max_uidl_octets / (1024 * 1024)) +
+                            " MiB of UIDs");
+      }
+    });
   });
   if (!status.ok()) {
     if (!status.code.empty()) {

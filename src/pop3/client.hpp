@@ -136,7 +136,6 @@ private:
   void expect_quiet(std::string_view next);
   // Sends a command that is answered before anything else is sent, after expect_quiet.
   void send_in_step(std::string_view line, std::string_view shown = {});
-  std::vector<std::string> read_lines(std::string_view command);
   [[noreturn]] void fail_login(const Status& status, std::string_view how,
                                const std::vector<std::string>& secrets);
 

@@ -16,6 +16,14 @@ namespace mw::pop3 {
 // RFC 1939 section 3 allows 512 octets; real servers send longer text, so be generous.
 inline constexpr std::size_t k_max_line = 8192;
 
+// The most rows a LIST or UIDL reply may have, and the most octets of UIDs a UIDL reply may
+// carry in all (RFC 1939 sets no limit; no real maildrop comes near): a server that sends
+// more gets a ProtocolError rather than our memory.
+inline constexpr std::size_t k_max_listing_rows = 1'000'000;
+inline constexpr std::size_t k_max_uidl_octets = 64 * 1024 * 1024;
+// The longest CAPA reply accepted (RFC 2449; a real one is a few hundred octets).
+inline constexpr std::size_t k_max_capa_octets = 64 * 1024;
+
 // A status indicator line: "+OK text", "-ERR [CODE] text" (RFC 1939 section 3,
 // RESP-CODES RFC 2449 section 8), or a SASL continuation "+ base64" (RFC 5034 section 4).
 struct Status {

@@ -3,6 +3,7 @@
 #include "mail/date.hpp"
 #include "mail/rfc2047.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <limits>
 #include <stdexcept>
@@ -80,8 +81,11 @@ boost::regex compile_regex(std::string_view pattern, std::string_view option)
     // bracket range ("[a-b"); a std::string has its NUL there, a string_view may have nothing.
     const std::string text(pattern);
     // nosubs: only whether it matches counts, and not saving groups spares the match stack.
+    // no_mod_m: "^" and "$" anchor the whole field, not a line inside it (Boost's Perl
+    // syntax is multi-line by default); the values searched have no line breaks anyway.
     return boost::regex(text.data(), text.data() + text.size(),
-                        boost::regex::perl | boost::regex::icase | boost::regex::nosubs);
+                        boost::regex::perl | boost::regex::icase | boost::regex::nosubs |
+                            boost::regex::no_mod_m);
   } catch (const boost::regex_error& e) {
     // Boost appends the whole pattern with a >>>HERE>>> marker; the position says it shorter.
     std::string what = e.what();
@@ -94,13 +98,13 @@ boost::regex compile_regex(std::string_view pattern, std::string_view option)
   }
 }
 
-// Whether any field called `filter.name` matches, searched in its RFC 2047-decoded value.
+// Whether any field called `filter.name` matches, searched in its shown text (field_text).
 bool search_fields(const mail::Headers& headers, const HeaderFilter& filter)
 {
   for (const auto value : headers.get_all(filter.name)) {
-    const std::string decoded = mail::decode_rfc2047(value);
+    const std::string shown = field_text(value);
     try {
-      if (boost::regex_search(decoded, filter.regex)) {
+      if (boost::regex_search(shown, filter.regex, boost::match_single_line)) {
         return true;
       }
     } catch (const std::runtime_error&) {
@@ -115,6 +119,11 @@ bool search_fields(const mail::Headers& headers, const HeaderFilter& filter)
 }
 
 } // namespace
+
+std::string field_text(std::string_view value)
+{
+  return text::one_line(mail::decode_rfc2047(value));
+}
 
 std::vector<Range> parse_ranges(std::string_view text)
 {
@@ -383,9 +392,72 @@ bool Selection::needs_headers() const
   return m_from || m_subject || !m_headers.empty() || m_older_than || m_newer_than;
 }
 
+std::vector<std::string> Selection::header_names() const
+{
+  std::vector<std::string> names;
+  auto add = [&](std::string_view name) {
+    for (const auto& known : names) {
+      if (mail::iequals(known, name)) {
+        return;
+      }
+    }
+    names.emplace_back(name);
+  };
+  if (m_from) {
+    add(m_from->name);
+  }
+  if (m_subject) {
+    add(m_subject->name);
+  }
+  for (const auto& filter : m_headers) {
+    add(filter.name);
+  }
+  if (m_older_than || m_newer_than) {
+    add("Date");
+  }
+  return names;
+}
+
 bool Selection::needs_uids() const
 {
   return m_uid_filter;
+}
+
+std::string Selection::shown(const mail::Headers& headers, std::string_view name) const
+{
+  std::vector<const HeaderFilter*> filters;
+  for (const auto* filter : {m_from ? &*m_from : nullptr, m_subject ? &*m_subject : nullptr}) {
+    if (filter != nullptr && mail::iequals(filter->name, name)) {
+      filters.push_back(filter);
+    }
+  }
+  for (const auto& filter : m_headers) {
+    if (mail::iequals(filter.name, name)) {
+      filters.push_back(&filter);
+    }
+  }
+  std::vector<std::string> matched;
+  std::vector<std::string> others;
+  for (const auto value : headers.get_all(name)) {
+    std::string text = field_text(value);
+    bool hit = false;
+    for (const auto* filter : filters) {
+      try {
+        hit = hit || boost::regex_search(text, filter->regex, boost::match_single_line);
+      } catch (const std::runtime_error&) {
+        // matches() has reported a regex too complex for this value already.
+      }
+    }
+    (hit ? matched : others).push_back(std::move(text));
+  }
+  std::string shown;
+  for (const auto* list : {&matched, &others}) {
+    for (const auto& text : *list) {
+      shown += shown.empty() ? "" : " | ";
+      shown += text;
+    }
+  }
+  return shown;
 }
 
 bool Selection::matches(const MessageInfo& info, std::chrono::sys_seconds now) const

@@ -32,8 +32,12 @@ std::uint64_t parse_size(std::string_view text);
 // naming the bad value.
 std::chrono::seconds parse_age(std::string_view text);
 
+// The text of a header field value as it is matched and shown: RFC 2047-decoded, line
+// breaks and tabs as spaces, controls and invalid UTF-8 made visible (text::one_line).
+std::string field_text(std::string_view value);
+
 // A filter on one header field: a field name (RFC 5322 section 2.2) and a Perl regex searched
-// case-insensitively in its RFC 2047-decoded value.
+// case-insensitively in its field_text, "^" and "$" anchoring the whole field.
 struct HeaderFilter {
   std::string name;
   std::string pattern;
@@ -100,6 +104,10 @@ public:
   // Whether a From, Subject, header or age filter needs the headers (TOP n 0).
   bool needs_headers() const;
 
+  // The names of the header fields the filters read (From, Subject, each --header name, Date
+  // for the ages), without duplicates.
+  std::vector<std::string> header_names() const;
+
   // Whether a UID filter needs the UIDs (UIDL).
   bool needs_uids() const;
 
@@ -108,6 +116,12 @@ public:
   // throws std::logic_error when a header filter is given but info.headers is null, and
   // UsageError when a regex is too complex to run on a value.
   bool matches(const MessageInfo& info, std::chrono::sys_seconds now) const;
+
+  // What the table shows for the fields called `name` (From, Subject): the field_text of every
+  // such field, joined with " | ", those a filter on `name` matched first (a message with two
+  // From fields shows both, and a column cut short still shows the one that matched); "" when
+  // there is none.
+  std::string shown(const mail::Headers& headers, std::string_view name) const;
 
   // The ranges given, in order (empty when none), so callers can avoid fetching everything.
   const std::vector<Range>& ranges() const { return m_ranges; }

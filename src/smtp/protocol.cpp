@@ -280,6 +280,10 @@ bool ReplyParser::take_line(std::string_view line)
     throw malformed("a line of a multi-line reply has code " + std::to_string(code) +
                     ", the reply began with " + std::to_string(m_reply.code));
   }
+  if (m_reply.lines.size() >= k_max_reply_lines) {
+    throw ProtocolError("the SMTP server sent a reply of more than " +
+                        std::to_string(k_max_reply_lines) + " lines");
+  }
   m_reply.lines.emplace_back(text);
   return last;
 }

@@ -17,6 +17,10 @@ namespace mw::smtp {
 // servers send longer text, so be generous.
 inline constexpr std::size_t k_max_line = 8192;
 
+// The most lines one reply may have (RFC 5321 sets no limit; an EHLO reply has a few dozen):
+// a server that sends more gets a ProtocolError rather than our memory.
+inline constexpr std::size_t k_max_reply_lines = 1000;
+
 // An enhanced status code "class.subject.detail" (RFC 3463 section 2), e.g. 5.1.1.
 struct EnhancedCode {
   int class_ = 0; // 2, 4 or 5; 0 when the reply carries none
@@ -60,7 +64,8 @@ public:
   // 4.1.1.4 forbids it, but servers send it). Throws ProtocolError for a malformed line: no
   // 3-digit code, a code outside 2yz-5yz (RFC 5321 section 4.2), a separator other than ' ',
   // '-' or the end of the line, a continuation line with a different code (section 4.2.1),
-  // or a line longer than k_max_line. After an exception the parser starts afresh.
+  // a line longer than k_max_line, or a reply of more than k_max_reply_lines lines. After an
+  // exception the parser starts afresh.
   std::optional<Reply> feed(std::string_view input, std::size_t& consumed);
 
   // Call with true once EHLO advertised ENHANCEDSTATUSCODES (RFC 2034 section 3): then an

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,31 @@ std::string_view trim(std::string_view s);
 // At most 80 characters of s with control and 8-bit bytes as '?', for error messages that
 // quote what a server sent.
 std::string printable(std::string_view s);
+
+// What visible() leaves as it is besides printable text.
+struct Keep {
+  bool tab = false;      // HT
+  bool newline = false;  // LF (a CR is always replaced)
+};
+
+// Text that a server or a message sent, made safe for a terminal: nothing in it can move the
+// cursor, set a title, clear the screen, write the clipboard (OSC 52) or reorder what is shown.
+// C0 controls (U+0000-U+001F, except those `keep` names), DEL and every octet that is not
+// part of valid UTF-8 (RFC 3629 section 4) become "\xHH"; C1 controls (U+0080-U+009F),
+// bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the line
+// and paragraph separators (U+2028, U+2029) become "<U+HHHH>". Everything else passes.
+std::string visible(std::string_view s, Keep keep = {});
+
+// Whether code point `cp` is one of the C1, bidirectional or separator controls above.
+bool is_hidden_control(std::uint32_t cp);
+
+// visible() for one line of text (a header field, a table cell): CR, LF and HT become a
+// space first.
+std::string one_line(std::string_view s);
+
+// The length of the longest prefix of s that does not end inside an incomplete UTF-8
+// sequence, for sanitizing a stream chunk by chunk (at most 3 octets are held back).
+std::size_t complete_utf8_prefix(std::string_view s);
 
 // ASCII upper and lower case (protocol keywords, not text).
 std::string upper(std::string_view s);
