@@ -2,11 +2,13 @@
 
 #include "commands/session.hpp"
 #include "mail/headers.hpp"
+#include "pop3/deleter.hpp"
 #include "util/error.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace mw::commands {
@@ -15,17 +17,25 @@ namespace {
 
 // Finds which of the TOP n 0 replies carries the Message-ID. Only the reply being read is
 // held (at most 256 KiB of it); of each, only its Message-ID is kept.
-class MessageIdSink : public pop3::ReplySink {
+class MessageIdReader {
 public:
-  explicit MessageIdSink(std::size_t count) : m_ids(count) {}
-  void on_status(std::size_t, const pop3::Status&) override { m_block.clear(); }
-  void on_data(std::size_t, std::string_view data) override
+  explicit MessageIdReader(std::size_t count) : m_ids(count) {}
+
+  // The callbacks for the TOP reply of message `index`.
+  pop3::Reply reply(std::size_t index)
   {
-    if (m_block.size() < k_max_block) {
-      m_block.append(data.substr(0, k_max_block - m_block.size()));
-    }
+    return {[this](const pop3::Status&) { m_block.clear(); },
+            [this](std::string_view data) {
+              if (m_block.size() < k_max_block) {
+                m_block.append(data.substr(0, k_max_block - m_block.size()));
+              }
+            },
+            [this, index] { end(index); }};
   }
-  void on_end(std::size_t index) override
+  const std::string& message_id(std::size_t index) const { return m_ids[index]; }
+
+private:
+  void end(std::size_t index)
   {
     auto headers = mail::Headers::parse(m_block);
     // A Message-ID longer than this is not the one we sent (RFC 5322 lines are <= 998).
@@ -35,9 +45,7 @@ public:
     }
     m_block.clear();
   }
-  const std::string& message_id(std::size_t index) const { return m_ids[index]; }
 
-private:
   static constexpr std::size_t k_max_block = 256 * 1024;
   std::vector<std::string> m_ids;
   std::string m_block;  // the reply being read
@@ -88,10 +96,12 @@ output::AwaitOutcome await_delivery(const Context& context, const std::string& m
     auto uids = client.uidl();
     std::vector<std::uint64_t> numbers;
     std::vector<std::string> numbers_uids;
+    std::unordered_map<std::uint64_t, std::string> uid_of;
     for (std::size_t i = 0; i < listings.size(); ++i) {
       std::string uid;
       if (uids && i < uids->size() && (*uids)[i].number == listings[i].number) {
         uid = (*uids)[i].uid;
+        uid_of[listings[i].number] = uid;
       }
       // Without a UID (UIDL gone since the baseline) a message cannot be told from an old one.
       if (!uid.empty() && seen.insert(uid).second) {
@@ -99,14 +109,14 @@ output::AwaitOutcome await_delivery(const Context& context, const std::string& m
         numbers_uids.push_back(uid);
       }
     }
-    std::vector<std::string> commands;
-    for (auto n : numbers) {
-      commands.push_back(pop3::command("TOP", n, 0));
-    }
-    MessageIdSink sink(commands.size());
-    client.pipeline(commands, pop3::ReplyShape::multi_line, pop3::LineEnding::lf, sink);
+    MessageIdReader reader(numbers.size());
+    pop3::Requests requests(client);
     for (std::size_t i = 0; i < numbers.size(); ++i) {
-      if (sink.message_id(i) != message_id) {
+      requests.top(numbers[i], 0, reader.reply(i));
+    }
+    requests.run();
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+      if (reader.message_id(i) != message_id) {
         continue;
       }
       output::AwaitOutcome outcome;
@@ -116,15 +126,10 @@ output::AwaitOutcome await_delivery(const Context& context, const std::string& m
       outcome.number = numbers[i];
       outcome.uid = numbers_uids[i];
       if (context.settings.await_purge) {
-        std::vector<std::string> dele = {pop3::command("DELE", numbers[i])};
-        struct Ignore : pop3::ReplySink {
-          bool ok = false;
-          void on_status(std::size_t, const pop3::Status& s) override { ok = s.ok(); }
-          void on_data(std::size_t, std::string_view) override {}
-          void on_end(std::size_t) override {}
-        } reply;
-        client.pipeline(dele, pop3::ReplyShape::single, pop3::LineEnding::crlf, reply);
-        outcome.purged = reply.ok && client.quit().ok();
+        pop3::Deleter deleter(requests, std::move(uid_of), pop3::DryRun::no);
+        deleter.remove({numbers[i], numbers_uids[i]});
+        requests.run();
+        outcome.purged = deleter.marked() == 1 && client.quit().ok();
       } else {
         session.quit_quietly();
       }

@@ -2,6 +2,7 @@
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/progress.hpp"
+#include "pop3/deleter.hpp"
 #include "output/render.hpp"
 #include "store/sink.hpp"
 #include "store/state.hpp"
@@ -53,110 +54,36 @@ void warn_about_old_state(const Context& context, const std::string& state_path)
   }
 }
 
-// RETR replies flow into the sink; each stored message's DELE joins the pipeline once the
-// message is durable. Nothing here decides what to fetch: that is planned before.
-class Fetcher : public pop3::ReplySink {
+// RETR replies flow into the sink; each stored message's DELE goes through the Deleter once
+// the message is durable. Nothing here decides what to fetch: that is planned before.
+class Fetcher {
 public:
   Fetcher(const Context& context, store::Sink& sink, std::optional<store::UidState>& state,
           std::vector<output::MessageRow> plan, output::FetchResult& result,
-          output::Progress& progress)
-      : m_context(context), m_sink(sink), m_state(state),
-        m_plan(std::move(plan)), m_result(result), m_progress(progress),
+          output::Progress& progress, pop3::Requests& requests, pop3::Deleter& deleter)
+      : m_context(context), m_requests(requests), m_deleter(deleter), m_sink(sink),
+        m_state(state), m_plan(std::move(plan)), m_result(result), m_progress(progress),
         m_last_sync(std::chrono::steady_clock::now())
   {
   }
 
-  // Queues a RETR for every planned message on the pipeline whose replies come here.
-  void start(pop3::Pipeline& pipeline)
+  // Queues a RETR for every planned message, each reply to its own callbacks.
+  void start()
   {
-    m_pipeline = &pipeline;
+    const auto ending = m_context.settings.crlf ? pop3::LineEnding::crlf : pop3::LineEnding::lf;
     for (std::size_t i = 0; i < m_plan.size(); ++i) {
-      pipeline.push(pop3::command("RETR", m_plan[i].number), pop3::ReplyShape::multi_line,
-                    m_context.settings.crlf ? pop3::LineEnding::crlf : pop3::LineEnding::lf, i);
-    }
-  }
-
-  // Tags below plan.size() are RETRs; DELEs are tagged from k_dele_tag up.
-  static constexpr std::size_t k_dele_tag = std::size_t{1} << 62;
-
-  void on_status(std::size_t tag, const pop3::Status& status) override
-  {
-    if (tag >= k_dele_tag) {
-      if (!status.ok()) {
-        ++m_dele_failures;
-        const auto& row = m_plan_or_old(tag - k_dele_tag);
-        m_result.failed.push_back({row.number, row.uid, row.octets, "",
-                                   "the server refused DELE: " + status.text});
-      }
-      return;
-    }
-    const auto& row = m_plan[tag];
-    if (!status.ok()) {
-      m_result.failed.push_back(
-          {row.number, row.uid, row.octets, "", "the server refused RETR: " + status.text});
-      return;
-    }
-    m_octets = 0;
-    m_delivery = m_sink.begin({row.number, row.uid, row.octets});
-  }
-
-  void on_data(std::size_t tag, std::string_view data) override
-  {
-    if (tag < k_dele_tag && m_delivery) {
-      const auto& max = m_context.settings.max_size;
-      if (max && m_octets + data.size() > *max) {
-        // LIST said it was small enough; the message itself says otherwise. Reading on would
-        // let the server decide how much we store.
-        m_delivery.reset();
-        const auto& row = m_plan[tag];
-        throw Error(ExitCode::data, "message " + std::to_string(row.number) +
-                                        " is larger than --max-size " +
-                                        output::human_size(*max) + ", though LIST said " +
-                                        std::to_string(row.octets) +
-                                        " octets: its partial copy was discarded");
-      }
-      m_delivery->write(data);
-      m_octets += data.size();
-      m_progress.add_octets(data.size());
-    }
-  }
-
-  void on_end(std::size_t tag) override
-  {
-    if (tag >= k_dele_tag) {
-      return;
-    }
-    ++m_retrs_done;
-    if (m_delivery) {
-      const auto& row = m_plan[tag];
-      auto path = m_delivery->commit();
-      m_delivery.reset();
-      m_committed.push_back({tag, m_result.stored.size()});
-      m_result.stored.push_back({row.number, row.uid, m_octets, path, ""});
-      ++m_unsynced;
-      m_progress.message_done();
-    }
-    // The last batch waits for QUIT unless its DELEs must go before it: so a session found
-    // out of step at the end keeps nothing it may have misread.
-    bool last = m_retrs_done == m_plan.size();
-    if (last && m_context.settings.delete_after) {
-      sync_and_record();
-    } else if (m_unsynced >= m_sink.batch() ||
-               std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
-      // The batch's data goes to the disk while the next one arrives.
-      m_sink.advance(on_visible());
-      m_unsynced = 0;
-      m_last_sync = std::chrono::steady_clock::now();
+      m_requests.retr(m_plan[i].number, ending,
+                      {[this, i](const pop3::Status& status) { on_status(i, status); },
+                       [this, i](std::string_view data) { on_data(i, data); },
+                       [this, i] { on_end(i); }});
     }
   }
 
   // Deletes messages a previous run stored (their UIDs are in the state file): --flush.
-  void delete_stored_before(std::vector<output::MessageRow> rows)
+  void delete_stored_before(const std::vector<output::MessageRow>& rows)
   {
-    m_old = std::move(rows);
-    for (std::size_t i = 0; i < m_old.size(); ++i) {
-      m_pipeline->push(pop3::command("DELE", m_old[i].number), pop3::ReplyShape::single,
-                      pop3::LineEnding::crlf, k_dele_tag + m_plan.size() + i);
+    for (const auto& row : rows) {
+      remove(row);
     }
   }
 
@@ -164,7 +91,7 @@ public:
   // be sent any more).
   void finish()
   {
-    m_pipeline = nullptr;
+    m_session_over = true;
     sync_and_record();
   }
 
@@ -173,7 +100,7 @@ public:
   void salvage() noexcept
   {
     m_delivery.reset();
-    m_pipeline = nullptr;
+    m_session_over = true;
     try {
       sync_and_record();
       if (m_state) {
@@ -202,14 +129,82 @@ public:
     }
   }
 
-  std::uint64_t deletes_sent() const
-  {
-    return (m_context.settings.delete_after ? m_result.stored.size() : 0) + m_old.size();
-  }
-
-  std::uint64_t deletes_refused() const { return m_dele_failures; }
+  // How many DELEs were asked for (whatever the server answered).
+  std::uint64_t deletes_sent() const { return m_deletes_sent; }
 
 private:
+  void remove(const output::MessageRow& row)
+  {
+    ++m_deletes_sent;
+    m_deleter.remove({row.number, row.uid}, [this, row](const pop3::Deletion& d) {
+      if (d.result == pop3::Deletion::Result::refused) {
+        m_result.failed.push_back(
+            {row.number, row.uid, row.octets, "", "the server refused DELE: " + d.reason});
+      } else if (d.result == pop3::Deletion::Result::moved) {
+        m_result.failed.push_back({row.number, row.uid, row.octets, "", d.reason});
+      }
+    });
+  }
+
+  void on_status(std::size_t tag, const pop3::Status& status)
+  {
+    const auto& row = m_plan[tag];
+    if (!status.ok()) {
+      m_result.failed.push_back(
+          {row.number, row.uid, row.octets, "", "the server refused RETR: " + status.text});
+      return;
+    }
+    m_octets = 0;
+    m_delivery = m_sink.begin({row.number, row.uid, row.octets});
+  }
+
+  void on_data(std::size_t tag, std::string_view data)
+  {
+    if (m_delivery) {
+      const auto& max = m_context.settings.max_size;
+      if (max && m_octets + data.size() > *max) {
+        // LIST said it was small enough; the message itself says otherwise. Reading on would
+        // let the server decide how much we store.
+        m_delivery.reset();
+        const auto& row = m_plan[tag];
+        throw Error(ExitCode::data, "message " + std::to_string(row.number) +
+                                        " is larger than --max-size " +
+                                        output::human_size(*max) + ", though LIST said " +
+                                        std::to_string(row.octets) +
+                                        " octets: its partial copy was discarded");
+      }
+      m_delivery->write(data);
+      m_octets += data.size();
+      m_progress.add_octets(data.size());
+    }
+  }
+
+  void on_end(std::size_t tag)
+  {
+    ++m_retrs_done;
+    if (m_delivery) {
+      const auto& row = m_plan[tag];
+      auto path = m_delivery->commit();
+      m_delivery.reset();
+      m_committed.push_back({tag, m_result.stored.size()});
+      m_result.stored.push_back({row.number, row.uid, m_octets, path, ""});
+      ++m_unsynced;
+      m_progress.message_done();
+    }
+    // The last batch waits for QUIT unless its DELEs must go before it: so a session found
+    // out of step at the end keeps nothing it may have misread.
+    bool last = m_retrs_done == m_plan.size();
+    if (last && m_context.settings.delete_after) {
+      sync_and_record();
+    } else if (m_unsynced >= m_sink.batch() ||
+               std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
+      // The batch's data goes to the disk while the next one arrives.
+      m_sink.advance(on_visible());
+      m_unsynced = 0;
+      m_last_sync = std::chrono::steady_clock::now();
+    }
+  }
+
   // Everything committed becomes durable and visible.
   void sync_and_record()
   {
@@ -231,30 +226,25 @@ private:
         m_state->record(row.uid);
         m_recorded.push_back(row.uid);
       }
-      if (m_context.settings.delete_after && m_pipeline != nullptr) {
-        m_pipeline->push(pop3::command("DELE", row.number), pop3::ReplyShape::single,
-                         pop3::LineEnding::crlf, k_dele_tag + committed.tag);
+      if (m_context.settings.delete_after && !m_session_over) {
+        remove(row);
       }
     };
   }
 
-  const output::MessageRow& m_plan_or_old(std::size_t index) const
-  {
-    return index < m_plan.size() ? m_plan[index] : m_old[index - m_plan.size()];
-  }
-
   const Context& m_context;
-  pop3::Pipeline* m_pipeline = nullptr;
+  pop3::Requests& m_requests;
+  pop3::Deleter& m_deleter;
+  bool m_session_over = false;  // no DELE may be sent any more
   store::Sink& m_sink;
   std::optional<store::UidState>& m_state;
   std::vector<output::MessageRow> m_plan;
-  std::vector<output::MessageRow> m_old;
   output::FetchResult& m_result;
   output::Progress& m_progress;
   std::unique_ptr<store::Delivery> m_delivery;
   std::uint64_t m_octets = 0;
   std::size_t m_retrs_done = 0;
-  std::uint64_t m_dele_failures = 0;
+  std::uint64_t m_deletes_sent = 0;
   std::vector<std::string> m_recorded;  // UIDs this run added to the state
   struct Committed {
     std::size_t tag;     // into m_plan
@@ -362,14 +352,15 @@ int fetch(const Context& context)
   output::Progress progress(context.err, context.err_is_terminal && !s.quiet && !s.json,
                             plan.size(), planned_octets);
 
-  Fetcher fetcher(context, *sink, state, std::move(plan), result, progress);
-  pop3::Pipeline pipeline(client, fetcher);
+  pop3::Requests requests(client);
+  pop3::Deleter deleter(requests, selected.uid_of, pop3::DryRun::no);
+  Fetcher fetcher(context, *sink, state, std::move(plan), result, progress, requests, deleter);
   try {
-    fetcher.start(pipeline);
+    fetcher.start();
     if (s.flush) {
-      fetcher.delete_stored_before(std::move(stored_before));
+      fetcher.delete_stored_before(stored_before);
     }
-    pipeline.run();
+    requests.run();
   } catch (const Error& e) {
     // Nothing is deleted without QUIT; keep what is complete on disk and in the state file,
     // unless the replies themselves cannot be trusted.
@@ -409,7 +400,7 @@ int fetch(const Context& context)
                                          "the server");
   }
   fetcher.finish();
-  result.deleted = deletes - fetcher.deletes_refused();
+  result.deleted = deleter.marked();
   if (state) {
     state->retain(selected.server_uids);
     state->save();

@@ -22,54 +22,42 @@ constexpr std::size_t k_max_header_octets = 1024 * 1024;
 constexpr std::size_t k_max_field_octets = 4096;
 constexpr std::size_t k_max_kept_octets = 16 * 1024;
 
-bool in_ranges(const std::vector<select::Range>& ranges, std::uint64_t number)
-{
-  if (ranges.empty()) {
-    return true;
-  }
-  for (const auto& r : ranges) {
-    if (number >= r.first && number <= r.last) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// Parses the header section of each TOP n 0 reply of a pipelined batch as it ends, keeping
-// only the fields called one of `names`, bounded (see k_max_kept_octets).
-class HeaderSink : public pop3::ReplySink {
+// Reads the header sections of `count` messages (TOP n 0): each reply is parsed as it ends,
+// and only the fields called one of `names` are kept, bounded (see k_max_kept_octets).
+class HeaderReader {
 public:
-  HeaderSink(std::size_t count, std::vector<std::string> names)
-      : m_headers(count), m_ok(count, false), m_names(std::move(names))
+  HeaderReader(std::size_t count, std::vector<std::string> names)
+      : m_headers(count), m_ok(count, 0), m_names(std::move(names))
   {
   }
 
-  void on_status(std::size_t index, const pop3::Status& status) override
+  // The callbacks for the TOP reply of message `index`.
+  pop3::Reply reply(std::size_t index)
   {
-    m_ok[index] = status.ok();
-    m_block.clear();
-  }
-  void on_data(std::size_t, std::string_view data) override
-  {
-    if (m_block.size() < k_max_header_octets) {
-      m_block.append(data.substr(0, k_max_header_octets - m_block.size()));
-    }
-  }
-  void on_end(std::size_t index) override
-  {
-    if (m_ok[index]) {
-      m_headers[index] = mail::Headers::parse(m_block);
-      m_headers[index].keep_only(m_names, k_max_field_octets, k_max_kept_octets);
-    }
-    m_block.clear();
+    return {[this, index](const pop3::Status& status) {
+              m_ok[index] = status.ok() ? 1 : 0;
+              m_block.clear();
+            },
+            [this](std::string_view data) {
+              if (m_block.size() < k_max_header_octets) {
+                m_block.append(data.substr(0, k_max_header_octets - m_block.size()));
+              }
+            },
+            [this, index] {
+              if (m_ok[index] != 0) {
+                m_headers[index] = mail::Headers::parse(m_block);
+                m_headers[index].keep_only(m_names, k_max_field_octets, k_max_kept_octets);
+              }
+              m_block.clear();
+            }};
   }
 
-  bool ok(std::size_t index) const { return m_ok[index]; }
+  bool ok(std::size_t index) const { return m_ok[index] != 0; }
   mail::Headers& headers(std::size_t index) { return m_headers[index]; }
 
 private:
   std::vector<mail::Headers> m_headers;
-  std::vector<bool> m_ok;
+  std::vector<char> m_ok;
   std::vector<std::string> m_names;
   std::string m_block;  // the reply being read
 };
@@ -143,15 +131,17 @@ Selected select_messages(Pop3Session& session, const Context& context, bool want
     check_named_messages(selection, listings, number_of);
   }
 
+  // Headers are read only for the messages that numbers, UIDs and sizes leave in: one UID of
+  // 10,000 messages is one TOP, not 10,000.
   std::vector<output::MessageRow> candidates;
   for (const auto& l : listings) {
-    if (in_ranges(selection.ranges(), l.number)) {
-      output::MessageRow row;
-      row.number = l.number;
-      row.octets = l.octets;
-      if (auto it = uid_of.find(l.number); it != uid_of.end()) {
-        row.uid = it->second;
-      }
+    output::MessageRow row;
+    row.number = l.number;
+    row.octets = l.octets;
+    if (auto it = uid_of.find(l.number); it != uid_of.end()) {
+      row.uid = it->second;
+    }
+    if (selection.matches_listing({row.number, row.octets, row.uid, nullptr})) {
       candidates.push_back(std::move(row));
     }
   }
@@ -163,24 +153,23 @@ Selected select_messages(Pop3Session& session, const Context& context, bool want
       throw Error(ExitCode::unavailable, "the server does not support TOP, which reading "
                                          "From, Subject and Date needs");
     }
-    std::vector<std::string> commands;
-    commands.reserve(candidates.size());
-    for (const auto& row : candidates) {
-      commands.push_back(pop3::command("TOP", row.number, 0));
-    }
     auto names = selection.header_names();
     for (const char* shown : {"From", "Subject", "Date"}) {
       names.emplace_back(shown);
     }
-    HeaderSink sink(candidates.size(), std::move(names));
-    client.pipeline(commands, pop3::ReplyShape::multi_line, pop3::LineEnding::lf, sink);
+    HeaderReader reader(candidates.size(), std::move(names));
+    pop3::Requests requests(client);
     for (std::size_t i = 0; i < candidates.size(); ++i) {
-      if (!sink.ok(i)) {
+      requests.top(candidates[i].number, 0, reader.reply(i));
+    }
+    requests.run();
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (!reader.ok(i)) {
         // The message may have gone (another session); it is shown without headers.
         context.log->warn("cannot read the headers of message {}", candidates[i].number);
         continue;
       }
-      headers[i] = std::move(sink.headers(i));
+      headers[i] = std::move(reader.headers(i));
       auto& row = candidates[i];
       row.has_headers = true;
       // Shown as matched (select::field_text): every From (or Subject) field, not only the
@@ -207,6 +196,7 @@ Selected select_messages(Pop3Session& session, const Context& context, bool want
       selected.rows.push_back(std::move(candidates[i]));
     }
   }
+  selected.uid_of = std::move(uid_of);
   return selected;
 }
 

@@ -2,6 +2,7 @@
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/render.hpp"
+#include "pop3/deleter.hpp"
 #include "util/error.hpp"
 
 #include <spdlog/spdlog.h>
@@ -10,48 +11,30 @@ namespace mw::commands {
 
 namespace {
 
-enum class DryRun { yes, no };
+using pop3::DryRun;
 
-// The one place that sends DELE, and so the one place that decides dry-run (as ninja's
-// Cleaner::Remove does): with DryRun::yes nothing is marked and RSET makes sure of it.
-void delete_messages(pop3::Client& client, const std::vector<output::MessageRow>& rows,
-                     DryRun dry_run)
+// All or nothing: every selected message is marked for deletion through the one Deleter, or
+// none is (RSET) and purge fails. With a dry run nothing is marked, and RSET makes sure of it.
+void delete_messages(pop3::Client& client, const Selected& selected, DryRun dry_run)
 {
-  if (dry_run == DryRun::yes) {
-    std::vector<std::string> rset = {pop3::command("RSET")};
-    struct Ignore : pop3::ReplySink {
-      void on_status(std::size_t, const pop3::Status&) override {}
-      void on_data(std::size_t, std::string_view) override {}
-      void on_end(std::size_t) override {}
-    } ignore;
-    client.pipeline(rset, pop3::ReplyShape::single, pop3::LineEnding::crlf, ignore);
-    return;
-  }
-  std::vector<std::string> commands;
-  commands.reserve(rows.size());
-  for (const auto& row : rows) {
-    commands.push_back(pop3::command("DELE", row.number));
-  }
-  struct Check : pop3::ReplySink {
-    const std::vector<output::MessageRow>* rows = nullptr;
-    std::string failure;
-    void on_status(std::size_t index, const pop3::Status& status) override
-    {
-      if (!status.ok() && failure.empty()) {
-        failure = "the server refused DELE " + std::to_string((*rows)[index].number) + ": " +
-                  status.text;
+  pop3::Requests requests(client);
+  pop3::Deleter deleter(requests, selected.uid_of, dry_run);
+  std::string failure;
+  for (const auto& row : selected.rows) {
+    deleter.remove({row.number, row.uid}, [&failure](const pop3::Deletion& d) {
+      if (failure.empty() && d.result == pop3::Deletion::Result::refused) {
+        failure = "the server refused DELE " + std::to_string(d.number) + ": " + d.reason;
+      } else if (failure.empty() && d.result == pop3::Deletion::Result::moved) {
+        failure = d.reason;
       }
-    }
-    void on_data(std::size_t, std::string_view) override {}
-    void on_end(std::size_t) override {}
-  } check;
-  check.rows = &rows;
-  client.pipeline(commands, pop3::ReplyShape::single, pop3::LineEnding::crlf, check);
-  if (!check.failure.empty()) {
-    // Undo every mark of this session: all or nothing.
-    std::vector<std::string> rset = {pop3::command("RSET")};
-    client.pipeline(rset, pop3::ReplyShape::single, pop3::LineEnding::crlf, check);
-    throw Error(ExitCode::protocol, check.failure + "; nothing was deleted");
+    });
+  }
+  requests.run();
+  if (deleter.dry_run() || !failure.empty()) {
+    deleter.undo();
+  }
+  if (!failure.empty()) {
+    throw Error(ExitCode::protocol, failure + "; nothing was deleted");
   }
 }
 
@@ -114,7 +97,7 @@ int purge(const Context& context)
     }
     if (!context.confirm("Delete " + count_text(rows.size(), octets) + " from " + s.host +
                          "?")) {
-      delete_messages(client, rows, DryRun::yes);
+      delete_messages(client, {}, DryRun::yes);
       session.quit_quietly();
       if (s.json) {
         output::write_json(output::to_json(std::vector<output::MessageRow>{}, false),
@@ -126,7 +109,7 @@ int purge(const Context& context)
     }
   }
 
-  delete_messages(client, rows, dry_run);
+  delete_messages(client, selected, dry_run);
   // RFC 1939 section 6: deletions happen in the UPDATE state, only after +OK to QUIT.
   pop3::Status quit;
   try {

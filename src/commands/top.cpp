@@ -12,15 +12,23 @@ namespace {
 // message cannot control it: control characters other than tab and line feed, C1 and
 // bidirectional controls and invalid UTF-8 are shown (text::visible); into a pipe or a file
 // the message goes as the server sent it.
-class TopSink : public pop3::ReplySink {
+class TopSink {
 public:
   TopSink(std::ostream* out, std::string* collected, bool terminal)
       : m_out(out), m_collected(collected), m_terminal(terminal)
   {
   }
 
-  void on_status(std::size_t, const pop3::Status& status) override { m_status = status; }
-  void on_data(std::size_t, std::string_view data) override
+  pop3::Reply reply()
+  {
+    return {[this](const pop3::Status& status) { m_status = status; },
+            [this](std::string_view data) { on_data(data); }, [this] { on_end(); }};
+  }
+
+  const pop3::Status& status() const { return m_status; }
+
+private:
+  void on_data(std::string_view data)
   {
     if (m_out == nullptr) {
       m_collected->append(data);
@@ -35,7 +43,7 @@ public:
       m_pending.erase(0, complete);
     }
   }
-  void on_end(std::size_t) override
+  void on_end()
   {
     if (m_out != nullptr && !m_pending.empty()) {
       *m_out << text::visible(m_pending, {.tab = true, .newline = true});
@@ -43,9 +51,6 @@ public:
     }
   }
 
-  const pop3::Status& status() const { return m_status; }
-
-private:
   std::ostream* m_out;
   std::string* m_collected;
   bool m_terminal;
@@ -76,29 +81,18 @@ int top(const Context& context)
   output::TopResult result;
   result.number = s.message;
   result.lines = s.lines;
+  pop3::Requests requests(client);
   // The UID is cheap to ask for one message and makes the JSON self-describing.
-  if (s.json) {
-    std::vector<std::string> uidl = {pop3::command("UIDL", s.message)};
-    struct UidSink : pop3::ReplySink {
-      std::string uid;
-      void on_status(std::size_t, const pop3::Status& st) override
-      {
-        if (st.ok()) {
-          uid = pop3::parse_unique_id(st.text).uid;
-        }
+  if (s.json && (!client.capabilities().known || client.capabilities().uidl)) {
+    requests.uidl(s.message, [&result](const pop3::Status&, std::optional<pop3::UniqueId> id) {
+      if (id) {
+        result.uid = id->uid;
       }
-      void on_data(std::size_t, std::string_view) override {}
-      void on_end(std::size_t) override {}
-    } uid_sink;
-    if (!client.capabilities().known || client.capabilities().uidl) {
-      client.pipeline(uidl, pop3::ReplyShape::single, pop3::LineEnding::crlf, uid_sink);
-    }
-    result.uid = uid_sink.uid;
+    });
   }
-
-  std::vector<std::string> commands = {pop3::command("TOP", s.message, s.lines)};
   TopSink sink(s.json ? nullptr : &context.out, &result.content, context.out_is_terminal);
-  client.pipeline(commands, pop3::ReplyShape::multi_line, pop3::LineEnding::lf, sink);
+  requests.top(s.message, s.lines, sink.reply());
+  requests.run();
   if (!sink.status().ok()) {
     session.quit_quietly();
     throw Error(pop3::exit_code_for(sink.status(), ExitCode::data),

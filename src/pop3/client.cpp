@@ -378,14 +378,78 @@ std::optional<std::vector<UniqueId>> Client::uidl()
   return ids;
 }
 
-void Client::pipeline(std::span<const std::string> commands, ReplyShape shape, LineEnding ending,
-                      ReplySink& sink)
+Requests::Requests(Client& client) : m_dispatch(*this), m_pipeline(client, m_dispatch) {}
+
+void Requests::add(std::string command, ReplyShape shape, LineEnding ending, Reply reply)
 {
-  Pipeline pipeline(*this, sink);
-  for (std::size_t i = 0; i < commands.size(); ++i) {
-    pipeline.push(commands[i], shape, ending, i);
+  const std::size_t tag = m_next_tag++;
+  m_replies.emplace(tag, std::move(reply));
+  m_pipeline.push(std::move(command), shape, ending, tag);
+}
+
+void Requests::top(std::uint64_t number, std::uint64_t lines, Reply reply)
+{
+  add(command("TOP", number, lines), ReplyShape::multi_line, LineEnding::lf, std::move(reply));
+}
+
+void Requests::retr(std::uint64_t number, LineEnding ending, Reply reply)
+{
+  add(command("RETR", number), ReplyShape::multi_line, ending, std::move(reply));
+}
+
+void Requests::dele(std::uint64_t number, std::function<void(const Status&)> done)
+{
+  add(command("DELE", number), ReplyShape::single, LineEnding::crlf, {std::move(done), {}, {}});
+}
+
+void Requests::uidl(std::uint64_t number,
+                    std::function<void(const Status&, std::optional<UniqueId>)> done)
+{
+  add(command("UIDL", number), ReplyShape::single, LineEnding::crlf,
+      {[done = std::move(done)](const Status& status) {
+         done(status, status.ok() ? std::optional(parse_unique_id(status.text)) : std::nullopt);
+       },
+       {},
+       {}});
+}
+
+void Requests::rset(std::function<void(const Status&)> done)
+{
+  add(command("RSET"), ReplyShape::single, LineEnding::crlf, {std::move(done), {}, {}});
+}
+
+void Requests::noop(std::function<void(const Status&)> done)
+{
+  add(command("NOOP"), ReplyShape::single, LineEnding::crlf, {std::move(done), {}, {}});
+}
+
+void Requests::run()
+{
+  m_pipeline.run();
+}
+
+void Requests::Dispatch::on_status(std::size_t tag, const Status& status)
+{
+  if (const auto& f = m_requests.m_replies.at(tag).status) {
+    f(status);
   }
-  pipeline.run();
+}
+
+void Requests::Dispatch::on_data(std::size_t tag, std::string_view data)
+{
+  if (const auto& f = m_requests.m_replies.at(tag).data) {
+    f(data);
+  }
+}
+
+void Requests::Dispatch::on_end(std::size_t tag)
+{
+  // By key, not by iterator: the callback may add requests, and a rehash moves iterators
+  // (never the elements).
+  if (const auto& f = m_requests.m_replies.at(tag).end) {
+    f();
+  }
+  m_requests.m_replies.erase(tag);
 }
 
 Pipeline::Pipeline(Client& client, ReplySink& sink) : m_client(client), m_sink(sink) {}

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace mw::sasl {
@@ -24,7 +25,8 @@ namespace mw::pop3 {
 // Receives each protocol line for the -v transcript (secrets already redacted).
 using Transcript = net::Transcript;
 
-// Receives the replies of a pipelined batch (see Client::pipeline).
+// Receives the replies of a Pipeline, told apart by the tag each command was pushed with (what
+// Requests builds on; commands use Requests).
 class ReplySink {
 public:
   virtual ~ReplySink() = default;
@@ -68,6 +70,64 @@ private:
   std::string m_batch;
 };
 
+// What to do with the reply to one request: its status line, then, for a multi-line reply that
+// is +OK, its data in chunks (dot-unstuffed) and its end. Empty members are skipped.
+struct Reply {
+  std::function<void(const Status&)> status;
+  std::function<void(std::string_view)> data;
+  std::function<void()> end;
+};
+
+// Typed POP3 requests (RFC 1939), pipelined when the server allows it (RFC 2449 section 6.6),
+// each reply handed to the callbacks of its own request, as Boost.Redis pairs a request with
+// its response: no caller writes a verb, picks a reply shape or tells replies apart by index.
+// Requests may be added while replies are being read (a DELE once a message is safe).
+class Requests {
+public:
+  explicit Requests(Client& client);
+  Requests(const Requests&) = delete;
+  Requests& operator=(const Requests&) = delete;
+
+  // TOP n lines (RFC 1939 section 7): the header section and `lines` lines of the body, with
+  // LF line endings.
+  void top(std::uint64_t number, std::uint64_t lines, Reply reply);
+  // RETR n (section 5): the whole message, with `ending` line endings.
+  void retr(std::uint64_t number, LineEnding ending, Reply reply);
+  // DELE n (section 5): marks message n; the server deletes it only at +OK to QUIT.
+  void dele(std::uint64_t number, std::function<void(const Status&)> done);
+  // UIDL n (section 7): message n's UID, or nullopt when the reply is -ERR.
+  void uidl(std::uint64_t number,
+            std::function<void(const Status&, std::optional<UniqueId>)> done);
+  // RSET (section 5): unmarks every message marked in this session.
+  void rset(std::function<void(const Status&)> done = {});
+  // NOOP (section 5).
+  void noop(std::function<void(const Status&)> done = {});
+
+  // Sends and reads until every request, also those added meanwhile, is answered.
+  void run();
+
+private:
+  class Dispatch : public ReplySink {
+  public:
+    explicit Dispatch(Requests& requests) : m_requests(requests) {}
+    void on_status(std::size_t tag, const Status& status) override;
+    void on_data(std::size_t tag, std::string_view data) override;
+    void on_end(std::size_t tag) override;
+
+  private:
+    Requests& m_requests;
+  };
+
+  void add(std::string command, ReplyShape shape, LineEnding ending, Reply reply);
+
+  // The callbacks of the requests not answered yet, by tag (references stay valid while
+  // callbacks add requests).
+  std::unordered_map<std::size_t, Reply> m_replies;
+  std::size_t m_next_tag = 0;
+  Dispatch m_dispatch;
+  Pipeline m_pipeline;
+};
+
 // The exit code class for a -ERR reply: from its RESP-CODE (RFC 2449 section 8, RFC 3206)
 // when it has one, else `otherwise`.
 ExitCode exit_code_for(const Status& status, ExitCode otherwise);
@@ -107,11 +167,6 @@ public:
 
   // UIDL (RFC 1939 section 7); nullopt if the server does not support it.
   std::optional<std::vector<UniqueId>> uidl();
-
-  // Sends every command and reads every reply in order through a Pipeline; the sink's
-  // index is the position in `commands`.
-  void pipeline(std::span<const std::string> commands, ReplyShape shape, LineEnding ending,
-                ReplySink& sink);
 
   // QUIT (RFC 1939 section 6): the server commits deletions only on +OK.
   Status quit();

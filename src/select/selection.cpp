@@ -460,7 +460,7 @@ std::string Selection::shown(const mail::Headers& headers, std::string_view name
   return shown;
 }
 
-bool Selection::matches(const MessageInfo& info, std::chrono::sys_seconds now) const
+bool Selection::matches_listing(const MessageInfo& info) const
 {
   if (!m_ranges.empty()) {
     bool in_range = false;
@@ -478,6 +478,14 @@ bool Selection::matches(const MessageInfo& info, std::chrono::sys_seconds now) c
     return false;
   }
   if (m_smaller_than && info.octets >= *m_smaller_than) {
+    return false;
+  }
+  return true;
+}
+
+bool Selection::matches(const MessageInfo& info, std::chrono::sys_seconds now) const
+{
+  if (!matches_listing(info)) {
     return false;
   }
   if (!needs_headers()) {

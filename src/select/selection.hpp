@@ -117,6 +117,10 @@ public:
   // UsageError when a regex is too complex to run on a value.
   bool matches(const MessageInfo& info, std::chrono::sys_seconds now) const;
 
+  // Whether the numbers, UIDs and sizes given match: what LIST and UIDL tell, without headers
+  // (a message this rules out needs no TOP).
+  bool matches_listing(const MessageInfo& info) const;
+
   // What the table shows for the fields called `name` (From, Subject): the field_text of every
   // such field, joined with " | ", those a filter on `name` matched first (a message with two
   // From fields shows both, and a column cut short still shows the one that matched); "" when

@@ -1,4 +1,5 @@
 #include "pop3/client.hpp"
+#include "pop3/deleter.hpp"
 #include "sasl/mechanism.hpp"
 #include "util/base64.hpp"
 #include "util/error.hpp"
@@ -125,16 +126,18 @@ ExitCode code_of(const std::function<void()>& f)
   return ExitCode::ok;
 }
 
-class CollectSink : public ReplySink {
+// Collects the replies of requests 0, 1, ... (each request gets reply(index)).
+class Collect {
 public:
-  void on_status(std::size_t index, const Status& status) override
+  Reply reply(std::size_t index)
   {
-    statuses.resize(index + 1);
-    bodies.resize(index + 1);
-    statuses[index] = status;
+    return {[this, index](const Status& status) {
+              statuses.resize(std::max(statuses.size(), index + 1));
+              bodies.resize(statuses.size());
+              statuses[index] = status;
+            },
+            [this, index](std::string_view data) { bodies[index] += data; }, [this] { ++ends; }};
   }
-  void on_data(std::size_t index, std::string_view data) override { bodies[index] += data; }
-  void on_end(std::size_t) override { ++ends; }
 
   std::vector<Status> statuses;
   std::vector<std::string> bodies;
@@ -316,17 +319,19 @@ TEST_CASE("pipelining sends a batch in one write; without it, one command per tr
   std::string replies = "+OK\r\nSubject: one\r\n\r\n.\r\n"
                         "-ERR no such message\r\n"
                         "+OK\r\nSubject: three\r\n\r\n..dot\r\n.\r\n";
-  std::vector<std::string> commands = {command("TOP", 1, 0), command("TOP", 2, 0),
-                                       command("TOP", 3, 0)};
   for (bool pipelining : {true, false}) {
     FakeStream server("+OK ready\r\n+OK\r\nPIPELINING\r\nTOP\r\n.\r\n" + replies, 7);
     Client client(server);
     client.read_greeting();
     client.capa();
     client.set_pipelining(pipelining);
-    CollectSink sink;
+    Collect sink;
     server.writes.clear();
-    client.pipeline(commands, ReplyShape::multi_line, LineEnding::lf, sink);
+    Requests requests(client);
+    for (std::uint64_t n = 1; n <= 3; ++n) {
+      requests.top(n, 0, sink.reply(n - 1));
+    }
+    requests.run();
     CHECK(server.writes.size() == (pipelining ? 1U : 3U));
     CHECK(sink.ends == 3);
     REQUIRE(sink.statuses.size() == 3);
@@ -362,9 +367,10 @@ TEST_CASE("a RETR body arrives whole and converted, however the server's bytes a
       FakeStream server("+OK ready\r\n" + wire, chunk);
       Client client(server);
       client.read_greeting();
-      CollectSink sink;
-      std::vector<std::string> commands = {command("RETR", 1)};
-      client.pipeline(commands, ReplyShape::multi_line, ending, sink);
+      Collect sink;
+      Requests requests(client);
+      requests.retr(1, ending, sink.reply(0));
+      requests.run();
       REQUIRE(sink.ends == 1);
       if (ending == LineEnding::lf) {
         CHECK(sink.bodies[0] == as_lf);
@@ -392,19 +398,92 @@ TEST_CASE("the body of a message read at once reaches the sink in one piece", "[
   FakeStream server(wire);
   Client client(server);
   client.read_greeting();
-  struct Count : ReplySink {
-    std::string body;
-    int chunks = 0;
-    void on_status(std::size_t, const Status&) override {}
-    void on_data(std::size_t, std::string_view data) override
-    {
-      ++chunks;
-      body += data;
-    }
-    void on_end(std::size_t) override {}
-  } sink;
-  std::vector<std::string> commands = {command("RETR", 1)};
-  client.pipeline(commands, ReplyShape::multi_line, LineEnding::lf, sink);
-  CHECK(sink.body == body);
-  CHECK(sink.chunks == 1);
+  std::string got;
+  int chunks = 0;
+  Requests requests(client);
+  requests.retr(1, LineEnding::lf, {{}, [&](std::string_view data) {
+                                      ++chunks;
+                                      got += data;
+                                    }, {}});
+  requests.run();
+  CHECK(got == body);
+  CHECK(chunks == 1);
+}
+
+// The one deletion choke point (pop3::Deleter): what it sends and what it reports.
+namespace {
+
+struct DeleterRun {
+  std::vector<Deletion> outcomes;
+  std::string sent;
+};
+
+DeleterRun delete_with(const std::string& replies, const std::vector<Chosen>& chosen,
+                       DryRun dry_run, bool undo = false)
+{
+  FakeStream server("+OK ready\r\n" + replies);
+  Client client(server);
+  client.read_greeting();
+  server.writes.clear();
+  Requests requests(client);
+  Deleter deleter(requests, {{1, "u1"}, {2, "u2"}, {3, "u3"}}, dry_run);
+  DeleterRun run;
+  for (const auto& c : chosen) {
+    deleter.remove(c, [&run](const Deletion& d) { run.outcomes.push_back(d); });
+  }
+  requests.run();
+  if (undo) {
+    deleter.undo();
+  }
+  run.sent = server.sent();
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("Deleter: DELE for each message chosen, each outcome reported", "[pop3-client]")
+{
+  auto run = delete_with("+OK marked\r\n-ERR [SYS/TEMP] locked\r\n", {{1, "u1"}, {3, "u3"}},
+                         DryRun::no);
+  CHECK(run.sent == "DELE 1\r\nDELE 3\r\n");
+  REQUIRE(run.outcomes.size() == 2);
+  CHECK(run.outcomes[0].result == Deletion::Result::marked);
+  CHECK(run.outcomes[1].result == Deletion::Result::refused);
+  CHECK(run.outcomes[1].number == 3);
+  CHECK(run.outcomes[1].reason == "locked");
+}
+
+TEST_CASE("Deleter: a dry run sends nothing and reports what it would delete", "[pop3-client]")
+{
+  auto run = delete_with("", {{1, "u1"}, {2, "u2"}}, DryRun::yes);
+  CHECK(run.sent.empty());
+  REQUIRE(run.outcomes.size() == 2);
+  CHECK(run.outcomes[0].result == Deletion::Result::shown);
+  CHECK(run.outcomes[1].result == Deletion::Result::shown);
+}
+
+TEST_CASE("Deleter: a message whose number no longer has the UID it was chosen by is kept",
+          "[pop3-client]")
+{
+  // Message 2 was chosen as "u3" (a stale number): it is not deleted; message 1 is.
+  auto run = delete_with("+OK marked\r\n", {{2, "u3"}, {1, "u1"}, {9, "u9"}}, DryRun::no);
+  CHECK(run.sent == "DELE 1\r\n");
+  // Refusals are known at once, the server's answers after the run.
+  REQUIRE(run.outcomes.size() == 3);
+  CHECK(run.outcomes[0].number == 2);
+  CHECK(run.outcomes[0].result == Deletion::Result::moved);
+  CHECK_THAT(run.outcomes[0].reason, Catch::Contains("'u3'"));
+  CHECK(run.outcomes[1].number == 9);
+  CHECK(run.outcomes[1].result == Deletion::Result::moved);
+  CHECK(run.outcomes[2].number == 1);
+  CHECK(run.outcomes[2].result == Deletion::Result::marked);
+}
+
+TEST_CASE("Deleter: undo (a declined confirmation, a refused DELE) unmarks with RSET",
+          "[pop3-client]")
+{
+  auto run = delete_with("+OK marked\r\n+OK reset\r\n", {{1, "u1"}}, DryRun::no, true);
+  CHECK(run.sent == "DELE 1\r\nRSET\r\n");
+  auto dry = delete_with("+OK reset\r\n", {{1, "u1"}}, DryRun::yes, true);
+  CHECK(dry.sent == "RSET\r\n");
 }

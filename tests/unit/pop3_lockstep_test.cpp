@@ -83,12 +83,15 @@ ExitCode code_of(const std::function<void()>& f)
   return ExitCode::ok;
 }
 
-struct Ignore : ReplySink {
-  std::vector<std::size_t> ended;
-  void on_status(std::size_t, const Status&) override {}
-  void on_data(std::size_t, std::string_view) override {}
-  void on_end(std::size_t index) override { ended.push_back(index); }
-};
+// DELE 1 and DELE 2 as typed requests; `answered` gets each number once its reply is read.
+void dele_both(Client& client, std::vector<std::uint64_t>& answered)
+{
+  Requests requests(client);
+  for (std::uint64_t n : {std::uint64_t{1}, std::uint64_t{2}}) {
+    requests.dele(n, [&answered, n](const Status&) { answered.push_back(n); });
+  }
+  requests.run();
+}
 
 }  // namespace
 
@@ -125,11 +128,8 @@ TEST_CASE("lock-step pipeline: DELE answered twice, the next DELE and QUIT never
   client.set_pipelining(false);
   client.read_greeting();
   client.capa();
-  std::vector<std::string> commands = {command("DELE", 1), command("DELE", 2)};
-  Ignore sink;
-  CHECK(code_of([&] {
-          client.pipeline(commands, ReplyShape::single, LineEnding::crlf, sink);
-        }) == ExitCode::protocol);
+  std::vector<std::uint64_t> answered;
+  CHECK(code_of([&] { dele_both(client, answered); }) == ExitCode::protocol);
   CHECK(stream.sent("DELE 1"));
   CHECK_FALSE(stream.sent("DELE 2"));
   CHECK(code_of([&] { client.quit(); }) == ExitCode::protocol);
@@ -164,10 +164,9 @@ TEST_CASE("lock-step: a server that sends nothing extra is asked before every co
   client.capa();
   client.login_user("u", Secret("pw"));
   CHECK(client.stat().messages == 2);
-  std::vector<std::string> commands = {command("DELE", 1), command("DELE", 2)};
-  Ignore sink;
-  client.pipeline(commands, ReplyShape::single, LineEnding::crlf, sink);
-  CHECK(sink.ended == std::vector<std::size_t>{0, 1});
+  std::vector<std::uint64_t> answered;
+  dele_both(client, answered);
+  CHECK(answered == std::vector<std::uint64_t>{1, 2});
   CHECK(client.quit().ok());
   // CAPA, USER, PASS, STAT, DELE 1, DELE 2, QUIT: each after a look for early replies.
   CHECK(stream.polls == 7);
