@@ -3,6 +3,9 @@
 #include "cli/options.hpp"
 #include "util/error.hpp"
 
+#include <openssl/crypto.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -32,6 +35,53 @@ std::string first_line(std::string text)
   return text;
 }
 
+// The whole of a (small) file, read without stream buffers so that the only copy is the one
+// returned, which the caller wipes; nullopt if it cannot be opened or read (errno says why).
+std::optional<std::string> read_whole_file(const std::string& path)
+{
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  constexpr std::size_t k_max = 1024 * 1024;
+  struct stat info {};
+  std::string text;
+  // Room for all of it at once: growing the string would leave copies in freed memory.
+  const bool sized = ::fstat(fd, &info) == 0 && info.st_size > 0;
+  text.reserve(std::min(k_max, sized ? static_cast<std::size_t>(info.st_size) + 1 : 4096));
+  char buf[4096];
+  bool ok = true;
+  while (text.size() < k_max) {
+    const ssize_t n = ::read(fd, buf, std::min(sizeof buf, text.capacity() - text.size()));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    if (n == 0) {
+      break;
+    }
+    if (text.size() + static_cast<std::size_t>(n) > text.capacity()) {
+      break;  // grew while read: what fits is enough for a password
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() == text.capacity()) {
+      break;
+    }
+  }
+  const int saved = errno;
+  OPENSSL_cleanse(buf, sizeof buf);
+  ::close(fd);
+  if (!ok) {
+    wipe_string(text);
+    errno = saved;
+    return std::nullopt;
+  }
+  return text;
+}
+
 Secret run_password_command(const std::string& command)
 {
   int fds[2];
@@ -51,6 +101,7 @@ Secret run_password_command(const std::string& command)
   }
   close(fds[1]);
   std::string output;
+  output.reserve(64 * 1024 + sizeof(char[4096]));  // never reallocated (old copies stay behind)
   char buf[4096];
   for (;;) {
     auto n = read(fds[0], buf, sizeof buf);
@@ -69,7 +120,7 @@ Secret run_password_command(const std::string& command)
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   Secret secret(first_line(std::move(output)));
-  std::memset(buf, 0, sizeof buf);
+  OPENSSL_cleanse(buf, sizeof buf);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw Error(ExitCode::config, "the --password-command failed (exit status " +
                                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
@@ -86,8 +137,8 @@ Secret read_password_file(const std::string& path, std::vector<std::string>& war
   struct stat info {};
   const bool known = ::stat(path.c_str(), &info) == 0;
   const bool directory = known && S_ISDIR(info.st_mode);
-  std::ifstream in(path);
-  if (!in || directory) {
+  auto text = directory ? std::nullopt : read_whole_file(path);
+  if (!text) {
     throw Error(ExitCode::no_input, "cannot read the password file '" + path + "'" +
                                         (directory ? ": it is a directory" : ""));
   }
@@ -97,9 +148,7 @@ Secret read_password_file(const std::string& path, std::vector<std::string>& war
                        std::to_string((info.st_mode >> 3) & 7) + std::to_string(info.st_mode & 7) +
                        "); chmod 600 it");
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  Secret secret(first_line(text.str()));
+  Secret secret(first_line(std::move(*text)));
   if (secret.empty()) {
     throw Error(ExitCode::config, "the password file '" + path + "' is empty");
   }
@@ -116,13 +165,13 @@ std::optional<Login> read_netrc(const std::string& host, const std::string& user
     }
     path = *home + "/.netrc";
   }
-  std::ifstream in(path);
-  if (!in) {
+  auto text = read_whole_file(path);
+  if (!text) {
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return netrc_lookup(text.str(), host, user);
+  auto found = netrc_lookup(*text, host, user);
+  wipe_string(*text);
+  return found;
 }
 
 std::optional<Secret> prompt(const std::string& user, const std::string& host)
@@ -145,8 +194,9 @@ std::optional<Secret> prompt(const std::string& user, const std::string& host)
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   tcsetattr(fd, TCSAFLUSH, &quiet);
   std::string line;
+  line.reserve(1024);  // growing would leave copies of the start in freed memory
   char c = 0;
-  while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r') {
+  while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r' && line.size() < line.capacity()) {
     line += c;
   }
   tcsetattr(fd, TCSAFLUSH, &old_mode);
@@ -193,7 +243,15 @@ bool next_token(std::istream& in, std::string& token)
 std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::string& host,
                                   const std::string& user)
 {
-  std::istringstream in(netrc_text);
+  // Read in place: an istringstream would keep a copy of every password in the file.
+  struct InPlace : std::streambuf {
+    explicit InPlace(const std::string& text)
+    {
+      char* begin = const_cast<char*>(text.data());  // only read from
+      setg(begin, begin, begin + text.size());
+    }
+  } buffer(netrc_text);
+  std::istream in(&buffer);
   std::string token;
   bool in_entry = false;
   bool host_matches = false;
@@ -206,6 +264,16 @@ std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::stri
     }
     return std::nullopt;
   };
+  // The copies of passwords (this file's and other hosts') go when the lookup ends.
+  struct Wipe {
+    std::string& a;
+    std::string& b;
+    ~Wipe()
+    {
+      wipe_string(a);
+      wipe_string(b);
+    }
+  } wipe{password, token};
   while (next_token(in, token)) {
     if (token == "machine" || token == "default") {
       if (auto found = finish()) {
