@@ -1,6 +1,7 @@
 #include "cli/password.hpp"
 
 #include "cli/options.hpp"
+#include "store/file.hpp"
 #include "util/error.hpp"
 
 #include <openssl/crypto.h>
@@ -8,11 +9,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
+#include <istream>
+#include <poll.h>
+#include <streambuf>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -82,45 +86,103 @@ std::optional<std::string> read_whole_file(const std::string& path)
   return text;
 }
 
-Secret run_password_command(const std::string& command)
+// Ends the helper and everything it started (its process group), and reaps it.
+void kill_helper(pid_t pid) noexcept
 {
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Runs `command` with sh -c in its own process group, with nothing open but standard input,
+// the pipe for its output and standard error, and takes the first line of what it prints. It
+// must finish within `timeout`, or it is killed with its process group (Error 75). Once it has
+// exited, what it printed counts, even if a child it left holds the pipe open.
+Secret run_password_command(const std::string& command, std::chrono::seconds timeout)
+{
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + timeout;
   int fds[2];
-  if (pipe(fds) != 0) {
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
     throw Error(ExitCode::software, std::string("cannot create a pipe: ") + std::strerror(errno));
   }
-  pid_t pid = fork();
+  const pid_t pid = ::fork();
   if (pid < 0) {
-    throw Error(ExitCode::software, std::string("cannot fork: ") + std::strerror(errno));
+    const int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw Error(ExitCode::software, std::string("cannot fork: ") + std::strerror(err));
   }
   if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+    ::setpgid(0, 0);
+    ::dup2(fds[1], STDOUT_FILENO);  // the copy is not close-on-exec
+    // No socket, lock or file of ours may live on in a child the helper leaves behind.
+    ::close_range(3, ~0U, 0);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
   }
-  close(fds[1]);
+  ::setpgid(pid, pid);  // also here: no race with the kill on a timeout
+  ::close(fds[1]);
+  const store::file::Fd reader(fds[0]);
+  constexpr std::size_t k_max_output = 64 * 1024;
   std::string output;
-  output.reserve(64 * 1024 + sizeof(char[4096]));  // never reallocated (old copies stay behind)
   char buf[4096];
-  for (;;) {
-    auto n = read(fds[0], buf, sizeof buf);
+  output.reserve(k_max_output + sizeof buf);  // never reallocated (old copies would stay behind)
+  bool exited = false;
+  bool eof = false;
+  int status = 0;
+  auto timed_out = [&] {
+    OPENSSL_cleanse(buf, sizeof buf);
+    wipe_string(output);
+    kill_helper(pid);
+    return Error(ExitCode::temporary, "the --password-command did not finish within " +
+                                          std::to_string(timeout.count()) +
+                                          " s and was stopped (--timeout sets the limit)");
+  };
+  while (!exited || !eof) {
+    if (!exited) {
+      const pid_t done = ::waitpid(pid, &status, WNOHANG);
+      exited = done == pid || (done < 0 && errno == ECHILD);
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (!exited && left <= 0) {
+      throw timed_out();
+    }
+    if (eof) {
+      // Output complete; the helper itself has yet to exit.
+      ::poll(nullptr, 0, static_cast<int>(std::min<long long>(left, 20)));
+      continue;
+    }
+    pollfd ready{reader.get(), POLLIN, 0};
+    // After the helper has exited, what it wrote is in the pipe already: take what is there
+    // and stop, rather than wait for a child that holds the pipe open.
+    const int n = ::poll(&ready, 1, exited ? 0 : static_cast<int>(std::min<long long>(left, 20)));
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n <= 0) {
-      break;
+      if (exited) {
+        break;
+      }
+      continue;
     }
-    if (output.size() < 64 * 1024) {
-      output.append(buf, static_cast<std::size_t>(n));
+    const ssize_t got = ::read(reader.get(), buf, sizeof buf);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      eof = true;
+      continue;
+    }
+    if (output.size() < k_max_output) {
+      output.append(buf, static_cast<std::size_t>(got));
     }
   }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  Secret secret(first_line(std::move(output)));
   OPENSSL_cleanse(buf, sizeof buf);
+  Secret secret(first_line(std::move(output)));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw Error(ExitCode::config, "the --password-command failed (exit status " +
                                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
@@ -320,7 +382,7 @@ Login obtain_login(const Settings& settings)
   }
   switch (settings.password.kind) {
   case PasswordSource::Kind::command:
-    login.password = run_password_command(settings.password.value);
+    login.password = run_password_command(settings.password.value, settings.timeout);
     return login;
   case PasswordSource::Kind::file:
     login.password = read_password_file(settings.password.value, login.warnings);

@@ -197,7 +197,7 @@ def password_command_lingering_child(ctx):
     lock = Path(str(state) + ".lock")
     report, fds, sleeper = ctx.scratch / "lock-state", ctx.scratch / "fds", ctx.scratch / "sleeper.pid"
     command = (f"if [ -e {lock} ] && ! flock -n {lock} true; then echo held; else echo free; fi > {report}; "
-               f"ls /proc/$$/fd > {fds}; echo {PASSWORD}; sleep 30 & echo $! > {sleeper}")
+               f"ls /proc/$$/fd > {fds}; echo {PASSWORD}; sleep 30 2>/dev/null & echo $! > {sleeper}")
     box = Pop3Mailbox([msg("pl1")])
     try:
         with ScriptedServer(login(), fallback=box) as srv:
