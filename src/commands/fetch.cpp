@@ -235,6 +235,10 @@ int fetch(const Context& context)
   auto started = std::chrono::steady_clock::now();
   auto spec = store::parse_output(s.output);
 
+  // The password before any file is opened: a --password-command (up to --timeout) or a prompt
+  // must not hold the lock.
+  auto login = Pop3Session::login_for(context);
+
   // One run per mailbox at a time, and the record of what earlier runs stored.
   auto state_path = s.state_file.empty() ? store::default_state_path(state_name(s)) : s.state_file;
   std::optional<store::FileLock> lock;
@@ -246,7 +250,7 @@ int fetch(const Context& context)
     state.emplace(store::UidState::load(state_path));
   }
 
-  auto session = Pop3Session::open(context);
+  auto session = Pop3Session::open(context, std::move(login));
   auto& client = session.client();
   auto selected = select_messages(session, context, false, Missing::fail);
   if (s.only_new && selected.server_uids.empty() && !selected.rows.empty()) {

@@ -15,6 +15,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <optional>
 #include <unistd.h>
 
@@ -138,6 +139,9 @@ struct Connection::Impl {
     }
     error_code ignored;
     stream.next_layer().set_option(tcp::no_delay(true), ignored);
+    // Asio's socket() has no SOCK_CLOEXEC: no program we start may inherit the connection.
+    const int fd = stream.next_layer().native_handle();
+    ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
   }
 
   static asio::ssl::context make_context(const TlsOptions& tls)
