@@ -345,6 +345,13 @@ int fetch(const Context& context)
   try {
     quit = client.quit();
   } catch (const Error& e) {
+    if (interrupted(e.code())) {
+      // QUIT was not sent: nothing of this session is deleted.
+      progress.clear();
+      fetcher.salvage();
+      throw Error(e.code(), std::string(e.what()) + " (before QUIT: nothing was deleted on "
+                                                    "the server)");
+    }
     if (e.code() == ExitCode::protocol) {
       progress.clear();
       fetcher.abandon();

@@ -19,6 +19,9 @@ std::string_view exit_code_kind(ExitCode code)
   case ExitCode::protocol: return "protocol";
   case ExitCode::permission: return "permission";
   case ExitCode::config: return "config";
+  case ExitCode::hangup:
+  case ExitCode::interrupt:
+  case ExitCode::terminate: return "interrupted";
   }
   return "internal";
 }
