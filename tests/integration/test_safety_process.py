@@ -311,7 +311,7 @@ def dot_lock_pid_write_fails(ctx):
         res = run(ctx, pop3_args(srv) + ["fetch", "-o", f"mbox:{mbox}"], preexec=limit_file_size)
         srv.settle()
     what = "the pid write into a new dot-lock fails"
-    expect_error(res, EX_CANTCREAT, r"lock", what)
+    expect_error(res, EX_CANTCREAT, r"lock.*File too large.*lock was removed", what)
     check(not Path(str(mbox) + ".lock").exists(), f"{what}: {mbox}.lock was left", res)
     eq(mbox.read_bytes(), EARLIER, f"{what}: the mbox", res)
     expect_no_dele(srv, res, what)
@@ -335,7 +335,7 @@ def postfix_lock(ctx, age: int):
         srv.settle()
     if age < 600:
         what = "a fresh unreadable mode-0 dot-lock"
-        expect_error(res, EX_TEMPFAIL, r"locked.*" + lock.name, what)
+        expect_error(res, EX_TEMPFAIL, r"locked.*" + lock.name + r".*owned by root", what)
         check(lock.exists(), f"{what}: the lock was removed", res)
         eq(mbox.read_bytes(), EARLIER, f"{what}: the mbox", res)
     else:
@@ -365,7 +365,7 @@ def dot_lock_symlink(ctx):
         res = run(ctx, pop3_args(srv) + ["fetch", "-o", f"mbox:{mbox}"])
         srv.settle()
     what = "a dot-lock that is a symbolic link"
-    expect_error(res, EX_CANTCREAT, r"symbolic link", what)
+    expect_error(res, EX_CANTCREAT, lock.name + r".*symbolic link", what)
     check(lock.is_symlink(), f"{what}: the link was removed", res)
     eq(victim.read_bytes(), b"precious\n", f"{what}: the file it points to", res)
     eq(mbox.read_bytes(), EARLIER, f"{what}: the mbox", res)
