@@ -287,6 +287,40 @@ def interrupted(ctx, target: str, sig: int, code: int):
         eq(left, [], f"{what} files left", res)
 
 
+@scenario
+def sigterm_mbox_after_one(ctx):
+    """fetch --new --delete of two messages into an mbox; the second RETR stalls after 200 KB;
+    SIGTERM: 143, the mbox holds its earlier content and the first message (complete, recorded
+    in the state file), nothing of the second; no QUIT, so nothing deleted."""
+    first, second = msg("sa1"), msg("sa2", 12000)
+    box = Pop3Mailbox([first, second])
+    out = ctx.scratch / "out"
+    out.mkdir()
+    mbox = out / "inbox.mbox"
+    mbox.write_bytes(EARLIER)
+    state = ctx.scratch / "st"
+    what = "SIGTERM during the second RETR into mbox:"
+    with ScriptedServer(login() + [on(r"RETR 2", b"+OK\r\n" + pop3_wire(second)[:200_000], stall())],
+                        fallback=box) as srv:
+        p = spawn(ctx, pop3_args(srv, timeout=30) + ["fetch", "--new", "--delete", "--state", str(state),
+                                                     "-o", f"mbox:{mbox}"], env=env_for(ctx))
+        wait_for(lambda: mbox.exists() and b"sa2 line" in mbox.read_bytes(), 15, f"{what} the second grows", p)
+        p.send_signal(signal.SIGTERM)
+        res = finish(p, 20)
+        srv.settle()
+    expect_error(res, 143, r"interrupted by SIGTERM.*stored 1 message", what)
+    check("QUIT" not in srv.verbs(), f"{what} QUIT was sent: {srv.verbs()}", res)
+    eq(box.committed_deletes, [], f"{what} messages deleted", res)
+    data = mbox.read_bytes()
+    check(data.startswith(EARLIER), f"{what} the earlier content changed", res)
+    rest = data[len(EARLIER):]
+    check(rest.startswith(b"From ") and rest.endswith(first + b"\n"),
+          f"{what} after the earlier content, not exactly the first message: {rest[:200]!r}...{rest[-200:]!r}", res)
+    check(b"sa2 line" not in data, f"{what} part of the second message is left", res)
+    check(not Path(str(mbox) + ".lock").exists(), f"{what} the dot-lock was left", res)
+    check(box.uids[0] in state.read_text(), f"{what} the first message is not recorded in the state file", res)
+
+
 mw.add("sigterm_mbox", interrupted, "mbox", signal.SIGTERM, 143)
 mw.add("sigint_mbox", interrupted, "mbox", signal.SIGINT, 130)
 mw.add("sighup_mbox", interrupted, "mbox", signal.SIGHUP, 129)
