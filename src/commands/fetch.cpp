@@ -345,12 +345,11 @@ int fetch(const Context& context)
   try {
     quit = client.quit();
   } catch (const Error& e) {
-    if (interrupted(e.code())) {
-      // QUIT was not sent: nothing of this session is deleted.
+    if (interrupted(e.code()) && deletes == 0) {
+      // Nothing was marked: stop here (with marks, the message below says what may be).
       progress.clear();
       fetcher.salvage();
-      throw Error(e.code(), std::string(e.what()) + " (before QUIT: nothing was deleted on "
-                                                    "the server)");
+      throw Error(e.code(), std::string(e.what()) + " (nothing was deleted on the server)");
     }
     if (e.code() == ExitCode::protocol) {
       progress.clear();

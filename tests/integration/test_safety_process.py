@@ -321,6 +321,29 @@ def sigterm_mbox_after_one(ctx):
     check(box.uids[0] in state.read_text(), f"{what} the first message is not recorded in the state file", res)
 
 
+@scenario
+def sigterm_at_quit(ctx):
+    """fetch --new (no --delete) into an mbox; the server never answers QUIT; SIGTERM: 143, not
+    a success; the message stays stored and recorded, the dot-lock is removed."""
+    first = msg("sq1")
+    box = Pop3Mailbox([first])
+    mbox = ctx.scratch / "inbox.mbox"
+    state = ctx.scratch / "st"
+    what = "SIGTERM while waiting for the reply to QUIT"
+    with ScriptedServer(login() + [on(r"QUIT", stall())], fallback=box) as srv:
+        p = spawn(ctx, pop3_args(srv, timeout=30) + ["fetch", "--new", "--state", str(state),
+                                                     "-o", f"mbox:{mbox}"], env=env_for(ctx))
+        wait_for(lambda: "QUIT" in srv.verbs(), 15, f"{what}: QUIT sent", p)
+        p.send_signal(signal.SIGTERM)
+        res = finish(p, 20)
+        srv.settle()
+    expect_error(res, 143, r"interrupted by SIGTERM.*nothing was deleted", what)
+    check(mbox.read_bytes().startswith(b"From ") and mbox.read_bytes().endswith(first + b"\n"),
+          f"{what}: the mbox does not hold the message", res)
+    check(not Path(str(mbox) + ".lock").exists(), f"{what}: the dot-lock was left", res)
+    check(box.uids[0] in state.read_text(), f"{what}: the message is not recorded in the state file", res)
+
+
 mw.add("sigterm_mbox", interrupted, "mbox", signal.SIGTERM, 143)
 mw.add("sigint_mbox", interrupted, "mbox", signal.SIGINT, 130)
 mw.add("sighup_mbox", interrupted, "mbox", signal.SIGHUP, 129)
