@@ -60,6 +60,7 @@ volatile std::sig_atomic_t g_signal = 0;
 int g_wake[2] = {-1, -1};
 int g_connections = 0;
 struct sigaction g_previous[std::size(k_signals)];
+bool g_installed[std::size(k_signals)] = {};
 
 extern "C" void note_signal(int signal)
 {
@@ -85,7 +86,10 @@ public:
       action.sa_flags = SA_RESTART;
       sigemptyset(&action.sa_mask);
       for (std::size_t i = 0; i < std::size(k_signals); ++i) {
-        ::sigaction(k_signals[i], &action, &g_previous[i]);
+        // A signal ignored when we were started (nohup(1) for SIGHUP) stays ignored.
+        g_installed[i] = ::sigaction(k_signals[i], nullptr, &g_previous[i]) == 0 &&
+                         g_previous[i].sa_handler != SIG_IGN &&
+                         ::sigaction(k_signals[i], &action, nullptr) == 0;
       }
     }
   }
@@ -95,7 +99,9 @@ public:
   {
     if (--g_connections == 0) {
       for (std::size_t i = 0; i < std::size(k_signals); ++i) {
-        ::sigaction(k_signals[i], &g_previous[i], nullptr);
+        if (g_installed[i]) {
+          ::sigaction(k_signals[i], &g_previous[i], nullptr);
+        }
       }
     }
   }

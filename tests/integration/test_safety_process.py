@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
 import mwtest as mw  # noqa: E402
 from mwtest import check, eq, expect_error, expect_ok, fail, scenario  # noqa: E402
-from scripted_server import Pop3Mailbox, ScriptedServer, multiline, on, pop3_wire, stall  # noqa: E402
+from scripted_server import Pop3Mailbox, ScriptedServer, multiline, on, pause, pop3_wire, stall  # noqa: E402
 
 EX_CANTCREAT, EX_IO, EX_TEMPFAIL = 73, 74, 75
 PASSWORD = "proc-Pa55-" + os.urandom(4).hex()
@@ -342,6 +342,27 @@ def sigterm_at_quit(ctx):
           f"{what}: the mbox does not hold the message", res)
     check(not Path(str(mbox) + ".lock").exists(), f"{what}: the dot-lock was left", res)
     check(box.uids[0] in state.read_text(), f"{what}: the message is not recorded in the state file", res)
+
+
+@scenario
+def sighup_ignored_stays_ignored(ctx):
+    """Started with SIGHUP ignored (nohup), a SIGHUP mid-RETR changes nothing: the fetch
+    completes (0) with the whole message in the mbox."""
+    big = msg("nh1", 12000)
+    wire = pop3_wire(big)
+    box = Pop3Mailbox([big])
+    mbox = ctx.scratch / "inbox.mbox"
+    what = "SIGHUP to a run started under nohup"
+    rules = login() + [on(r"RETR 1", b"+OK\r\n" + wire[:200_000], pause(2), wire[200_000:] + b".\r\n")]
+    with ScriptedServer(rules, fallback=box) as srv:
+        p = spawn(ctx, pop3_args(srv) + ["fetch", "-o", f"mbox:{mbox}"], env=env_for(ctx),
+                  preexec=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+        wait_for(lambda: mbox.exists() and mbox.stat().st_size > 0, 15, f"{what}: the mbox grows", p)
+        p.send_signal(signal.SIGHUP)
+        res = finish(p, 20)
+        srv.settle()
+    expect_ok(res, what)
+    check(mbox.read_bytes().endswith(big + b"\n"), f"{what}: the message is not complete in the mbox", res)
 
 
 mw.add("sigterm_mbox", interrupted, "mbox", signal.SIGTERM, 143)
