@@ -1,15 +1,22 @@
 #include "cli/password.hpp"
 
 #include "cli/options.hpp"
+#include "store/file.hpp"
 #include "util/error.hpp"
 
+#include <openssl/crypto.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
+#include <istream>
+#include <poll.h>
+#include <streambuf>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -32,44 +39,150 @@ std::string first_line(std::string text)
   return text;
 }
 
-Secret run_password_command(const std::string& command)
+// The whole of a (small) file, read without stream buffers so that the only copy is the one
+// returned, which the caller wipes; nullopt if it cannot be opened or read (errno says why).
+std::optional<std::string> read_whole_file(const std::string& path)
 {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  constexpr std::size_t k_max = 1024 * 1024;
+  struct stat info {};
+  std::string text;
+  // Room for all of it at once: growing the string would leave copies in freed memory.
+  const bool sized = ::fstat(fd, &info) == 0 && info.st_size > 0;
+  text.reserve(std::min(k_max, sized ? static_cast<std::size_t>(info.st_size) + 1 : 4096));
+  char buf[4096];
+  bool ok = true;
+  while (text.size() < k_max) {
+    const ssize_t n = ::read(fd, buf, std::min(sizeof buf, text.capacity() - text.size()));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    if (n == 0) {
+      break;
+    }
+    if (text.size() + static_cast<std::size_t>(n) > text.capacity()) {
+      break;  // grew while read: what fits is enough for a password
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() == text.capacity()) {
+      break;
+    }
+  }
+  const int saved = errno;
+  OPENSSL_cleanse(buf, sizeof buf);
+  ::close(fd);
+  if (!ok) {
+    wipe_string(text);
+    errno = saved;
+    return std::nullopt;
+  }
+  return text;
+}
+
+// Ends the helper and everything it started (its process group), and reaps it.
+void kill_helper(pid_t pid) noexcept
+{
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Runs `command` with sh -c in its own process group, with nothing open but standard input,
+// the pipe for its output and standard error, and takes the first line of what it prints. It
+// must finish within `timeout`, or it is killed with its process group (Error 75). Once it has
+// exited, what it printed counts, even if a child it left holds the pipe open.
+Secret run_password_command(const std::string& command, std::chrono::seconds timeout)
+{
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + timeout;
   int fds[2];
-  if (pipe(fds) != 0) {
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
     throw Error(ExitCode::software, std::string("cannot create a pipe: ") + std::strerror(errno));
   }
-  pid_t pid = fork();
+  const pid_t pid = ::fork();
   if (pid < 0) {
-    throw Error(ExitCode::software, std::string("cannot fork: ") + std::strerror(errno));
+    const int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw Error(ExitCode::software, std::string("cannot fork: ") + std::strerror(err));
   }
   if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+    ::setpgid(0, 0);
+    ::dup2(fds[1], STDOUT_FILENO);  // the copy is not close-on-exec
+    // No socket, lock or file of ours may live on in a child the helper leaves behind.
+    ::close_range(3, ~0U, 0);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
   }
-  close(fds[1]);
+  ::setpgid(pid, pid);  // also here: no race with the kill on a timeout
+  ::close(fds[1]);
+  const store::file::Fd reader(fds[0]);
+  constexpr std::size_t k_max_output = 64 * 1024;
   std::string output;
   char buf[4096];
-  for (;;) {
-    auto n = read(fds[0], buf, sizeof buf);
+  output.reserve(k_max_output + sizeof buf);  // never reallocated (old copies would stay behind)
+  bool exited = false;
+  bool eof = false;
+  int status = 0;
+  auto timed_out = [&] {
+    OPENSSL_cleanse(buf, sizeof buf);
+    wipe_string(output);
+    kill_helper(pid);
+    return Error(ExitCode::temporary, "the --password-command did not finish within " +
+                                          std::to_string(timeout.count()) +
+                                          " s and was stopped (--timeout sets the limit)");
+  };
+  while (!exited || !eof) {
+    if (!exited) {
+      const pid_t done = ::waitpid(pid, &status, WNOHANG);
+      exited = done == pid || (done < 0 && errno == ECHILD);
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (!exited && left <= 0) {
+      throw timed_out();
+    }
+    if (eof) {
+      // Output complete; the helper itself has yet to exit.
+      ::poll(nullptr, 0, static_cast<int>(std::min<long long>(left, 20)));
+      continue;
+    }
+    pollfd ready{reader.get(), POLLIN, 0};
+    // After the helper has exited, what it wrote is in the pipe already: take what is there
+    // and stop, rather than wait for a child that holds the pipe open.
+    const int n = ::poll(&ready, 1, exited ? 0 : static_cast<int>(std::min<long long>(left, 20)));
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n <= 0) {
-      break;
+      if (exited) {
+        break;
+      }
+      continue;
     }
-    if (output.size() < 64 * 1024) {
-      output.append(buf, static_cast<std::size_t>(n));
+    const ssize_t got = ::read(reader.get(), buf, sizeof buf);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      eof = true;
+      continue;
+    }
+    if (output.size() < k_max_output) {
+      output.append(buf, static_cast<std::size_t>(got));
     }
   }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  OPENSSL_cleanse(buf, sizeof buf);
   Secret secret(first_line(std::move(output)));
-  std::memset(buf, 0, sizeof buf);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw Error(ExitCode::config, "the --password-command failed (exit status " +
                                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
@@ -86,8 +199,8 @@ Secret read_password_file(const std::string& path, std::vector<std::string>& war
   struct stat info {};
   const bool known = ::stat(path.c_str(), &info) == 0;
   const bool directory = known && S_ISDIR(info.st_mode);
-  std::ifstream in(path);
-  if (!in || directory) {
+  auto text = directory ? std::nullopt : read_whole_file(path);
+  if (!text) {
     throw Error(ExitCode::no_input, "cannot read the password file '" + path + "'" +
                                         (directory ? ": it is a directory" : ""));
   }
@@ -97,9 +210,7 @@ Secret read_password_file(const std::string& path, std::vector<std::string>& war
                        std::to_string((info.st_mode >> 3) & 7) + std::to_string(info.st_mode & 7) +
                        "); chmod 600 it");
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  Secret secret(first_line(text.str()));
+  Secret secret(first_line(std::move(*text)));
   if (secret.empty()) {
     throw Error(ExitCode::config, "the password file '" + path + "' is empty");
   }
@@ -116,13 +227,13 @@ std::optional<Login> read_netrc(const std::string& host, const std::string& user
     }
     path = *home + "/.netrc";
   }
-  std::ifstream in(path);
-  if (!in) {
+  auto text = read_whole_file(path);
+  if (!text) {
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return netrc_lookup(text.str(), host, user);
+  auto found = netrc_lookup(*text, host, user);
+  wipe_string(*text);
+  return found;
 }
 
 std::optional<Secret> prompt(const std::string& user, const std::string& host)
@@ -145,8 +256,9 @@ std::optional<Secret> prompt(const std::string& user, const std::string& host)
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   tcsetattr(fd, TCSAFLUSH, &quiet);
   std::string line;
+  line.reserve(1024);  // growing would leave copies of the start in freed memory
   char c = 0;
-  while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r') {
+  while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r' && line.size() < line.capacity()) {
     line += c;
   }
   tcsetattr(fd, TCSAFLUSH, &old_mode);
@@ -193,7 +305,15 @@ bool next_token(std::istream& in, std::string& token)
 std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::string& host,
                                   const std::string& user)
 {
-  std::istringstream in(netrc_text);
+  // Read in place: an istringstream would keep a copy of every password in the file.
+  struct InPlace : std::streambuf {
+    explicit InPlace(const std::string& text)
+    {
+      char* begin = const_cast<char*>(text.data());  // only read from
+      setg(begin, begin, begin + text.size());
+    }
+  } buffer(netrc_text);
+  std::istream in(&buffer);
   std::string token;
   bool in_entry = false;
   bool host_matches = false;
@@ -206,6 +326,16 @@ std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::stri
     }
     return std::nullopt;
   };
+  // The copies of passwords (this file's and other hosts') go when the lookup ends.
+  struct Wipe {
+    std::string& a;
+    std::string& b;
+    ~Wipe()
+    {
+      wipe_string(a);
+      wipe_string(b);
+    }
+  } wipe{password, token};
   while (next_token(in, token)) {
     if (token == "machine" || token == "default") {
       if (auto found = finish()) {
@@ -252,7 +382,7 @@ Login obtain_login(const Settings& settings)
   }
   switch (settings.password.kind) {
   case PasswordSource::Kind::command:
-    login.password = run_password_command(settings.password.value);
+    login.password = run_password_command(settings.password.value, settings.timeout);
     return login;
   case PasswordSource::Kind::file:
     login.password = read_password_file(settings.password.value, login.warnings);

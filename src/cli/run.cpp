@@ -1,6 +1,7 @@
 #include "cli/run.hpp"
 
 #include "cli/options.hpp"
+#include "cli/process.hpp"
 #include "commands/context.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
@@ -140,6 +141,11 @@ int fail(ExitCode code, const std::string& raw_message, bool json)
 
 int run(int argc, char** argv)
 {
+  // Before any file is opened: none may become standard output. With standard output closed,
+  // whatever would be printed goes nowhere, and `-o -` is refused before anything is fetched.
+  if (prepare_process().stdout_closed) {
+    std::cout.setstate(std::ios::badbit);
+  }
   // A closed pipe (mailwrench list | head) must not kill us mid-session.
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -264,6 +264,10 @@ int fetch(const Context& context)
   auto started = std::chrono::steady_clock::now();
   auto spec = store::parse_output(s.output);
 
+  // The password before any file is opened: a --password-command (up to --timeout) or a prompt
+  // must not hold the lock.
+  auto login = Pop3Session::login_for(context);
+
   // One run per mailbox at a time, and the record of what earlier runs stored.
   auto state_path = s.state_file.empty() ? store::default_state_path(state_name(s)) : s.state_file;
   if (s.only_new && s.state_file.empty()) {
@@ -278,7 +282,7 @@ int fetch(const Context& context)
     state.emplace(store::UidState::load(state_path, mailbox_of(s)));
   }
 
-  auto session = Pop3Session::open(context);
+  auto session = Pop3Session::open(context, std::move(login));
   auto& client = session.client();
   auto selected = select_messages(session, context, false, Missing::fail);
   if (s.only_new && selected.server_uids.empty() && !selected.rows.empty()) {
@@ -382,6 +386,12 @@ int fetch(const Context& context)
   try {
     quit = client.quit();
   } catch (const Error& e) {
+    if (interrupted(e.code()) && deletes == 0) {
+      // Nothing was marked: stop here (with marks, the message below says what may be).
+      progress.clear();
+      fetcher.salvage();
+      throw Error(e.code(), std::string(e.what()) + " (nothing was deleted on the server)");
+    }
     if (e.code() == ExitCode::protocol) {
       progress.clear();
       fetcher.abandon();

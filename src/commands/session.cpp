@@ -56,16 +56,28 @@ std::function<void(char, std::string_view)> transcript_for(const Context& contex
   return [log](char direction, std::string_view line) { log->info("{} {}", direction, line); };
 }
 
+cli::Login Pop3Session::login_for(const Context& context)
+{
+  if (!context.settings.fingerprint.empty()) {
+    net::normalize_fingerprint(context.settings.fingerprint);  // a usage error first
+  }
+  return cli::obtain_login(context.settings);
+}
+
 Pop3Session Pop3Session::open(const Context& context)
+{
+  // The login first: a missing password file or a failing command is found before the server
+  // is bothered, and a prompt does not hold a connection open.
+  return open(context, login_for(context));
+}
+
+Pop3Session Pop3Session::open(const Context& context, cli::Login login)
 {
   const auto& s = context.settings;
   auto& log = *context.log;
   Pop3Session session;
   session.m_context = &context;
   auto endpoint = endpoint_for(context);
-  // The login first: a missing password file or a failing command is found before the server
-  // is bothered, and a prompt does not hold a connection open.
-  auto login = cli::obtain_login(s);
   for (const auto& warning : login.warnings) {
     log.warn("{}", warning);
   }

@@ -20,6 +20,11 @@ std::function<void(char, std::string_view)> transcript_for(const Context& contex
 class Pop3Session {
 public:
   static Pop3Session open(const Context& context);
+  // The same with the login obtained before (login_for), e.g. before a lock is taken.
+  static Pop3Session open(const Context& context, cli::Login login);
+  // The user and password open() uses (usage errors in the settings come first): it may run
+  // the --password-command or ask on the terminal.
+  static cli::Login login_for(const Context& context);
 
   pop3::Client& client() { return *m_client; }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
@@ -17,7 +18,9 @@
 
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <optional>
 #include <unistd.h>
 
@@ -84,6 +87,78 @@ std::string below_security_floor(X509* cert)
   return "";
 }
 
+// SIGHUP, SIGINT and SIGTERM while a connection is open (a logout, Ctrl-C, timeout(1) in cron):
+// the handler only notes the first signal and wakes the I/O loop through a pipe; the operation
+// under way is abandoned, nothing more is sent, and the Error (exit 128 + signal) unwinds the
+// command, whose sinks remove what is unfinished (a cut-back mbox, its dot-lock, temporary
+// files). Outside a connection the signals keep their usual effect.
+constexpr int k_signals[] = {SIGHUP, SIGINT, SIGTERM};
+volatile std::sig_atomic_t g_signal = 0;
+int g_wake[2] = {-1, -1};
+int g_connections = 0;
+struct sigaction g_previous[std::size(k_signals)];
+bool g_installed[std::size(k_signals)] = {};
+
+extern "C" void note_signal(int signal)
+{
+  const int saved = errno;
+  if (g_signal == 0) {
+    g_signal = signal;
+  }
+  [[maybe_unused]] const ssize_t ignored = ::write(g_wake[1], "", 1);
+  errno = saved;
+}
+
+// Installs the handlers while at least one Connection exists.
+class SignalScope {
+public:
+  SignalScope()
+  {
+    if (g_wake[0] < 0 && ::pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw Error(ExitCode::software, std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+    if (g_connections++ == 0) {
+      struct sigaction action {};
+      action.sa_handler = note_signal;
+      action.sa_flags = SA_RESTART;
+      sigemptyset(&action.sa_mask);
+      for (std::size_t i = 0; i < std::size(k_signals); ++i) {
+        // A signal ignored when we were started (nohup(1) for SIGHUP) stays ignored.
+        g_installed[i] = ::sigaction(k_signals[i], nullptr, &g_previous[i]) == 0 &&
+                         g_previous[i].sa_handler != SIG_IGN &&
+                         ::sigaction(k_signals[i], &action, nullptr) == 0;
+      }
+    }
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+  ~SignalScope()
+  {
+    if (--g_connections == 0) {
+      for (std::size_t i = 0; i < std::size(k_signals); ++i) {
+        if (g_installed[i]) {
+          ::sigaction(k_signals[i], &g_previous[i], nullptr);
+        }
+      }
+    }
+  }
+
+  // A descriptor that becomes readable when a signal is noted.
+  static int wake_fd() { return ::fcntl(g_wake[0], F_DUPFD_CLOEXEC, 0); }
+};
+
+// The Error for a noted signal, if one was.
+void throw_if_signalled()
+{
+  const int signal = g_signal;
+  if (signal == 0) {
+    return;
+  }
+  const char* name = signal == SIGHUP ? "SIGHUP" : signal == SIGINT ? "SIGINT" : "SIGTERM";
+  throw Error(static_cast<ExitCode>(128 + signal),
+              std::string("interrupted by ") + name + "; nothing more was sent to the server");
+}
+
 }  // namespace
 
 std::string normalize_fingerprint(std::string_view fingerprint)
@@ -114,27 +189,40 @@ struct Connection::Impl {
   // The SSL object copies the context's settings when the stream is made, so the context
   // is configured first.
   explicit Impl(const Endpoint& e)
-      : endpoint(e), ssl_context(make_context(e.tls)), stream(io, ssl_context)
+      : endpoint(e), ssl_context(make_context(e.tls)), stream(io, ssl_context),
+        wake(io, SignalScope::wake_fd())
   {
+    throw_if_signalled();
   }
 
   std::string where() const { return endpoint.host + ":" + std::to_string(endpoint.port); }
 
-  // Runs one asynchronous operation to completion or until the deadline.
+  // Runs one asynchronous operation to completion or until the deadline, or until a signal
+  // (then the connection is closed, and nothing more goes out).
   template <typename Start> error_code run(Start&& start, std::size_t& bytes, const char* what)
   {
+    throw_if_signalled();
     error_code result = asio::error::would_block;
     start([&](error_code ec, std::size_t n) {
       result = ec;
       bytes = n;
     });
+    if (!waking) {
+      waking = true;
+      wake.async_wait(asio::posix::descriptor_base::wait_read,
+                      [this](error_code) { waking = false; });
+    }
     io.restart();
-    io.run_for(endpoint.timeout);
-    if (result == asio::error::would_block) {
+    const auto deadline = std::chrono::steady_clock::now() + endpoint.timeout;
+    while (result == asio::error::would_block && g_signal == 0 && io.run_one_until(deadline) > 0) {
+    }
+    if (result == asio::error::would_block || g_signal != 0) {
       error_code ignored;
       stream.next_layer().close(ignored);
       io.restart();
-      io.run();
+      while (result == asio::error::would_block && io.run_one() > 0) {
+      }
+      throw_if_signalled();
       throw Error(ExitCode::temporary, "timed out after " +
                                            std::to_string(endpoint.timeout.count()) +
                                            " s " + what + " " + where() +
@@ -175,6 +263,9 @@ struct Connection::Impl {
     }
     error_code ignored;
     stream.next_layer().set_option(tcp::no_delay(true), ignored);
+    // Asio's socket() has no SOCK_CLOEXEC: no program we start may inherit the connection.
+    const int fd = stream.next_layer().native_handle();
+    ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
   }
 
   static asio::ssl::context make_context(const TlsOptions& tls)
@@ -309,10 +400,13 @@ struct Connection::Impl {
     return hex_colons(md, size);
   }
 
+  SignalScope signals;  // before the io_context: outlives every handler
   Endpoint endpoint;
   asio::io_context io;
   asio::ssl::context ssl_context;
   asio::ssl::stream<tcp::socket> stream;
+  asio::posix::stream_descriptor wake;  // readable once a signal is noted
+  bool waking = false;                  // a wait on `wake` is pending
   bool tls_active = false;
   bool closed = false;
 };

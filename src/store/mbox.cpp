@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <optional>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,17 +55,27 @@ long parse_pid(const std::string& text)
   return pid;
 }
 
+// Who owns a file, for messages: the user name, or "uid N".
+std::string owner_name(uid_t uid)
+{
+  if (const passwd* entry = ::getpwuid(uid); entry != nullptr && entry->pw_name != nullptr) {
+    return entry->pw_name;
+  }
+  return "uid " + std::to_string(uid);
+}
+
 // FILE.lock, the dot-lock every mbox reader and writer honours (created O_EXCL, holding our pid).
+// It is never followed through a symbolic link: a link in its place is refused (73), so another
+// user who can write the directory cannot make us create, read or remove a file elsewhere.
 class DotLock {
 public:
   explicit DotLock(const std::string& mbox_path) : m_path(mbox_path + ".lock")
   {
     for (int attempt = 0; attempt < k_dot_lock_attempts; ++attempt) {
-      const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, k_file_mode);
+      const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                            k_file_mode);
       if (fd >= 0) {
-        const file::Fd owner(fd);
-        file::write_all(fd, std::to_string(::getpid()) + "\n", m_path);
-        m_held = true;
+        create(fd);
         return;
       }
       if (errno != EEXIST && errno != EINTR) {
@@ -87,23 +98,62 @@ public:
   }
 
 private:
-  // Removes the lock if it is older than 10 minutes or its process is dead; true when the lock
-  // is gone (so creating it again may succeed).
+  // Writes our pid into the lock just created as `fd`. A lock that cannot be completed (a full
+  // disk) is removed: left empty, it would hold off every later run and every delivery agent.
+  void create(int fd)
+  {
+    file::Fd owner(fd);
+    try {
+      file::write_all(fd, std::to_string(::getpid()) + "\n", m_path);
+    } catch (const Error& e) {
+      struct stat created {};
+      struct stat now {};
+      const bool ours = ::fstat(fd, &created) == 0 && ::lstat(m_path.c_str(), &now) == 0 &&
+                        created.st_ino == now.st_ino && created.st_dev == now.st_dev;
+      owner.reset();
+      if (ours) {
+        file::remove_quietly(m_path);
+      }
+      throw Error(e.code(), std::string(e.what()) + " (the unfinished lock was removed)");
+    }
+    m_held = true;
+  }
+
+  // Removes the lock if it is older than 10 minutes (by its mtime) or its process is dead;
+  // true when the lock is gone (so creating it again may succeed). A lock this user cannot read
+  // (Postfix's local(8) makes it empty with mode 0) is judged by its age alone.
   bool remove_if_stale(const std::string& mbox_path)
   {
-    const int fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    struct stat info {};
+    if (::lstat(m_path.c_str(), &info) != 0) {
       if (errno == ENOENT) {
         return true;
       }
+      file::fail("examine lock", m_path, errno);
+    }
+    if (!S_ISREG(info.st_mode)) {
+      throw Error(ExitCode::cant_create,
+                  "refusing the lock " + m_path + " of mbox " + mbox_path + ": it is " +
+                      (S_ISLNK(info.st_mode) ? "a symbolic link" : "not a regular file") +
+                      ", not a lock file (remove it if no program of yours made it)");
+    }
+    m_holder.clear();
+    long pid = 0;
+    const int fd = ::open(m_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      const file::Fd owner(fd);
+      struct stat opened {};
+      if (::fstat(fd, &opened) == 0 && opened.st_ino == info.st_ino &&
+          opened.st_dev == info.st_dev) {
+        pid = parse_pid(read_small_file(fd));
+      }
+    } else if (errno == ENOENT) {
+      return true;
+    } else if (errno == EACCES || errno == EPERM) {
+      m_holder = " (owned by " + owner_name(info.st_uid) + ", not readable by this user)";
+    } else {
       file::fail("read lock", m_path, errno);
     }
-    const file::Fd owner(fd);
-    struct stat info {};
-    if (::fstat(fd, &info) != 0) {
-      file::fail("read lock", m_path, errno);
-    }
-    const long pid = parse_pid(read_small_file(fd));
     if (pid > 0) {
       m_holder = " (held by pid " + std::to_string(pid) + ")";
     }

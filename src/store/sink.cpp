@@ -38,6 +38,7 @@ bool is_maildir(const std::string& path)
 }
 
 // Raw bytes to a stream; nothing can be taken back, so an abandoned message stays half written.
+// A write that fails is an Error 74 before the message counts as stored (so it is not deleted).
 class StreamDelivery final : public Delivery {
 public:
   StreamDelivery(std::ostream& out, detail::Unsynced& unsynced) : m_out(out), m_unsynced(unsynced)
@@ -62,7 +63,7 @@ private:
   void check()
   {
     if (!m_out) {
-      throw Error(ExitCode::cant_create, "cannot write to standard output");
+      throw Error(ExitCode::io, "cannot write to standard output");
     }
   }
 
@@ -72,7 +73,15 @@ private:
 
 class StreamSink final : public Sink {
 public:
-  explicit StreamSink(std::ostream& out) : m_out(out) {}
+  // A stream that is bad already (cli::run marks std::cout so when descriptor 1 was closed at
+  // start-up) is refused: a message written nowhere must not count as stored.
+  explicit StreamSink(std::ostream& out) : m_out(out)
+  {
+    if (!m_out) {
+      throw Error(ExitCode::io, "standard output is closed or unusable, so --output - has nowhere "
+                                "to write; nothing was fetched");
+    }
+  }
 
   std::unique_ptr<Delivery> begin(const MessageMeta&) override
   {
@@ -81,9 +90,12 @@ public:
 
   void sync(const Visible& visible) override
   {
+    if (m_unsynced.empty()) {
+      return;  // nothing to flush (and a failed write was reported already)
+    }
     m_out.flush();
     if (!m_out) {
-      throw Error(ExitCode::cant_create, "cannot write to standard output");
+      throw Error(ExitCode::io, "cannot write to standard output");
     }
     m_unsynced.report(visible);
   }

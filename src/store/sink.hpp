@@ -80,8 +80,9 @@ OutputSpec parse_output(std::string_view text);
 // Opens the destination, creating what is missing (directories 0700, files 0600); an mbox is
 // locked (fcntl write lock and FILE.lock dot-lock, held until the Sink is destroyed; Error 75
 // when another process holds either). Standard output (`out`) gets the raw bytes of each message,
-// no From line and no separator: the caller uses it for one message. Errors creating anything are
-// mw::Error 73 naming the path.
+// no From line and no separator: the caller uses it for one message; a bad `out` (closed standard
+// output) or a failed write to it is an Error 74. Errors creating anything are mw::Error 73
+// naming the path.
 std::unique_ptr<Sink> open_sink(const OutputSpec& spec, LineEnding ending, std::ostream& out);
 
 } // namespace mw::store

@@ -19,6 +19,9 @@ std::string_view exit_code_kind(ExitCode code)
   case ExitCode::protocol: return "protocol";
   case ExitCode::permission: return "permission";
   case ExitCode::config: return "config";
+  case ExitCode::hangup: return "interrupted";
+  case ExitCode::interrupt: return "interrupted";
+  case ExitCode::terminate: return "interrupted";
   }
   return "internal";
 }

@@ -22,7 +22,18 @@ enum class ExitCode : int {
   protocol = 76,     // EX_PROTOCOL
   permission = 77,   // EX_NOPERM
   config = 78,       // EX_CONFIG
+  // 128 + the signal, as a shell reports a process killed by it (what cron, timeout(1) and a
+  // script expect); the run was cut short by SIGHUP, SIGINT or SIGTERM and cleaned up.
+  hangup = 129,
+  interrupt = 130,
+  terminate = 143,
 };
+
+// True for the exit codes of a run cut short by a signal (hangup, interrupt, terminate).
+constexpr bool interrupted(ExitCode code) noexcept
+{
+  return code == ExitCode::hangup || code == ExitCode::interrupt || code == ExitCode::terminate;
+}
 
 // The "kind" of an exit code as JSON error documents name it ("usage", "protocol", ...).
 std::string_view exit_code_kind(ExitCode code);

@@ -1,10 +1,22 @@
 #pragma once
 
+#include <openssl/crypto.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace mw {
+
+// Overwrites all of `text`'s buffer (its capacity, not only its size: a short string moved
+// away keeps its characters in its own buffer) in a way the compiler cannot drop, and empties it.
+// For the temporary copies of a secret (what a pipe or a file was read into).
+inline void wipe_string(std::string& text) noexcept
+{
+  text.resize(text.capacity());  // within the capacity: no allocation, and the tail is counted
+  OPENSSL_cleanse(text.data(), text.size());
+  text.clear();
+}
 
 // A password or token. It cannot be streamed or formatted by accident, and its memory is
 // wiped when it goes away. Read it with reveal() only where it goes on the wire.
@@ -30,14 +42,7 @@ public:
   bool empty() const noexcept { return m_value.empty(); }
 
 private:
-  void wipe() noexcept
-  {
-    volatile char* p = m_value.data();
-    for (std::size_t i = 0; i < m_value.size(); ++i) {
-      p[i] = 0;
-    }
-    m_value.clear();
-  }
+  void wipe() noexcept { wipe_string(m_value); }
 
   std::string m_value;
 };

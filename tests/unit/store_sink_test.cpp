@@ -477,13 +477,32 @@ TEST_CASE("standard output gets the raw bytes", "[store]")
   CHECK(out.str() == message);
 }
 
-TEST_CASE("standard output: a failing stream is an error", "[store]")
+TEST_CASE("standard output: a failing stream is an error 74", "[store]")
+{
+  std::ostringstream out;
+  auto sink = mw::store::open_sink({OutputSpec::Kind::standard_output, ""}, LineEnding::lf, out);
+  auto delivery = sink->begin({1, "u", 0});
+  out.setstate(std::ios::badbit);
+  try {
+    delivery->write("x");
+    FAIL("a write to a failing stream succeeded");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::io);
+  }
+  sink->sync();  // nothing was committed: nothing to report again
+}
+
+TEST_CASE("standard output: a stream closed from the start is refused (74)", "[store]")
 {
   std::ostringstream out;
   out.setstate(std::ios::badbit);
-  auto sink = mw::store::open_sink({OutputSpec::Kind::standard_output, ""}, LineEnding::lf, out);
-  auto delivery = sink->begin({1, "u", 0});
-  CHECK_THROWS_AS(delivery->write("x"), mw::Error);
+  try {
+    mw::store::open_sink({OutputSpec::Kind::standard_output, ""}, LineEnding::lf, out);
+    FAIL("opened a sink on a bad stream");
+  } catch (const mw::Error& error) {
+    CHECK(error.code() == mw::ExitCode::io);
+    CHECK_THAT(error.what(), Catch::Contains("standard output"));
+  }
 }
 
 TEST_CASE("open_sink under a regular file is Error 73 naming the path", "[store]")
