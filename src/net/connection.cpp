@@ -487,11 +487,16 @@ std::size_t Connection::read_arrived(std::span<char> buf)
     error_code ignored;
     d.stream.next_layer().cancel(ignored);
     d.io.restart();
-    d.io.run_for(d.endpoint.timeout);
+    // Until this read's handler has run, not until the io_context is out of work: the wait for
+    // a signal (Impl::wake) stays pending for the connection's lifetime.
+    const auto deadline = std::chrono::steady_clock::now() + d.endpoint.timeout;
+    while (!done && d.io.run_one_until(deadline) > 0) {
+    }
     if (!done) {
       d.stream.next_layer().close(ignored);
       d.io.restart();
-      d.io.run();
+      while (!done && d.io.run_one() > 0) {
+      }
       throw Error(ExitCode::io, "reading from " + d.where() + " could not be cancelled");
     }
   }

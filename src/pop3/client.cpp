@@ -1,5 +1,6 @@
 #include "pop3/client.hpp"
 
+#include "sasl/exchange.hpp"
 #include "sasl/mechanism.hpp"
 #include "util/base64.hpp"
 #include "util/digest.hpp"
@@ -253,22 +254,15 @@ void Client::login_apop(const std::string& user, const Secret& password)
 
 void Client::login_sasl(sasl::Mechanism& mechanism)
 {
-  std::string name(mechanism.name());
-  auto initial = mechanism.initial_response();
-  std::string encoded;
-  if (initial) {
-    // RFC 5034 section 4: "=" stands for an empty initial response.
-    encoded = initial->empty() ? std::string("=") : base64::encode(*initial);
-  }
+  sasl::Exchange exchange(mechanism);
+  const auto& name = exchange.name();
+  auto initial = exchange.initial();
+  // A server may quote what it was sent: neither the transcript nor an error may carry it on.
+  m_channel.hide(exchange.secrets());
   // RFC 5034 section 4: an AUTH command longer than 255 octets must not carry the initial
   // response; the mechanism then answers the server's empty challenge with it.
-  std::vector<std::string> secrets;
-  if (initial) {
-    secrets = sasl::secret_fragments(*initial);
-  }
-  m_channel.hide(secrets);
-  if (initial && name.size() + encoded.size() + 7 <= 255) {
-    send_in_step(command("AUTH", name + " " + encoded), "AUTH " + name + " <redacted>");
+  if (initial && name.size() + initial->size() + 7 <= 255) {
+    send_in_step(command("AUTH", name + " " + *initial), "AUTH " + name + " <redacted>");
   } else {
     send_in_step(command("AUTH", name));
   }
@@ -277,30 +271,23 @@ void Client::login_sasl(sasl::Mechanism& mechanism)
     if (status.ok()) {
       m_channel.hide({});
       // POP3 has no success data (RFC 5034): a SCRAM server signature came as a challenge.
-      mechanism.verify_final("");
+      exchange.succeed();
       return;
     }
     if (status.kind == Status::Kind::err) {
-      fail_login(status, name, secrets);
+      fail_login(status, name, exchange.secrets());
     }
-    auto challenge = base64::decode(status.text);
     std::string response;
     try {
-      if (!challenge) {
-        throw ProtocolError("the server sent an invalid base64 challenge during AUTH " + name);
-      }
-      response = mechanism.respond(*challenge);
+      response = exchange.respond(status.text);
     } catch (const Error&) {
       // Cancel the exchange (RFC 5034 section 4) before reporting the problem.
-      m_channel.send(command("*"));
+      m_channel.send(command(sasl::Exchange::cancel_line()));
       read_status(ReplyShape::sasl);
       throw;
     }
-    for (auto& fragment : sasl::secret_fragments(response)) {
-      secrets.push_back(std::move(fragment));
-    }
-    m_channel.hide(secrets);
-    send_in_step(base64::encode(response) + "\r\n", "<redacted>");
+    m_channel.hide(exchange.secrets());
+    send_in_step(response + "\r\n", "<redacted>");
   }
 }
 

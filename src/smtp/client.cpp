@@ -1,5 +1,6 @@
 #include "smtp/client.hpp"
 
+#include "sasl/exchange.hpp"
 #include "sasl/mechanism.hpp"
 #include "util/base64.hpp"
 #include "util/text.hpp"
@@ -182,18 +183,13 @@ void Client::starttls()
 
 void Client::authenticate(sasl::Mechanism& mechanism)
 {
-  std::string name(mechanism.name());
-  auto initial = mechanism.initial_response();
-  std::vector<std::string> secrets;
-  if (initial) {
-    secrets = sasl::secret_fragments(*initial);
-  }
+  sasl::Exchange exchange(mechanism);
+  const auto& name = exchange.name();
+  auto initial = exchange.initial();
   // A server may quote what it was sent: neither the transcript nor an error may carry it on.
-  m_channel.hide(secrets);
+  m_channel.hide(exchange.secrets());
   if (initial) {
-    // RFC 4954 section 4: "=" is an empty initial response.
-    auto encoded = initial->empty() ? std::string("=") : base64::encode(*initial);
-    send_in_step("AUTH " + name + " " + encoded + "\r\n", "AUTH " + name + " <redacted>");
+    send_in_step("AUTH " + name + " " + *initial + "\r\n", "AUTH " + name + " <redacted>");
   } else {
     send_in_step("AUTH " + name + "\r\n");
   }
@@ -201,33 +197,26 @@ void Client::authenticate(sasl::Mechanism& mechanism)
     auto reply = read_reply();
     if (reply.code == 235) {
       m_channel.hide({});
-      mechanism.verify_final("");
+      exchange.succeed();
       return;
     }
     if (reply.code != 334) {
       auto code = reply.code == 454 || reply.transient() ? ExitCode::temporary
                                                           : ExitCode::permission;
       throw Error(code, "authentication (" + name + ") failed: " +
-                            text::redact(describe(reply), secrets));
+                            text::redact(describe(reply), exchange.secrets()));
     }
-    auto challenge = base64::decode(reply.lines.empty() ? "" : reply.lines.front());
     std::string response;
     try {
-      if (!challenge) {
-        throw ProtocolError("the server sent an invalid base64 challenge during AUTH " + name);
-      }
-      response = mechanism.respond(*challenge);
+      response = exchange.respond(reply.lines.empty() ? "" : reply.lines.front());
     } catch (const Error&) {
       // RFC 4954 section 4: "*" cancels the exchange.
-      m_channel.send("*\r\n");
+      m_channel.send(std::string(sasl::Exchange::cancel_line()) + "\r\n");
       read_reply();
       throw;
     }
-    for (auto& fragment : sasl::secret_fragments(response)) {
-      secrets.push_back(std::move(fragment));
-    }
-    m_channel.hide(secrets);
-    send_in_step(base64::encode(response) + "\r\n", "<redacted>");
+    m_channel.hide(exchange.secrets());
+    send_in_step(response + "\r\n", "<redacted>");
   }
 }
 
