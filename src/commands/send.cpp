@@ -9,6 +9,7 @@
 #include "sasl/mechanism.hpp"
 #include "smtp/client.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
@@ -327,16 +328,11 @@ void authenticate(smtp::Client& client, const Context& context, bool encrypted)
   for (const auto& warning : login.warnings) {
     context.log->warn("{}", warning);
   }
-  sasl::Credentials credentials;
-  credentials.user = login.user;
-  credentials.password = std::move(login.password);
-  credentials.host = s.host;
-  credentials.port = s.port;
-  auto mechanism = sasl::make(name, credentials);
+  context.log->debug("authenticating as {} with {}", login.user, name);
+  auto mechanism = sasl::make(name, credentials_for(std::move(login), s));
   if (!mechanism) {
     throw UsageError("unsupported --auth " + s.auth);
   }
-  context.log->debug("authenticating as {} with {}", credentials.user, name);
   client.authenticate(*mechanism);
 }
 
@@ -344,22 +340,15 @@ void authenticate(smtp::Client& client, const Context& context, bool encrypted)
 std::string partial_summary(const std::vector<std::string>& deferred,
                             const std::vector<std::string>& refused)
 {
-  auto join = [](const std::vector<std::string>& list) {
-    std::string out;
-    for (const auto& a : list) {
-      out += (out.empty() ? "" : ", ") + a;
-    }
-    return out;
-  };
-  std::string text = "the message went to the accepted recipients only";
+  std::string summary = "the message went to the accepted recipients only";
   if (!refused.empty()) {
-    text += "; refused: " + join(refused);
+    summary += "; refused: " + text::join(refused, ", ");
   }
   if (!deferred.empty()) {
-    text += "; deferred (temporary failure): " + join(deferred) +
+    summary += "; deferred (temporary failure): " + text::join(deferred, ", ") +
             " (send again to these only: the others have it)";
   }
-  return text;
+  return summary;
 }
 
 // sysexits for the outcome of a transaction (the scheme in mailwrench(1), EXIT STATUS).

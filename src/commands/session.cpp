@@ -15,13 +15,10 @@ namespace {
 
 using text::upper;
 
-std::string join(const std::vector<std::string>& words)
+// The names a server offers, for an error message.
+std::string offered(const std::vector<std::string>& words)
 {
-  std::string out;
-  for (const auto& w : words) {
-    out += (out.empty() ? "" : " ") + w;
-  }
-  return out.empty() ? "none" : out;
+  return words.empty() ? "none" : text::join(words, " ");
 }
 
 }  // namespace
@@ -45,6 +42,16 @@ net::Endpoint endpoint_for(const Context& context)
     net::normalize_fingerprint(s.fingerprint);  // a usage error before connecting
   }
   return endpoint;
+}
+
+sasl::Credentials credentials_for(cli::Login login, const cli::Settings& settings)
+{
+  sasl::Credentials credentials;
+  credentials.user = std::move(login.user);
+  credentials.password = std::move(login.password);
+  credentials.host = settings.host;
+  credentials.port = settings.port;
+  return credentials;
 }
 
 std::function<void(char, std::string_view)> transcript_for(const Context& context)
@@ -157,15 +164,10 @@ void Pop3Session::authenticate(const cli::Settings& s, cli::Login login)
   auto name = upper(how);
   if (caps.known && std::find(caps.sasl.begin(), caps.sasl.end(), name) == caps.sasl.end()) {
     throw Error(ExitCode::permission, "the server does not offer AUTH " + name +
-                                          " (it offers SASL: " + join(caps.sasl) +
+                                          " (it offers SASL: " + offered(caps.sasl) +
                                           (caps.user ? ", and USER" : "") + ")");
   }
-  sasl::Credentials credentials;
-  credentials.user = login.user;
-  credentials.password = std::move(login.password);
-  credentials.host = s.host;
-  credentials.port = s.port;
-  auto mechanism = sasl::make(name, credentials);
+  auto mechanism = sasl::make(name, credentials_for(std::move(login), s));
   if (!mechanism) {
     throw UsageError("unsupported --auth " + how);
   }

@@ -4,6 +4,7 @@
 #include "commands/context.hpp"
 #include "net/connection.hpp"
 #include "pop3/client.hpp"
+#include "sasl/mechanism.hpp"
 
 #include <memory>
 
@@ -11,6 +12,10 @@ namespace mw::commands {
 
 // Where and how to connect, from the settings (POP3 and SMTP alike); warns about --insecure.
 net::Endpoint endpoint_for(const Context& context);
+
+// The SASL credentials of a login for the server of `settings` (RFC 7628's OAUTHBEARER sends
+// its host and port).
+sasl::Credentials credentials_for(cli::Login login, const cli::Settings& settings);
 
 // The transcript hook for -v: each protocol line to the log, unless verbosity is 0.
 std::function<void(char, std::string_view)> transcript_for(const Context& context);

@@ -2,6 +2,7 @@
 
 #include "mail/rfc2047.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <optional>
 
@@ -256,18 +257,6 @@ private:
     return trimmed(decode_rfc2047(out));
   }
 
-  static std::string quoted(std::string_view s)
-  {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') {
-        out.push_back('\\');
-      }
-      out.push_back(c);
-    }
-    out.push_back('"');
-    return out;
-  }
 
   // RFC 5322 section 3.4.1 addr-spec from tokens [first, last): local-part "@" domain.
   std::string addr_spec(Item item, std::size_t first, std::size_t last) const
@@ -314,7 +303,7 @@ private:
         continue;
       }
       if (t.kind == Kind::quoted && !(word_count == 1 && is_dot_atom(t.text))) {
-        local += quoted(t.text);
+        local += text::quoted(t.text);
       } else {
         local += t.text;
       }

@@ -4,6 +4,7 @@
 #include "mail/rfc2047.hpp"
 #include "util/base64.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -29,10 +30,7 @@ constexpr std::size_t k_no_folding = std::numeric_limits<std::size_t>::max();
 constexpr std::string_view k_crlf = "\r\n";
 constexpr std::string_view k_hex = "0123456789ABCDEF";
 
-char ascii_lower(char c)
-{
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using text::ascii_lower;
 
 bool is_wsp(char c)
 {
@@ -326,18 +324,6 @@ bool is_atext(char c)
   return is_alnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
 }
 
-std::string quoted_string(std::string_view s)
-{
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-    }
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
 
 // Writes a mailbox (RFC 5322 section 3.4): an atom phrase as it is, other printable ASCII as a
 // quoted-string, anything else as encoded-words (RFC 2047 section 5(3)).
@@ -373,7 +359,7 @@ void write_mailbox(FieldWriter& w, const Mailbox& m, std::string_view ws, bool c
       w.add(i == 0 ? ws : std::string_view(" "), words[i].text);
     }
   } else {
-    w.add(ws, quoted_string(name));
+    w.add(ws, text::quoted(name));
   }
   w.add(" ", "<" + address + ">" + std::string(tail));
 }
@@ -612,7 +598,7 @@ Part attachment_part(const Attachment& a, const Composition& c)
   }
   // The RFC 2047 `name` parameter is not standard but is what clients without RFC 2231 read.
   if (is_plain_value(name) && name.find("=?") == std::string::npos) {
-    type_writer.add(" ", "name=" + quoted_string(name));
+    type_writer.add(" ", "name=" + text::quoted(name));
   } else {
     type_writer.add_encoded(" ", name, "name=\"", "\"");
   }
@@ -621,7 +607,7 @@ Part attachment_part(const Attachment& a, const Composition& c)
   FieldWriter disposition_writer(19, k_fold_width); // "Content-Disposition"
   disposition_writer.add(" ", "attachment;");
   if (is_simple_filename(name)) {
-    disposition_writer.add(" ", "filename=" + quoted_string(name));
+    disposition_writer.add(" ", "filename=" + text::quoted(name));
   } else {
     const std::vector<std::string> parameters = extended_parameter("filename", name);
     for (std::size_t k = 0; k < parameters.size(); ++k) {
@@ -912,7 +898,7 @@ Composed compose(const Composition& c)
     }
     body += "--" + c.boundary + "--\r\n";
     content_fields.push_back({"Content-Type", "Content-Type: multipart/mixed; boundary=" +
-                                                  quoted_string(c.boundary) + "\r\n"});
+                                                  text::quoted(c.boundary) + "\r\n"});
     if (scan(body).eight_bit) {
       // RFC 2045 section 6.4: a multipart entity is labelled with its parts' widest encoding.
       content_fields.push_back(

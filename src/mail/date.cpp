@@ -1,5 +1,7 @@
 #include "mail/date.hpp"
 
+#include "util/text.hpp"
+
 #include <array>
 #include <cstdio>
 #include <vector>
@@ -8,23 +10,7 @@ namespace mw::mail {
 
 namespace {
 
-char ascii_lower(char c)
-{
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
+using text::iequals;
 
 bool is_digit(char c)
 {

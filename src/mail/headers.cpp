@@ -17,11 +17,6 @@ bool is_space(char c)
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-char ascii_lower(char c)
-{
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // A lone CR inside a line is not a line break (CRCRLF endings happen), but it must not reach a
 // terminal either, so it becomes a space like the folding whitespace around it.
 void append_line(std::string& value, std::string_view line)
@@ -43,19 +38,6 @@ std::string trimmed(std::string_view s)
 }
 
 } // namespace
-
-bool iequals(std::string_view a, std::string_view b)
-{
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool is_valid_field_name(std::string_view name)
 {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/text.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +52,6 @@ private:
 bool is_valid_field_name(std::string_view name);
 
 // Whether `a` and `b` are equal ignoring the case of ASCII letters (RFC 5322 section 1.2.2).
-bool iequals(std::string_view a, std::string_view b);
+using text::iequals;
 
 } // namespace mw::mail

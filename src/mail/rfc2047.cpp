@@ -1,4 +1,5 @@
 #include "mail/rfc2047.hpp"
+#include "util/text.hpp"
 
 #include <cerrno>
 #include <cstdint>
@@ -11,19 +12,7 @@ namespace {
 
 constexpr std::string_view k_replacement = "\xEF\xBF\xBD"; // U+FFFD in UTF-8
 
-char ascii_lower(char c)
-{
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowered(std::string_view s)
-{
-  std::string result(s);
-  for (char& c : result) {
-    c = ascii_lower(c);
-  }
-  return result;
-}
+using text::ascii_lower;
 
 bool is_lws(char c)
 {
@@ -145,7 +134,7 @@ std::string decode_q(std::string_view text)
 // supersets, so that text labelled with the smaller set still decodes.
 std::string iconv_name(std::string_view charset)
 {
-  const std::string name = lowered(charset);
+  const std::string name = text::lower(charset);
   if (name == "us-ascii" || name == "ascii" || name == "iso-8859-1" || name == "iso8859-1" ||
       name == "latin1" || name == "iso_8859-1" || name == "l1" || name == "cp819") {
     return "WINDOWS-1252";
@@ -280,7 +269,7 @@ std::optional<EncodedWord> parse_encoded_word(std::string_view s, std::size_t at
 
 bool is_utf8_label(std::string_view charset)
 {
-  const std::string name = lowered(charset);
+  const std::string name = text::lower(charset);
   return name == "utf-8" || name == "utf8";
 }
 
@@ -342,7 +331,7 @@ std::string decode_rfc2047(std::string_view value)
     }
     if (in_run && only_space) {
       // RFC 2047 section 6.2: whitespace between adjacent encoded-words is not displayed.
-      if (lowered(run_charset) != lowered(word->charset)) {
+      if (text::lower(run_charset) != text::lower(word->charset)) {
         flush();
       }
     } else {

@@ -1,6 +1,7 @@
 #include "sasl/mechanism.hpp"
 
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 #include "sasl/cram_md5.hpp"
 #include "sasl/login.hpp"
@@ -14,15 +15,7 @@ namespace mw::sasl {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b)
-{
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    const auto upper = [](char c) {
-      return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-    };
-    return upper(x) == upper(y);
-  });
-}
+using text::iequals;
 
 } // namespace
 

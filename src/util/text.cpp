@@ -158,19 +158,57 @@ std::size_t complete_utf8_prefix(std::string_view s)
   return s.size();
 }
 
+char ascii_lower(char c)
+{
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 std::string upper(std::string_view s)
 {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  for (char& c : out) {
+    c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  }
   return out;
 }
 
 std::string lower(std::string_view s)
 {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : out) {
+    c = ascii_lower(c);
+  }
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+std::string join(const std::vector<std::string>& words, std::string_view separator)
+{
+  std::string out;
+  for (const auto& word : words) {
+    if (!out.empty()) {
+      out += separator;
+    }
+    out += word;
+  }
+  return out;
+}
+
+std::string quoted(std::string_view s)
+{
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
   return out;
 }
 

@@ -39,9 +39,22 @@ std::string one_line(std::string_view s);
 // sequence, for sanitizing a stream chunk by chunk (at most 3 octets are held back).
 std::size_t complete_utf8_prefix(std::string_view s);
 
-// ASCII upper and lower case (protocol keywords, not text).
+// ASCII upper and lower case, whatever the locale (protocol keywords, header names, charset
+// names: not text).
+char ascii_lower(char c);
 std::string upper(std::string_view s);
 std::string lower(std::string_view s);
+
+// Whether a and b are equal but for ASCII case (header field names, RFC 5322 section 1.2.2;
+// SASL mechanism names, RFC 4422 section 3.1; month and zone names).
+bool iequals(std::string_view a, std::string_view b);
+
+// The words with `separator` between them ("" for none).
+std::string join(const std::vector<std::string>& words, std::string_view separator);
+
+// s as an RFC 5322 quoted-string (section 3.2.4): in double quotes, with '"' and '\' escaped by
+// a backslash.
+std::string quoted(std::string_view s);
 
 // text with every occurrence of each secret (ignoring those shorter than 3 octets) replaced by
 // "<redacted>": servers sometimes quote what they were sent in their error replies.
