@@ -1,4 +1,5 @@
 #include "commands/context.hpp"
+#include "commands/fetch_plan.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/progress.hpp"
@@ -13,7 +14,6 @@
 #include <algorithm>
 #include <optional>
 #include <sys/stat.h>
-#include <unordered_map>
 
 namespace mw::commands {
 
@@ -293,59 +293,18 @@ int fetch(const Context& context)
   // Plan: what to fetch, what to skip and say so, what earlier runs stored.
   output::FetchResult result;
   result.output = s.output;
-  std::vector<output::MessageRow> plan;
-  std::vector<output::MessageRow> stored_before;
-  std::uint64_t planned_octets = 0;
-  // RFC 1939 section 7 makes UIDs unique; a server that repeats one cannot tell us which of
-  // its messages with that UID we stored. They are skipped once recorded (nothing doubled),
-  // never deleted unread, and --delete refuses to guess.
-  std::unordered_map<std::string, std::size_t> uid_count;
-  for (const auto& uid : selected.server_uids) {
-    ++uid_count[uid];
-  }
-  std::size_t ambiguous = 0;
-  for (auto& row : selected.rows) {
-    bool unique_uid = uid_count[row.uid] == 1;
-    if (state && !store::valid_uid(row.uid)) {
-      // It could not be recorded, so every later run would store it again: it costs this one
-      // message, never the state file.
-      result.failed.push_back({row.number, row.uid, row.octets, "",
-                               "the server gives it a UID that RFC 1939 does not allow (bytes "
-                               "0x21 to 0x7E only), so --new cannot record it; fetch it by number"});
-      continue;
-    }
-    if (state && state->contains(row.uid)) {
-      if (!unique_uid) {
-        if (s.delete_after || s.flush) {
-          throw Error(ExitCode::protocol,
-                      "the server gives several messages the UID '" + row.uid +
-                          "' (RFC 1939 wants them unique), so --delete cannot tell which "
-                          "of them were stored; nothing was done (fetch them by number)");
-        }
-        ++ambiguous;
-        continue;
-      }
-      stored_before.push_back(row);
-      continue;
-    }
-    if (s.max_size && row.octets > *s.max_size) {
-      result.skipped.push_back({row.number, row.uid, row.octets, "",
-                                "larger than --max-size " + output::human_size(*s.max_size)});
-      continue;
-    }
-    if (s.limit && plan.size() >= *s.limit) {
-      continue;
-    }
-    planned_octets = output::add_octets(planned_octets, row.octets);
-    plan.push_back(std::move(row));
-  }
-  if (ambiguous > 0) {
+  auto plan = plan_fetch(std::move(selected.rows), selected.server_uids,
+                         state ? &*state : nullptr,
+                         {s.delete_after || s.flush, s.max_size, s.limit});
+  result.skipped = std::move(plan.skipped);
+  result.failed = std::move(plan.failed);
+  if (plan.ambiguous > 0) {
     context.log->warn("the server gives {} messages a UID that another message has too; those "
                       "recorded as stored are skipped, though one of them may be new",
-                      ambiguous);
+                      plan.ambiguous);
   }
-  if (spec.kind == store::OutputSpec::Kind::standard_output && plan.size() > 1) {
-    throw UsageError("--output - writes one message, and " + std::to_string(plan.size()) +
+  if (spec.kind == store::OutputSpec::Kind::standard_output && plan.fetch.size() > 1) {
+    throw UsageError("--output - writes one message, and " + std::to_string(plan.fetch.size()) +
                      " are selected: select one (e.g. its number), or use mbox:FILE");
   }
 
@@ -354,15 +313,16 @@ int fetch(const Context& context)
   bool data_on_stdout = spec.kind == store::OutputSpec::Kind::standard_output;
   std::ostream& summary = data_on_stdout ? context.err : context.out;
   output::Progress progress(context.err, context.err_is_terminal && !s.quiet && !s.json,
-                            plan.size(), planned_octets);
+                            plan.fetch.size(), plan.octets);
 
   pop3::Requests requests(client);
   pop3::Deleter deleter(requests, selected.uid_of, pop3::DryRun::no);
-  Fetcher fetcher(context, *sink, state, std::move(plan), result, progress, requests, deleter);
+  Fetcher fetcher(context, *sink, state, std::move(plan.fetch), result, progress, requests,
+                  deleter);
   try {
     fetcher.start();
     if (s.flush) {
-      fetcher.delete_stored_before(stored_before);
+      fetcher.delete_stored_before(plan.stored_before);
     }
     requests.run();
   } catch (const Error& e) {
