@@ -166,7 +166,7 @@ const Extensions& Client::hello(std::string_view domain)
 
 void Client::starttls()
 {
-  send_in_step("STARTTLS\r\n");
+  send_in_step(smtp::starttls());
   auto reply = read_reply();
   if (reply.code != 220) {
     throw Error(exit_code_for(reply, ExitCode::permission),
@@ -189,9 +189,9 @@ void Client::authenticate(sasl::Mechanism& mechanism)
   // A server may quote what it was sent: neither the transcript nor an error may carry it on.
   m_channel.hide(exchange.secrets());
   if (initial) {
-    send_in_step("AUTH " + name + " " + *initial + "\r\n", "AUTH " + name + " <redacted>");
+    send_in_step(smtp::auth(name, *initial), "AUTH " + name + " <redacted>");
   } else {
-    send_in_step("AUTH " + name + "\r\n");
+    send_in_step(smtp::auth(name, std::nullopt));
   }
   for (;;) {
     auto reply = read_reply();
@@ -228,8 +228,7 @@ void Client::write_message(std::string_view message, Chunking chunking)
   m_channel.note('>', "[" + std::to_string(message.size()) + " octets of message data]");
   if (chunking == Chunking::yes) {
     auto data = canonical_line_endings(message);
-    std::string command = "BDAT " + std::to_string(data.size()) + " LAST\r\n";
-    m_channel.send(command);
+    m_channel.send(bdat_last(data.size()));
     for (std::size_t offset = 0; offset < data.size(); offset += k_write_chunk) {
       m_channel.write(std::string_view(data).substr(offset, k_write_chunk));
     }
@@ -260,7 +259,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
       batch += rcpt_to(r.address, r.parameters);
     }
     if (!use_bdat) {
-      batch += "DATA\r\n";
+      batch += smtp::data();
     }
     if (m_channel.transcribing()) {
       std::string_view rest = batch;
@@ -321,7 +320,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     }
   }
   if (accepted == 0) {
-    send_in_step("RSET\r\n");
+    send_in_step(smtp::rset());
     read_reply();
     return t;
   }
@@ -331,7 +330,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     t.sent = true;
     return t;
   }
-  send_in_step("DATA\r\n");
+  send_in_step(smtp::data());
   auto go_ahead = read_reply();
   if (go_ahead.positive() && go_ahead.code != 354) {
     throw_unexpected_data_reply(go_ahead);
@@ -348,7 +347,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
 
 void Client::quit()
 {
-  send_in_step("QUIT\r\n");
+  send_in_step(smtp::quit());
   read_reply();
 }
 

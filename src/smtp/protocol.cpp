@@ -363,6 +363,50 @@ std::string helo(std::string_view domain)
   return "HELO " + std::string(domain) + "\r\n";
 }
 
+std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response)
+{
+  // A mechanism name is 1-20 of A-Z, 0-9, '-', '_' (RFC 4422 section 3.1); a response is
+  // base64 or "=": nothing here may end the line early.
+  const auto clean = [](std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return c > ' ' && c < 0x7F;
+    });
+  };
+  if (!clean(mechanism) || (initial_response && !clean(*initial_response))) {
+    throw UsageError("invalid SASL mechanism name or response for AUTH");
+  }
+  std::string line = "AUTH " + std::string(mechanism);
+  if (initial_response) {
+    line += " " + std::string(*initial_response);
+  }
+  return line + "\r\n";
+}
+
+std::string bdat_last(std::uint64_t size)
+{
+  return "BDAT " + std::to_string(size) + " LAST\r\n";
+}
+
+std::string_view starttls()
+{
+  return "STARTTLS\r\n";
+}
+
+std::string_view data()
+{
+  return "DATA\r\n";
+}
+
+std::string_view rset()
+{
+  return "RSET\r\n";
+}
+
+std::string_view quit()
+{
+  return "QUIT\r\n";
+}
+
 std::string mail_from(std::string_view address, const MailParameters& parameters)
 {
   check_address(address);

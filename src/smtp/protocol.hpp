@@ -136,6 +136,17 @@ std::string mail_from(std::string_view address, const MailParameters& parameters
 // RFC 3461 section 4).
 std::string rcpt_to(std::string_view address, const RcptParameters& parameters);
 
+// AUTH mechanism [initial-response] (RFC 4954 section 4); the response is base64 or "=".
+std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response);
+// BDAT size LAST (RFC 3030 section 2): the whole message as one last chunk.
+std::string bdat_last(std::uint64_t size);
+// The commands without arguments: STARTTLS (RFC 3207 section 4), DATA (RFC 5321 section
+// 4.1.1.4), RSET (4.1.1.5), QUIT (4.1.1.10).
+std::string_view starttls();
+std::string_view data();
+std::string_view rset();
+std::string_view quit();
+
 // xtext encoding (RFC 3461 section 4): '!'..'~' except '+' and '=' as they are, every other
 // octet as "+XX" with upper-case hex.
 std::string xtext(std::string_view text);

@@ -639,3 +639,20 @@ TEST_CASE("queue ids from the final reply to DATA", "[smtp]")
   }
   CHECK_FALSE(queue_id(Reply{}));
 }
+
+TEST_CASE("the commands without arguments, AUTH and BDAT are written by the encoders",
+          "[smtp]")
+{
+  CHECK(mw::smtp::starttls() == "STARTTLS\r\n");
+  CHECK(mw::smtp::data() == "DATA\r\n");
+  CHECK(mw::smtp::rset() == "RSET\r\n");
+  CHECK(mw::smtp::quit() == "QUIT\r\n");
+  CHECK(mw::smtp::bdat_last(1234) == "BDAT 1234 LAST\r\n");
+  CHECK(mw::smtp::auth("PLAIN", "AHRpbQB0YW5zdGFhZnRhbnN0YWFm") ==
+        "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
+  CHECK(mw::smtp::auth("CRAM-MD5", std::nullopt) == "AUTH CRAM-MD5\r\n");
+  CHECK(mw::smtp::auth("PLAIN", "=") == "AUTH PLAIN =\r\n");
+  CHECK_THROWS_AS(mw::smtp::auth("PLAIN\r\nQUIT", std::nullopt), mw::UsageError);
+  CHECK_THROWS_AS(mw::smtp::auth("PLAIN", "abc\r\nRSET"), mw::UsageError);
+  CHECK_THROWS_AS(mw::smtp::auth("", std::nullopt), mw::UsageError);
+}
