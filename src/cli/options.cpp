@@ -318,8 +318,8 @@ ConfigValues read_config(const std::string& path, std::string& account, bool exp
       }
       section = trimmed(std::string_view(line).substr(1, line.size() - 2));
       if (!section.starts_with("account ") || trimmed(section.substr(8)).empty()) {
-        throw Error(ExitCode::config, at + ": unknown section [" + section +
-                                          "] (sections are [account NAME])");
+        throw Error(ExitCode::config,
+                    at + ": unknown section [" + section + "] (sections are [account NAME])");
       }
       section = trimmed(section.substr(8));
       sections[section];
@@ -933,7 +933,8 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
   s.cacert = expand_home(lookup("cacert").value_or(""), getenv);
   s.fingerprint = lookup("fingerprint", &source).value_or("");
   if (!s.fingerprint.empty()) {
-    checked("fingerprint", source, [&] { check_fingerprint(s.fingerprint, name_of("fingerprint", source)); });
+    checked("fingerprint", source,
+            [&] { check_fingerprint(s.fingerprint, name_of("fingerprint", source)); });
   }
   s.insecure = flag("insecure");
   if (s.insecure && !s.fingerprint.empty()) {
@@ -942,7 +943,8 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
   }
   if (auto timeout = lookup("timeout", &source)) {
     s.timeout = checked("timeout", source, [&] {
-      auto what = source == Source::command_line ? std::string("timeout") : name_of("timeout", source);
+      auto what =
+          source == Source::command_line ? std::string("timeout") : name_of("timeout", source);
       auto t = parse_number(*timeout, what);
       if (t == 0 || t > 86400) {
         throw UsageError("invalid " + what + " '" + *timeout + "' (expected 1-86400 seconds)");

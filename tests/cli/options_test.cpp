@@ -287,9 +287,9 @@ TEST_CASE(".netrc lookup", "[cli]")
 TEST_CASE("bad values: 78 with file, line and key from the config file", "[cli]")
 {
   const std::vector<std::pair<std::string, std::string>> rows = {
-      {"port", "99999"}, {"port", "abc"},        {"tls", "foo"},          {"timeout", "abc"},
-      {"timeout", "0"},  {"auth", "bogus"},      {"fingerprint", "zz"},   {"insecure", "maybe"},
-      {"allow-plaintext", "perhaps"}};
+      {"port", "99999"},     {"port", "abc"},       {"tls", "foo"},
+      {"timeout", "abc"},    {"timeout", "0"},      {"auth", "bogus"},
+      {"fingerprint", "zz"}, {"insecure", "maybe"}, {"allow-plaintext", "perhaps"}};
   for (const auto& [key, value] : rows) {
     TempConfig config("host = h\n[account work]\nuser = u\n" + key + " = " + value + "\n");
     INFO(key << " = " << value);
@@ -302,8 +302,8 @@ TEST_CASE("bad values: 78 with file, line and key from the config file", "[cli]"
   }
   // send reads smtp-port: the error names that key.
   TempConfig smtp("[account work]\nhost = h\nsmtp-port = 99999\n");
-  auto message = message_of({"--config", smtp.path, "-a", "work", "send", "--from", "a@b.c",
-                             "--to", "d@e.f", "--body", "x"});
+  auto message = message_of({"--config", smtp.path, "-a", "work", "send", "--from", "a@b.c", "--to",
+                             "d@e.f", "--body", "x"});
   CHECK(message.find("line 3") != std::string::npos);
   CHECK(message.find("smtp-port") != std::string::npos);
 }
@@ -311,9 +311,9 @@ TEST_CASE("bad values: 78 with file, line and key from the config file", "[cli]"
 TEST_CASE("bad values: 78 naming the variable from the environment", "[cli]")
 {
   const std::vector<std::pair<std::string, std::string>> rows = {
-      {"MAILWRENCH_PORT", "abc"},   {"MAILWRENCH_PORT", "99999"},    {"MAILWRENCH_TLS", "foo"},
-      {"MAILWRENCH_TIMEOUT", "abc"}, {"MAILWRENCH_AUTH", "bogus"},
-      {"MAILWRENCH_FINGERPRINT", "zz"}};
+      {"MAILWRENCH_PORT", "abc"},   {"MAILWRENCH_PORT", "99999"},
+      {"MAILWRENCH_TLS", "foo"},    {"MAILWRENCH_TIMEOUT", "abc"},
+      {"MAILWRENCH_AUTH", "bogus"}, {"MAILWRENCH_FINGERPRINT", "zz"}};
   for (const auto& [variable, value] : rows) {
     Env env;
     env.vars[variable] = value;
