@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -131,7 +132,8 @@ po::options_description command_options(std::string_view command)
       ("subject", po::value<std::string>()->value_name("TEXT"), "the Subject")
       ("body", po::value<std::string>()->value_name("TEXT"), "the text of the message")
       ("body-file", po::value<std::string>()->value_name("FILE"),
-       "read the text from FILE ('-' = stdin; the default when stdin is not a terminal)")
+       "read the text from FILE ('-' = stdin; stdin is read only then or with --raw: "
+       "without --body or --body-file the body is empty)")
       ("attach", po::value<std::vector<std::string>>()->value_name("FILE")->composing(),
        "attach FILE (repeatable; type from the extension)")
       ("header", po::value<std::vector<std::string>>()->value_name("'NAME: VALUE'")->composing(),
@@ -246,26 +248,33 @@ std::string default_config_path(const Getenv& getenv)
   return "";
 }
 
-// "line N " for the first line of the file at `path` that holds `content` (the trimmed text
-// Boost reports), or "a line " when there is none.
-std::string line_of(const std::string& path, const std::string& content)
+// One value of the config file: the text, the key as the file spells it (smtp-port stands in
+// for port when send reads it) and its line, so that an error in it can point there.
+struct ConfigValue {
+  std::string value;
+  std::string key;
+  std::size_t line = 0;
+};
+using ConfigValues = std::map<std::string, ConfigValue>;
+
+std::string trimmed(std::string_view text)
 {
-  std::ifstream in(path);
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (!content.empty() && line.find(content) != std::string::npos) {
-      return "line " + std::to_string(number) + " ";
-    }
+  auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) {
+    return {};
   }
-  return "a line ";
+  auto last = text.find_last_not_of(" \t");
+  return std::string(text.substr(first, last - first + 1));
 }
 
 // Reads the keys that apply to `account` from an INI config file: those before any section,
-// overridden by those in [account NAME].
-std::map<std::string, std::string> read_config(const std::string& path, std::string& account,
-                                               bool explicit_file)
+// overridden by those in [account NAME]. A line whose first non-blank character is '#' or ';'
+// is a comment, and so is a '#' after white space to the end of its line ("timeout = 60  #
+// seconds"); a '#' anywhere else is part of the value ("pass show a#b" stays whole). The value
+// is the rest of the line after '=', white space around it removed; there is no quoting.
+ConfigValues read_config(const std::string& path, std::string& account, bool explicit_file)
 {
-  std::map<std::string, std::string> values;
+  ConfigValues values;
   std::ifstream in(path);
   if (!in) {
     if (explicit_file) {
@@ -276,20 +285,6 @@ std::map<std::string, std::string> read_config(const std::string& path, std::str
                                         "' (--config FILE names another)");
     }
     return values;
-  }
-  po::parsed_options parsed(nullptr);
-  try {
-    po::options_description none;
-    parsed = po::parse_config_file(in, none, true);
-  } catch (const po::invalid_config_file_syntax& e) {
-    // Not e.what(): Boost puts the line into its message template and then substitutes
-    // placeholders again, so a line holding "%invalid_line%" grows the message forever. Nor
-    // the line itself, which might hold a secret: its number.
-    throw Error(ExitCode::config, "config file '" + path + "': " + line_of(path, e.tokens()) +
-                                      "is neither 'key = value' nor a section [account NAME]");
-  } catch (const po::error&) {
-    throw Error(ExitCode::config, "config file '" + path + "' cannot be read as key = value "
-                                  "lines and [account NAME] sections");
   }
   std::vector<std::string> allowed;
   const auto globals = global_options();
@@ -302,30 +297,57 @@ std::map<std::string, std::string> read_config(const std::string& path, std::str
   }
   allowed.insert(allowed.end(), k_config_only_keys.begin(), k_config_only_keys.end());
 
-  std::map<std::string, std::string> top;
-  std::map<std::string, std::map<std::string, std::string>> sections;
-  for (const auto& opt : parsed.options) {
-    std::string section;
-    std::string key = opt.string_key;
-    if (auto dot = key.rfind('.'); dot != std::string::npos) {
-      section = key.substr(0, dot);
-      key = key.substr(dot + 1);
+  ConfigValues top;
+  std::map<std::string, ConfigValues> sections;
+  std::string section;
+  std::string raw;
+  for (std::size_t number = 1; std::getline(in, raw); ++number) {
+    if (!raw.empty() && raw.back() == '\r') {
+      raw.pop_back();
     }
-    std::string where = section.empty() ? "" : " in [" + section + "]";
-    if (!section.empty() && !section.starts_with("account ")) {
-      throw Error(ExitCode::config, "config file '" + path + "': unknown section [" + section +
-                                        "] (sections are [account NAME])");
+    // Not the line itself in any message: it might hold a secret. Its number.
+    const std::string at = "config file '" + path + "' line " + std::to_string(number);
+    const std::string line = trimmed(raw);
+    if (line.empty() || line.front() == '#' || line.front() == ';') {
+      continue;
     }
+    if (line.front() == '[') {
+      if (line.back() != ']') {
+        throw Error(ExitCode::config,
+                    at + " is neither 'key = value' nor a section [account NAME]");
+      }
+      section = trimmed(std::string_view(line).substr(1, line.size() - 2));
+      if (!section.starts_with("account ") || trimmed(section.substr(8)).empty()) {
+        throw Error(ExitCode::config,
+                    at + ": unknown section [" + section + "] (sections are [account NAME])");
+      }
+      section = trimmed(section.substr(8));
+      sections[section];
+      continue;
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos || trimmed(std::string_view(line).substr(0, eq)).empty()) {
+      throw Error(ExitCode::config, at + " is neither 'key = value' nor a section [account NAME]");
+    }
+    auto key = trimmed(std::string_view(line).substr(0, eq));
+    std::string where = section.empty() ? "" : " in [account " + section + "]";
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       auto hint = closest(key, allowed);
-      throw Error(ExitCode::config, "config file '" + path + "': unknown key '" + key + "'" +
-                                        where + (hint ? " (did you mean '" + *hint + "'?)" : ""));
+      throw Error(ExitCode::config, at + ": unknown key '" + key + "'" + where +
+                                        (hint ? " (did you mean '" + *hint + "'?)" : ""));
     }
-    auto value = opt.value.empty() ? std::string() : opt.value.front();
+    std::string_view text = std::string_view(line).substr(eq + 1);
+    for (std::size_t i = 1; i < text.size(); ++i) {
+      if (text[i] == '#' && (text[i - 1] == ' ' || text[i - 1] == '\t')) {
+        text = text.substr(0, i);
+        break;
+      }
+    }
+    ConfigValue value{trimmed(text), key, number};
     if (section.empty()) {
-      top[key] = value;
+      top[key] = std::move(value);
     } else {
-      sections[section.substr(8)][key] = value;
+      sections[section][key] = std::move(value);
     }
   }
   if (account.empty() && sections.count("default") != 0) {
@@ -358,6 +380,31 @@ std::uint64_t parse_number(const std::string& text, const std::string& what)
     throw UsageError("invalid " + what + " '" + text + "' (expected a whole number)");
   }
   return value;
+}
+
+// The rule of net::normalize_fingerprint, checked while the options are read so that a bad
+// value is blamed on where it came from, before anything connects.
+void check_fingerprint(const std::string& text, const std::string& name)
+{
+  std::size_t digits = 0;
+  for (char c : text) {
+    if (c == ':' || c == ' ') {
+      continue;
+    }
+    if (std::isxdigit(static_cast<unsigned char>(c)) == 0) {
+      digits = 0;
+      break;
+    }
+    ++digits;
+  }
+  if (text.starts_with("sha256/") || text.starts_with("SHA256:")) {
+    throw UsageError(name + " takes the SHA-256 fingerprint as hex digits, e.g. "
+                            "'openssl x509 -noout -fingerprint -sha256' prints it");
+  }
+  if (digits != 64) {
+    throw UsageError("invalid " + name + " '" + text +
+                     "' (expected 64 hex digits of a SHA-256 fingerprint, colons allowed)");
+  }
 }
 
 bool parse_bool(const std::string& text, const std::string& key)
@@ -728,7 +775,7 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     explicit_config = false;
   }
   s.config_file = expand_home(*config, getenv);
-  auto file = s.config_file.empty() ? std::map<std::string, std::string>{}
+  auto file = s.config_file.empty() ? ConfigValues{}
                                     : read_config(s.config_file, s.account, explicit_config);
 
   enum class Source { none, command_line, environment, config_file };
@@ -749,16 +796,44 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
       if (source != nullptr) {
         *source = Source::config_file;
       }
-      return it->second;
+      return it->second.value;
     }
     return std::nullopt;
+  };
+  // What a value's error calls it: the option the user typed, or the key of the config file
+  // (as spelt there: smtp-port for send's port) or the environment variable.
+  auto name_of = [&](const std::string& key, Source source) {
+    if (source == Source::config_file) {
+      return file.at(key).key;
+    }
+    if (source == Source::environment) {
+      return environment_name(key);
+    }
+    return "--" + key;
+  };
+  // Checks a value: an error in one the command line gave is a usage error (64); in one that
+  // came from the config file or the environment, which the user may never have typed, it is
+  // a configuration error (78) that names the file and line, or the variable.
+  auto checked = [&](const std::string& key, Source source, const auto& check) {
+    try {
+      return check();
+    } catch (const Error& e) {
+      if (source == Source::config_file) {
+        throw Error(ExitCode::config, "config file '" + s.config_file + "' line " +
+                                          std::to_string(file.at(key).line) + ": " + e.what());
+      }
+      if (source == Source::environment) {
+        throw Error(ExitCode::config, "in the environment: " + std::string(e.what()));
+      }
+      throw;
+    }
   };
   auto flag = [&](const std::string& key) {
     if (vm[key].as<bool>()) {
       return true;
     }
     if (auto it = file.find(key); it != file.end()) {
-      return parse_bool(it->second, key);
+      return checked(key, Source::config_file, [&] { return parse_bool(it->second.value, key); });
     }
     return false;
   };
@@ -781,22 +856,29 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     throw UsageError("no server given: use --host HOST, or -a ACCOUNT with 'host = ...' in the "
                      "config file");
   }
-  auto tls = lookup("tls").value_or("implicit");
-  if (tls == "implicit") {
-    s.tls = TlsMode::implicit;
-  } else if (tls == "starttls") {
-    s.tls = TlsMode::starttls;
-  } else if (tls == "none") {
-    s.tls = TlsMode::none;
-  } else {
-    throw UsageError("invalid --tls '" + tls + "' (expected implicit, starttls or none)");
-  }
-  if (auto port = lookup("port")) {
-    auto p = parse_number(*port, "port");
-    if (p == 0 || p > 65535) {
-      throw UsageError("invalid port '" + *port + "' (expected 1-65535)");
+  Source source = Source::none;
+  auto tls = lookup("tls", &source).value_or("implicit");
+  checked("tls", source, [&] {
+    if (tls == "implicit") {
+      s.tls = TlsMode::implicit;
+    } else if (tls == "starttls") {
+      s.tls = TlsMode::starttls;
+    } else if (tls == "none") {
+      s.tls = TlsMode::none;
+    } else {
+      throw UsageError("invalid " + name_of("tls", source) + " '" + tls +
+                       "' (expected implicit, starttls or none)");
     }
-    s.port = static_cast<std::uint16_t>(p);
+  });
+  if (auto port = lookup("port", &source)) {
+    s.port = checked("port", source, [&] {
+      auto what = source == Source::command_line ? std::string("port") : name_of("port", source);
+      auto p = parse_number(*port, what);
+      if (p == 0 || p > 65535) {
+        throw UsageError("invalid " + what + " '" + *port + "' (expected 1-65535)");
+      }
+      return static_cast<std::uint16_t>(p);
+    });
   } else {
     if (command == "send") {
       s.port = s.tls == TlsMode::implicit ? 465 : s.tls == TlsMode::starttls ? 587 : 25;
@@ -805,7 +887,7 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     }
   }
   s.user = lookup("user").value_or("");
-  s.auth = lookup("auth").value_or("auto");
+  s.auth = lookup("auth", &source).value_or("auto");
   std::transform(s.auth.begin(), s.auth.end(), s.auth.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const std::vector<std::string> auths = {"auto",     "user",          "apop",    "plain",
@@ -813,12 +895,13 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
                                           "xoauth2",  "oauthbearer"};
   if (std::find(auths.begin(), auths.end(), s.auth) == auths.end()) {
     auto hint = closest(s.auth, auths);
-    throw UsageError("invalid --auth '" + s.auth + "'" +
-                     (hint ? " (did you mean '" + *hint + "'?)" : "") +
-                     "; expected one of auto, user, apop, plain, login, cram-md5, scram-sha-256, "
-                     "xoauth2, oauthbearer");
+    checked("auth", source, [&] {
+      throw UsageError("invalid " + name_of("auth", source) + " '" + s.auth + "'" +
+                       (hint ? " (did you mean '" + *hint + "'?)" : "") +
+                       "; expected one of auto, user, apop, plain, login, cram-md5, "
+                       "scram-sha-256, xoauth2, oauthbearer");
+    });
   }
-
   // The password source, by the same precedence as everything else: command line, then the
   // environment (MAILWRENCH_PASSWORD_COMMAND, _FILE, MAILWRENCH_PASSWORD), then the config
   // file; ~/.netrc and the prompt come after all of them.
@@ -830,7 +913,7 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     throw UsageError("give either a password command or a password file, not both");
   }
   auto env_password = getenv("MAILWRENCH_PASSWORD");
-  auto level = [](Source source) { return source == Source::none ? 9 : static_cast<int>(source); };
+  auto level = [](Source from) { return from == Source::none ? 9 : static_cast<int>(from); };
   int env_level = env_password ? static_cast<int>(Source::environment) : 9;
   int best = std::min({level(cmd_source), level(file_source), env_level});
   if (best == 9) {
@@ -848,18 +931,26 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     throw UsageError("--allow-plaintext only makes sense with --tls none");
   }
   s.cacert = expand_home(lookup("cacert").value_or(""), getenv);
-  s.fingerprint = lookup("fingerprint").value_or("");
+  s.fingerprint = lookup("fingerprint", &source).value_or("");
+  if (!s.fingerprint.empty()) {
+    checked("fingerprint", source,
+            [&] { check_fingerprint(s.fingerprint, name_of("fingerprint", source)); });
+  }
   s.insecure = flag("insecure");
   if (s.insecure && !s.fingerprint.empty()) {
     throw UsageError("--insecure turns off every certificate check, --fingerprint pins one; "
                      "give only one of them");
   }
-  if (auto timeout = lookup("timeout")) {
-    auto t = parse_number(*timeout, "timeout");
-    if (t == 0 || t > 86400) {
-      throw UsageError("invalid timeout '" + *timeout + "' (expected 1-86400 seconds)");
-    }
-    s.timeout = std::chrono::seconds(t);
+  if (auto timeout = lookup("timeout", &source)) {
+    s.timeout = checked("timeout", source, [&] {
+      auto what =
+          source == Source::command_line ? std::string("timeout") : name_of("timeout", source);
+      auto t = parse_number(*timeout, what);
+      if (t == 0 || t > 86400) {
+        throw UsageError("invalid " + what + " '" + *timeout + "' (expected 1-86400 seconds)");
+      }
+      return std::chrono::seconds(t);
+    });
   }
   s.pipelining = !flag("no-pipelining");
 

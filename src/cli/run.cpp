@@ -150,6 +150,7 @@ int run(int argc, char** argv)
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+  bool quiet = false;
   try {
     auto invocation = parse(args);
     switch (invocation.action) {
@@ -167,7 +168,18 @@ int run(int argc, char** argv)
       break;
     }
     json = invocation.settings.json;
+    quiet = invocation.settings.quiet;
     return run_command(invocation.settings);
+  } catch (const BusyError& e) {
+    // -q: a lock another run holds is no news for cron (exit 75 says it; --json still does).
+    if (quiet) {
+      if (json) {
+        output::write_json(output::error_json(e.code(), text::visible(e.what(), {.tab = true})),
+                           std::cout);
+      }
+      return static_cast<int>(e.code());
+    }
+    return fail(e.code(), e.what(), json);
   } catch (const Error& e) {
     std::string message = e.what();
     if (e.code() == ExitCode::usage && message.find("--help") == std::string::npos) {

@@ -277,6 +277,8 @@ int fetch(const Context& context)
   std::optional<store::UidState> state;
   if (s.only_new || s.delete_after || s.flush) {
     lock.emplace(store::FileLock::acquire(state_path + ".lock", s.wait_lock));
+    // The summary's seconds are the transfer's: not the --wait-lock wait for another run.
+    started = std::chrono::steady_clock::now();
   }
   if (s.only_new) {
     state.emplace(store::UidState::load(state_path, mailbox_of(s)));

@@ -136,9 +136,10 @@ Inputs read_inputs(const cli::Settings& s)
     in.body = *s.body;
   } else if (!s.body_file.empty()) {
     in.body = read_file(s.body_file, "body file");
-  } else if (isatty(STDIN_FILENO) != 1) {
-    in.body = read_file("-", "body");
   }
+  // Without --body or --body-file the body is empty: stdin is read only when asked for
+  // (--body-file -, --raw), so that "while read a; do mailwrench send ...; done < list" does
+  // not swallow the rest of the list as the first message's text.
   for (const auto& path : s.attachments) {
     auto slash = path.rfind('/');
     in.attachments.push_back({slash == std::string::npos ? path : path.substr(slash + 1),

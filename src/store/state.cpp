@@ -261,8 +261,7 @@ FileLock FileLock::acquire(const std::string& path, std::chrono::seconds wait)
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       const long pid = read_pid(fd);
-      throw Error(ExitCode::temporary,
-                  "another mailwrench is using this mailbox (lock " + path +
+      throw BusyError("another mailwrench is using this mailbox (lock " + path +
                       (pid > 0 ? " held by pid " + std::to_string(pid) : std::string(" held")) +
                       (wait.count() > 0 ? ", waited " + std::to_string(wait.count()) + " s" : "") +
                       ")");

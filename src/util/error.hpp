@@ -56,6 +56,13 @@ public:
   explicit ProtocolError(const std::string& message) : Error(ExitCode::protocol, message) {}
 };
 
+// Another run holds the mailbox's lock (exit 75): the one error -q silences, so that a cron
+// job that overlaps the previous run mails nobody.
+class BusyError : public Error {
+public:
+  explicit BusyError(const std::string& message) : Error(ExitCode::temporary, message) {}
+};
+
 // A command-line or option-value mistake (exit 64).
 class UsageError : public Error {
 public:

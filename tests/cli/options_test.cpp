@@ -280,3 +280,90 @@ TEST_CASE(".netrc lookup", "[cli]")
   CHECK(fallback->password.reveal() == "guest");
   CHECK_FALSE(netrc_lookup(netrc, "elsewhere", "carol"));
 }
+
+// Issue 13.1: a bad value that came from the config file or the environment is a
+// configuration error (78) that names the file, line and key, or the variable; one typed on
+// the command line stays a usage error (64).
+TEST_CASE("bad values: 78 with file, line and key from the config file", "[cli]")
+{
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"port", "99999"},     {"port", "abc"},       {"tls", "foo"},
+      {"timeout", "abc"},    {"timeout", "0"},      {"auth", "bogus"},
+      {"fingerprint", "zz"}, {"insecure", "maybe"}, {"allow-plaintext", "perhaps"}};
+  for (const auto& [key, value] : rows) {
+    TempConfig config("host = h\n[account work]\nuser = u\n" + key + " = " + value + "\n");
+    INFO(key << " = " << value);
+    CHECK(code_of({"--config", config.path, "-a", "work", "stat"}) == ExitCode::config);
+    auto message = message_of({"--config", config.path, "-a", "work", "stat"});
+    CHECK(message.find(config.path) != std::string::npos);
+    CHECK(message.find("line 4") != std::string::npos);
+    CHECK(message.find(key) != std::string::npos);
+    CHECK(message.find("--" + key) == std::string::npos);
+  }
+  // send reads smtp-port: the error names that key.
+  TempConfig smtp("[account work]\nhost = h\nsmtp-port = 99999\n");
+  auto message = message_of({"--config", smtp.path, "-a", "work", "send", "--from", "a@b.c", "--to",
+                             "d@e.f", "--body", "x"});
+  CHECK(message.find("line 3") != std::string::npos);
+  CHECK(message.find("smtp-port") != std::string::npos);
+}
+
+TEST_CASE("bad values: 78 naming the variable from the environment", "[cli]")
+{
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"MAILWRENCH_PORT", "abc"},   {"MAILWRENCH_PORT", "99999"},
+      {"MAILWRENCH_TLS", "foo"},    {"MAILWRENCH_TIMEOUT", "abc"},
+      {"MAILWRENCH_AUTH", "bogus"}, {"MAILWRENCH_FINGERPRINT", "zz"}};
+  for (const auto& [variable, value] : rows) {
+    Env env;
+    env.vars[variable] = value;
+    INFO(variable << "=" << value);
+    CHECK(code_of({"-H", "h", "stat"}, env) == ExitCode::config);
+    auto message = message_of({"-H", "h", "stat"}, env);
+    CHECK(message.find(variable) != std::string::npos);
+    CHECK(message.find("'" + value + "'") != std::string::npos);
+  }
+}
+
+TEST_CASE("bad values on the command line stay usage errors", "[cli]")
+{
+  TempConfig config("[account work]\nhost = h\nport = 99999\n");
+  Env env;
+  env.vars["MAILWRENCH_TLS"] = "foo";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-H", "h", "-p", "abc", "stat"},
+        {"-H", "h", "--tls", "foo", "stat"},
+        {"-H", "h", "--timeout", "abc", "stat"},
+        {"-H", "h", "--auth", "bogus", "stat"},
+        {"-H", "h", "--fingerprint", "zz", "stat"}}) {
+    CHECK(code_of(args) == ExitCode::usage);
+  }
+  // A good value on the command line replaces a bad one of the file or the environment.
+  CHECK(code_of({"--config", config.path, "-a", "work", "-p", "110", "--tls", "none", "stat"},
+                env) == ExitCode::ok);
+  CHECK(message_of({"-H", "h", "--tls", "foo", "stat"}).find("--tls") != std::string::npos);
+}
+
+// Issue 13.4: '#' and ';' start a comment only at the start of a line.
+TEST_CASE("a '#' inside a config value is part of the value", "[cli]")
+{
+  TempConfig config("# a comment\n"
+                    "  ; another comment\n"
+                    "[account work]\n"
+                    "host = h\n"
+                    "\t# an indented comment\n"
+                    "password-command = pass show a#b\n"
+                    "user = me;you\n");
+  auto s = parse_with({"--config", config.path, "-a", "work", "stat"}).settings;
+  CHECK(s.password.kind == PasswordSource::Kind::command);
+  CHECK(s.password.value == "pass show a#b");
+  CHECK(s.user == "me;you");
+
+  // A '#' after white space still starts a comment (the manual's examples have them).
+  TempConfig inline_comment("[account work]\nhost = h # the server\ntimeout = 60\t# seconds\n"
+                            "password-command = pass show 'a '\\#b # escaped for the shell\n");
+  s = parse_with({"--config", inline_comment.path, "-a", "work", "stat"}).settings;
+  CHECK(s.host == "h");
+  CHECK(s.timeout == std::chrono::seconds(60));
+  CHECK(s.password.value == "pass show 'a '\\#b");
+}

@@ -781,10 +781,11 @@ def password_command(ctx):
 
 @sc
 def body_from_stdin(ctx):
-    """No --body: the text comes from stdin (LF line endings), dot lines and UTF-8 intact."""
+    """--body-file -: the text comes from stdin (LF line endings), dot lines and UTF-8 intact."""
     sender, rcpt = claim(ctx, 2)
     tok = token("stdin")
-    res = send(ctx, sender, ["--from", sender.address, "--to", rcpt.address, "--subject", tok], stdin=BODY)
+    res = send(ctx, sender, ["--from", sender.address, "--to", rcpt.address, "--subject", tok,
+                             "--body-file", "-"], stdin=BODY)
     expect_ok(res, "send with the body from stdin")
     check_message(delivered(rcpt, tok, res, "body from stdin"), "body from stdin", res, frm=sender.address,
                   to=[rcpt.address], subject=tok, body=BODY, mid=res.json()["message_id"])
