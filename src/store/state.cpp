@@ -273,36 +273,7 @@ FileLock FileLock::acquire(const std::string& path, std::chrono::seconds wait)
   if (::ftruncate(fd, 0) == 0) {
     [[maybe_unused]] const ssize_t ignored = ::pwrite(fd, pid.data(), pid.size(), 0);
   }
-  return FileLock(path, owner.release());
-}
-
-FileLock::FileLock(FileLock&& other) noexcept
-    : m_path(std::move(other.m_path)), m_fd(std::exchange(other.m_fd, -1))
-{
-}
-
-FileLock& FileLock::operator=(FileLock&& other) noexcept
-{
-  if (this != &other) {
-    release();
-    m_path = std::move(other.m_path);
-    m_fd = std::exchange(other.m_fd, -1);
-  }
-  return *this;
-}
-
-FileLock::~FileLock()
-{
-  release();
-}
-
-void FileLock::release() noexcept
-{
-  if (m_fd >= 0) {
-    ::flock(m_fd, LOCK_UN);
-    ::close(m_fd);
-    m_fd = -1;
-  }
+  return FileLock(path, std::move(owner));
 }
 
 std::string default_state_path(const std::string& name)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "store/file.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -71,21 +73,14 @@ public:
   // mw::Error 75 "another mailwrench is using this mailbox (lock FILE held by pid N)".
   static FileLock acquire(const std::string& path, std::chrono::seconds wait);
 
-  FileLock(FileLock&& other) noexcept;
-  FileLock& operator=(FileLock&& other) noexcept;
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  ~FileLock();
-
   // The lock file.
   const std::string& path() const { return m_path; }
 
 private:
-  FileLock(std::string path, int fd) : m_path(std::move(path)), m_fd(fd) {}
-  void release() noexcept;
+  FileLock(std::string path, file::Fd fd) : m_path(std::move(path)), m_fd(std::move(fd)) {}
 
   std::string m_path;
-  int m_fd = -1;
+  file::Fd m_fd;  // closing it releases the lock (flock(2) locks belong to the open file)
 };
 
 // The default state file of a mailbox: $XDG_STATE_HOME/mailwrench/<name>.uids, else
