@@ -333,7 +333,8 @@ int fetch(const Context& context)
   pop3::Deleter deleter(requests, selected.uid_of, pop3::DryRun::no);
   Fetcher fetcher(context, *sink, state, std::move(plan.fetch), result, progress, requests,
                   deleter);
-  if (data_on_stdout && (state || s.delete_after)) {
+  const bool wait_for_reader = data_on_stdout && (state || s.delete_after);
+  if (wait_for_reader) {
     // A message in the pipe's buffer has not reached the reader (`| head -c 100` may leave
     // without it): it is recorded and deleted once read.
     fetcher.before_visible([timeout = s.timeout] { cli::wait_until_stdout_read(timeout); });
@@ -353,7 +354,8 @@ int fetch(const Context& context)
       fetcher.abandon();
       throw ClosedPipe();
     }
-    if (e.code() == ExitCode::protocol) {
+    if (e.code() == ExitCode::protocol || wait_for_reader) {
+      // (With --output -: a message not known to have been read is not recorded either.)
       fetcher.abandon();
     } else {
       fetcher.salvage();

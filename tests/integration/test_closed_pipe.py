@@ -17,9 +17,10 @@ from mwtest import check, eq, scenario, message
 CLOSED_PIPE = 141
 
 
-def run_into_reader(ctx, args, password, read: int | None, timeout: float = 60):
+def run_into_reader(ctx, args, password, read: int | None, timeout: float = 60, hold: float = 0):
     """Runs mailwrench with stdout a pipe whose reader reads `read` octets and closes it (None:
-    the reader is gone before mailwrench starts). Returns (Result, octets read)."""
+    the reader is gone before mailwrench starts; hold: it keeps the pipe open, reading nothing
+    more, until mailwrench ends or `hold` seconds passed). Returns (Result, octets read)."""
     env = ctx.base_env(None)
     env["MAILWRENCH_PASSWORD"] = password
     r, w = os.pipe()
@@ -37,6 +38,11 @@ def run_into_reader(ctx, args, password, read: int | None, timeout: float = 60):
                 if not chunk:
                     break
                 got += chunk
+            if hold:
+                try:
+                    p.wait(timeout=hold)
+                except subprocess.TimeoutExpired:
+                    pass
     try:
         _, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -76,6 +82,23 @@ def closed_pipe_fetch(ctx, size: int):
 
 mw.add("fetch_delete_into_closed_pipe_large", closed_pipe_fetch, 2 << 20)
 mw.add("fetch_delete_into_closed_pipe_small", closed_pipe_fetch, 4000)
+
+
+@scenario
+def fetch_delete_reader_that_stops_reading(ctx):
+    """fetch --new --delete -o - 1 into a reader that reads 100 octets and then nothing (but
+    stays): after --timeout (2 s) exit 75 with one error line; the message is neither deleted
+    nor recorded."""
+    msg = message("stalled", subject="Stalled", body="y" * 3000 + "\n")
+    box = ctx.mailbox([msg], "pipestall")
+    state = ctx.scratch / "state-stall"
+    args = box.conn()[:-2] + ["--timeout", "2", "fetch", "--new", "--delete", "--state", str(state),
+                              "-o", "-", "1"]
+    res, got = run_into_reader(ctx, args, box.password, read=100, hold=30)
+    mw.expect_error(res, 75, r"reader.*standard output|standard output.*read", "a reader that stops reading")
+    eq(box.server_uids(), box.uids, "the messages on the server (nothing may be deleted)", res)
+    recorded = state.read_text(errors="replace") if state.exists() else ""
+    check(box.uid(1) not in recorded, f"the unread message is recorded in the state file:\n{recorded}", res)
 
 
 @scenario
