@@ -20,6 +20,8 @@ _mailwrench_fetch_opts="-o --output --new --state --delete --flush --limit --max
 
 _mailwrench_purge_opts="-n --dry-run -y --yes $_mailwrench_selection_opts"
 
+_mailwrench_top_opts="--raw"
+
 _mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --attach --header
     --raw --ehlo -n --dry-run --chunking --dsn-notify --dsn-return --dsn-envid --await
     --await-timeout --await-purge"
@@ -273,6 +275,7 @@ _mailwrench()
         fetch) opts+=" $_mailwrench_fetch_opts" ;;
         purge) opts+=" $_mailwrench_purge_opts" ;;
         send) opts+=" $_mailwrench_send_opts" ;;
+        top) opts+=" $_mailwrench_top_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return 0

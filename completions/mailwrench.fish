@@ -156,6 +156,9 @@ complete -c mailwrench -s q -l quiet -d 'print only errors on stderr'
 complete -c mailwrench -s h -l help -d 'show the help'
 complete -c mailwrench -l version -d 'show the version'
 
+# top: --raw
+complete -c mailwrench -n '__mailwrench_using_command top' -l raw -d 'the bytes as they are, even on a terminal'
+
 # list: --headers; list, fetch and purge: the selection
 set -l list '__mailwrench_using_command list'
 set -l selecting '__mailwrench_using_command list; or __mailwrench_using_command fetch; or __mailwrench_using_command purge'

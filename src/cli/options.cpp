@@ -111,6 +111,10 @@ po::options_description command_options(std::string_view command)
     d.add_options()("headers", po::bool_switch(),
                     "also show From, Subject and Date (read with TOP n 0)");
     d.add(selection_options());
+  } else if (command == "top") {
+    d.add_options()("raw", po::bool_switch(),
+                    "the message's bytes as they are, even on a terminal (which otherwise shows "
+                    "control characters and cuts lines over 4096 octets)");
   } else if (command == "purge") {
     // clang-format off
     d.add_options()
@@ -1095,6 +1099,7 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     if (positional_args.size() == 2) {
       s.lines = parse_number(positional_args[1], "line count");
     }
+    s.raw = vm["raw"].as<bool>();
   } else if (!positional_args.empty()) {
     throw UsageError("'" + command + "' takes no arguments (got '" + positional_args[0] + "')");
   }

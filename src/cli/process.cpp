@@ -1,7 +1,13 @@
 #include "cli/process.hpp"
 
+#include "util/error.hpp"
+
 #include <cerrno>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <thread>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -29,6 +35,47 @@ ProcessStart prepare_process() noexcept
   const rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
   return start;
+}
+
+bool stdout_reader_gone() noexcept
+{
+  // POLLERR on the write end of a pipe (POLLHUP on a socket) once no reader is left.
+  pollfd p{STDOUT_FILENO, POLLOUT, 0};
+  if (::poll(&p, 1, 0) <= 0) {
+    return false;
+  }
+  struct stat info {};
+  if (::fstat(STDOUT_FILENO, &info) != 0) {
+    return false;
+  }
+  if (S_ISFIFO(info.st_mode)) {
+    return (p.revents & POLLERR) != 0;
+  }
+  return S_ISSOCK(info.st_mode) && (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+void wait_until_stdout_read(std::chrono::seconds limit)
+{
+  struct stat info {};
+  if (::fstat(STDOUT_FILENO, &info) != 0 || !S_ISFIFO(info.st_mode)) {
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (stdout_reader_gone()) {
+      throw ClosedPipe();
+    }
+    int unread = 0;
+    if (::ioctl(STDOUT_FILENO, FIONREAD, &unread) != 0 || unread <= 0) {
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(ExitCode::temporary,
+                  "the reader of standard output did not read the message within " +
+                      std::to_string(limit.count()) + " s (--timeout sets the limit)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace mw::cli

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 namespace mw::cli {
 
 // What prepare_process() found.
@@ -12,5 +14,15 @@ struct ProcessStart {
 // receives what is printed), and makes the process undumpable with a core size limit of 0
 // (a core file or a ptrace attach would show the password). Never fails.
 ProcessStart prepare_process() noexcept;
+
+// True when standard output is a pipe (or socket) whose reader has gone away: a write to it
+// fails with EPIPE (`mailwrench list | head -1`).
+bool stdout_reader_gone() noexcept;
+
+// When standard output is a pipe: waits until its reader has read everything written to it,
+// so that what was written has reached the reader and not just the pipe's buffer. Throws
+// ClosedPipe when the reader goes away first, Error 75 when it has not read it within `limit`.
+// Returns at once for anything else than a pipe.
+void wait_until_stdout_read(std::chrono::seconds limit);
 
 }  // namespace mw::cli

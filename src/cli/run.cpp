@@ -143,9 +143,15 @@ int run(int argc, char** argv)
 {
   // Before any file is opened: none may become standard output. With standard output closed,
   // whatever would be printed goes nowhere, and `-o -` is refused before anything is fetched.
-  if (prepare_process().stdout_closed) {
+  const bool stdout_closed = prepare_process().stdout_closed;
+  if (stdout_closed) {
     std::cout.setstate(std::ios::badbit);
   }
+  // Standard output's reader went away (`| head`): stop quietly as a filter killed by SIGPIPE
+  // does, with its exit status (141) and no error line.
+  auto reader_gone = [stdout_closed] {
+    return !stdout_closed && !std::cout.flush() && stdout_reader_gone();
+  };
   // A closed pipe (mailwrench list | head) must not kill us mid-session.
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -169,7 +175,10 @@ int run(int argc, char** argv)
     }
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;
-    return run_command(invocation.settings);
+    const int code = run_command(invocation.settings);
+    return reader_gone() ? static_cast<int>(ExitCode::closed_pipe) : code;
+  } catch (const ClosedPipe& e) {
+    return static_cast<int>(e.code());
   } catch (const BusyError& e) {
     // -q: a lock another run holds is no news for cron (exit 75 says it; --json still does).
     if (quiet) {
@@ -181,6 +190,9 @@ int run(int argc, char** argv)
     }
     return fail(e.code(), e.what(), json);
   } catch (const Error& e) {
+    if (reader_gone()) {
+      return static_cast<int>(ExitCode::closed_pipe);
+    }
     std::string message = e.what();
     if (e.code() == ExitCode::usage && message.find("--help") == std::string::npos) {
       message += " (see 'mailwrench --help')";

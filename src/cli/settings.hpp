@@ -74,7 +74,7 @@ struct Settings {
   std::string body_file;                 // --body-file ("-" = stdin)
   std::vector<std::string> attachments;  // --attach
   std::vector<std::string> extra_headers;
-  bool raw = false;
+  bool raw = false;                      // send --raw; top --raw: the bytes even on a terminal
   std::string ehlo;                      // "" = this machine's FQDN
   bool chunking = false;
   std::string dsn_notify;

@@ -1,3 +1,4 @@
+#include "cli/process.hpp"
 #include "commands/context.hpp"
 #include "commands/fetch_plan.hpp"
 #include "commands/mailbox.hpp"
@@ -129,6 +130,10 @@ public:
     }
   }
 
+  // Runs before the sink makes committed messages count as stored (recorded, deleted): for
+  // --output - into a pipe, the wait until its reader has read them.
+  void before_visible(std::function<void()> wait) { m_before_visible = std::move(wait); }
+
   // How many DELEs were asked for (whatever the server answered).
   std::uint64_t deletes_sent() const { return m_deletes_sent; }
 
@@ -199,6 +204,9 @@ private:
     } else if (m_unsynced >= m_sink.batch() ||
                std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
       // The batch's data goes to the disk while the next one arrives.
+      if (m_before_visible) {
+        m_before_visible();
+      }
       m_sink.advance(on_visible());
       m_unsynced = 0;
       m_last_sync = std::chrono::steady_clock::now();
@@ -208,6 +216,9 @@ private:
   // Everything committed becomes durable and visible.
   void sync_and_record()
   {
+    if (m_before_visible) {
+      m_before_visible();
+    }
     m_sink.sync(on_visible());
     m_unsynced = 0;
     m_last_sync = std::chrono::steady_clock::now();
@@ -253,6 +264,7 @@ private:
   std::vector<Committed> m_committed;  // by the sink's commit index
   std::size_t m_unsynced = 0;          // committed since the last advance or sync
   std::chrono::steady_clock::time_point m_last_sync;
+  std::function<void()> m_before_visible;
 };
 
 }  // namespace
@@ -321,6 +333,12 @@ int fetch(const Context& context)
   pop3::Deleter deleter(requests, selected.uid_of, pop3::DryRun::no);
   Fetcher fetcher(context, *sink, state, std::move(plan.fetch), result, progress, requests,
                   deleter);
+  const bool wait_for_reader = data_on_stdout && (state || s.delete_after);
+  if (wait_for_reader) {
+    // A message in the pipe's buffer has not reached the reader (`| head -c 100` may leave
+    // without it): it is recorded and deleted once read.
+    fetcher.before_visible([timeout = s.timeout] { cli::wait_until_stdout_read(timeout); });
+  }
   try {
     fetcher.start();
     if (s.flush) {
@@ -331,7 +349,13 @@ int fetch(const Context& context)
     // Nothing is deleted without QUIT; keep what is complete on disk and in the state file,
     // unless the replies themselves cannot be trusted.
     progress.clear();
-    if (e.code() == ExitCode::protocol) {
+    if (data_on_stdout && (e.code() == ExitCode::closed_pipe || cli::stdout_reader_gone())) {
+      // The reader of --output - went away: what it had is not known to have reached it.
+      fetcher.abandon();
+      throw ClosedPipe();
+    }
+    if (e.code() == ExitCode::protocol || wait_for_reader) {
+      // (With --output -: a message not known to have been read is not recorded either.)
       fetcher.abandon();
     } else {
       fetcher.salvage();

@@ -432,7 +432,7 @@ int send(const Context& context)
   smtp::Client client(*connection, transcript_for(context));
   client.set_pipelining(s.pipelining);
   client.set_reply_timeout(s.timeout);
-  client.read_greeting();
+  await_greeting(context, *connection, [&client] { client.read_greeting(); });
   // A session we give up on after a refusal still ends with QUIT (RFC 5321 section 4.1.1.10);
   // after an I/O or TLS failure there is nobody to say it to.
   auto give_up = [&](const Error& e) {

@@ -21,7 +21,48 @@ std::string offered(const std::vector<std::string>& words)
   return words.empty() ? "none" : text::join(words, " ");
 }
 
+// How long a greeting is awaited with --tls none or starttls on a port meant for implicit TLS.
+constexpr std::chrono::seconds k_tls_port_greeting{5};
+
 }  // namespace
+
+void await_greeting(const Context& context, net::Connection& connection,
+                    const std::function<void()>& read_greeting)
+{
+  const auto& s = context.settings;
+  if (s.tls == cli::TlsMode::implicit) {
+    read_greeting();
+    return;
+  }
+  const auto limit = connection.timeout();
+  const bool tls_port = s.port == 995 || s.port == 465;
+  const bool shortened = tls_port && (limit.count() == 0 || limit > k_tls_port_greeting);
+  if (shortened) {
+    connection.set_timeout(k_tls_port_greeting);
+  }
+  try {
+    read_greeting();
+  } catch (const Error& e) {
+    // A timeout (not a refusal such as -ERR [SYS/TEMP] or a 421 greeting, also 75).
+    if (e.code() != ExitCode::temporary || !std::string_view(e.what()).starts_with("timed out")) {
+      throw;
+    }
+    std::string hint;
+    if (shortened) {
+      hint = "the server sent no greeting within " + std::to_string(k_tls_port_greeting.count()) +
+             " s: port " + std::to_string(s.port) + " is the usual " +
+             (s.port == 995 ? "POP3S" : "SMTPS") +
+             " port, where a server waits for the client to begin TLS (without --tls implicit "
+             "the greeting is awaited " + std::to_string(k_tls_port_greeting.count()) +
+             " s there, not the whole --timeout); ";
+    } else {
+      hint = std::string(e.what()) +
+             ": the server sent no greeting: is this an implicit-TLS port (POP3S, SMTPS)? ";
+    }
+    throw Error(ExitCode::temporary, hint + "try --tls implicit");
+  }
+  connection.set_timeout(limit);
+}
 
 net::Endpoint endpoint_for(const Context& context)
 {
@@ -104,7 +145,7 @@ Pop3Session Pop3Session::open(const Context& context, cli::Login login)
   auto& client = *session.m_client;
   client.set_pipelining(s.pipelining);
   client.set_reply_timeout(s.timeout);
-  client.read_greeting();
+  await_greeting(context, *session.m_connection, [&client] { client.read_greeting(); });
   client.capa();
 
   if (s.tls == cli::TlsMode::starttls) {

@@ -20,6 +20,13 @@ sasl::Credentials credentials_for(cli::Login login, const cli::Settings& setting
 // The transcript hook for -v: each protocol line to the log, unless verbosity is 0.
 std::function<void(char, std::string_view)> transcript_for(const Context& context);
 
+// Reads the greeting (read_greeting) of a server not spoken to in TLS yet. A server that
+// speaks TLS from the first byte (POP3S, SMTPS) waits for our ClientHello and sends nothing:
+// the timeout (Error 75) then suggests --tls implicit, and on ports 995 and 465 the greeting is
+// awaited a few seconds only, not the whole --timeout.
+void await_greeting(const Context& context, net::Connection& connection,
+                    const std::function<void()>& read_greeting);
+
 // A logged-in POP3 session: the connection and the client over it. Opening it does what a
 // person does first in telnet: connect, read the greeting, CAPA, STLS, log in, CAPA again.
 class Pop3Session {

@@ -551,6 +551,16 @@ std::string Connection::tls_description() const
   return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
 }
 
+std::chrono::seconds Connection::timeout() const
+{
+  return m_impl->endpoint.timeout;
+}
+
+void Connection::set_timeout(std::chrono::seconds limit)
+{
+  m_impl->endpoint.timeout = limit;
+}
+
 std::string Connection::peer() const
 {
   error_code ec;

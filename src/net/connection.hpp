@@ -45,6 +45,10 @@ public:
   // "127.0.0.1:995" of the address actually connected to.
   std::string peer() const;
 
+  // The deadline of each read and write from now on (Endpoint::timeout at first).
+  std::chrono::seconds timeout() const;
+  void set_timeout(std::chrono::seconds limit);
+
 private:
   struct Impl;
   explicit Connection(std::unique_ptr<Impl> impl);

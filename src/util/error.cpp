@@ -22,6 +22,7 @@ std::string_view exit_code_kind(ExitCode code)
   case ExitCode::hangup: return "interrupted";
   case ExitCode::interrupt: return "interrupted";
   case ExitCode::terminate: return "interrupted";
+  case ExitCode::closed_pipe: return "closed_pipe";
   }
   return "internal";
 }

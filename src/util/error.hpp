@@ -26,6 +26,9 @@ enum class ExitCode : int {
   // script expect); the run was cut short by SIGHUP, SIGINT or SIGTERM and cleaned up.
   hangup = 129,
   interrupt = 130,
+  // Standard output's reader went away (a closed pipe: `| head`): what a filter killed by
+  // SIGPIPE reports, said without an error line.
+  closed_pipe = 141,
   terminate = 143,
 };
 
@@ -61,6 +64,13 @@ public:
 class BusyError : public Error {
 public:
   explicit BusyError(const std::string& message) : Error(ExitCode::temporary, message) {}
+};
+
+// Standard output is a pipe whose reader went away (exit 141, no error line): nothing more is
+// written, and what did not reach the reader is neither recorded nor deleted.
+class ClosedPipe : public Error {
+public:
+  ClosedPipe() : Error(ExitCode::closed_pipe, "the reader of standard output went away") {}
 };
 
 // A command-line or option-value mistake (exit 64).

@@ -367,3 +367,12 @@ TEST_CASE("a '#' inside a config value is part of the value", "[cli]")
   CHECK(s.timeout == std::chrono::seconds(60));
   CHECK(s.password.value == "pass show 'a '\\#b");
 }
+
+TEST_CASE("top --raw (issue 13.5)", "[cli]")
+{
+  CHECK_FALSE(parse_with({"-H", "h", "top", "7"}).settings.raw);
+  CHECK(parse_with({"-H", "h", "top", "--raw", "7", "20"}).settings.raw);
+  CHECK(parse_with({"-H", "h", "top", "7", "--raw"}).settings.raw);
+  CHECK(code_of({"-H", "h", "list", "--raw"}) == ExitCode::usage);
+  CHECK(help_text("top").find("--raw") != std::string::npos);
+}
