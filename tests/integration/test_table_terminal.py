@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The `list` table on a real terminal (a tmux window, tests/support/terminal.py) against the
 scripted Pop3Mailbox (issue 13, friction): the From column uses a wide window instead of
-stopping at 28 columns.
+stopping at 28 columns, and a message with old-Mac CR line endings shows its own From in the
+From column, not its whole text.
 """
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -41,6 +43,22 @@ def from_uses_wide_terminal(ctx):
     eq(code, 0, "list --headers on a 180-column terminal: exit code")
     check(LONG_FROM in screen and "wide subject" in screen,
           f"list --headers on a 180-column terminal: the whole From and the subject:\n{screen}")
+
+
+@scenario
+def old_mac_cr_message(ctx):
+    """A message with CR line endings only: its From column holds its From (not its Subject or
+    body), its Subject column its Subject."""
+    mac = (b"From: Mac User <mac@example.org>\rTo: rcpt@lab.test\rSubject: classic mac\r"
+           b"Date: Mon, 1 Jun 2020 12:00:00 +0000\r\rBODYTEXT line one\rBODYTEXT line two\r")
+    box = Pop3Mailbox([mw.message("plain1", subject="plain subject"), mac])
+    code, screen = list_on_terminal(ctx, box, 180)
+    what = "list --headers of an old-Mac (CR) message"
+    eq(code, 0, f"{what}: exit code")
+    row = next((line for line in screen.splitlines() if line.lstrip().startswith("2 ")), "")
+    check(re.search(r"  Mac User <mac@example\.org> +classic mac$", row), f"{what}: From then Subject in row 2:\n{screen}")
+    check("BODYTEXT" not in screen and "To:" not in row, f"{what}: nothing else of the message:\n{screen}")
+    check("2020-06-01 12:00" in row, f"{what}: its Date is read too:\n{screen}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-// Issue 13, "friction worth removing": the From column uses the terminal's width.
+// Issue 13, "friction worth removing": the From column uses the terminal's width, and old-Mac
+// CR line endings end a header value.
+#include "mail/headers.hpp"
 #include "output/render.hpp"
 
 #include <catch2/catch.hpp>
@@ -48,5 +50,29 @@ TEST_CASE("table: the From column uses a wide terminal", "[output]")
     const auto text = table("a@b", 180);
     REQUIRE(text.find("a@b") != std::string::npos);
     CHECK(text.find("the subject") - text.find("a@b") <= 6);  // "FROM" is the widest cell
+  }
+}
+
+TEST_CASE("headers: old-Mac CR line endings end a value, even after a server's CRLF", "[mail]")
+{
+  // What TOP n 0 gives for a message with CR line endings: no LF inside, one CRLF at the end.
+  const auto h = mail::Headers::parse(
+      "From: mac@example.org\rSubject: classic\rDate: Mon, 1 Jun 2020 12:00:00 +0000\r\r"
+      "Body: not a header\rmore body\r\n");
+  CHECK(h.get("From") == "mac@example.org");
+  CHECK(h.get("Subject") == "classic");
+  CHECK(h.get("Date") == "Mon, 1 Jun 2020 12:00:00 +0000");
+  CHECK_FALSE(h.get("Body"));
+  SECTION("folded lines continue with CR endings too")
+  {
+    const auto f = mail::Headers::parse("Subject: one\r two\rFrom: f\r\rbody\r\n");
+    CHECK(f.get("Subject") == "one two");
+    CHECK(f.get("From") == "f");
+  }
+  SECTION("a lone CR inside an LF block stays a space")
+  {
+    const auto f = mail::Headers::parse("Subject: a\rb\nFrom: f\n\nbody\rx\n");
+    CHECK(f.get("Subject") == "a b");
+    CHECK(f.get("From") == "f");
   }
 }
