@@ -5,13 +5,13 @@
 set -euo pipefail
 extra=("$@")
 # Build tools and libraries; the servers the integration tests start; the tools the
-# documentation tests use.
+# documentation tests use (tmux: a real terminal for the prompts).
 packages=(
   cmake make g++ pkg-config
   libboost-dev libboost-program-options-dev libboost-regex-dev libssl-dev libspdlog-dev
   nlohmann-json3-dev catch2
   dovecot-core dovecot-pop3d postfix openssl ca-certificates python3
-  mandoc groff-base man-db bash-completion zsh fish
+  mandoc groff-base man-db bash-completion zsh fish tmux
   dpkg-dev clang-14 libclang-rt-14-dev
 )
 

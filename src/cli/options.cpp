@@ -618,7 +618,9 @@ std::string help_text(std::string_view command)
       if (command == "list" || command == "fetch" || command == "purge") {
         out << "\nSELECTION: message numbers and ranges such as 3, 5-9, 1,4,7 or 10-\n";
       }
-      out << "\n" << global_options();
+      // The global options are the same for every command: one page has them.
+      out << "\nGlobal options (connection, login, TLS, output, -v, -q ...): see 'mailwrench "
+             "--help'.\n";
       return out.str();
     }
   }

@@ -58,21 +58,30 @@ std::shared_ptr<spdlog::logger> make_logger(const Settings& settings)
   return logger;
 }
 
+// The width of stdout's terminal, else of the controlling terminal (where purge asks, with
+// the table, when stdout goes to a file).
 std::size_t terminal_width()
 {
   winsize ws{};
   if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) {
     return ws.ws_col;
   }
+  int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  if (fd >= 0) {
+    bool known = ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40;
+    close(fd);
+    if (known) {
+      return ws.ws_col;
+    }
+  }
   return 100;
 }
 
-// Asks on the controlling terminal (stdin may be a pipe of UIDs); nullopt without one.
+// Asks on the controlling terminal (/dev/tty), wherever stdin, stdout and stderr go: stdin may
+// be a pipe of UIDs, `purge 7 >log` or `2>log` still has a person to ask. Empty without one
+// (cron, setsid).
 std::function<bool(const std::string&)> terminal_confirm()
 {
-  if (isatty(STDERR_FILENO) != 1) {
-    return {};
-  }
   int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
     return {};

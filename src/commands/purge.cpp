@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sstream>
+
 namespace mw::commands {
 
 namespace {
@@ -45,6 +47,16 @@ std::uint64_t total_octets(const std::vector<output::MessageRow>& rows)
     total = output::add_octets(total, r.octets);
   }
   return total;
+}
+
+// Whose messages: "user@host", and the account's name when one is used.
+std::string account_text(const cli::Settings& s)
+{
+  std::string text = s.user.empty() ? s.host : s.user + "@" + s.host;
+  if (!s.account.empty()) {
+    text += " (account " + s.account + ")";
+  }
+  return text;
 }
 
 std::string count_text(std::size_t count, std::uint64_t octets)
@@ -91,12 +103,15 @@ int purge(const Context& context)
 
   auto dry_run = s.dry_run ? DryRun::yes : DryRun::no;
   if (asking) {
-    if (s.json) {
-      // The person answering must see what they agree to; stdout keeps the JSON.
-      output::render_plain(shown, context.err, {true, context.terminal_width});
+    // The person answering must see what they agree to, on the terminal they answer on: when
+    // stdout is not that terminal (`purge 7 >log`, --json), the table comes with the question.
+    std::ostringstream question;
+    if (s.json || !context.out_is_terminal) {
+      output::render_plain(shown, question, {true, context.terminal_width});
     }
-    if (!context.confirm("Delete " + count_text(rows.size(), octets) + " from " + s.host +
-                         "?")) {
+    question << "Delete " << count_text(rows.size(), octets) << " from mailbox " << account_text(s)
+             << "?";
+    if (!context.confirm(question.str())) {
       delete_messages(client, {}, DryRun::yes);
       session.quit_quietly();
       if (s.json) {

@@ -56,15 +56,32 @@ bool is_valid_field_name(std::string_view name)
 Headers Headers::parse(std::string_view block)
 {
   Headers headers;
-  // Old Mac files end lines with a lone CR; only when there is no LF at all is CR the line end.
-  const char eol = block.find('\n') != std::string_view::npos ? '\n' : '\r';
+  // Old Mac files end lines with a lone CR. A server hands such a message over as one long
+  // "line" ended by its own CRLF, so CR is the line end when lone CRs outnumber the LFs (a
+  // stray CR inside a value of an LF or CRLF block stays a space; CRCRLF ends one line).
+  std::size_t lfs = 0;
+  std::size_t lone_crs = 0;
+  for (std::size_t i = 0; i < block.size(); ++i) {
+    if (block[i] == '\n') {
+      ++lfs;
+    } else if (block[i] == '\r' && i + 1 < block.size() && block[i + 1] != '\n' &&
+               block[i + 1] != '\r') {
+      ++lone_crs;
+    }
+  }
+  const bool cr_ends_lines = lone_crs > lfs || lfs == 0;
   bool continues_field = false; // whether a folded line belongs to a field we kept
   std::size_t pos = 0;
   while (pos < block.size()) {
-    const std::size_t end = block.find(eol, pos);
+    const std::size_t end =
+        cr_ends_lines ? block.find_first_of("\r\n", pos) : block.find('\n', pos);
     std::string_view line =
         block.substr(pos, end == std::string_view::npos ? block.npos : end - pos);
     pos = end == std::string_view::npos ? block.size() : end + 1;
+    if (cr_ends_lines && end != std::string_view::npos && block[end] == '\r' &&
+        pos < block.size() && block[pos] == '\n') {
+      ++pos; // CRLF is one line end here too
+    }
     while (!line.empty() && line.back() == '\r') {
       line.remove_suffix(1);
     }

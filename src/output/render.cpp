@@ -121,6 +121,10 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
     uid_width = std::max(uid_width, display_width(clean(m.uid)));
   }
   uid_width = std::min<std::size_t>(uid_width, 40);
+  std::size_t from_needed = 4;  // "FROM"
+  for (const auto& m : result.messages) {
+    from_needed = std::max(from_needed, display_width(clean(m.from)));
+  }
   auto row = [&](std::string_view number, std::string_view size, std::string_view uid,
                  std::string_view date, std::string_view from, std::string_view subject) {
     std::string line = std::string(number_width - std::min(number_width, number.size()), ' ');
@@ -130,7 +134,11 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
     if (result.headers) {
       std::size_t used = number_width + 2 + 9 + 2 + uid_width + 2 + 16 + 2;
       std::size_t rest = style.width > used + 30 ? style.width - used : 30;
-      std::size_t from_width = std::min<std::size_t>(28, rest / 3);
+      // The From column takes what its longest value needs, up to half of the room (the
+      // subject keeps the rest), never less than
+      // the old min(28, a third).
+      std::size_t from_width =
+          std::min(from_needed, std::max(rest / 2, std::min<std::size_t>(28, rest / 3)));
       line.append("  ").append(fit(date, 16)).append("  ").append(fit(from, from_width));
       line.append("  ").append(fit(subject, rest - from_width - 2));
       while (!line.empty() && line.back() == ' ') {

@@ -376,3 +376,15 @@ TEST_CASE("top --raw (issue 13.5)", "[cli]")
   CHECK(code_of({"-H", "h", "list", "--raw"}) == ExitCode::usage);
   CHECK(help_text("top").find("--raw") != std::string::npos);
 }
+
+// Issue 13 (friction): the 25 lines of global options are not repeated under every command.
+TEST_CASE("help: a command's --help shows its own options and points to the global ones",
+          "[cli]")
+{
+  const auto list = help_text("list");
+  CHECK(list.find("--larger-than") != std::string::npos);
+  CHECK(list.find("--timeout") == std::string::npos);
+  CHECK(list.find("--password-command") == std::string::npos);
+  CHECK(list.find("mailwrench --help") != std::string::npos);
+  CHECK(help_text("").find("--timeout") != std::string::npos);
+}

@@ -419,7 +419,7 @@ class Ctx:
         t0 = time.monotonic()
         try:
             p = subprocess.run(argv, input=stdin if stdin is not None else "", capture_output=True,
-                               env=run_env, timeout=timeout, text=True, encoding="utf-8", errors="replace")
+                               env=run_env, start_new_session=True, timeout=timeout, text=True, encoding="utf-8", errors="replace")
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
             err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
@@ -433,7 +433,7 @@ class Ctx:
             run_env["MAILWRENCH_PASSWORD"] = password
         run_env.update(env or {})
         return subprocess.Popen([self.bin] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=run_env, text=True, errors="replace")
+                                stderr=subprocess.PIPE, env=run_env, start_new_session=True, text=True, errors="replace")
 
     def base_env(self, home: Path | None) -> dict:
         home = home or self.home
@@ -488,7 +488,8 @@ class Ctx:
         argv = [self.bin] + args
         t0 = time.monotonic()
         try:
-            p = subprocess.run(argv, input=stdin, capture_output=True, env=run_env, timeout=timeout)
+            p = subprocess.run(argv, input=stdin, capture_output=True, env=run_env, start_new_session=True,
+                               timeout=timeout)
         except subprocess.TimeoutExpired as e:
             fail(f"mailwrench did not finish within {timeout} s (killed)",
                  Result(argv, None, (e.stdout or b"")[:4000].decode(errors="replace"),
@@ -512,7 +513,8 @@ class Ctx:
         t0 = time.monotonic()
         peak = 0
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=run_env)
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=run_env,
+                                 start_new_session=True)
             status_file = f"/proc/{p.pid}/status"
             while True:
                 try:
