@@ -19,15 +19,19 @@ import base64
 import json
 import os
 import poplib
+import pty
 import re
+import select
 import shlex
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import traceback
+import tty as tty_mode
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -497,6 +501,50 @@ class Ctx:
         res = Result(argv, p.returncode, p.stdout[:20000].decode("utf-8", "replace"),
                      p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
         return res, p.stdout
+
+    def run_bytes(self, args: list[str], *, password: str | None = None, tty: bool = False,
+                  timeout: float = 40) -> tuple[Result, bytes, bytes]:
+        """Runs mailwrench with stdout on a pipe, or on a pseudo-terminal in raw mode (no LF ->
+        CRLF translation) when tty; returns the Result and stdout and stderr as the exact bytes
+        written (Result.stdout is their first 20000 octets, as text)."""
+        run_env = self.base_env(None)
+        if password is not None:
+            run_env["MAILWRENCH_PASSWORD"] = password
+        argv = [self.bin] + args
+        t0 = time.monotonic()
+        if not tty:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=run_env,
+                               timeout=timeout)
+            out, err, rc = p.stdout, p.stderr, p.returncode
+        else:
+            master, slave = pty.openpty()
+            tty_mode.setraw(slave, termios.TCSANOW)
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                                 env=run_env)
+            os.close(slave)
+            chunks = []
+            while True:
+                ready, _, _ = select.select([master], [], [], 1.0)
+                if ready:
+                    try:
+                        data = os.read(master, 65536)
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    chunks.append(data)
+                elif p.poll() is not None:
+                    break
+                if time.monotonic() - t0 > timeout:
+                    p.kill()
+                    break
+            os.close(master)
+            err = p.stderr.read()
+            rc = p.wait()
+            out = b"".join(chunks)
+        res = Result(argv, rc, out[:20000].decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+                     time.monotonic() - t0)
+        return res, out, err
 
     def run_measured(self, args: list[str], *, password: str | None = None,
                      timeout: float = 50) -> tuple[Result, int]:

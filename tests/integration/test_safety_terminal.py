@@ -20,12 +20,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pty
 import re
-import select
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
@@ -75,46 +71,8 @@ SEND = ["send", "--from", "a@example.org", "--to", "b@example.org", "--subject",
 
 
 def run_bytes(ctx, args: list[str], *, tty: bool = False, timeout: float = 40) -> tuple[mw.Result, bytes, bytes]:
-    """Runs mailwrench with stdout on a pipe, or on a pseudo-terminal when tty; returns the
-    Result and stdout and stderr as the exact bytes written."""
-    env = ctx.base_env(None)
-    env["MAILWRENCH_PASSWORD"] = PASSWORD
-    argv = [ctx.bin] + args
-    t0 = time.monotonic()
-    if not tty:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout)
-        out, err, rc = p.stdout, p.stderr, p.returncode
-    else:
-        master, slave = pty.openpty()
-        # Raw mode on the terminal: no LF -> CRLF translation, so the bytes are what was written.
-        import termios
-        import tty as ttymod
-        ttymod.setraw(slave, termios.TCSANOW)
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env)
-        os.close(slave)
-        chunks = []
-        while True:
-            ready, _, _ = select.select([master], [], [], 1.0)
-            if ready:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-            elif p.poll() is not None:
-                break
-            if time.monotonic() - t0 > timeout:
-                p.kill()
-                break
-        os.close(master)
-        err = p.stderr.read()
-        rc = p.wait()
-        out = b"".join(chunks)
-    res = mw.Result(argv, rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                    time.monotonic() - t0)
-    return res, out, err
+    """mailwrench as the scripted servers' user: stdout on a pipe, or on a terminal when tty."""
+    return ctx.run_bytes(args, password=PASSWORD, tty=tty, timeout=timeout)
 
 
 def expect_terminal_safe(data: bytes, what: str, res: mw.Result):

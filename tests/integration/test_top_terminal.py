@@ -6,14 +6,8 @@ a terminal. Against the scripted server of tests/support (a Pop3Mailbox)."""
 from __future__ import annotations
 
 import os
-import pty
 import re
-import select
-import subprocess
 import sys
-import termios
-import time
-import tty as ttymod
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
@@ -36,40 +30,8 @@ def pop3_args(srv: ScriptedServer) -> list[str]:
 
 def run_bytes(ctx, args: list[str], *, tty: bool, timeout: float = 60) -> tuple[mw.Result, bytes]:
     """mailwrench with stdout on a pipe, or on a pseudo-terminal (raw mode) when tty."""
-    env = ctx.base_env(None)
-    env["MAILWRENCH_PASSWORD"] = PASSWORD
-    argv = [ctx.bin] + args
-    t0 = time.monotonic()
-    if not tty:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout)
-        out, err, rc = p.stdout, p.stderr, p.returncode
-    else:
-        master, slave = pty.openpty()
-        ttymod.setraw(slave, termios.TCSANOW)
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env)
-        os.close(slave)
-        chunks = []
-        while True:
-            ready, _, _ = select.select([master], [], [], 1.0)
-            if ready:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-            elif p.poll() is not None:
-                break
-            if time.monotonic() - t0 > timeout:
-                p.kill()
-                break
-        os.close(master)
-        err = p.stderr.read()
-        rc = p.wait()
-        out = b"".join(chunks)
-    return mw.Result(argv, rc, out[:4000].decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                     time.monotonic() - t0), out
+    res, out, _ = ctx.run_bytes(args, password=PASSWORD, tty=tty, timeout=timeout)
+    return res, out
 
 
 def long_line_message() -> tuple[bytes, bytes]:
