@@ -2,6 +2,7 @@
 
 #include "select/selection.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -104,82 +105,14 @@ po::options_description selection_options()
   return d;
 }
 
-po::options_description command_options(std::string_view command)
+// A command's own options, and the selection options if it takes a SELECTION.
+po::options_description own_options(const Command& command)
 {
-  po::options_description d(std::string(command) + " options", k_help_width);
-  if (command == "list") {
-    d.add_options()("headers", po::bool_switch(),
-                    "also show From, Subject and Date (read with TOP n 0)");
-    d.add(selection_options());
-  } else if (command == "top") {
-    d.add_options()("raw", po::bool_switch(),
-                    "the message's bytes as they are, even on a terminal (which otherwise shows "
-                    "control characters and cuts lines over 4096 octets)");
-  } else if (command == "purge") {
-    // clang-format off
-    d.add_options()
-      ("dry-run,n", po::bool_switch(), "show what would be deleted; delete nothing")
-      ("yes,y", po::bool_switch(), "do not ask for confirmation");
-    // clang-format on
-    d.add(selection_options());
-  } else if (command == "send") {
-    // clang-format off
-    d.add_options()
-      ("from", po::value<std::string>()->value_name("ADDR"),
-       "sender (From header and MAIL FROM)")
-      ("to", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
-       "recipient (repeatable)")
-      ("cc", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
-       "copy recipient (repeatable)")
-      ("bcc", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
-       "blind copy recipient: envelope only, never in the headers (repeatable)")
-      ("subject", po::value<std::string>()->value_name("TEXT"), "the Subject")
-      ("body", po::value<std::string>()->value_name("TEXT"), "the text of the message")
-      ("body-file", po::value<std::string>()->value_name("FILE"),
-       "read the text from FILE ('-' = stdin; stdin is read only then or with --raw: "
-       "without --body or --body-file the body is empty)")
-      ("attach", po::value<std::vector<std::string>>()->value_name("FILE")->composing(),
-       "attach FILE (repeatable; type from the extension)")
-      ("header", po::value<std::vector<std::string>>()->value_name("'NAME: VALUE'")->composing(),
-       "add or replace a header (repeatable)")
-      ("raw", po::bool_switch(),
-       "stdin is a complete message; the envelope comes from --from/--to or its headers")
-      ("ehlo", po::value<std::string>()->value_name("NAME"),
-       "the name to greet with (default: this machine's FQDN)")
-      ("dry-run,n", po::bool_switch(), "print the message that would be sent; connect to nothing")
-      ("chunking", po::bool_switch(), "send with BDAT when the server offers CHUNKING")
-      ("dsn-notify", po::value<std::string>()->value_name("LIST"),
-       "delivery status notifications: NEVER, or SUCCESS,FAILURE,DELAY")
-      ("dsn-return", po::value<std::string>()->value_name("full|hdrs"),
-       "what a bounce returns: the full message or its headers")
-      ("dsn-envid", po::value<std::string>()->value_name("ID"), "envelope id for DSNs")
-      ("await", po::value<std::string>()->value_name("ACCOUNT"),
-       "then poll the POP3 account ACCOUNT (config file) until the message arrives")
-      ("await-timeout", po::value<std::string>()->value_name("SECONDS"),
-       "how long --await waits (default 60)")
-      ("await-purge", po::bool_switch(), "delete the message from ACCOUNT once it arrived");
-    // clang-format on
-  } else if (command == "fetch") {
-    // clang-format off
-    d.add_options()
-      ("output,o", po::value<std::string>()->value_name("TARGET"),
-       "maildir:DIR | mbox:FILE | dir:DIR | - (stdout, one message); an existing Maildir "
-       "may be given as DIR")
-      ("new", po::bool_switch(), "skip messages whose UID the state file records")
-      ("state", po::value<std::string>()->value_name("FILE"),
-       "the state file of --new (default $XDG_STATE_HOME/mailwrench/"
-       "[ACCOUNT+]USER@HOST-PORT.uids)")
-      ("delete", po::bool_switch(),
-       "delete each message on the server once it is safely stored")
-      ("flush", po::bool_switch(),
-       "with --new: also delete the messages the state file says earlier runs stored")
-      ("limit", po::value<std::string>()->value_name("N"), "fetch at most N messages")
-      ("max-size", po::value<std::string>()->value_name("SIZE"),
-       "skip (and report) messages larger than SIZE")
-      ("crlf", po::bool_switch(), "store CRLF line endings as sent (default: LF)")
-      ("wait-lock", po::value<std::string>()->value_name("SECONDS"),
-       "wait this long for another run on the same mailbox to finish (default 0)");
-    // clang-format on
+  po::options_description d(std::string(command.name) + " options", k_help_width);
+  if (command.declare != nullptr) {
+    command.declare(d);
+  }
+  if (command.selection) {
     d.add(selection_options());
   }
   return d;
@@ -193,12 +126,13 @@ po::options_description positional_options()
   return d;
 }
 
-po::options_description all_options()
+// Every option of every command, for finding the command word and for "did you mean".
+po::options_description all_options(const CommandTable& table)
 {
   po::options_description d;
   d.add(global_options());
-  for (const auto& c : command_table()) {
-    auto own = command_options(c.name);
+  for (const auto& c : table) {
+    auto own = own_options(c);
     for (const auto& opt : own.options()) {
       if (d.find_nothrow(opt->long_name(), false) == nullptr) {
         d.add(opt);
@@ -206,6 +140,12 @@ po::options_description all_options()
     }
   }
   return d;
+}
+
+const Command* find_command(const CommandTable& table, std::string_view name)
+{
+  auto it = std::find_if(table.begin(), table.end(), [&](const Command& c) { return c.name == name; });
+  return it == table.end() ? nullptr : &*it;
 }
 
 std::vector<std::string> long_names(const po::options_description& d)
@@ -376,16 +316,6 @@ ConfigValues read_config(const std::string& path, std::string& account, bool exp
   return values;
 }
 
-std::uint64_t parse_number(const std::string& text, const std::string& what)
-{
-  std::uint64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
-    throw UsageError("invalid " + what + " '" + text + "' (expected a whole number)");
-  }
-  return value;
-}
-
 // The rule of net::normalize_fingerprint, checked while the options are read so that a bad
 // value is blamed on where it came from, before anything connects.
 void check_fingerprint(const std::string& text, const std::string& name)
@@ -447,17 +377,6 @@ std::vector<std::string> read_uid_file(const std::string& path)
     }
   }
   return uids;
-}
-
-// Runs a value parser for one option; its error then names the option too ("--larger-than:
-// invalid size '10X' ...").
-template <typename F> auto for_option(const char* option, F&& parse)
-{
-  try {
-    return parse();
-  } catch (const UsageError& e) {
-    throw UsageError(std::string("--") + option + ": " + e.what());
-  }
 }
 
 void build_selection(const po::variables_map& vm, Settings& s)
@@ -522,19 +441,14 @@ std::string environment_name(const std::string& option)
 
 }  // namespace
 
-const std::vector<CommandInfo>& command_table()
+std::uint64_t parse_number(const std::string& text, const std::string& what)
 {
-  static const std::vector<CommandInfo> table = {
-      {"stat", "", "number of messages and total octets (STAT)"},
-      {"list", "[SELECTION]", "one row per message: number, octets, UID; --headers adds From, "
-                              "Subject, Date"},
-      {"top", "MSG [LINES]", "headers and the first LINES body lines of message MSG (TOP)"},
-      {"fetch", "[SELECTION]", "download messages into a Maildir, an mbox, a folder of .eml "
-                               "files or stdout (RETR)"},
-      {"purge", "SELECTION", "delete the selected messages (DELE, QUIT); --dry-run shows them"},
-      {"send", "", "send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)"},
-  };
-  return table;
+  std::uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+    throw UsageError("invalid " + what + " '" + text + "' (expected a whole number)");
+  }
+  return value;
 }
 
 std::optional<std::string> process_getenv(const std::string& name)
@@ -589,15 +503,16 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
   return best;
 }
 
-std::string help_text(std::string_view command)
+std::string help_text(const CommandTable& table, std::string_view command)
 {
   std::ostringstream out;
-  if (command.empty()) {
+  const Command* row = find_command(table, command);
+  if (row == nullptr) {
     out << "mailwrench - look into, export and repair mailboxes over POP3, and send test mail "
            "over SMTP\n\n"
         << "Usage: mailwrench [GLOBAL OPTIONS] COMMAND [COMMAND OPTIONS] [ARGS]\n\n"
         << "Commands:\n";
-    for (const auto& c : command_table()) {
+    for (const auto& c : table) {
       std::string head = std::string(c.name) + " " + std::string(c.synopsis);
       out << "  " << head << std::string(head.size() < 22 ? 22 - head.size() : 1, ' ')
           << c.summary << "\n";
@@ -606,37 +521,91 @@ std::string help_text(std::string_view command)
     out << "\nSee 'mailwrench help COMMAND' and the manual page mailwrench(1).\n";
     return out.str();
   }
-  for (const auto& c : command_table()) {
-    if (c.name == command) {
-      out << "Usage: mailwrench [GLOBAL OPTIONS] " << c.name << " [OPTIONS]"
-          << (c.synopsis.empty() ? "" : " ") << c.synopsis << "\n\n"
-          << c.summary << "\n";
-      auto own = command_options(command);
-      if (!own.options().empty()) {
-        out << "\n" << own;
-      }
-      if (command == "list" || command == "fetch" || command == "purge") {
-        out << "\nSELECTION: message numbers and ranges such as 3, 5-9, 1,4,7 or 10-\n";
-      }
-      // The global options are the same for every command: one page has them.
-      out << "\nGlobal options (connection, login, TLS, output, -v, -q ...): see 'mailwrench "
-             "--help'.\n";
-      return out.str();
-    }
+  out << "Usage: mailwrench [GLOBAL OPTIONS] " << row->name << " [OPTIONS]"
+      << (row->synopsis.empty() ? "" : " ") << row->synopsis << "\n\n"
+      << row->summary << "\n";
+  auto own = own_options(*row);
+  if (!own.options().empty()) {
+    out << "\n" << own;
   }
-  return help_text("");
+  if (row->selection) {
+    out << "\nSELECTION: message numbers and ranges such as 3, 5-9, 1,4,7 or 10-\n";
+  }
+  // The global options are the same for every command: one page has them.
+  out << "\nGlobal options (connection, login, TLS, output, -v, -q ...): see 'mailwrench "
+         "--help'.\n";
+  return out.str();
 }
 
-Invocation parse(const std::vector<std::string>& input_args, const Getenv& getenv)
+Options::Options(const po::variables_map& given, const Settings& settings, Lookup configured,
+                 AccountReader account, Getenv getenv)
+    : m_given(given), m_settings(settings), m_configured(std::move(configured)),
+      m_account(std::move(account)), m_getenv(std::move(getenv))
 {
-  Invocation inv;
-  auto& s = inv.settings;
+}
 
-  // One pass over the words: count -v (Program_options has no counting switch), stop at an
-  // unknown option before it can be mistaken for the command, and find the command word,
-  // skipping options and their values, so that global options may come before or after it.
-  const auto every_option = all_options();
+bool Options::flag(const std::string& key) const
+{
+  return m_given.count(key) != 0 && m_given[key].as<bool>();
+}
+
+std::optional<std::string> Options::given(const std::string& key) const
+{
+  if (m_given.count(key) != 0 && !m_given[key].defaulted()) {
+    return m_given[key].as<std::string>();
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Options::given_all(const std::string& key) const
+{
+  return m_given.count(key) != 0 ? m_given[key].as<std::vector<std::string>>()
+                                 : std::vector<std::string>{};
+}
+
+std::optional<std::string> Options::configured(const std::string& key) const
+{
+  return m_configured(key);
+}
+
+std::string Options::configured_path(const std::string& key) const
+{
+  return expand_home(configured(key).value_or(""), m_getenv);
+}
+
+std::vector<std::string> Options::arguments() const
+{
+  return given_all("args");
+}
+
+Settings Options::account(const std::string& name) const
+{
+  return m_account(name);
+}
+
+void Options::require_server() const
+{
+  if (m_settings.host.empty()) {
+    throw UsageError("no server given: use --host HOST, or -a ACCOUNT with 'host = ...' in the "
+                     "config file");
+  }
+}
+
+namespace {
+
+// The words of the command line, with the command word taken out.
+struct Words {
   std::vector<std::string> args;
+  std::string command;
+  int verbosity = 0;
+};
+
+// One pass over the words: count -v (Program_options has no counting switch), stop at an
+// unknown option before it can be mistaken for the command, and find the command word,
+// skipping options and their values, so that global options may come before or after it.
+Words split_words(const std::vector<std::string>& input_args, const po::options_description& every_option)
+{
+  Words w;
   std::optional<std::size_t> command_at;
   bool options_ended = false;
   for (std::size_t i = 0; i < input_args.size(); ++i) {
@@ -644,15 +613,15 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     bool is_option = !options_ended && a.size() > 1 && a[0] == '-';
     if (is_option && a == "--") {
       options_ended = true;
-      args.push_back(a);
+      w.args.push_back(a);
       continue;
     }
     if (is_option && (a == "--verbose" || a.find_first_not_of('v', 1) == std::string::npos)) {
-      s.verbosity += a == "--verbose" ? 1 : static_cast<int>(a.size() - 1);
+      w.verbosity += a == "--verbose" ? 1 : static_cast<int>(a.size() - 1);
       continue;
     }
     if (is_option) {
-      args.push_back(a);
+      w.args.push_back(a);
       if (a.starts_with("--")) {
         auto name = a.substr(2, a.find('=') - 2);
         if (every_option.find_nothrow(name, false) == nullptr) {
@@ -662,58 +631,35 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
         }
       }
       if (takes_value(every_option, a) && i + 1 < input_args.size()) {
-        args.push_back(input_args[++i]);
+        w.args.push_back(input_args[++i]);
       }
       continue;
     }
     if (!command_at) {
-      command_at = args.size();
+      command_at = w.args.size();
     }
-    args.push_back(a);
+    w.args.push_back(a);
   }
-
-  std::string command;
   if (command_at) {
-    command = args[*command_at];
-    args.erase(args.begin() + static_cast<std::ptrdiff_t>(*command_at));
+    w.command = w.args[*command_at];
+    w.args.erase(w.args.begin() + static_cast<std::ptrdiff_t>(*command_at));
   }
-  if (command == "help") {
-    inv.action = Invocation::Action::help;
-    for (const auto& a : args) {
-      if (!a.starts_with("-")) {
-        inv.help_topic = a;
-        break;
-      }
-    }
-    if (!inv.help_topic.empty()) {
-      command = inv.help_topic;
-    } else {
-      return inv;
-    }
-  }
-  std::vector<std::string> names;
-  for (const auto& c : command_table()) {
-    names.emplace_back(c.name);
-  }
-  if (!command.empty() && std::find(names.begin(), names.end(), command) == names.end()) {
-    auto hint = closest(command, names);
-    throw UsageError("unknown command '" + command + "'" +
-                     (hint ? " (did you mean '" + *hint + "'?)" : "") +
-                     "; 'mailwrench --help' lists the commands");
-  }
-  if (inv.action == Invocation::Action::help) {
-    return inv;
-  }
+  return w;
+}
 
+// Program_options' reading of the words, its errors made ours: an unknown option names the
+// command, the closest option, or the command it belongs to.
+po::variables_map read_words(const std::vector<std::string>& args, const CommandTable& table,
+                             const Command* command)
+{
   po::options_description visible = global_options();
-  if (!command.empty()) {
-    visible.add(command_options(command));
+  if (command != nullptr) {
+    visible.add(own_options(*command));
   }
   po::options_description desc;
   desc.add(visible).add(positional_options());
   po::positional_options_description positional;
   positional.add("args", -1);
-
   po::variables_map vm;
   try {
     auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
@@ -727,11 +673,10 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
       bare.erase(0, 1);
     }
     auto hint = closest(bare, long_names(visible));
-    std::string where = command.empty() ? "" : " for '" + command + "'";
+    std::string where = command == nullptr ? "" : " for '" + std::string(command->name) + "'";
     if (!hint) {
-      // An option of another command?
-      for (const auto& c : command_table()) {
-        if (command_options(c.name).find_nothrow(bare, false) != nullptr) {
+      for (const auto& c : table) {
+        if (own_options(c).find_nothrow(bare, false) != nullptr) {
           where += " (it is an option of '" + std::string(c.name) + "')";
           break;
         }
@@ -742,129 +687,143 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }
+  return vm;
+}
 
-  if (vm["version"].as<bool>()) {
-    inv.action = Invocation::Action::version;
-    return inv;
-  }
-  if (vm["help"].as<bool>()) {
-    inv.action = Invocation::Action::help;
-    inv.help_topic = command;
-    return inv;
-  }
-  if (command.empty()) {
-    throw UsageError("no command given; 'mailwrench --help' lists them");
-  }
-  s.command = command;
-  s.json = vm["json"].as<bool>();
-  s.quiet = vm["quiet"].as<bool>();
+// Where a value came from, by precedence: command line > environment > config file > default.
+enum class Source { none, command_line, environment, config_file };
 
-  // Precedence: command line > environment > config file > default.
-  auto from_cli = [&](const std::string& key) -> std::optional<std::string> {
-    if (vm.count(key) != 0 && !vm[key].defaulted()) {
-      return vm[key].as<std::string>();
+// The three sources of the settings, and how an error in a value names where it came from.
+class Sources {
+public:
+  Sources(const po::variables_map& vm, Getenv getenv, ConfigValues file, std::string config_file)
+      : m_vm(vm), m_getenv(std::move(getenv)), m_file(std::move(file)),
+        m_config_file(std::move(config_file))
+  {
+  }
+
+  // smtp-* keys configure send; the POP3 port and TLS mode never carry over to SMTP, while
+  // host, user, auth and password sources do when no smtp-* key replaces them.
+  void use_smtp_keys()
+  {
+    m_file.erase("port");
+    m_file.erase("tls");
+    for (const auto* key :
+         {"host", "port", "tls", "user", "auth", "password-command", "password-file"}) {
+      if (auto it = m_file.find(std::string("smtp-") + key); it != m_file.end()) {
+        m_file[key] = it->second;
+      }
+    }
+  }
+
+  std::optional<std::string> given(const std::string& key) const
+  {
+    if (m_vm.count(key) != 0 && !m_vm[key].defaulted()) {
+      return m_vm[key].as<std::string>();
     }
     return std::nullopt;
-  };
-  auto account = from_cli("account");
-  if (!account) {
-    account = getenv("MAILWRENCH_ACCOUNT");
   }
-  s.account = account.value_or("");
-  bool explicit_config = true;
-  auto config = from_cli("config");
-  if (!config) {
-    config = getenv("MAILWRENCH_CONFIG");
-  }
-  if (!config) {
-    config = default_config_path(getenv);
-    explicit_config = false;
-  }
-  s.config_file = expand_home(*config, getenv);
-  auto file = s.config_file.empty() ? ConfigValues{}
-                                    : read_config(s.config_file, s.account, explicit_config);
 
-  enum class Source { none, command_line, environment, config_file };
-  auto lookup = [&](const std::string& key, Source* source = nullptr) -> std::optional<std::string> {
-    if (auto v = from_cli(key)) {
+  std::optional<std::string> lookup(const std::string& key, Source* source = nullptr) const
+  {
+    auto from = [source](Source s) {
       if (source != nullptr) {
-        *source = Source::command_line;
+        *source = s;
       }
+    };
+    if (auto v = given(key)) {
+      from(Source::command_line);
       return v;
     }
-    if (auto v = getenv(environment_name(key))) {
-      if (source != nullptr) {
-        *source = Source::environment;
-      }
+    if (auto v = m_getenv(environment_name(key))) {
+      from(Source::environment);
       return v;
     }
-    if (auto it = file.find(key); it != file.end()) {
-      if (source != nullptr) {
-        *source = Source::config_file;
-      }
+    if (auto it = m_file.find(key); it != m_file.end()) {
+      from(Source::config_file);
       return it->second.value;
     }
+    from(Source::none);
     return std::nullopt;
-  };
+  }
+
   // What a value's error calls it: the option the user typed, or the key of the config file
   // (as spelt there: smtp-port for send's port) or the environment variable.
-  auto name_of = [&](const std::string& key, Source source) {
+  std::string name_of(const std::string& key, Source source) const
+  {
     if (source == Source::config_file) {
-      return file.at(key).key;
+      return m_file.at(key).key;
     }
     if (source == Source::environment) {
       return environment_name(key);
     }
     return "--" + key;
-  };
+  }
+
   // Checks a value: an error in one the command line gave is a usage error (64); in one that
   // came from the config file or the environment, which the user may never have typed, it is
   // a configuration error (78) that names the file and line, or the variable.
-  auto checked = [&](const std::string& key, Source source, const auto& check) {
+  template <typename F> auto checked(const std::string& key, Source source, const F& check) const
+  {
     try {
       return check();
     } catch (const Error& e) {
       if (source == Source::config_file) {
-        throw Error(ExitCode::config, "config file '" + s.config_file + "' line " +
-                                          std::to_string(file.at(key).line) + ": " + e.what());
+        throw Error(ExitCode::config, "config file '" + m_config_file + "' line " +
+                                          std::to_string(m_file.at(key).line) + ": " + e.what());
       }
       if (source == Source::environment) {
         throw Error(ExitCode::config, "in the environment: " + std::string(e.what()));
       }
       throw;
     }
-  };
-  auto flag = [&](const std::string& key) {
-    if (vm[key].as<bool>()) {
+  }
+
+  // A switch: given on the command line, or true/yes/on in the config file.
+  bool flag(const std::string& key) const
+  {
+    if (m_vm[key].as<bool>()) {
       return true;
     }
-    if (auto it = file.find(key); it != file.end()) {
+    if (auto it = m_file.find(key); it != m_file.end()) {
       return checked(key, Source::config_file, [&] { return parse_bool(it->second.value, key); });
     }
     return false;
-  };
+  }
 
-  if (command == "send") {
-    // smtp-* keys configure send; the POP3 port and TLS mode never carry over to SMTP, while
-    // host, user, auth and password sources do when no smtp-* key replaces them.
-    file.erase("port");
-    file.erase("tls");
-    for (const auto* key : {"host", "port", "tls", "user", "auth", "password-command",
-                            "password-file"}) {
-      if (auto it = file.find(std::string("smtp-") + key); it != file.end()) {
-        file[key] = it->second;
-      }
+  // A whole number in [1, max] for the setting `key` ("port" or "timeout").
+  std::optional<std::uint64_t> number(const std::string& key, std::uint64_t max,
+                                      const std::string& expected) const
+  {
+    Source source = Source::none;
+    auto text = lookup(key, &source);
+    if (!text) {
+      return std::nullopt;
     }
+    return checked(key, source, [&] {
+      auto what = source == Source::command_line ? key : name_of(key, source);
+      auto n = parse_number(*text, what);
+      if (n == 0 || n > max) {
+        throw UsageError("invalid " + what + " '" + *text + "' (expected " + expected + ")");
+      }
+      return n;
+    });
   }
-  s.host = lookup("host").value_or("");
-  bool connects = !(command == "send" && vm.count("dry-run") != 0 && vm["dry-run"].as<bool>());
-  if (s.host.empty() && connects) {
-    throw UsageError("no server given: use --host HOST, or -a ACCOUNT with 'host = ...' in the "
-                     "config file");
-  }
+
+private:
+  const po::variables_map& m_vm;
+  Getenv m_getenv;
+  ConfigValues m_file;
+  std::string m_config_file;
+};
+
+// Host, TLS mode and port (by the service's defaults), user and mechanism.
+void read_server(const Sources& in, Service service, Settings& s)
+{
+  s.host = in.lookup("host").value_or("");
   Source source = Source::none;
-  auto tls = lookup("tls", &source).value_or("implicit");
-  checked("tls", source, [&] {
+  auto tls = in.lookup("tls", &source).value_or("implicit");
+  in.checked("tls", source, [&] {
     if (tls == "implicit") {
       s.tls = TlsMode::implicit;
     } else if (tls == "starttls") {
@@ -872,49 +831,42 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
     } else if (tls == "none") {
       s.tls = TlsMode::none;
     } else {
-      throw UsageError("invalid " + name_of("tls", source) + " '" + tls +
+      throw UsageError("invalid " + in.name_of("tls", source) + " '" + tls +
                        "' (expected implicit, starttls or none)");
     }
   });
-  if (auto port = lookup("port", &source)) {
-    s.port = checked("port", source, [&] {
-      auto what = source == Source::command_line ? std::string("port") : name_of("port", source);
-      auto p = parse_number(*port, what);
-      if (p == 0 || p > 65535) {
-        throw UsageError("invalid " + what + " '" + *port + "' (expected 1-65535)");
-      }
-      return static_cast<std::uint16_t>(p);
-    });
+  if (auto port = in.number("port", 65535, "1-65535")) {
+    s.port = static_cast<std::uint16_t>(*port);
+  } else if (service == Service::smtp) {
+    s.port = s.tls == TlsMode::implicit ? 465 : s.tls == TlsMode::starttls ? 587 : 25;
   } else {
-    if (command == "send") {
-      s.port = s.tls == TlsMode::implicit ? 465 : s.tls == TlsMode::starttls ? 587 : 25;
-    } else {
-      s.port = s.tls == TlsMode::implicit ? 995 : 110;
-    }
+    s.port = s.tls == TlsMode::implicit ? 995 : 110;
   }
-  s.user = lookup("user").value_or("");
-  s.auth = lookup("auth", &source).value_or("auto");
-  std::transform(s.auth.begin(), s.auth.end(), s.auth.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  s.user = in.lookup("user").value_or("");
+  s.auth = text::lower(in.lookup("auth", &source).value_or("auto"));
   const std::vector<std::string> auths = {"auto",     "user",          "apop",    "plain",
                                           "login",    "cram-md5",      "scram-sha-256",
                                           "xoauth2",  "oauthbearer"};
   if (std::find(auths.begin(), auths.end(), s.auth) == auths.end()) {
     auto hint = closest(s.auth, auths);
-    checked("auth", source, [&] {
-      throw UsageError("invalid " + name_of("auth", source) + " '" + s.auth + "'" +
+    in.checked("auth", source, [&] {
+      throw UsageError("invalid " + in.name_of("auth", source) + " '" + s.auth + "'" +
                        (hint ? " (did you mean '" + *hint + "'?)" : "") +
                        "; expected one of auto, user, apop, plain, login, cram-md5, "
                        "scram-sha-256, xoauth2, oauthbearer");
     });
   }
-  // The password source, by the same precedence as everything else: command line, then the
-  // environment (MAILWRENCH_PASSWORD_COMMAND, _FILE, MAILWRENCH_PASSWORD), then the config
-  // file; ~/.netrc and the prompt come after all of them.
+}
+
+// The password source, by the same precedence as everything else: command line, then the
+// environment (MAILWRENCH_PASSWORD_COMMAND, _FILE, MAILWRENCH_PASSWORD), then the config
+// file; ~/.netrc and the prompt come after all of them.
+PasswordSource read_password_source(const Sources& in, const Getenv& getenv)
+{
   Source cmd_source = Source::none;
   Source file_source = Source::none;
-  auto pw_command = lookup("password-command", &cmd_source);
-  auto pw_file = lookup("password-file", &file_source);
+  auto pw_command = in.lookup("password-command", &cmd_source);
+  auto pw_file = in.lookup("password-file", &file_source);
   if (pw_command && pw_file && cmd_source == file_source) {
     throw UsageError("give either a password command or a password file, not both");
   }
@@ -923,188 +875,155 @@ Invocation parse(const std::vector<std::string>& input_args, const Getenv& geten
   int env_level = env_password ? static_cast<int>(Source::environment) : 9;
   int best = std::min({level(cmd_source), level(file_source), env_level});
   if (best == 9) {
-    s.password = {};
-  } else if (pw_command && level(cmd_source) == best) {
-    s.password = {PasswordSource::Kind::command, *pw_command};
-  } else if (pw_file && level(file_source) == best) {
-    s.password = {PasswordSource::Kind::file, expand_home(*pw_file, getenv)};
-  } else {
-    s.password = {PasswordSource::Kind::environment, "MAILWRENCH_PASSWORD"};
+    return {};
   }
+  if (pw_command && level(cmd_source) == best) {
+    return {PasswordSource::Kind::command, *pw_command};
+  }
+  if (pw_file && level(file_source) == best) {
+    return {PasswordSource::Kind::file, expand_home(*pw_file, getenv)};
+  }
+  return {PasswordSource::Kind::environment, "MAILWRENCH_PASSWORD"};
+}
 
-  s.allow_plaintext = flag("allow-plaintext");
+// How the server is trusted and talked to: plaintext, CA file, pin, timeout, pipelining.
+void read_transport(const Sources& in, const Getenv& getenv, Settings& s)
+{
+  s.allow_plaintext = in.flag("allow-plaintext");
   if (s.allow_plaintext && s.tls != TlsMode::none) {
     throw UsageError("--allow-plaintext only makes sense with --tls none");
   }
-  s.cacert = expand_home(lookup("cacert").value_or(""), getenv);
-  s.fingerprint = lookup("fingerprint", &source).value_or("");
+  s.cacert = expand_home(in.lookup("cacert").value_or(""), getenv);
+  Source source = Source::none;
+  s.fingerprint = in.lookup("fingerprint", &source).value_or("");
   if (!s.fingerprint.empty()) {
-    checked("fingerprint", source,
-            [&] { check_fingerprint(s.fingerprint, name_of("fingerprint", source)); });
+    in.checked("fingerprint", source,
+               [&] { check_fingerprint(s.fingerprint, in.name_of("fingerprint", source)); });
   }
-  s.insecure = flag("insecure");
+  s.insecure = in.flag("insecure");
   if (s.insecure && !s.fingerprint.empty()) {
     throw UsageError("--insecure turns off every certificate check, --fingerprint pins one; "
                      "give only one of them");
   }
-  if (auto timeout = lookup("timeout", &source)) {
-    s.timeout = checked("timeout", source, [&] {
-      auto what =
-          source == Source::command_line ? std::string("timeout") : name_of("timeout", source);
-      auto t = parse_number(*timeout, what);
-      if (t == 0 || t > 86400) {
-        throw UsageError("invalid " + what + " '" + *timeout + "' (expected 1-86400 seconds)");
-      }
-      return std::chrono::seconds(t);
-    });
+  if (auto timeout = in.number("timeout", 86400, "1-86400 seconds")) {
+    s.timeout = std::chrono::seconds(*timeout);
   }
-  s.pipelining = !flag("no-pipelining");
+  s.pipelining = !in.flag("no-pipelining");
+}
 
-  std::vector<std::string> positional_args;
-  if (vm.count("args") != 0) {
-    positional_args = vm["args"].as<std::vector<std::string>>();
+// Reads the config file the command line or the environment names (or the default one).
+ConfigValues read_config_file(const Sources& cli_only, const Getenv& getenv, Settings& s)
+{
+  auto account = cli_only.given("account");
+  if (!account) {
+    account = getenv("MAILWRENCH_ACCOUNT");
   }
-  if (command == "list") {
-    s.headers = vm["headers"].as<bool>();
-    build_selection(vm, s);
-  } else if (command == "purge") {
-    build_selection(vm, s);
-    s.dry_run = vm["dry-run"].as<bool>();
-    s.yes = vm["yes"].as<bool>();
-    if (s.selection.empty()) {
-      throw UsageError("purge needs a selection (message numbers, --uid, --from, ...) or --all; "
-                       "it never deletes everything by default");
+  s.account = account.value_or("");
+  bool explicit_config = true;
+  auto config = cli_only.given("config");
+  if (!config) {
+    config = getenv("MAILWRENCH_CONFIG");
+  }
+  if (!config) {
+    config = default_config_path(getenv);
+    explicit_config = false;
+  }
+  s.config_file = expand_home(*config, getenv);
+  return s.config_file.empty() ? ConfigValues{}
+                               : read_config(s.config_file, s.account, explicit_config);
+}
+
+// The command a help request is about: "help COMMAND" (the first word after help that is not
+// an option), "" for the program's help.
+std::string help_topic(const Words& words)
+{
+  for (const auto& a : words.args) {
+    if (!a.starts_with("-")) {
+      return a;
     }
-  } else if (command == "send") {
-    auto strings = [&](const char* key) {
-      return vm.count(key) != 0 ? vm[key].as<std::vector<std::string>>()
-                                : std::vector<std::string>{};
+  }
+  return "";
+}
+
+const Command& known_command(const CommandTable& table, const std::string& command)
+{
+  if (const auto* row = find_command(table, command)) {
+    return *row;
+  }
+  std::vector<std::string> names;
+  for (const auto& c : table) {
+    names.emplace_back(c.name);
+  }
+  auto hint = closest(command, names);
+  throw UsageError("unknown command '" + command + "'" +
+                   (hint ? " (did you mean '" + *hint + "'?)" : "") +
+                   "; 'mailwrench --help' lists the commands");
+}
+
+}  // namespace
+
+Invocation parse(const std::vector<std::string>& input_args, const CommandTable& table,
+                 const Getenv& getenv)
+{
+  Invocation inv;
+  auto& s = inv.settings;
+  const auto words = split_words(input_args, all_options(table));
+  s.verbosity = words.verbosity;
+  if (words.command == "help") {
+    inv.action = Invocation::Action::help;
+    inv.help_topic = help_topic(words);
+    if (!inv.help_topic.empty()) {
+      known_command(table, inv.help_topic);
+    }
+    return inv;
+  }
+  const Command* row = words.command.empty() ? nullptr : &known_command(table, words.command);
+  const auto vm = read_words(words.args, table, row);
+  if (vm["version"].as<bool>()) {
+    inv.action = Invocation::Action::version;
+    return inv;
+  }
+  if (vm["help"].as<bool>()) {
+    inv.action = Invocation::Action::help;
+    inv.help_topic = words.command;
+    return inv;
+  }
+  if (row == nullptr) {
+    throw UsageError("no command given; 'mailwrench --help' lists them");
+  }
+  s.command = words.command;
+  s.json = vm["json"].as<bool>();
+  s.quiet = vm["quiet"].as<bool>();
+
+  auto file = read_config_file(Sources(vm, getenv, {}, ""), getenv, s);
+  Sources in(vm, getenv, std::move(file), s.config_file);
+  if (row->service == Service::smtp) {
+    in.use_smtp_keys();
+  }
+  read_server(in, row->service, s);
+  s.password = read_password_source(in, getenv);
+  read_transport(in, getenv, s);
+  if (row->selection) {
+    build_selection(vm, s);
+  } else if (vm.count("args") != 0) {
+    throw UsageError("'" + s.command + "' takes no arguments (got '" +
+                     vm["args"].as<std::vector<std::string>>().front() + "')");
+  }
+
+  auto lookup = [&in](const std::string& key) { return in.lookup(key); };
+  // Another account (send --await): configured like any POP3 account, so parsed as one; the
+  // MAILWRENCH_* variables (a password, a host) were meant for this run, not for it.
+  auto account = [&](const std::string& name) {
+    std::vector<std::string> args = {"-a", name, "stat"};
+    if (!s.config_file.empty()) {
+      args.insert(args.begin(), {"--config", s.config_file});
+    }
+    Getenv account_env = [&getenv](const std::string& var) -> std::optional<std::string> {
+      return var.starts_with("MAILWRENCH_") ? std::nullopt : getenv(var);
     };
-    s.from = lookup("from").value_or("");
-    s.to = strings("to");
-    s.cc = strings("cc");
-    s.bcc = strings("bcc");
-    s.subject = from_cli("subject").value_or("");
-    s.body = from_cli("body");
-    s.body_file = from_cli("body-file").value_or("");
-    s.attachments = strings("attach");
-    s.extra_headers = strings("header");
-    s.raw = vm["raw"].as<bool>();
-    s.dry_run = vm["dry-run"].as<bool>();
-    s.chunking = vm["chunking"].as<bool>();
-    s.ehlo = from_cli("ehlo").value_or("");
-    s.dsn_notify = from_cli("dsn-notify").value_or("");
-    s.dsn_return = from_cli("dsn-return").value_or("");
-    s.dsn_envid = from_cli("dsn-envid").value_or("");
-    if (auto watched = from_cli("await")) {
-      // The watched account is configured like any POP3 account: parse it as one.
-      std::vector<std::string> await_args = {"-a", *watched};
-      if (!s.config_file.empty()) {
-        await_args.insert(await_args.begin(), {"--config", s.config_file});
-      }
-      await_args.emplace_back("stat");
-      // MAILWRENCH_* (a password, a host) were meant for the SMTP side, not this account.
-      Getenv account_env = [&getenv](const std::string& name) -> std::optional<std::string> {
-        if (name.starts_with("MAILWRENCH_")) {
-          return std::nullopt;
-        }
-        return getenv(name);
-      };
-      s.await_account =
-          std::make_shared<const Settings>(parse(await_args, account_env).settings);
-    }
-    if (auto t = from_cli("await-timeout")) {
-      // "90", "90s" or "2m".
-      std::string number = *t;
-      std::uint64_t unit = 1;
-      if (!number.empty() && (number.back() == 's' || number.back() == 'm')) {
-        unit = number.back() == 'm' ? 60 : 1;
-        number.pop_back();
-      }
-      auto seconds = parse_number(number, "--await-timeout") * unit;
-      if (seconds == 0 || seconds > 86400) {
-        throw UsageError("invalid --await-timeout '" + *t + "' (expected e.g. 60, 90s or 2m)");
-      }
-      s.await_timeout = std::chrono::seconds(seconds);
-    }
-    s.await_purge = vm["await-purge"].as<bool>();
-    if (s.await_purge && !s.await_account) {
-      throw UsageError("--await-purge needs --await ACCOUNT");
-    }
-    if (s.body && !s.body_file.empty()) {
-      throw UsageError("give the text with --body or with --body-file, not both");
-    }
-    if (s.raw && (s.body || !s.body_file.empty() || !s.attachments.empty() ||
-                  !s.subject.empty() || !s.extra_headers.empty())) {
-      throw UsageError("--raw sends stdin as it is: --subject, --body, --body-file, --attach "
-                       "and --header do not apply");
-    }
-    if (!s.raw && s.to.empty() && s.cc.empty() && s.bcc.empty()) {
-      throw UsageError("send needs at least one recipient: --to, --cc or --bcc");
-    }
-    if (!s.raw && s.from.empty()) {
-      throw UsageError("send needs --from ADDR (or 'from = ...' in the config file)");
-    }
-    std::transform(s.dsn_return.begin(), s.dsn_return.end(), s.dsn_return.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (!s.dsn_return.empty() && s.dsn_return != "FULL" && s.dsn_return != "HDRS") {
-      throw UsageError("invalid --dsn-return '" + s.dsn_return + "' (expected full or hdrs)");
-    }
-    std::transform(s.dsn_notify.begin(), s.dsn_notify.end(), s.dsn_notify.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (!s.dsn_notify.empty() && s.dsn_notify != "NEVER") {
-      std::string_view rest = s.dsn_notify;
-      while (!rest.empty()) {
-        auto word = rest.substr(0, rest.find(','));
-        if (word != "SUCCESS" && word != "FAILURE" && word != "DELAY") {
-          throw UsageError("invalid --dsn-notify '" + s.dsn_notify +
-                           "' (expected NEVER, or a list of SUCCESS, FAILURE, DELAY)");
-        }
-        rest.remove_prefix(std::min(rest.size(), word.size() + 1));
-      }
-    }
-  } else if (command == "fetch") {
-    build_selection(vm, s);
-    s.output = lookup("output").value_or("");
-    if (s.output.empty()) {
-      throw UsageError("fetch needs --output maildir:DIR, mbox:FILE, dir:DIR or - (stdout)");
-    }
-    s.only_new = vm["new"].as<bool>();
-    s.delete_after = vm["delete"].as<bool>();
-    s.flush = vm["flush"].as<bool>();
-    if (s.flush && !s.only_new) {
-      throw UsageError("--flush deletes what the --new state file records as stored: it needs "
-                       "--new");
-    }
-    s.crlf = vm["crlf"].as<bool>();
-    s.state_file = expand_home(lookup("state").value_or(""), getenv);
-    if (auto limit = from_cli("limit")) {
-      s.limit = parse_number(*limit, "--limit");
-    }
-    if (auto max = from_cli("max-size")) {
-      s.max_size = for_option("max-size", [&] { return select::parse_size(*max); });
-    }
-    if (auto wait = from_cli("wait-lock")) {
-      s.wait_lock = std::chrono::seconds(parse_number(*wait, "--wait-lock"));
-    }
-  } else if (command == "top") {
-    if (positional_args.empty()) {
-      throw UsageError("top needs a message number: mailwrench top MSG [LINES]");
-    }
-    if (positional_args.size() > 2) {
-      throw UsageError("top takes at most two arguments: MSG [LINES]");
-    }
-    s.message = parse_number(positional_args[0], "message number");
-    if (s.message == 0) {
-      throw UsageError("invalid message number '0' (messages are numbered from 1)");
-    }
-    if (positional_args.size() == 2) {
-      s.lines = parse_number(positional_args[1], "line count");
-    }
-    s.raw = vm["raw"].as<bool>();
-  } else if (!positional_args.empty()) {
-    throw UsageError("'" + command + "' takes no arguments (got '" + positional_args[0] + "')");
-  }
+    return parse(args, table, account_env).settings;
+  };
+  inv.run = row->prepare(Options(vm, s, lookup, account, getenv));
   return inv;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cli/command.hpp"
 #include "cli/settings.hpp"
 
 #include <functional>
@@ -10,36 +11,26 @@
 
 namespace mw::cli {
 
-// One subcommand: its name, its argument synopsis and one line of description (ninja's Tool).
-struct CommandInfo {
-  std::string_view name;
-  std::string_view synopsis;
-  std::string_view summary;
-};
-
-// Every command, in the order --help lists them.
-const std::vector<CommandInfo>& command_table();
-
 // What the command line asks for.
 struct Invocation {
   enum class Action { run, help, version };
   Action action = Action::run;
   std::string help_topic;  // command name for "help COMMAND" / "COMMAND --help", or ""
   Settings settings;
+  Run run;  // the command, bound to its options
 };
-
-// Reads an environment variable (injected so tests can parse without touching the real one).
-using Getenv = std::function<std::optional<std::string>(const std::string&)>;
 
 // The process environment.
 std::optional<std::string> process_getenv(const std::string& name);
 
-// Parses argv, the environment (MAILWRENCH_*) and the config file into an Invocation.
-// Throws UsageError (64) for command-line mistakes and Error 78/66 for config problems.
-Invocation parse(const std::vector<std::string>& args, const Getenv& getenv = process_getenv);
+// Parses argv, the environment (MAILWRENCH_*) and the config file into an Invocation of one
+// of the commands of `table`. Throws UsageError (64) for command-line mistakes and Error 78/66
+// for config problems.
+Invocation parse(const std::vector<std::string>& args, const CommandTable& table,
+                 const Getenv& getenv = process_getenv);
 
 // The --help text of the program ("") or of one command.
-std::string help_text(std::string_view command);
+std::string help_text(const CommandTable& table, std::string_view command);
 
 // The closest of `candidates` to `word` within a small edit distance, for "did you mean".
 std::optional<std::string> closest(std::string_view word,

@@ -2,7 +2,6 @@
 
 #include "cli/options.hpp"
 #include "cli/process.hpp"
-#include "commands/context.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -102,35 +101,18 @@ std::function<bool(const std::string&)> terminal_confirm()
   };
 }
 
-int run_command(const Settings& settings)
+int run_command(const Invocation& invocation)
 {
-  commands::Context context{settings,
-                            std::cout,
-                            std::cerr,
-                            make_logger(settings),
-                            isatty(STDOUT_FILENO) == 1,
-                            terminal_width(),
-                            terminal_confirm(),
-                            isatty(STDERR_FILENO) == 1};
-  if (settings.command == "stat") {
-    return commands::stat(context);
-  }
-  if (settings.command == "list") {
-    return commands::list(context);
-  }
-  if (settings.command == "top") {
-    return commands::top(context);
-  }
-  if (settings.command == "purge") {
-    return commands::purge(context);
-  }
-  if (settings.command == "fetch") {
-    return commands::fetch(context);
-  }
-  if (settings.command == "send") {
-    return commands::send(context);
-  }
-  throw Error(ExitCode::software, "no implementation for command '" + settings.command + "'");
+  const auto& settings = invocation.settings;
+  const Context context{settings,
+                        std::cout,
+                        std::cerr,
+                        make_logger(settings),
+                        isatty(STDOUT_FILENO) == 1,
+                        terminal_width(),
+                        terminal_confirm(),
+                        isatty(STDERR_FILENO) == 1};
+  return invocation.run(context);
 }
 
 // The message may quote what a server said (an -ERR text, an SMTP reply): it is made visible
@@ -148,7 +130,7 @@ int fail(ExitCode code, const std::string& raw_message, bool json)
 
 }  // namespace
 
-int run(int argc, char** argv)
+int run(int argc, char** argv, const CommandTable& table)
 {
   // Before any file is opened: none may become standard output. With standard output closed,
   // whatever would be printed goes nowhere, and `-o -` is refused before anything is fetched.
@@ -167,10 +149,10 @@ int run(int argc, char** argv)
   bool json = std::find(args.begin(), args.end(), "--json") != args.end();
   bool quiet = false;
   try {
-    auto invocation = parse(args);
+    auto invocation = parse(args, table);
     switch (invocation.action) {
     case Invocation::Action::help:
-      std::cout << help_text(invocation.help_topic);
+      std::cout << help_text(table, invocation.help_topic);
       return 0;
     case Invocation::Action::version:
       std::cout << "mailwrench " << MAILWRENCH_VERSION << "\n"
@@ -184,7 +166,7 @@ int run(int argc, char** argv)
     }
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;
-    const int code = run_command(invocation.settings);
+    const int code = run_command(invocation);
     return reader_gone() ? static_cast<int>(ExitCode::closed_pipe) : code;
   } catch (const ClosedPipe& e) {
     return static_cast<int>(e.code());

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +20,7 @@ struct PasswordSource {
   std::string value;  // the command or the file name; never the password itself
 };
 
-// Everything one run needs, from the command line, the environment, the config file and
+// What every command needs, from the command line, the environment, the config file and
 // the built-in defaults (in that order of precedence). Immutable once built.
 struct Settings {
   std::string command;
@@ -45,49 +44,9 @@ struct Settings {
   int verbosity = 0;
   bool quiet = false;
 
-  // list, fetch, purge
-  bool headers = false;
+  // The commands that take a SELECTION (list, top, fetch, purge); each command's other
+  // options are its own (commands/*.cpp).
   select::Selection selection;
-
-  // purge
-  bool dry_run = false;
-  bool yes = false;
-
-  // fetch
-  std::string output;                   // "maildir:DIR", "mbox:FILE", "dir:DIR" or "-"
-  bool only_new = false;                // --new
-  std::string state_file;               // --state, or the default for the account
-  bool delete_after = false;            // --delete
-  bool flush = false;                   // --flush: also delete what earlier runs stored
-  std::optional<std::uint64_t> limit;   // --limit N
-  std::optional<std::uint64_t> max_size;
-  bool crlf = false;
-  std::chrono::seconds wait_lock{0};
-
-  // send
-  std::string from;
-  std::vector<std::string> to;
-  std::vector<std::string> cc;
-  std::vector<std::string> bcc;
-  std::string subject;
-  std::optional<std::string> body;       // --body
-  std::string body_file;                 // --body-file ("-" = stdin)
-  std::vector<std::string> attachments;  // --attach
-  std::vector<std::string> extra_headers;
-  bool raw = false;                      // send --raw; top --raw: the bytes even on a terminal
-  std::string ehlo;                      // "" = this machine's FQDN
-  bool chunking = false;
-  std::string dsn_notify;
-  std::string dsn_return;
-  std::string dsn_envid;
-  // send --await: the POP3 account to watch for the message, how long, and whether to delete it.
-  std::shared_ptr<const Settings> await_account;
-  std::chrono::seconds await_timeout{60};
-  bool await_purge = false;
-
-  // top
-  std::uint64_t message = 0;
-  std::uint64_t lines = 0;
 };
 
 }  // namespace mw::cli

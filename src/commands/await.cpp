@@ -51,18 +51,18 @@ private:
   std::string m_block;  // the reply being read
 };
 
-Context watching(const Context& context)
+cli::Context watching(const cli::Context& context, const AwaitOptions& options)
 {
-  return Context{*context.settings.await_account, context.out, context.err, context.log,
+  return cli::Context{options.account, context.out, context.err, context.log,
                  context.out_is_terminal, context.terminal_width, {}, false};
 }
 
 }  // namespace
 
-AwaitBaseline await_baseline(const Context& context)
+AwaitBaseline await_baseline(const cli::Context& context, const AwaitOptions& options)
 {
-  const auto& account = *context.settings.await_account;
-  auto watch = watching(context);
+  const auto& account = options.account;
+  auto watch = watching(context, options);
   auto session = Pop3Session::open(watch);
   auto uids = session.client().uidl();
   session.quit_quietly();
@@ -79,14 +79,15 @@ AwaitBaseline await_baseline(const Context& context)
   return baseline;
 }
 
-output::AwaitOutcome await_delivery(const Context& context, const std::string& message_id,
+output::AwaitOutcome await_delivery(const cli::Context& context, const AwaitOptions& options,
+                                    const std::string& message_id,
                                     std::chrono::steady_clock::time_point sent,
                                     const AwaitBaseline& baseline)
 {
-  const auto& account = *context.settings.await_account;
-  auto watch = watching(context);
+  const auto& account = options.account;
+  auto watch = watching(context, options);
   auto start = sent;
-  auto deadline = start + context.settings.await_timeout;
+  auto deadline = start + options.timeout;
   // UIDs whose headers were read already, and those that were there before the send.
   std::unordered_set<std::string> seen = baseline;
   for (;;) {
@@ -125,7 +126,7 @@ output::AwaitOutcome await_delivery(const Context& context, const std::string& m
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       outcome.number = numbers[i];
       outcome.uid = numbers_uids[i];
-      if (context.settings.await_purge) {
+      if (options.purge) {
         pop3::Deleter deleter(requests, std::move(uid_of), pop3::DryRun::no);
         deleter.remove({numbers[i], numbers_uids[i]});
         requests.run();
@@ -139,7 +140,7 @@ output::AwaitOutcome await_delivery(const Context& context, const std::string& m
     if (std::chrono::steady_clock::now() >= deadline) {
       throw Error(ExitCode::temporary,
                   "the message was sent, but did not arrive in " + account.account + " within " +
-                      std::to_string(context.settings.await_timeout.count()) + " s");
+                      std::to_string(options.timeout.count()) + " s");
     }
     context.log->debug("{} has not arrived in {} yet", message_id, account.account);
     std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -1,11 +1,12 @@
 #include "cli/process.hpp"
-#include "commands/context.hpp"
+#include "cli/command.hpp"
 #include "commands/fetch_plan.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/progress.hpp"
-#include "pop3/deleter.hpp"
 #include "output/render.hpp"
+#include "pop3/deleter.hpp"
+#include "select/selection.hpp"
 #include "store/sink.hpp"
 #include "store/state.hpp"
 #include "util/error.hpp"
@@ -16,6 +17,8 @@
 #include <optional>
 #include <sys/stat.h>
 
+namespace po = boost::program_options;
+
 namespace mw::commands {
 
 namespace {
@@ -24,6 +27,19 @@ namespace {
 // fsync, one journal write each); a message's UID is recorded and its DELE sent only after
 // the batch holding it is durable. A kill loses at most a batch of work, never a message.
 constexpr auto k_batch_interval = std::chrono::seconds(1);
+
+// fetch's own options.
+struct FetchOptions {
+  std::string output;                   // "maildir:DIR", "mbox:FILE", "dir:DIR" or "-"
+  bool only_new = false;                // --new
+  std::string state_file;               // --state, or "": the default for the mailbox
+  bool delete_after = false;            // --delete
+  bool flush = false;                   // --flush: also delete what earlier runs stored
+  std::optional<std::uint64_t> limit;   // --limit N
+  std::optional<std::uint64_t> max_size;
+  bool crlf = false;
+  std::chrono::seconds wait_lock{0};
+};
 
 std::string mailbox_of(const cli::Settings& s)
 {
@@ -41,7 +57,7 @@ std::string state_name(const cli::Settings& s)
 
 // Versions before 0.2 named the state file after the account, or USER@HOST, and did not record
 // its mailbox: such a file is not taken (it may be another mailbox's), only pointed out.
-void warn_about_old_state(const Context& context, const std::string& state_path)
+void warn_about_old_state(const cli::Context& context, const std::string& state_path)
 {
   const auto& s = context.settings;
   auto old = store::default_state_path(s.account.empty() ? s.user + "@" + s.host : s.account);
@@ -59,10 +75,10 @@ void warn_about_old_state(const Context& context, const std::string& state_path)
 // the message is durable. Nothing here decides what to fetch: that is planned before.
 class Fetcher {
 public:
-  Fetcher(const Context& context, store::Sink& sink, std::optional<store::UidState>& state,
+  Fetcher(const cli::Context& context, const FetchOptions& options, store::Sink& sink, std::optional<store::UidState>& state,
           std::vector<output::MessageRow> plan, output::FetchResult& result,
           output::Progress& progress, pop3::Requests& requests, pop3::Deleter& deleter)
-      : m_context(context), m_requests(requests), m_deleter(deleter), m_sink(sink),
+      : m_context(context), m_options(options), m_requests(requests), m_deleter(deleter), m_sink(sink),
         m_state(state), m_plan(std::move(plan)), m_result(result), m_progress(progress),
         m_last_sync(std::chrono::steady_clock::now())
   {
@@ -71,7 +87,7 @@ public:
   // Queues a RETR for every planned message, each reply to its own callbacks.
   void start()
   {
-    const auto ending = m_context.settings.crlf ? pop3::LineEnding::crlf : pop3::LineEnding::lf;
+    const auto ending = m_options.crlf ? pop3::LineEnding::crlf : pop3::LineEnding::lf;
     for (std::size_t i = 0; i < m_plan.size(); ++i) {
       m_requests.retr(m_plan[i].number, ending,
                       {[this, i](const pop3::Status& status) { on_status(i, status); },
@@ -166,7 +182,7 @@ private:
   void on_data(std::size_t tag, std::string_view data)
   {
     if (m_delivery) {
-      const auto& max = m_context.settings.max_size;
+      const auto& max = m_options.max_size;
       if (max && m_octets + data.size() > *max) {
         // LIST said it was small enough; the message itself says otherwise. Reading on would
         // let the server decide how much we store.
@@ -199,7 +215,7 @@ private:
     // The last batch waits for QUIT unless its DELEs must go before it: so a session found
     // out of step at the end keeps nothing it may have misread.
     bool last = m_retrs_done == m_plan.size();
-    if (last && m_context.settings.delete_after) {
+    if (last && m_options.delete_after) {
       sync_and_record();
     } else if (m_unsynced >= m_sink.batch() ||
                std::chrono::steady_clock::now() - m_last_sync >= k_batch_interval) {
@@ -237,13 +253,14 @@ private:
         m_state->record(row.uid);
         m_recorded.push_back(row.uid);
       }
-      if (m_context.settings.delete_after && !m_session_over) {
+      if (m_options.delete_after && !m_session_over) {
         remove(row);
       }
     };
   }
 
-  const Context& m_context;
+  const cli::Context& m_context;
+  const FetchOptions& m_options;
   pop3::Requests& m_requests;
   pop3::Deleter& m_deleter;
   bool m_session_over = false;  // no DELE may be sent any more
@@ -267,49 +284,47 @@ private:
   std::function<void()> m_before_visible;
 };
 
-}  // namespace
-
 // The telnet session it replaces: USER/PASS, LIST, UIDL, RETR n (saved by hand), DELE n, QUIT.
-int fetch(const Context& context)
+int run(const cli::Context& context, const FetchOptions& o)
 {
   const auto& s = context.settings;
   auto started = std::chrono::steady_clock::now();
-  auto spec = store::parse_output(s.output);
+  auto spec = store::parse_output(o.output);
 
   // The password before any file is opened: a --password-command (up to --timeout) or a prompt
   // must not hold the lock.
   auto login = Pop3Session::login_for(context);
 
   // One run per mailbox at a time, and the record of what earlier runs stored.
-  auto state_path = s.state_file.empty() ? store::default_state_path(state_name(s)) : s.state_file;
-  if (s.only_new && s.state_file.empty()) {
+  auto state_path = o.state_file.empty() ? store::default_state_path(state_name(s)) : o.state_file;
+  if (o.only_new && o.state_file.empty()) {
     warn_about_old_state(context, state_path);
   }
   std::optional<store::FileLock> lock;
   std::optional<store::UidState> state;
-  if (s.only_new || s.delete_after || s.flush) {
-    lock.emplace(store::FileLock::acquire(state_path + ".lock", s.wait_lock));
+  if (o.only_new || o.delete_after || o.flush) {
+    lock.emplace(store::FileLock::acquire(state_path + ".lock", o.wait_lock));
     // The summary's seconds are the transfer's: not the --wait-lock wait for another run.
     started = std::chrono::steady_clock::now();
   }
-  if (s.only_new) {
+  if (o.only_new) {
     state.emplace(store::UidState::load(state_path, mailbox_of(s)));
   }
 
   auto session = Pop3Session::open(context, std::move(login));
   auto& client = session.client();
   auto selected = select_messages(session, context, false, Missing::fail);
-  if (s.only_new && selected.server_uids.empty() && !selected.rows.empty()) {
+  if (o.only_new && selected.server_uids.empty() && !selected.rows.empty()) {
     throw Error(ExitCode::unavailable,
                 "the server does not support UIDL, so --new cannot tell new messages apart");
   }
 
   // Plan: what to fetch, what to skip and say so, what earlier runs stored.
   output::FetchResult result;
-  result.output = s.output;
+  result.output = o.output;
   auto plan = plan_fetch(std::move(selected.rows), selected.server_uids,
                          state ? &*state : nullptr,
-                         {s.delete_after || s.flush, s.max_size, s.limit});
+                         {o.delete_after || o.flush, o.max_size, o.limit});
   result.skipped = std::move(plan.skipped);
   result.failed = std::move(plan.failed);
   if (plan.ambiguous > 0) {
@@ -322,7 +337,7 @@ int fetch(const Context& context)
                      " are selected: select one (e.g. its number), or use mbox:FILE");
   }
 
-  auto sink = store::open_sink(spec, s.crlf ? store::LineEnding::crlf : store::LineEnding::lf,
+  auto sink = store::open_sink(spec, o.crlf ? store::LineEnding::crlf : store::LineEnding::lf,
                                context.out);
   bool data_on_stdout = spec.kind == store::OutputSpec::Kind::standard_output;
   std::ostream& summary = data_on_stdout ? context.err : context.out;
@@ -331,9 +346,9 @@ int fetch(const Context& context)
 
   pop3::Requests requests(client);
   pop3::Deleter deleter(requests, selected.uid_of, pop3::DryRun::no);
-  Fetcher fetcher(context, *sink, state, std::move(plan.fetch), result, progress, requests,
+  Fetcher fetcher(context, o, *sink, state, std::move(plan.fetch), result, progress, requests,
                   deleter);
-  const bool wait_for_reader = data_on_stdout && (state || s.delete_after);
+  const bool wait_for_reader = data_on_stdout && (state || o.delete_after);
   if (wait_for_reader) {
     // A message in the pipe's buffer has not reached the reader (`| head -c 100` may leave
     // without it): it is recorded and deleted once read.
@@ -341,7 +356,7 @@ int fetch(const Context& context)
   }
   try {
     fetcher.start();
-    if (s.flush) {
+    if (o.flush) {
       fetcher.delete_stored_before(plan.stored_before);
     }
     requests.run();
@@ -411,6 +426,61 @@ int fetch(const Context& context)
     output::render_plain(result, summary);
   }
   return result.failed.empty() ? 0 : static_cast<int>(ExitCode::partial);
+}
+
+}  // namespace
+
+void fetch_options(po::options_description& options)
+{
+  // clang-format off
+  options.add_options()
+    ("output,o", po::value<std::string>()->value_name("TARGET"),
+     "maildir:DIR | mbox:FILE | dir:DIR | - (stdout, one message); an existing Maildir "
+     "may be given as DIR")
+    ("new", po::bool_switch(), "skip messages whose UID the state file records")
+    ("state", po::value<std::string>()->value_name("FILE"),
+     "the state file of --new (default $XDG_STATE_HOME/mailwrench/"
+     "[ACCOUNT+]USER@HOST-PORT.uids)")
+    ("delete", po::bool_switch(),
+     "delete each message on the server once it is safely stored")
+    ("flush", po::bool_switch(),
+     "with --new: also delete the messages the state file says earlier runs stored")
+    ("limit", po::value<std::string>()->value_name("N"), "fetch at most N messages")
+    ("max-size", po::value<std::string>()->value_name("SIZE"),
+     "skip (and report) messages larger than SIZE")
+    ("crlf", po::bool_switch(), "store CRLF line endings as sent (default: LF)")
+    ("wait-lock", po::value<std::string>()->value_name("SECONDS"),
+     "wait this long for another run on the same mailbox to finish (default 0)");
+  // clang-format on
+}
+
+cli::Run fetch(const cli::Options& options)
+{
+  options.require_server();
+  FetchOptions o;
+  o.output = options.configured("output").value_or("");
+  if (o.output.empty()) {
+    throw UsageError("fetch needs --output maildir:DIR, mbox:FILE, dir:DIR or - (stdout)");
+  }
+  o.only_new = options.flag("new");
+  o.delete_after = options.flag("delete");
+  o.flush = options.flag("flush");
+  if (o.flush && !o.only_new) {
+    throw UsageError("--flush deletes what the --new state file records as stored: it needs "
+                     "--new");
+  }
+  o.crlf = options.flag("crlf");
+  o.state_file = options.configured_path("state");
+  if (auto limit = options.given("limit")) {
+    o.limit = cli::parse_number(*limit, "--limit");
+  }
+  if (auto max = options.given("max-size")) {
+    o.max_size = cli::for_option("max-size", [&] { return select::parse_size(*max); });
+  }
+  if (auto wait = options.given("wait-lock")) {
+    o.wait_lock = std::chrono::seconds(cli::parse_number(*wait, "--wait-lock"));
+  }
+  return [o = std::move(o)](const cli::Context& context) { return run(context, o); };
 }
 
 }  // namespace mw::commands

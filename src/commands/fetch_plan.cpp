@@ -9,7 +9,7 @@ namespace mw::commands {
 
 FetchPlan plan_fetch(std::vector<output::MessageRow> rows,
                      const std::vector<std::string>& server_uids, const store::UidState* state,
-                     const FetchOptions& options)
+                     const PlanOptions& options)
 {
   FetchPlan plan;
   // RFC 1939 section 7 makes UIDs unique; a server that repeats one cannot tell us which of

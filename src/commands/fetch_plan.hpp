@@ -23,7 +23,7 @@ struct FetchPlan {
 };
 
 // The options of fetch that planning looks at.
-struct FetchOptions {
+struct PlanOptions {
   bool deletes = false;  // --delete or --flush: a wrong guess would delete a message
   std::optional<std::uint64_t> max_size;
   std::optional<std::uint64_t> limit;
@@ -36,6 +36,6 @@ struct FetchOptions {
 // nothing done); one LIST says is larger than max_size is skipped; at most `limit` are fetched.
 FetchPlan plan_fetch(std::vector<output::MessageRow> rows,
                      const std::vector<std::string>& server_uids, const store::UidState* state,
-                     const FetchOptions& options);
+                     const PlanOptions& options);
 
 }  // namespace mw::commands

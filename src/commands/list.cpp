@@ -1,16 +1,20 @@
-#include "commands/context.hpp"
+#include "cli/command.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/render.hpp"
 
+namespace po = boost::program_options;
+
 namespace mw::commands {
 
+namespace {
+
 // The telnet session it replaces: USER/PASS, LIST, UIDL, (TOP n 0 for each), QUIT.
-int list(const Context& context)
+int run(const cli::Context& context, bool headers)
 {
   const auto& s = context.settings;
   auto session = Pop3Session::open(context);
-  auto selected = select_messages(session, context, s.headers, Missing::ignore);
+  auto selected = select_messages(session, context, headers, Missing::ignore);
   session.quit_quietly();
 
   output::ListResult result{std::move(selected.rows), selected.headers_read};
@@ -20,6 +24,22 @@ int list(const Context& context)
     output::render_plain(result, context.out, {context.out_is_terminal, context.terminal_width});
   }
   return 0;
+}
+
+}  // namespace
+
+void list_options(po::options_description& options)
+{
+  options.add_options()("headers", po::bool_switch(),
+                        "also show From, Subject and Date (read with TOP n 0)");
+}
+
+cli::Run list(const cli::Options& options)
+{
+  options.require_server();
+  return [headers = options.flag("headers")](const cli::Context& context) {
+    return run(context, headers);
+  };
 }
 
 }  // namespace mw::commands

@@ -99,7 +99,7 @@ void check_named_messages(const select::Selection& selection,
 
 }  // namespace
 
-Selected select_messages(Pop3Session& session, const Context& context, bool want_headers,
+Selected select_messages(Pop3Session& session, const cli::Context& context, bool want_headers,
                          Missing missing)
 {
   const auto& selection = context.settings.selection;

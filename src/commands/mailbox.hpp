@@ -1,6 +1,6 @@
 #pragma once
 
-#include "commands/context.hpp"
+#include "cli/command.hpp"
 #include "commands/session.hpp"
 #include "mail/headers.hpp"
 #include "output/results.hpp"
@@ -26,7 +26,7 @@ enum class Missing { ignore, fail };
 // LIST and UIDL, then TOP n 0 (pipelined) when `want_headers` or the selection needs headers,
 // for the messages that numbers, UIDs and sizes have not ruled out; then the selection itself. Throws 65 for a named message that does
 // not exist when `missing` is fail, 69 when the server lacks UIDL/TOP that the request needs.
-Selected select_messages(Pop3Session& session, const Context& context, bool want_headers,
+Selected select_messages(Pop3Session& session, const cli::Context& context, bool want_headers,
                          Missing missing);
 
 }  // namespace mw::commands

@@ -1,4 +1,4 @@
-#include "commands/context.hpp"
+#include "cli/command.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/render.hpp"
@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include <sstream>
+
+namespace po = boost::program_options;
 
 namespace mw::commands {
 
@@ -65,20 +67,23 @@ std::string count_text(std::size_t count, std::uint64_t octets)
          output::human_size(octets) + ")";
 }
 
-}  // namespace
+struct PurgeOptions {
+  bool dry_run = false;
+  bool yes = false;
+};
 
 // The telnet session it replaces: USER/PASS, LIST, UIDL, TOP n 0 (look), DELE n..., QUIT.
-int purge(const Context& context)
+int run(const cli::Context& context, const PurgeOptions& o)
 {
   const auto& s = context.settings;
-  if (!s.dry_run && !s.yes && !context.confirm) {
+  if (!o.dry_run && !o.yes && !context.confirm) {
     throw UsageError("purge asks for confirmation, and there is no terminal to ask on: add "
                      "--yes to delete, or --dry-run to look");
   }
   // Headers are read (TOP n 0 for every message) for whoever looks: the person answering,
   // the table and the JSON document. With --quiet and nobody to ask, nothing is shown, so
   // nothing is read that only the table would show (filters on headers still read them).
-  const bool asking = !s.dry_run && !s.yes;
+  const bool asking = !o.dry_run && !o.yes;
   const bool shown_to_nobody = s.quiet && !s.json && !asking;
   auto session = Pop3Session::open(context);
   auto& client = session.client();
@@ -94,14 +99,14 @@ int purge(const Context& context)
   if (rows.empty()) {
     session.quit_quietly();
     if (s.json) {
-      output::write_json(output::to_json(rows, s.dry_run), context.out);
+      output::write_json(output::to_json(rows, o.dry_run), context.out);
     } else if (!shown_to_nobody) {
       context.out << "no message matches; nothing deleted\n";
     }
     return 0;
   }
 
-  auto dry_run = s.dry_run ? DryRun::yes : DryRun::no;
+  auto dry_run = o.dry_run ? DryRun::yes : DryRun::no;
   if (asking) {
     // The person answering must see what they agree to, on the terminal they answer on: when
     // stdout is not that terminal (`purge 7 >log`, --json), the table comes with the question.
@@ -141,7 +146,7 @@ int purge(const Context& context)
   }
 
   if (s.json) {
-    output::write_json(output::to_json(rows, s.dry_run), context.out);
+    output::write_json(output::to_json(rows, o.dry_run), context.out);
   } else if (shown_to_nobody) {
     // Nothing to say: the exit status tells.
   } else if (dry_run == DryRun::yes) {
@@ -151,6 +156,28 @@ int purge(const Context& context)
     context.out << "deleted " << count_text(rows.size(), octets) << "\n";
   }
   return 0;
+}
+
+}  // namespace
+
+void purge_options(po::options_description& options)
+{
+  // clang-format off
+  options.add_options()
+    ("dry-run,n", po::bool_switch(), "show what would be deleted; delete nothing")
+    ("yes,y", po::bool_switch(), "do not ask for confirmation");
+  // clang-format on
+}
+
+cli::Run purge(const cli::Options& options)
+{
+  options.require_server();
+  if (options.settings().selection.empty()) {
+    throw UsageError("purge needs a selection (message numbers, --uid, --from, ...) or --all; "
+                     "it never deletes everything by default");
+  }
+  PurgeOptions purge{options.flag("dry-run"), options.flag("yes")};
+  return [purge](const cli::Context& context) { return run(context, purge); };
 }
 
 }  // namespace mw::commands

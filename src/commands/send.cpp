@@ -1,6 +1,6 @@
 #include "cli/password.hpp"
 #include "commands/await.hpp"
-#include "commands/context.hpp"
+#include "cli/command.hpp"
 #include "commands/session.hpp"
 #include "mail/address.hpp"
 #include "mail/compose.hpp"
@@ -23,6 +23,8 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
+
+namespace po = boost::program_options;
 
 namespace mw::commands {
 
@@ -98,6 +100,27 @@ output::SmtpOutcome outcome_of(const smtp::Reply& reply)
   return {reply.code, reply.enhanced.present() ? reply.enhanced.text() : "", reply.text()};
 }
 
+// send's own options.
+struct SendOptions {
+  std::string from;
+  std::vector<std::string> to;
+  std::vector<std::string> cc;
+  std::vector<std::string> bcc;
+  std::string subject;
+  std::optional<std::string> body;       // --body
+  std::string body_file;                 // --body-file ("-" = stdin)
+  std::vector<std::string> attachments;  // --attach
+  std::vector<std::string> extra_headers;
+  bool raw = false;                      // stdin is the whole message
+  std::string ehlo;                      // "" = this machine's FQDN
+  bool chunking = false;
+  std::string dsn_notify;
+  std::string dsn_return;
+  std::string dsn_envid;
+  bool dry_run = false;
+  std::optional<AwaitOptions> await;  // --await ACCOUNT
+};
+
 // The message to send and its envelope, from the flags or from stdin (--raw).
 struct Prepared {
   std::string message;
@@ -121,7 +144,7 @@ struct Inputs {
   std::string boundary_token;
 };
 
-Inputs read_inputs(const cli::Settings& s)
+Inputs read_inputs(const SendOptions& s)
 {
   Inputs in;
   in.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -157,7 +180,7 @@ Inputs read_inputs(const cli::Settings& s)
   return in;
 }
 
-Prepared prepare(const cli::Settings& s, const Inputs& in, bool eight_bit_allowed)
+Prepared prepare(const SendOptions& s, const Inputs& in, bool eight_bit_allowed)
 {
   auto now = in.now;
   int offset = in.utc_offset_minutes;
@@ -264,7 +287,7 @@ bool is_ascii(std::string_view s)
 }
 
 // What the server's EHLO says the message must fit (RFC 1870 SIZE, RFC 6531 SMTPUTF8).
-void check_limits(const Context& context, const smtp::Extensions& ext, const Prepared& prepared)
+void check_limits(const cli::Context& context, const smtp::Extensions& ext, const Prepared& prepared)
 {
   if (prepared.longest_line > 998) {
     context.log->warn("the message has a line of {} octets; RFC 5322 allows 998, and servers "
@@ -289,7 +312,7 @@ void check_limits(const Context& context, const smtp::Extensions& ext, const Pre
   }
 }
 
-void authenticate(smtp::Client& client, const Context& context, bool encrypted)
+void authenticate(smtp::Client& client, const cli::Context& context, bool encrypted)
 {
   const auto& s = context.settings;
   const auto& ext = client.extensions();
@@ -380,19 +403,17 @@ int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
   return static_cast<int>(accepted == recipients ? ExitCode::ok : ExitCode::partial);
 }
 
-}  // namespace
-
 // The telnet session it replaces: EHLO, STARTTLS, EHLO, AUTH, MAIL FROM, RCPT TO..., DATA,
 // the message, ".", QUIT.
-int send(const Context& context)
+int run(const cli::Context& context, const SendOptions& o)
 {
   const auto& s = context.settings;
   output::SendResult result;
   // Compose once before connecting, so that bad input fails before the server is bothered.
-  auto inputs = read_inputs(s);
+  auto inputs = read_inputs(o);
   refuse_nul(inputs.raw);
-  auto preview = prepare(s, inputs, false);
-  if (s.dry_run) {
+  auto preview = prepare(o, inputs, false);
+  if (o.dry_run) {
     const auto& prepared = preview;
     if (s.json) {
       // Nothing was asked of a server: the envelope and the message, no outcomes.
@@ -420,8 +441,8 @@ int send(const Context& context)
 
   // What is in the awaited mailbox before the send cannot be the message sent.
   AwaitBaseline baseline;
-  if (s.await_account) {
-    baseline = await_baseline(context);
+  if (o.await) {
+    baseline = await_baseline(context, *o.await);
   }
   auto endpoint = endpoint_for(context);
   context.log->debug("connecting to {}:{}", s.host, s.port);
@@ -444,7 +465,7 @@ int send(const Context& context)
     }
     throw Error(e.code(), e.what());
   };
-  auto ehlo_name = s.ehlo.empty() ? this_host_fqdn() : s.ehlo;
+  auto ehlo_name = o.ehlo.empty() ? this_host_fqdn() : o.ehlo;
   client.hello(ehlo_name);
   if (s.tls == cli::TlsMode::starttls) {
     // RFC 3207: STARTTLS chosen is STARTTLS required; nothing else goes out in clear text.
@@ -466,7 +487,7 @@ int send(const Context& context)
   }
   const auto& ext = client.extensions();
 
-  auto prepared = ext.eight_bit_mime ? prepare(s, inputs, true) : std::move(preview);
+  auto prepared = ext.eight_bit_mime ? prepare(o, inputs, true) : std::move(preview);
   try {
     check_limits(context, ext, prepared);
   } catch (const Error& e) {
@@ -481,25 +502,25 @@ int send(const Context& context)
                         std::any_of(prepared.recipients.begin(), prepared.recipients.end(),
                                     [](const std::string& r) { return !is_ascii(r); });
   mail.smtputf8 = utf8_addresses;
-  bool dsn = ext.dsn && (!s.dsn_notify.empty() || !s.dsn_return.empty() || !s.dsn_envid.empty());
-  if (!ext.dsn && (!s.dsn_notify.empty() || !s.dsn_return.empty() || !s.dsn_envid.empty())) {
+  bool dsn = ext.dsn && (!o.dsn_notify.empty() || !o.dsn_return.empty() || !o.dsn_envid.empty());
+  if (!ext.dsn && (!o.dsn_notify.empty() || !o.dsn_return.empty() || !o.dsn_envid.empty())) {
     context.log->warn("the server does not offer DSN; --dsn-* options are ignored");
   }
   if (dsn) {
-    mail.ret = s.dsn_return;
-    mail.envid = s.dsn_envid;
+    mail.ret = o.dsn_return;
+    mail.envid = o.dsn_envid;
   }
   std::vector<smtp::Recipient> recipients;
   for (const auto& r : prepared.recipients) {
     smtp::Recipient recipient{r, {}};
     if (dsn) {
-      recipient.parameters.notify = s.dsn_notify;
+      recipient.parameters.notify = o.dsn_notify;
     }
     recipients.push_back(std::move(recipient));
   }
 
   auto t = client.send(prepared.from, mail, recipients, prepared.message,
-                       s.chunking ? smtp::Chunking::yes : smtp::Chunking::no);
+                       o.chunking ? smtp::Chunking::yes : smtp::Chunking::no);
   auto handed_over = std::chrono::steady_clock::now();
   try {
     client.quit();
@@ -530,9 +551,9 @@ int send(const Context& context)
     }
   }
   // The mail-flow check: wait for the message in a POP3 account.
-  if (s.await_account && t.data && t.data->positive()) {
+  if (o.await && t.data && t.data->positive()) {
     try {
-      result.await = await_delivery(context, prepared.message_id, handed_over, baseline);
+      result.await = await_delivery(context, *o.await, prepared.message_id, handed_over, baseline);
     } catch (const Error& e) {
       if (s.json) {
         auto doc = output::to_json(result);
@@ -564,6 +585,146 @@ int send(const Context& context)
     }
   }
   return code;
+}
+
+// "90", "90s" or "2m".
+std::chrono::seconds await_timeout(const std::string& text)
+{
+  std::string number = text;
+  std::uint64_t unit = 1;
+  if (!number.empty() && (number.back() == 's' || number.back() == 'm')) {
+    unit = number.back() == 'm' ? 60 : 1;
+    number.pop_back();
+  }
+  auto seconds = cli::parse_number(number, "--await-timeout") * unit;
+  if (seconds == 0 || seconds > 86400) {
+    throw UsageError("invalid --await-timeout '" + text + "' (expected e.g. 60, 90s or 2m)");
+  }
+  return std::chrono::seconds(seconds);
+}
+
+// The DSN options, upper-cased and checked (RFC 3461 section 4).
+void check_dsn(SendOptions& o)
+{
+  o.dsn_return = text::upper(o.dsn_return);
+  if (!o.dsn_return.empty() && o.dsn_return != "FULL" && o.dsn_return != "HDRS") {
+    throw UsageError("invalid --dsn-return '" + o.dsn_return + "' (expected full or hdrs)");
+  }
+  o.dsn_notify = text::upper(o.dsn_notify);
+  if (!o.dsn_notify.empty() && o.dsn_notify != "NEVER") {
+    std::string_view rest = o.dsn_notify;
+    while (!rest.empty()) {
+      auto word = rest.substr(0, rest.find(','));
+      if (word != "SUCCESS" && word != "FAILURE" && word != "DELAY") {
+        throw UsageError("invalid --dsn-notify '" + o.dsn_notify +
+                         "' (expected NEVER, or a list of SUCCESS, FAILURE, DELAY)");
+      }
+      rest.remove_prefix(std::min(rest.size(), word.size() + 1));
+    }
+  }
+}
+
+// Which of the options go together.
+void check_combination(const SendOptions& o)
+{
+  if (o.body && !o.body_file.empty()) {
+    throw UsageError("give the text with --body or with --body-file, not both");
+  }
+  if (o.raw && (o.body || !o.body_file.empty() || !o.attachments.empty() || !o.subject.empty() ||
+                !o.extra_headers.empty())) {
+    throw UsageError("--raw sends stdin as it is: --subject, --body, --body-file, --attach "
+                     "and --header do not apply");
+  }
+  if (!o.raw && o.to.empty() && o.cc.empty() && o.bcc.empty()) {
+    throw UsageError("send needs at least one recipient: --to, --cc or --bcc");
+  }
+  if (!o.raw && o.from.empty()) {
+    throw UsageError("send needs --from ADDR (or 'from = ...' in the config file)");
+  }
+}
+
+}  // namespace
+
+void send_options(po::options_description& options)
+{
+  // clang-format off
+  options.add_options()
+    ("from", po::value<std::string>()->value_name("ADDR"),
+     "sender (From header and MAIL FROM)")
+    ("to", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
+     "recipient (repeatable)")
+    ("cc", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
+     "copy recipient (repeatable)")
+    ("bcc", po::value<std::vector<std::string>>()->value_name("ADDR")->composing(),
+     "blind copy recipient: envelope only, never in the headers (repeatable)")
+    ("subject", po::value<std::string>()->value_name("TEXT"), "the Subject")
+    ("body", po::value<std::string>()->value_name("TEXT"), "the text of the message")
+    ("body-file", po::value<std::string>()->value_name("FILE"),
+     "read the text from FILE ('-' = stdin; stdin is read only then or with --raw: "
+     "without --body or --body-file the body is empty)")
+    ("attach", po::value<std::vector<std::string>>()->value_name("FILE")->composing(),
+     "attach FILE (repeatable; type from the extension)")
+    ("header", po::value<std::vector<std::string>>()->value_name("'NAME: VALUE'")->composing(),
+     "add or replace a header (repeatable)")
+    ("raw", po::bool_switch(),
+     "stdin is a complete message; the envelope comes from --from/--to or its headers")
+    ("ehlo", po::value<std::string>()->value_name("NAME"),
+     "the name to greet with (default: this machine's FQDN)")
+    ("dry-run,n", po::bool_switch(), "print the message that would be sent; connect to nothing")
+    ("chunking", po::bool_switch(), "send with BDAT when the server offers CHUNKING")
+    ("dsn-notify", po::value<std::string>()->value_name("LIST"),
+     "delivery status notifications: NEVER, or SUCCESS,FAILURE,DELAY")
+    ("dsn-return", po::value<std::string>()->value_name("full|hdrs"),
+     "what a bounce returns: the full message or its headers")
+    ("dsn-envid", po::value<std::string>()->value_name("ID"), "envelope id for DSNs")
+    ("await", po::value<std::string>()->value_name("ACCOUNT"),
+     "then poll the POP3 account ACCOUNT (config file) until the message arrives")
+    ("await-timeout", po::value<std::string>()->value_name("SECONDS"),
+     "how long --await waits (default 60)")
+    ("await-purge", po::bool_switch(), "delete the message from ACCOUNT once it arrived");
+  // clang-format on
+}
+
+cli::Run send(const cli::Options& options)
+{
+  SendOptions o;
+  o.dry_run = options.flag("dry-run");
+  if (!o.dry_run) {
+    options.require_server();
+  }
+  o.from = options.configured("from").value_or("");
+  o.to = options.given_all("to");
+  o.cc = options.given_all("cc");
+  o.bcc = options.given_all("bcc");
+  o.subject = options.given("subject").value_or("");
+  o.body = options.given("body");
+  o.body_file = options.given("body-file").value_or("");
+  o.attachments = options.given_all("attach");
+  o.extra_headers = options.given_all("header");
+  o.raw = options.flag("raw");
+  o.chunking = options.flag("chunking");
+  o.ehlo = options.given("ehlo").value_or("");
+  o.dsn_notify = options.given("dsn-notify").value_or("");
+  o.dsn_return = options.given("dsn-return").value_or("");
+  o.dsn_envid = options.given("dsn-envid").value_or("");
+  if (auto watched = options.given("await")) {
+    o.await = AwaitOptions{options.account(*watched)};
+  }
+  if (auto t = options.given("await-timeout")) {
+    auto timeout = await_timeout(*t);
+    if (o.await) {
+      o.await->timeout = timeout;
+    }
+  }
+  if (options.flag("await-purge")) {
+    if (!o.await) {
+      throw UsageError("--await-purge needs --await ACCOUNT");
+    }
+    o.await->purge = true;
+  }
+  check_combination(o);
+  check_dsn(o);
+  return [o = std::move(o)](const cli::Context& context) { return run(context, o); };
 }
 
 }  // namespace mw::commands

@@ -26,7 +26,7 @@ constexpr std::chrono::seconds k_tls_port_greeting{5};
 
 }  // namespace
 
-void await_greeting(const Context& context, net::Connection& connection,
+void await_greeting(const cli::Context& context, net::Connection& connection,
                     const std::function<void()>& read_greeting)
 {
   const auto& s = context.settings;
@@ -64,7 +64,7 @@ void await_greeting(const Context& context, net::Connection& connection,
   connection.set_timeout(limit);
 }
 
-net::Endpoint endpoint_for(const Context& context)
+net::Endpoint endpoint_for(const cli::Context& context)
 {
   const auto& s = context.settings;
   auto& log = *context.log;
@@ -95,7 +95,7 @@ sasl::Credentials credentials_for(cli::Login login, const cli::Settings& setting
   return credentials;
 }
 
-std::function<void(char, std::string_view)> transcript_for(const Context& context)
+std::function<void(char, std::string_view)> transcript_for(const cli::Context& context)
 {
   if (context.settings.verbosity < 1) {
     return {};
@@ -104,7 +104,7 @@ std::function<void(char, std::string_view)> transcript_for(const Context& contex
   return [log](char direction, std::string_view line) { log->info("{} {}", direction, line); };
 }
 
-cli::Login Pop3Session::login_for(const Context& context)
+cli::Login Pop3Session::login_for(const cli::Context& context)
 {
   if (!context.settings.fingerprint.empty()) {
     net::normalize_fingerprint(context.settings.fingerprint);  // a usage error first
@@ -112,14 +112,14 @@ cli::Login Pop3Session::login_for(const Context& context)
   return cli::obtain_login(context.settings);
 }
 
-Pop3Session Pop3Session::open(const Context& context)
+Pop3Session Pop3Session::open(const cli::Context& context)
 {
   // The login first: a missing password file or a failing command is found before the server
   // is bothered, and a prompt does not hold a connection open.
   return open(context, login_for(context));
 }
 
-Pop3Session Pop3Session::open(const Context& context, cli::Login login)
+Pop3Session Pop3Session::open(const cli::Context& context, cli::Login login)
 {
   const auto& s = context.settings;
   auto& log = *context.log;

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "cli/password.hpp"
-#include "commands/context.hpp"
+#include "cli/command.hpp"
 #include "net/connection.hpp"
 #include "pop3/client.hpp"
 #include "sasl/mechanism.hpp"
@@ -11,32 +11,32 @@
 namespace mw::commands {
 
 // Where and how to connect, from the settings (POP3 and SMTP alike); warns about --insecure.
-net::Endpoint endpoint_for(const Context& context);
+net::Endpoint endpoint_for(const cli::Context& context);
 
 // The SASL credentials of a login for the server of `settings` (RFC 7628's OAUTHBEARER sends
 // its host and port).
 sasl::Credentials credentials_for(cli::Login login, const cli::Settings& settings);
 
 // The transcript hook for -v: each protocol line to the log, unless verbosity is 0.
-std::function<void(char, std::string_view)> transcript_for(const Context& context);
+std::function<void(char, std::string_view)> transcript_for(const cli::Context& context);
 
 // Reads the greeting (read_greeting) of a server not spoken to in TLS yet. A server that
 // speaks TLS from the first byte (POP3S, SMTPS) waits for our ClientHello and sends nothing:
 // the timeout (Error 75) then suggests --tls implicit, and on ports 995 and 465 the greeting is
 // awaited a few seconds only, not the whole --timeout.
-void await_greeting(const Context& context, net::Connection& connection,
+void await_greeting(const cli::Context& context, net::Connection& connection,
                     const std::function<void()>& read_greeting);
 
 // A logged-in POP3 session: the connection and the client over it. Opening it does what a
 // person does first in telnet: connect, read the greeting, CAPA, STLS, log in, CAPA again.
 class Pop3Session {
 public:
-  static Pop3Session open(const Context& context);
+  static Pop3Session open(const cli::Context& context);
   // The same with the login obtained before (login_for), e.g. before a lock is taken.
-  static Pop3Session open(const Context& context, cli::Login login);
+  static Pop3Session open(const cli::Context& context, cli::Login login);
   // The user and password open() uses (usage errors in the settings come first): it may run
   // the --password-command or ask on the terminal.
-  static cli::Login login_for(const Context& context);
+  static cli::Login login_for(const cli::Context& context);
 
   pop3::Client& client() { return *m_client; }
 
@@ -47,7 +47,7 @@ private:
   Pop3Session() = default;
   void authenticate(const cli::Settings& settings, cli::Login login);
 
-  const Context* m_context = nullptr;
+  const cli::Context* m_context = nullptr;
   std::unique_ptr<net::Connection> m_connection;
   std::unique_ptr<pop3::Client> m_client;
 };

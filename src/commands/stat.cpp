@@ -1,11 +1,13 @@
-#include "commands/context.hpp"
+#include "cli/command.hpp"
 #include "commands/session.hpp"
 #include "output/render.hpp"
 
 namespace mw::commands {
 
+namespace {
+
 // The telnet session it replaces: USER/PASS, STAT, QUIT.
-int stat(const Context& context)
+int run(const cli::Context& context)
 {
   auto session = Pop3Session::open(context);
   auto maildrop = session.client().stat();
@@ -18,6 +20,14 @@ int stat(const Context& context)
     output::render_plain(result, context.out, {context.out_is_terminal, context.terminal_width});
   }
   return 0;
+}
+
+}  // namespace
+
+cli::Run stat(const cli::Options& options)
+{
+  options.require_server();
+  return run;
 }
 
 }  // namespace mw::commands

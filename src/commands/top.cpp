@@ -1,8 +1,14 @@
-#include "commands/context.hpp"
+#include "cli/command.hpp"
+#include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
+
+#include <memory>
+#include <vector>
+
+namespace po = boost::program_options;
 
 namespace mw::commands {
 
@@ -19,14 +25,20 @@ constexpr std::size_t k_terminal_line = 4096;
 // the server sent it.
 class TopSink {
 public:
-  TopSink(std::ostream* out, std::string* collected, bool terminal)
-      : m_out(out), m_collected(collected), m_terminal(terminal)
+  // `heading` goes out before the message when the server sends it (one of several shown).
+  TopSink(std::ostream* out, std::string* collected, bool terminal, std::string heading)
+      : m_out(out), m_collected(collected), m_terminal(terminal), m_heading(std::move(heading))
   {
   }
 
   pop3::Reply reply()
   {
-    return {[this](const pop3::Status& status) { m_status = status; },
+    return {[this](const pop3::Status& status) {
+              m_status = status;
+              if (status.ok() && m_out != nullptr && !m_heading.empty()) {
+                *m_out << m_heading;
+              }
+            },
             [this](std::string_view data) { on_data(data); }, [this] { on_end(); }};
   }
 
@@ -103,6 +115,7 @@ private:
   std::ostream* m_out;
   std::string* m_collected;
   bool m_terminal;
+  std::string m_heading;
   std::string m_pending;
   std::size_t m_line = 0;        // octets of the current line shown so far
   bool m_cut = false;            // the current line is over the limit: counted, not shown
@@ -110,53 +123,86 @@ private:
   pop3::Status m_status;
 };
 
-}  // namespace
+struct TopOptions {
+  std::uint64_t lines = 0;
+  bool raw = false;
+};
 
-// The telnet session it replaces: USER/PASS, STAT, UIDL n, TOP n lines, QUIT.
-int top(const Context& context)
+// The telnet session it replaces: USER/PASS, LIST, UIDL, TOP n lines for each selected
+// message (pipelined), QUIT.
+int run(const cli::Context& context, const TopOptions& options)
 {
   const auto& s = context.settings;
   auto session = Pop3Session::open(context);
   auto& client = session.client();
-  auto maildrop = client.stat();
-  if (s.message > maildrop.messages) {
-    session.quit_quietly();
-    throw Error(ExitCode::data, "message " + std::to_string(s.message) + " does not exist (the "
-                                    "mailbox has " + std::to_string(maildrop.messages) +
-                                    (maildrop.messages == 1 ? " message)" : " messages)"));
-  }
   if (client.capabilities().known && !client.capabilities().top) {
     session.quit_quietly();
     throw Error(ExitCode::unavailable, "the server does not support TOP");
   }
+  auto rows = select_messages(session, context, false, Missing::fail).rows;
 
-  output::TopResult result;
-  result.number = s.message;
-  result.lines = s.lines;
+  // Each message streams to the output as it arrives (plain), or is collected (JSON); several
+  // are told apart as head(1) does with several files.
+  std::vector<output::TopResult> results(rows.size());
+  std::vector<std::unique_ptr<TopSink>> sinks;
   pop3::Requests requests(client);
-  // The UID is cheap to ask for one message and makes the JSON self-describing.
-  if (s.json && (!client.capabilities().known || client.capabilities().uidl)) {
-    requests.uidl(s.message, [&result](const pop3::Status&, std::optional<pop3::UniqueId> id) {
-      if (id) {
-        result.uid = id->uid;
-      }
-    });
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto& result = results[i];
+    result.number = rows[i].number;
+    result.uid = rows[i].uid;
+    result.lines = options.lines;
+    std::string heading;
+    if (rows.size() > 1) {
+      heading = std::string(i == 0 ? "" : "\n") + "==> message " + std::to_string(result.number) +
+                (result.uid.empty() ? "" : " (UID " + text::one_line(result.uid) + ")") + " <==\n";
+    }
+    sinks.push_back(std::make_unique<TopSink>(s.json ? nullptr : &context.out, &result.content,
+                                              context.out_is_terminal && !options.raw,
+                                              std::move(heading)));
+    requests.top(result.number, options.lines, sinks.back()->reply());
   }
-  TopSink sink(s.json ? nullptr : &context.out, &result.content,
-               context.out_is_terminal && !s.raw);
-  requests.top(s.message, s.lines, sink.reply());
   requests.run();
-  if (!sink.status().ok()) {
-    session.quit_quietly();
-    throw Error(pop3::exit_code_for(sink.status(), ExitCode::data),
-                "the server refused TOP " + std::to_string(s.message) + ": " + sink.status().text);
-  }
   session.quit_quietly();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& status = sinks[i]->status();
+    if (!status.ok()) {
+      throw Error(pop3::exit_code_for(status, ExitCode::data),
+                  "the server refused TOP " + std::to_string(rows[i].number) + ": " + status.text);
+    }
+  }
   if (s.json) {
-    output::write_json(output::to_json(result), context.out);
+    output::write_json(output::to_json(results), context.out);
   }
   context.out.flush();
   return 0;
+}
+
+}  // namespace
+
+void top_options(po::options_description& options)
+{
+  // clang-format off
+  options.add_options()
+    ("lines", po::value<std::string>()->value_name("N"),
+     "also show the first N lines of the body (default 0: the headers only)")
+    ("raw", po::bool_switch(),
+     "the message's bytes as they are, even on a terminal (which otherwise shows control "
+     "characters and cuts lines over 4096 octets)");
+  // clang-format on
+}
+
+cli::Run top(const cli::Options& options)
+{
+  options.require_server();
+  if (options.settings().selection.empty()) {
+    throw UsageError("top needs a selection (message numbers, --uid, --from, ...) or --all");
+  }
+  TopOptions top;
+  if (auto lines = options.given("lines")) {
+    top.lines = cli::parse_number(*lines, "--lines");
+  }
+  top.raw = options.flag("raw");
+  return [top](const cli::Context& context) { return run(context, top); };
 }
 
 }  // namespace mw::commands

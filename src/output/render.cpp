@@ -322,6 +322,15 @@ nlohmann::json to_json(const TopResult& result)
   return doc;
 }
 
+nlohmann::json to_json(const std::vector<TopResult>& results)
+{
+  nlohmann::json messages = nlohmann::json::array();
+  for (const auto& r : results) {
+    messages.push_back(to_json(r));
+  }
+  return {{"messages", std::move(messages)}};
+}
+
 nlohmann::json error_json(ExitCode code, const std::string& message)
 {
   return {{"error",

@@ -34,6 +34,8 @@ void render_plain(const SendResult& result, std::ostream& out);
 nlohmann::json to_json(const StatResult& result);
 nlohmann::json to_json(const ListResult& result);
 nlohmann::json to_json(const TopResult& result);
+// The messages `top` showed: {"messages": [...]}.
+nlohmann::json to_json(const std::vector<TopResult>& results);
 nlohmann::json to_json(const FetchResult& result);
 nlohmann::json to_json(const SendResult& result);
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <unistd.h>
 
-using mw::commands::FetchOptions;
+using mw::commands::PlanOptions;
 using mw::commands::plan_fetch;
 using mw::output::MessageRow;
 

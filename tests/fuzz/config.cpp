@@ -3,6 +3,7 @@
 // it: a bad file is an mw::Error (78 or 64), never another exception or a crash.
 
 #include "cli/options.hpp"
+#include "commands/table.hpp"
 #include "fuzz_support.hpp"
 #include "util/error.hpp"
 
@@ -58,7 +59,7 @@ std::optional<std::string> no_environment(const std::string& name)
 void parse(const std::vector<std::string>& args)
 {
   try {
-    const auto invocation = mw::cli::parse(args, no_environment);
+    const auto invocation = mw::cli::parse(args, mw::commands::table(), no_environment);
     (void)invocation;
   } catch (const mw::Error& e) {
     const int code = static_cast<int>(e.code());

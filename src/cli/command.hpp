@@ -1,0 +1,127 @@
+#pragma once
+
+// The command table's interface: what a command gives the command line (a row: its name, its
+// options, how it reads them) and what it gets when it runs (a Context). This header is the
+// only meeting point of src/cli and src/commands: cli parses and dispatches through the rows
+// without knowing a command; a command reads its options through cli::Options without knowing
+// argv, the environment or the config file. The rows themselves are in commands/table.cpp.
+
+#include "cli/settings.hpp"
+#include "util/error.hpp"
+
+#include <boost/program_options/options_description.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace boost::program_options {
+class variables_map;
+}
+
+namespace spdlog {
+class logger;
+}
+
+namespace mw::cli {
+
+// What a command gets when it runs: its settings, where to write, and the logger for the
+// transcript (-v), debug messages (-vv) and warnings. Commands never write to std::cout or
+// std::cerr directly, so tests can run them in-process.
+struct Context {
+  const Settings& settings;
+  std::ostream& out;
+  std::ostream& err;  // summaries when stdout carries data, progress bars
+  std::shared_ptr<spdlog::logger> log;
+  bool out_is_terminal = false;
+  std::size_t terminal_width = 100;
+  // Asks the person at the terminal a yes/no question; empty when there is no terminal.
+  std::function<bool(const std::string& question)> confirm;
+  // Whether stderr is a terminal (progress bars).
+  bool err_is_terminal = false;
+};
+
+// A command bound to the options it read: returns the process exit code, throws mw::Error.
+using Run = std::function<int(const Context&)>;
+
+// Reads an environment variable (injected so tests can parse without touching the real one).
+using Getenv = std::function<std::optional<std::string>(const std::string&)>;
+
+// A command's view of one parsed invocation: the global settings, already read and checked,
+// and the values of its own options.
+class Options {
+public:
+  // A configured value: the command line, else MAILWRENCH_<KEY>, else the config file.
+  using Lookup = std::function<std::optional<std::string>(const std::string& key)>;
+  // The settings of another account of the config file, read as `stat -a NAME` would.
+  using AccountReader = std::function<Settings(const std::string& name)>;
+
+  Options(const boost::program_options::variables_map& given, const Settings& settings,
+          Lookup configured, AccountReader account, Getenv getenv);
+
+  const Settings& settings() const { return m_settings; }
+  // Whether a switch (--dry-run) was given on the command line.
+  bool flag(const std::string& key) const;
+  // A value given on the command line, or nullopt.
+  std::optional<std::string> given(const std::string& key) const;
+  // Every value of a repeatable option (--to A --to B), in order.
+  std::vector<std::string> given_all(const std::string& key) const;
+  // A value from the command line, the environment or the config file (fetch's output).
+  std::optional<std::string> configured(const std::string& key) const;
+  // configured(), with a leading ~ made $HOME; "" when there is none.
+  std::string configured_path(const std::string& key) const;
+  // The words after the command that are not options (message numbers, ranges).
+  std::vector<std::string> arguments() const;
+  // The settings of the [account NAME] of the config file (send --await watches one).
+  Settings account(const std::string& name) const;
+  // Throws the usage error of a command that connects but was given no host.
+  void require_server() const;
+
+private:
+  const boost::program_options::variables_map& m_given;
+  const Settings& m_settings;
+  Lookup m_configured;
+  AccountReader m_account;
+  Getenv m_getenv;
+};
+
+// Which account keys and default ports a command uses: POP3's, or SMTP's (smtp-host ... and
+// 465, 587, 25).
+enum class Service { pop3, smtp };
+
+// One row of the command table (ninja's Tool): everything the command line knows of a command.
+struct Command {
+  std::string_view name;
+  std::string_view synopsis;  // its arguments, for --help
+  std::string_view summary;   // one line, for --help
+  Service service = Service::pop3;
+  // Takes a SELECTION: message numbers as arguments, and the selection options.
+  bool selection = false;
+  // Adds the command's own options (nullptr: it has none).
+  void (*declare)(boost::program_options::options_description& options) = nullptr;
+  // Reads and checks them (throws UsageError), and returns the run bound to them.
+  Run (*prepare)(const Options& options) = nullptr;
+};
+
+// Every command, in the order --help lists them.
+using CommandTable = std::vector<Command>;
+
+// Parses a whole number for an option's value; the error names it ("invalid --limit 'x' ...").
+std::uint64_t parse_number(const std::string& text, const std::string& what);
+
+// Runs a value parser for one option; its UsageError then names the option too
+// ("--larger-than: invalid size '10X' ...").
+template <typename F> auto for_option(const char* option, F&& parse)
+{
+  try {
+    return parse();
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("--") + option + ": " + e.what());
+  }
+}
+
+}  // namespace mw::cli
