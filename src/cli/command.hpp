@@ -11,7 +11,9 @@
 
 #include <boost/program_options/options_description.hpp>
 
+#include <chrono>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -29,11 +31,17 @@ class logger;
 
 namespace mw::cli {
 
-// What a command gets when it runs: its settings, where to write, and the logger for the
-// transcript (-v), debug messages (-vv) and warnings. Commands never write to std::cout or
-// std::cerr directly, so tests can run them in-process.
+// Reads an environment variable (injected so tests can parse without touching the real one).
+using Getenv = std::function<std::optional<std::string>(const std::string&)>;
+
+// What a command gets when it runs: its settings, and the world: where to read and write, the
+// terminal, the clock, this machine's name, the environment, the logger for the transcript
+// (-v), debug messages (-vv) and warnings. Commands reach none of these but through here (no
+// std::cin, std::cout, isatty, getenv, system_clock or gethostname), so tests can run them
+// in-process.
 struct Context {
   const Settings& settings;
+  std::istream& in;   // send --raw, --body-file -
   std::ostream& out;
   std::ostream& err;  // summaries when stdout carries data, progress bars
   std::shared_ptr<spdlog::logger> log;
@@ -43,13 +51,23 @@ struct Context {
   std::function<bool(const std::string& question)> confirm;
   // Whether stderr is a terminal (progress bars).
   bool err_is_terminal = false;
+  // The wall clock (Date headers, --older-than).
+  std::function<std::chrono::system_clock::time_point()> now = std::chrono::system_clock::now;
+  // This machine's fully qualified name (EHLO, Message-ID).
+  std::function<std::string()> host_name;
+  Getenv getenv;
+
+  // The same world for another account's settings (send --await watches one), with nobody to
+  // ask.
+  Context with(const Settings& other) const
+  {
+    return {other, in, out, err, log, out_is_terminal, terminal_width, {}, false, now, host_name,
+            getenv};
+  }
 };
 
 // A command bound to the options it read: returns the process exit code, throws mw::Error.
 using Run = std::function<int(const Context&)>;
-
-// Reads an environment variable (injected so tests can parse without touching the real one).
-using Getenv = std::function<std::optional<std::string>(const std::string&)>;
 
 // A command's view of one parsed invocation: the global settings, already read and checked,
 // and the values of its own options.

@@ -217,11 +217,12 @@ Secret read_password_file(const std::string& path, std::vector<std::string>& war
   return secret;
 }
 
-std::optional<Login> read_netrc(const std::string& host, const std::string& user)
+std::optional<Login> read_netrc(const std::string& host, const std::string& user,
+                               const Getenv& getenv)
 {
-  auto path = process_getenv("NETRC").value_or("");
+  auto path = getenv("NETRC").value_or("");
   if (path.empty()) {
-    auto home = process_getenv("HOME");
+    auto home = getenv("HOME");
     if (!home) {
       return std::nullopt;
     }
@@ -367,12 +368,12 @@ std::optional<Login> netrc_lookup(const std::string& netrc_text, const std::stri
   return finish();
 }
 
-Login obtain_login(const Settings& settings)
+Login obtain_login(const Settings& settings, const Getenv& getenv)
 {
   std::optional<Login> netrc;
   Login login{settings.user, Secret(), {}};
   if (login.user.empty()) {
-    netrc = read_netrc(settings.host, "");
+    netrc = read_netrc(settings.host, "", getenv);
     if (!netrc || netrc->user.empty()) {
       throw UsageError("no user given: use --user USER, 'user = ...' in the config file, or a "
                        "~/.netrc entry for " +
@@ -388,7 +389,7 @@ Login obtain_login(const Settings& settings)
     login.password = read_password_file(settings.password.value, login.warnings);
     return login;
   case PasswordSource::Kind::environment:
-    if (auto value = process_getenv(settings.password.value)) {
+    if (auto value = getenv(settings.password.value)) {
       login.password = Secret(std::move(*value));
       return login;
     }
@@ -397,7 +398,7 @@ Login obtain_login(const Settings& settings)
     break;
   }
   if (!netrc) {
-    netrc = read_netrc(settings.host, login.user);
+    netrc = read_netrc(settings.host, login.user, getenv);
   }
   if (netrc && !netrc->password.empty()) {
     login.password = std::move(netrc->password);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cli/command.hpp"
 #include "cli/settings.hpp"
 #include "util/secret.hpp"
 
@@ -18,9 +19,9 @@ struct Login {
 
 // Obtains the login for settings.host: the user from settings.user or else ~/.netrc; the
 // password from the source chosen by precedence (--password-command, --password-file,
-// MAILWRENCH_PASSWORD), then ~/.netrc, then a no-echo prompt on the terminal. Throws Error
+// MAILWRENCH_PASSWORD, read with `getenv`), then ~/.netrc ($NETRC), then a no-echo prompt on the terminal. Throws Error
 // 64/78 when there is none, and never puts the secret in an error message.
-Login obtain_login(const Settings& settings);
+Login obtain_login(const Settings& settings, const Getenv& getenv);
 
 // Looks up (host, user) in a .netrc file's text (the format of ftp(1) and curl: "machine HOST
 // login USER password PASS", and "default"); an empty user matches the first entry for the

@@ -10,6 +10,7 @@
 #include <thread>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <netdb.h>
 #include <unistd.h>
 
 namespace mw::cli {
@@ -76,6 +77,28 @@ void wait_until_stdout_read(std::chrono::seconds limit)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+// The name to greet with: the machine's fully qualified name (RFC 5321 section 4.1.4), which
+// receiving servers check; "localhost" would be refused by many.
+std::string host_fqdn()
+{
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) {
+    return "localhost.localdomain";
+  }
+  addrinfo hints{};
+  hints.ai_flags = AI_CANONNAME;
+  addrinfo* info = nullptr;
+  std::string fqdn = name;
+  if (getaddrinfo(name, nullptr, &hints, &info) == 0 && info != nullptr) {
+    if (info->ai_canonname != nullptr && std::string(info->ai_canonname).find('.') !=
+                                             std::string::npos) {
+      fqdn = info->ai_canonname;
+    }
+    freeaddrinfo(info);
+  }
+  return fqdn;
 }
 
 }  // namespace mw::cli

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 namespace mw::cli {
 
@@ -24,5 +25,9 @@ bool stdout_reader_gone() noexcept;
 // ClosedPipe when the reader goes away first, Error 75 when it has not read it within `limit`.
 // Returns at once for anything else than a pipe.
 void wait_until_stdout_read(std::chrono::seconds limit);
+
+// This machine's fully qualified name (RFC 5321 section 4.1.4: what EHLO greets with, which
+// receiving servers check; "localhost" would be refused by many).
+std::string host_fqdn();
 
 }  // namespace mw::cli

@@ -104,14 +104,18 @@ std::function<bool(const std::string&)> terminal_confirm()
 int run_command(const Invocation& invocation)
 {
   const auto& settings = invocation.settings;
-  const Context context{settings,
-                        std::cout,
-                        std::cerr,
-                        make_logger(settings),
-                        isatty(STDOUT_FILENO) == 1,
-                        terminal_width(),
-                        terminal_confirm(),
-                        isatty(STDERR_FILENO) == 1};
+  const Context context{.settings = settings,
+                        .in = std::cin,
+                        .out = std::cout,
+                        .err = std::cerr,
+                        .log = make_logger(settings),
+                        .out_is_terminal = isatty(STDOUT_FILENO) == 1,
+                        .terminal_width = terminal_width(),
+                        .confirm = terminal_confirm(),
+                        .err_is_terminal = isatty(STDERR_FILENO) == 1,
+                        .now = std::chrono::system_clock::now,
+                        .host_name = host_fqdn,
+                        .getenv = process_getenv};
   return invocation.run(context);
 }
 

@@ -51,18 +51,13 @@ private:
   std::string m_block;  // the reply being read
 };
 
-cli::Context watching(const cli::Context& context, const AwaitOptions& options)
-{
-  return cli::Context{options.account, context.out, context.err, context.log,
-                 context.out_is_terminal, context.terminal_width, {}, false};
-}
 
 }  // namespace
 
 AwaitBaseline await_baseline(const cli::Context& context, const AwaitOptions& options)
 {
   const auto& account = options.account;
-  auto watch = watching(context, options);
+  auto watch = context.with(options.account);
   auto session = Pop3Session::open(watch);
   auto uids = session.client().uidl();
   session.quit_quietly();
@@ -85,7 +80,7 @@ output::AwaitOutcome await_delivery(const cli::Context& context, const AwaitOpti
                                     const AwaitBaseline& baseline)
 {
   const auto& account = options.account;
-  auto watch = watching(context, options);
+  auto watch = context.with(options.account);
   auto start = sent;
   auto deadline = start + options.timeout;
   // UIDs whose headers were read already, and those that were there before the send.

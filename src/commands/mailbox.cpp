@@ -182,7 +182,7 @@ Selected select_messages(Pop3Session& session, const cli::Context& context, bool
     }
   }
 
-  auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  auto now = std::chrono::time_point_cast<std::chrono::seconds>(context.now());
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     select::MessageInfo info;
     info.number = candidates[i].number;

@@ -19,7 +19,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <netdb.h>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,10 +29,10 @@ namespace mw::commands {
 
 namespace {
 
-std::string read_file(const std::string& path, const char* what)
+std::string read_file(std::istream& stdin_stream, const std::string& path, const char* what)
 {
   if (path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+    return std::string(std::istreambuf_iterator<char>(stdin_stream), {});
   }
   std::ifstream in(path, std::ios::binary);
   struct stat info {};
@@ -60,28 +59,6 @@ std::string random_token()
   return token;
 }
 
-// The name to greet with: the machine's fully qualified name (RFC 5321 section 4.1.4), which
-// receiving servers check; "localhost" would be refused by many.
-std::string this_host_fqdn()
-{
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) {
-    return "localhost.localdomain";
-  }
-  addrinfo hints{};
-  hints.ai_flags = AI_CANONNAME;
-  addrinfo* info = nullptr;
-  std::string fqdn = name;
-  if (getaddrinfo(name, nullptr, &hints, &info) == 0 && info != nullptr) {
-    if (info->ai_canonname != nullptr && std::string(info->ai_canonname).find('.') !=
-                                             std::string::npos) {
-      fqdn = info->ai_canonname;
-    }
-    freeaddrinfo(info);
-  }
-  return fqdn;
-}
-
 int utc_offset_minutes(std::time_t now)
 {
   std::tm local{};
@@ -89,10 +66,11 @@ int utc_offset_minutes(std::time_t now)
   return static_cast<int>(local.tm_gmtoff / 60);
 }
 
-std::string domain_of(const std::string& address)
+// The domain of an address, or else this machine's name (for a Message-ID).
+std::string domain_of(const std::string& address, const std::function<std::string()>& host_name)
 {
   auto at = address.rfind('@');
-  return at == std::string::npos ? this_host_fqdn() : address.substr(at + 1);
+  return at == std::string::npos ? host_name() : address.substr(at + 1);
 }
 
 output::SmtpOutcome outcome_of(const smtp::Reply& reply)
@@ -142,23 +120,26 @@ struct Inputs {
   int utc_offset_minutes = 0;
   std::string id_token;
   std::string boundary_token;
+  std::function<std::string()> host_name;  // asked only when no address gives the domain
 };
 
-Inputs read_inputs(const SendOptions& s)
+Inputs read_inputs(const cli::Context& context, const SendOptions& s)
 {
   Inputs in;
-  in.now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-  in.utc_offset_minutes = utc_offset_minutes(std::time(nullptr));
+  in.now = std::chrono::time_point_cast<std::chrono::seconds>(context.now());
+  in.utc_offset_minutes =
+      utc_offset_minutes(std::chrono::system_clock::to_time_t(context.now()));
   in.id_token = random_token();
   in.boundary_token = random_token();
+  in.host_name = context.host_name;
   if (s.raw) {
-    in.raw = read_file("-", "message");
+    in.raw = read_file(context.in, "-", "message");
     return in;
   }
   if (s.body) {
     in.body = *s.body;
   } else if (!s.body_file.empty()) {
-    in.body = read_file(s.body_file, "body file");
+    in.body = read_file(context.in, s.body_file, "body file");
   }
   // Without --body or --body-file the body is empty: stdin is read only when asked for
   // (--body-file -, --raw), so that "while read a; do mailwrench send ...; done < list" does
@@ -166,7 +147,7 @@ Inputs read_inputs(const SendOptions& s)
   for (const auto& path : s.attachments) {
     auto slash = path.rfind('/');
     in.attachments.push_back({slash == std::string::npos ? path : path.substr(slash + 1),
-                              read_file(path, "attachment")});
+                              read_file(context.in, path, "attachment")});
   }
   for (const auto& h : s.extra_headers) {
     auto colon = h.find(':');
@@ -203,7 +184,7 @@ Prepared prepare(const SendOptions& s, const Inputs& in, bool eight_bit_allowed)
   }
 
   if (s.raw) {
-    auto id_domain = from ? domain_of(from->address) : this_host_fqdn();
+    auto id_domain = from ? domain_of(from->address, in.host_name) : in.host_name();
     auto raw = mail::prepare_raw(in.raw, now, offset, mail::make_message_id(id_domain, in.id_token));
     if (!from) {
       from = raw.from;
@@ -237,7 +218,7 @@ Prepared prepare(const SendOptions& s, const Inputs& in, bool eight_bit_allowed)
     c.eight_bit_allowed = eight_bit_allowed;
     c.date = now;
     c.utc_offset_minutes = offset;
-    c.message_id = mail::make_message_id(domain_of(from->address), in.id_token);
+    c.message_id = mail::make_message_id(domain_of(from->address, in.host_name), in.id_token);
     c.boundary = mail::make_boundary(in.boundary_token);
     auto composed = mail::compose(c);
     p.message = std::move(composed.message);
@@ -348,7 +329,7 @@ void authenticate(smtp::Client& client, const cli::Context& context, bool encryp
       throw Error(ExitCode::permission, "the server does not offer AUTH " + name);
     }
   }
-  auto login = cli::obtain_login(s);
+  auto login = cli::obtain_login(s, context.getenv);
   for (const auto& warning : login.warnings) {
     context.log->warn("{}", warning);
   }
@@ -410,7 +391,7 @@ int run(const cli::Context& context, const SendOptions& o)
   const auto& s = context.settings;
   output::SendResult result;
   // Compose once before connecting, so that bad input fails before the server is bothered.
-  auto inputs = read_inputs(o);
+  auto inputs = read_inputs(context, o);
   refuse_nul(inputs.raw);
   auto preview = prepare(o, inputs, false);
   if (o.dry_run) {
@@ -465,7 +446,7 @@ int run(const cli::Context& context, const SendOptions& o)
     }
     throw Error(e.code(), e.what());
   };
-  auto ehlo_name = o.ehlo.empty() ? this_host_fqdn() : o.ehlo;
+  auto ehlo_name = o.ehlo.empty() ? context.host_name() : o.ehlo;
   client.hello(ehlo_name);
   if (s.tls == cli::TlsMode::starttls) {
     // RFC 3207: STARTTLS chosen is STARTTLS required; nothing else goes out in clear text.

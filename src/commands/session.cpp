@@ -109,7 +109,7 @@ cli::Login Pop3Session::login_for(const cli::Context& context)
   if (!context.settings.fingerprint.empty()) {
     net::normalize_fingerprint(context.settings.fingerprint);  // a usage error first
   }
-  return cli::obtain_login(context.settings);
+  return cli::obtain_login(context.settings, context.getenv);
 }
 
 Pop3Session Pop3Session::open(const cli::Context& context)
