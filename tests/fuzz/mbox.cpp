@@ -219,7 +219,7 @@ void maildir(std::string_view message)
   auto sink =
       store::open_sink({store::OutputSpec::Kind::maildir, dir}, store::LineEnding::lf, unused);
   std::string where;
-  deliver(*sink, {1, "", 0}, mw::fuzz::chunks(message, 5, 100), where);
+  deliver(*sink, {.number = 1}, mw::fuzz::chunks(message, 5, 100), where);
   check(fs::path(where).parent_path() == fs::path(dir) / "new", "Maildir: not in new/", where);
   check(where.ends_with(",S=" + std::to_string(message.size())), "Maildir: a wrong S= size", where);
   check(read_file(where) == message, "Maildir: the file holds other bytes");
