@@ -75,8 +75,9 @@ void warn_about_old_state(const cli::Context& context, const std::string& state_
 // the message is durable. Nothing here decides what to fetch: that is planned before.
 class Fetcher {
 public:
-  Fetcher(const cli::Context& context, const FetchOptions& options, store::Sink& sink, std::optional<store::UidState>& state,
-          std::vector<output::MessageRow> plan, output::FetchResult& result,
+  Fetcher(const cli::Context& context, const FetchOptions& options, store::Sink& sink,
+          std::optional<store::UidState>& state, std::vector<mailbox::Message> plan,
+          output::FetchResult& result,
           output::Progress& progress, pop3::Requests& requests, pop3::Deleter& deleter)
       : m_context(context), m_options(options), m_requests(requests), m_deleter(deleter), m_sink(sink),
         m_state(state), m_plan(std::move(plan)), m_result(result), m_progress(progress),
@@ -97,7 +98,7 @@ public:
   }
 
   // Deletes messages a previous run stored (their UIDs are in the state file): --flush.
-  void delete_stored_before(const std::vector<output::MessageRow>& rows)
+  void delete_stored_before(const std::vector<mailbox::Message>& rows)
   {
     for (const auto& row : rows) {
       remove(row);
@@ -154,7 +155,7 @@ public:
   std::uint64_t deletes_sent() const { return m_deletes_sent; }
 
 private:
-  void remove(const output::MessageRow& row)
+  void remove(const mailbox::Message& row)
   {
     ++m_deletes_sent;
     m_deleter.remove({row.number, row.uid}, [this, row](const pop3::Deletion& d) {
@@ -176,7 +177,7 @@ private:
       return;
     }
     m_octets = 0;
-    m_delivery = m_sink.begin({row.number, row.uid, row.octets});
+    m_delivery = m_sink.begin(row);
   }
 
   void on_data(std::size_t tag, std::string_view data)
@@ -266,7 +267,7 @@ private:
   bool m_session_over = false;  // no DELE may be sent any more
   store::Sink& m_sink;
   std::optional<store::UidState>& m_state;
-  std::vector<output::MessageRow> m_plan;
+  std::vector<mailbox::Message> m_plan;
   output::FetchResult& m_result;
   output::Progress& m_progress;
   std::unique_ptr<store::Delivery> m_delivery;

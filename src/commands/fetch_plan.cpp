@@ -7,7 +7,7 @@
 
 namespace mw::commands {
 
-FetchPlan plan_fetch(std::vector<output::MessageRow> rows,
+FetchPlan plan_fetch(std::vector<mailbox::Message> rows,
                      const std::vector<std::string>& server_uids, const store::UidState* state,
                      const PlanOptions& options)
 {
@@ -50,7 +50,7 @@ FetchPlan plan_fetch(std::vector<output::MessageRow> rows,
     if (options.limit && plan.fetch.size() >= *options.limit) {
       continue;
     }
-    plan.octets = output::add_octets(plan.octets, row.octets);
+    plan.octets = mailbox::add_octets(plan.octets, row.octets);
     plan.fetch.push_back(std::move(row));
   }
   return plan;

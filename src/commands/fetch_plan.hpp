@@ -1,5 +1,6 @@
 #pragma once
 
+#include "mailbox/message.hpp"
 #include "output/results.hpp"
 #include "store/state.hpp"
 
@@ -14,8 +15,8 @@ namespace mw::commands {
 // a pure function of the rows, the server's UIDs, the --new state and the options, so that
 // the rules that decide what may be deleted are tested without a server.
 struct FetchPlan {
-  std::vector<output::MessageRow> fetch;          // RETR these, in this order
-  std::vector<output::MessageRow> stored_before;  // the state says an earlier run stored them
+  std::vector<mailbox::Message> fetch;            // RETR these, in this order
+  std::vector<mailbox::Message> stored_before;    // the state says an earlier run stored them
   std::vector<output::FetchedMessage> skipped;    // reported, not fetched, with the reason
   std::vector<output::FetchedMessage> failed;     // reported as failed, with the reason
   std::size_t ambiguous = 0;  // recorded UIDs that the server gives several messages: skipped
@@ -34,7 +35,7 @@ struct PlanOptions {
 // --new it fails (alone); one the state records is stored_before, unless the server gives its
 // UID to several messages (then it is skipped, and with `deletes` the run is refused: Error 76,
 // nothing done); one LIST says is larger than max_size is skipped; at most `limit` are fetched.
-FetchPlan plan_fetch(std::vector<output::MessageRow> rows,
+FetchPlan plan_fetch(std::vector<mailbox::Message> rows,
                      const std::vector<std::string>& server_uids, const store::UidState* state,
                      const PlanOptions& options);
 

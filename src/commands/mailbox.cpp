@@ -1,6 +1,7 @@
 #include "commands/mailbox.hpp"
 
 #include "mail/date.hpp"
+#include "mail/headers.hpp"
 #include "select/selection.hpp"
 #include "util/error.hpp"
 
@@ -133,15 +134,15 @@ Selected select_messages(Pop3Session& session, const cli::Context& context, bool
 
   // Headers are read only for the messages that numbers, UIDs and sizes leave in: one UID of
   // 10,000 messages is one TOP, not 10,000.
-  std::vector<output::MessageRow> candidates;
+  std::vector<mailbox::Message> candidates;
   for (const auto& l : listings) {
-    output::MessageRow row;
+    mailbox::Message row;
     row.number = l.number;
     row.octets = l.octets;
     if (auto it = uid_of.find(l.number); it != uid_of.end()) {
       row.uid = it->second;
     }
-    if (selection.matches_listing({row.number, row.octets, row.uid, nullptr})) {
+    if (selection.matches_listing(row)) {
       candidates.push_back(std::move(row));
     }
   }
@@ -184,15 +185,10 @@ Selected select_messages(Pop3Session& session, const cli::Context& context, bool
 
   auto now = std::chrono::time_point_cast<std::chrono::seconds>(context.now());
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    select::MessageInfo info;
-    info.number = candidates[i].number;
-    info.octets = candidates[i].octets;
-    info.uid = candidates[i].uid;
-    info.headers = selected.headers_read ? &headers[i] : nullptr;
     if (selection.needs_headers() && !candidates[i].has_headers) {
       continue;  // a header filter cannot match a message whose headers could not be read
     }
-    if (selection.matches(info, now)) {
+    if (selection.matches(candidates[i], selected.headers_read ? &headers[i] : nullptr, now)) {
       selected.rows.push_back(std::move(candidates[i]));
     }
   }

@@ -2,8 +2,7 @@
 
 #include "cli/command.hpp"
 #include "commands/session.hpp"
-#include "mail/headers.hpp"
-#include "output/results.hpp"
+#include "mailbox/message.hpp"
 
 #include <cstdint>
 #include <string>
@@ -12,9 +11,9 @@
 
 namespace mw::commands {
 
-// The messages a selection picked: their LIST/UIDL rows and, when read, their headers.
+// The messages a selection picked, as LIST and UIDL (and, when read, TOP n 0) described them.
 struct Selected {
-  std::vector<output::MessageRow> rows;
+  std::vector<mailbox::Message> rows;
   std::vector<std::string> server_uids;  // every UID on the server (for the state file)
   std::unordered_map<std::uint64_t, std::string> uid_of;  // the session's UIDL: number to UID
   bool headers_read = false;

@@ -42,15 +42,6 @@ void delete_messages(pop3::Client& client, const Selected& selected, DryRun dry_
   }
 }
 
-std::uint64_t total_octets(const std::vector<output::MessageRow>& rows)
-{
-  std::uint64_t total = 0;
-  for (const auto& r : rows) {
-    total = output::add_octets(total, r.octets);
-  }
-  return total;
-}
-
 // Whose messages: "user@host", and the account's name when one is used.
 std::string account_text(const cli::Settings& s)
 {
@@ -89,7 +80,7 @@ int run(const cli::Context& context, const PurgeOptions& o)
   auto& client = session.client();
   auto selected = select_messages(session, context, !shown_to_nobody, Missing::fail);
   const auto& rows = selected.rows;
-  auto octets = total_octets(rows);
+  auto octets = mailbox::total_octets(rows);
 
   output::ListResult shown{rows, selected.headers_read};
   if (!s.json && !shown_to_nobody && !rows.empty()) {
@@ -120,7 +111,7 @@ int run(const cli::Context& context, const PurgeOptions& o)
       delete_messages(client, {}, DryRun::yes);
       session.quit_quietly();
       if (s.json) {
-        output::write_json(output::to_json(std::vector<output::MessageRow>{}, false),
+        output::write_json(output::to_json(std::vector<mailbox::Message>{}, false),
                            context.out);
       } else {
         context.out << "nothing deleted\n";

@@ -69,11 +69,6 @@ std::string date_text(const std::optional<std::chrono::sys_seconds>& date, bool 
 
 }  // namespace
 
-std::uint64_t add_octets(std::uint64_t a, std::uint64_t b)
-{
-  return b > UINT64_MAX - a ? UINT64_MAX : a + b;
-}
-
 std::string human_size(std::uint64_t octets)
 {
   static constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -152,12 +147,8 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
     row(std::to_string(m.number), human_size(m.octets), m.uid.empty() ? "-" : clean(m.uid),
         date_text(m.date, true), clean(m.from), clean(m.subject));
   }
-  std::uint64_t total = 0;
-  for (const auto& m : result.messages) {
-    total = add_octets(total, m.octets);
-  }
   out << result.messages.size() << (result.messages.size() == 1 ? " message, " : " messages, ")
-      << human_size(total) << "\n";
+      << human_size(mailbox::total_octets(result.messages)) << "\n";
 }
 
 nlohmann::json to_json(const StatResult& result)
@@ -168,7 +159,6 @@ nlohmann::json to_json(const StatResult& result)
 nlohmann::json to_json(const ListResult& result)
 {
   auto messages = nlohmann::json::array();
-  std::uint64_t total = 0;
   for (const auto& m : result.messages) {
     nlohmann::json row = {{"number", m.number}, {"octets", m.octets}};
     row["uid"] = m.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.uid);
@@ -178,9 +168,10 @@ nlohmann::json to_json(const ListResult& result)
       row["date"] = m.date ? nlohmann::json(mail::format_rfc3339(*m.date)) : nlohmann::json(nullptr);
     }
     messages.push_back(std::move(row));
-    total = add_octets(total, m.octets);
   }
-  return {{"messages", std::move(messages)}, {"count", result.messages.size()}, {"octets", total}};
+  return {{"messages", std::move(messages)},
+          {"count", result.messages.size()},
+          {"octets", mailbox::total_octets(result.messages)}};
 }
 
 void render_plain(const FetchResult& result, std::ostream& out)
@@ -195,7 +186,7 @@ void render_plain(const FetchResult& result, std::ostream& out)
   }
   std::uint64_t octets = 0;
   for (const auto& m : result.stored) {
-    octets = add_octets(octets, m.octets);
+    octets = mailbox::add_octets(octets, m.octets);
   }
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.2f", result.seconds);
@@ -231,7 +222,7 @@ nlohmann::json to_json(const FetchResult& result)
   };
   std::uint64_t octets = 0;
   for (const auto& m : result.stored) {
-    octets = add_octets(octets, m.octets);
+    octets = mailbox::add_octets(octets, m.octets);
   }
   return {{"output", result.output},         {"stored", rows(result.stored, true)},
           {"skipped", rows(result.skipped, false)}, {"failed", rows(result.failed, false)},
@@ -305,7 +296,7 @@ nlohmann::json to_json(const SendResult& result)
   return doc;
 }
 
-nlohmann::json to_json(const std::vector<MessageRow>& purged, bool dry_run)
+nlohmann::json to_json(const std::vector<mailbox::Message>& purged, bool dry_run)
 {
   auto rows = to_json(ListResult{purged, true});
   return {{"dry_run", dry_run},

@@ -17,9 +17,6 @@ struct PlainStyle {
   std::size_t width = 100;  // terminal columns
 };
 
-// a + b, or UINT64_MAX when it would not fit (a server can claim any size).
-std::uint64_t add_octets(std::uint64_t a, std::uint64_t b);
-
 // "1.5 MiB", "312 B": sizes for people.
 std::string human_size(std::uint64_t octets);
 
@@ -40,7 +37,7 @@ nlohmann::json to_json(const FetchResult& result);
 nlohmann::json to_json(const SendResult& result);
 
 // purge: {"dry_run": B, "deleted"|"would_delete": [rows with headers], "count": N, "octets": N}
-nlohmann::json to_json(const std::vector<MessageRow>& purged, bool dry_run);
+nlohmann::json to_json(const std::vector<mailbox::Message>& purged, bool dry_run);
 
 // {"error": {"kind": ..., "message": ..., "exit_code": N}}
 nlohmann::json error_json(ExitCode code, const std::string& message);

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <chrono>
+#include "mailbox/message.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,20 +15,9 @@ struct StatResult {
   std::uint64_t octets = 0;
 };
 
-// One message as `list` shows it.
-struct MessageRow {
-  std::uint64_t number = 0;
-  std::uint64_t octets = 0;
-  std::string uid;  // "" when the server has no UIDL
-  bool has_headers = false;
-  std::string from;     // decoded (RFC 2047), UTF-8
-  std::string subject;  // decoded (RFC 2047), UTF-8
-  std::optional<std::chrono::sys_seconds> date;
-};
-
 // The result of `list`.
 struct ListResult {
-  std::vector<MessageRow> messages;
+  std::vector<mailbox::Message> messages;
   bool headers = false;  // whether From, Subject and Date were read
 };
 

@@ -460,55 +460,56 @@ std::string Selection::shown(const mail::Headers& headers, std::string_view name
   return shown;
 }
 
-bool Selection::matches_listing(const MessageInfo& info) const
+bool Selection::matches_listing(const mailbox::Message& message) const
 {
   if (!m_ranges.empty()) {
     bool in_range = false;
     for (const auto& range : m_ranges) {
-      in_range = in_range || (info.number >= range.first && info.number <= range.last);
+      in_range = in_range || (message.number >= range.first && message.number <= range.last);
     }
     if (!in_range) {
       return false;
     }
   }
-  if (m_uid_filter && !m_uid_set.contains(info.uid)) {
+  if (m_uid_filter && !m_uid_set.contains(message.uid)) {
     return false;
   }
-  if (m_larger_than && info.octets <= *m_larger_than) {
+  if (m_larger_than && message.octets <= *m_larger_than) {
     return false;
   }
-  if (m_smaller_than && info.octets >= *m_smaller_than) {
+  if (m_smaller_than && message.octets >= *m_smaller_than) {
     return false;
   }
   return true;
 }
 
-bool Selection::matches(const MessageInfo& info, std::chrono::sys_seconds now) const
+bool Selection::matches(const mailbox::Message& message, const mail::Headers* headers,
+                        std::chrono::sys_seconds now) const
 {
-  if (!matches_listing(info)) {
+  if (!matches_listing(message)) {
     return false;
   }
   if (!needs_headers()) {
     return true;
   }
-  if (info.headers == nullptr) {
-    throw std::logic_error("Selection::matches: message " + std::to_string(info.number) +
+  if (headers == nullptr) {
+    throw std::logic_error("Selection::matches: message " + std::to_string(message.number) +
                            " has no headers but a header filter is given");
   }
-  const mail::Headers& headers = *info.headers;
-  if (m_from && !search_fields(headers, *m_from)) {
+  const mail::Headers& fields = *headers;
+  if (m_from && !search_fields(fields, *m_from)) {
     return false;
   }
-  if (m_subject && !search_fields(headers, *m_subject)) {
+  if (m_subject && !search_fields(fields, *m_subject)) {
     return false;
   }
   for (const auto& filter : m_headers) {
-    if (!search_fields(headers, filter)) {
+    if (!search_fields(fields, filter)) {
       return false;
     }
   }
   if (m_older_than || m_newer_than) {
-    const auto date_value = headers.get("Date");
+    const auto date_value = fields.get("Date");
     const auto date = date_value ? mail::parse_date(*date_value) : std::nullopt;
     if (!date) {
       return false;

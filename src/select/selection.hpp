@@ -1,6 +1,7 @@
 #pragma once
 
 #include "mail/headers.hpp"
+#include "mailbox/message.hpp"
 
 #include <boost/regex.hpp>
 #include <chrono>
@@ -46,14 +47,6 @@ struct HeaderFilter {
 
 // Parses "Name: REGEX" into a HeaderFilter; throws UsageError naming the bad value.
 HeaderFilter parse_header_filter(std::string_view text);
-
-// What is known about one message when selecting (RFC 1939 LIST, UIDL and TOP n 0).
-struct MessageInfo {
-  std::uint64_t number = 0;
-  std::uint64_t octets = 0;
-  std::string uid;                            // empty if the server has no UIDL
-  const mw::mail::Headers* headers = nullptr; // null if headers were not fetched
-};
 
 // The selection of DESIGN.md: every given filter must match (AND).
 class Selection {
@@ -101,25 +94,27 @@ public:
   // Whether nothing was given at all, not even set_all().
   bool empty() const;
 
-  // Whether a From, Subject, header or age filter needs the headers (TOP n 0).
+  // Whether a From, Subject, header or age filter needs the messages' header sections.
   bool needs_headers() const;
 
   // The names of the header fields the filters read (From, Subject, each --header name, Date
   // for the ages), without duplicates.
   std::vector<std::string> header_names() const;
 
-  // Whether a UID filter needs the UIDs (UIDL).
+  // Whether a UID filter needs the messages' UIDs.
   bool needs_uids() const;
 
-  // Whether every given filter matches the message; regexes are searched in RFC 2047-decoded
-  // values, and a missing header (or a missing or unparseable Date for ages) never matches;
-  // throws std::logic_error when a header filter is given but info.headers is null, and
-  // UsageError when a regex is too complex to run on a value.
-  bool matches(const MessageInfo& info, std::chrono::sys_seconds now) const;
+  // Whether every given filter matches the message, whose header section is `headers` (null
+  // when it was not read); regexes are searched in RFC 2047-decoded values, and a missing
+  // header (or a missing or unparseable Date for ages) never matches; throws std::logic_error
+  // when a header filter is given but `headers` is null, and UsageError when a regex is too
+  // complex to run on a value.
+  bool matches(const mailbox::Message& message, const mail::Headers* headers,
+               std::chrono::sys_seconds now) const;
 
-  // Whether the numbers, UIDs and sizes given match: what LIST and UIDL tell, without headers
-  // (a message this rules out needs no TOP).
-  bool matches_listing(const MessageInfo& info) const;
+  // Whether the numbers, UIDs and sizes given match: what a mailbox's listing tells, without
+  // headers (a message this rules out need not have its header section read).
+  bool matches_listing(const mailbox::Message& message) const;
 
   // What the table shows for the fields called `name` (From, Subject): the field_text of every
   // such field, joined with " | ", those a filter on `name` matched first (a message with two

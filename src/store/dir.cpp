@@ -23,7 +23,7 @@ class DirSink;
 // and the copy takes the next free name <name>~2.eml, <name>~3.eml, ...
 class DirDelivery final : public Delivery {
 public:
-  DirDelivery(DirSink& sink, const std::string& dir, const MessageMeta& meta);
+  DirDelivery(DirSink& sink, const std::string& dir, const mailbox::Message& message);
   DirDelivery(const DirDelivery&) = delete;
   DirDelivery& operator=(const DirDelivery&) = delete;
   ~DirDelivery() override { abandon(); }
@@ -48,9 +48,9 @@ public:
     file::remove_stale_files(m_dir, ".tmp-", k_stale_tmp_seconds);
   }
 
-  std::unique_ptr<Delivery> begin(const MessageMeta& meta) override
+  std::unique_ptr<Delivery> begin(const mailbox::Message& message) override
   {
-    return std::make_unique<DirDelivery>(*this, m_dir, meta);
+    return std::make_unique<DirDelivery>(*this, m_dir, message);
   }
 
   void sync(const Visible& visible) override
@@ -68,20 +68,20 @@ private:
   Unsynced m_unsynced;
 };
 
-std::string file_stem_for(const MessageMeta& meta, const std::string& unique)
+std::string file_stem_for(const mailbox::Message& message, const std::string& unique)
 {
-  if (meta.uid.empty()) {
-    return "msg-" + std::to_string(meta.number) + "-" + safe_file_name(unique);
+  if (message.uid.empty()) {
+    return "msg-" + std::to_string(message.number) + "-" + safe_file_name(unique);
   }
-  return safe_file_name(meta.uid);
+  return safe_file_name(message.uid);
 }
 
-DirDelivery::DirDelivery(DirSink& sink, const std::string& dir, const MessageMeta& meta)
+DirDelivery::DirDelivery(DirSink& sink, const std::string& dir, const mailbox::Message& message)
     : m_sink(sink)
 {
   const std::string unique = unique_name();
   m_tmp_path = dir + "/.tmp-" + safe_file_name(unique);
-  m_final_stem = dir + "/" + file_stem_for(meta, unique);
+  m_final_stem = dir + "/" + file_stem_for(message, unique);
   m_file.emplace(m_tmp_path, O_CREAT | O_EXCL, k_file_mode);
 }
 

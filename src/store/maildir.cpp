@@ -155,7 +155,7 @@ public:
     m_unnamed_budget = descriptor_budget();
   }
 
-  std::unique_ptr<Delivery> begin(const MessageMeta&) override
+  std::unique_ptr<Delivery> begin(const mailbox::Message&) override
   {
     // Messages waiting for their sync hold a descriptor each when unnamed; past the budget
     // they wait as named files.

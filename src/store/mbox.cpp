@@ -251,7 +251,7 @@ public:
     }
   }
 
-  std::unique_ptr<Delivery> begin(const MessageMeta&) override
+  std::unique_ptr<Delivery> begin(const mailbox::Message&) override
   {
     if (m_active) {
       throw Error(ExitCode::software, "internal error: two messages at once into mbox " + m_path);

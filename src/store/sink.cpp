@@ -83,7 +83,7 @@ public:
     }
   }
 
-  std::unique_ptr<Delivery> begin(const MessageMeta&) override
+  std::unique_ptr<Delivery> begin(const mailbox::Message&) override
   {
     return std::make_unique<StreamDelivery>(m_out, m_unsynced);
   }

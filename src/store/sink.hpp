@@ -1,5 +1,7 @@
 #pragma once
 
+#include "mailbox/message.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,13 +17,6 @@ namespace mw::store {
 // The line endings of the bytes given to Delivery::write(); the mbox From line and the blank
 // line after each message use the same ending.
 enum class LineEnding { lf, crlf };
-
-// What is known about the message being stored.
-struct MessageMeta {
-  std::uint64_t number = 0;
-  std::string uid;          // may be empty (a server without UIDL)
-  std::uint64_t octets = 0; // the LIST size: a hint only, never trusted
-};
 
 // One message being written: bytes arrive in chunks of any size (already dot-unstuffed).
 // Destroying a Delivery without commit() removes every trace of it (the temporary file is
@@ -42,9 +37,10 @@ public:
 class Sink {
 public:
   virtual ~Sink() = default;
-  // Starts storing one message; an mbox takes one Delivery at a time (a second one before the
-  // first is committed or destroyed is an Error 70).
-  virtual std::unique_ptr<Delivery> begin(const MessageMeta& meta) = 0;
+  // Starts storing one message of the mailbox (a directory names its file after the UID, else
+  // the number); an mbox takes one Delivery at a time (a second one before the first is
+  // committed or destroyed is an Error 70).
+  virtual std::unique_ptr<Delivery> begin(const mailbox::Message& message) = 0;
   // Called for each message as soon as it is durable and visible, with its index (0, 1, ...
   // in commit order since the Sink was opened) and where it is (what commit() returned,
   // unless a Maildir name had to change because another file took it meanwhile).

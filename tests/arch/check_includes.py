@@ -4,8 +4,9 @@
     check_includes.py --source DIR              exit 0, or 1 with one line per forbidden include
     check_includes.py --source DIR --self-test  the check itself: on a copy of src/, adds an Asio
                                                 include to the POP3 parser, an upward include to
-                                                the stores and a transport include to the channel,
-                                                and expects each to be refused
+                                                the stores, a transport include to the channel and
+                                                protocol includes to the message code and the
+                                                mailbox model, and expects each to be refused
 """
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def self_test(source: Path) -> int:
         ("store/state.cpp", '#include "commands/context.hpp"', "a store reaching up to the commands"),
         ("net/channel.hpp", '#include "net/connection.hpp"', "the core's channel including the transport"),
         ("mail/headers.cpp", '#include "pop3/protocol.hpp"', "the message code including a protocol"),
+        ("mailbox/message.hpp", '#include "pop3/client.hpp"', "the mailbox model including a protocol"),
     ]
     failures = 0
     for rel, line, what in plants:

@@ -9,19 +9,19 @@
 
 using mw::commands::PlanOptions;
 using mw::commands::plan_fetch;
-using mw::output::MessageRow;
+using mw::mailbox::Message;
 
 // What fetch decides before any RETR: which messages it stores, which an earlier run stored
 // (deleted only with --flush), which it skips and which fail (issue 11 items 2, 3 and 5).
 
 namespace {
 
-std::vector<MessageRow> rows(const std::vector<std::pair<std::string, std::uint64_t>>& uids)
+std::vector<Message> rows(const std::vector<std::pair<std::string, std::uint64_t>>& uids)
 {
-  std::vector<MessageRow> out;
+  std::vector<Message> out;
   std::uint64_t number = 0;
   for (const auto& [uid, octets] : uids) {
-    MessageRow row;
+    Message row;
     row.number = ++number;
     row.uid = uid;
     row.octets = octets;
@@ -30,7 +30,7 @@ std::vector<MessageRow> rows(const std::vector<std::pair<std::string, std::uint6
   return out;
 }
 
-std::vector<std::string> uids_of(const std::vector<MessageRow>& rows)
+std::vector<std::string> uids_of(const std::vector<Message>& rows)
 {
   std::vector<std::string> out;
   for (const auto& r : rows) {
@@ -39,7 +39,7 @@ std::vector<std::string> uids_of(const std::vector<MessageRow>& rows)
   return out;
 }
 
-std::vector<std::uint64_t> numbers(const std::vector<MessageRow>& rows)
+std::vector<std::uint64_t> numbers(const std::vector<Message>& rows)
 {
   std::vector<std::uint64_t> out;
   for (const auto& r : rows) {

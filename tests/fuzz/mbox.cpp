@@ -7,6 +7,7 @@
 //   name made from the first line as UID, inside the directory.
 
 #include "fuzz_support.hpp"
+#include "mailbox/message.hpp"
 #include "store/mboxrd.hpp"
 #include "store/names.hpp"
 #include "store/sink.hpp"
@@ -179,7 +180,7 @@ std::vector<std::string> read_mbox(std::string_view content, store::LineEnding e
   return messages;
 }
 
-void deliver(store::Sink& sink, const store::MessageMeta& meta,
+void deliver(store::Sink& sink, const mw::mailbox::Message& meta,
              const std::vector<std::string_view>& pieces, std::string& where)
 {
   auto delivery = sink.begin(meta);
@@ -199,9 +200,9 @@ void mbox(std::string_view message)
       std::ostringstream unused;
       auto sink = store::open_sink({store::OutputSpec::Kind::mbox, path}, ending, unused);
       std::string where;
-      deliver(*sink, {1, "", message.size()}, ways.front(), where);
+      deliver(*sink, {.number = 1, .octets = message.size()}, ways.front(), where);
       check(where == path, "mbox: commit names another file", where);
-      deliver(*sink, {2, "", message.size()}, ways.back(), where);
+      deliver(*sink, {.number = 2, .octets = message.size()}, ways.back(), where);
     }
     const auto messages = read_mbox(read_file(path), ending);
     check(messages.size() == 2, "mbox: not two messages read back");
@@ -218,7 +219,7 @@ void maildir(std::string_view message)
   auto sink =
       store::open_sink({store::OutputSpec::Kind::maildir, dir}, store::LineEnding::lf, unused);
   std::string where;
-  deliver(*sink, {1, "", 0}, mw::fuzz::chunks(message, 5, 100), where);
+  deliver(*sink, {.number = 1}, mw::fuzz::chunks(message, 5, 100), where);
   check(fs::path(where).parent_path() == fs::path(dir) / "new", "Maildir: not in new/", where);
   check(where.ends_with(",S=" + std::to_string(message.size())), "Maildir: a wrong S= size", where);
   check(read_file(where) == message, "Maildir: the file holds other bytes");
@@ -244,7 +245,8 @@ void eml_dir(std::string_view message)
   std::ostringstream unused;
   auto sink = store::open_sink({store::OutputSpec::Kind::dir, dir}, store::LineEnding::lf, unused);
   std::string where;
-  deliver(*sink, {7, uid, message.size()}, mw::fuzz::chunks(message, 6, 64), where);
+  deliver(*sink, {.number = 7, .octets = message.size(), .uid = uid},
+          mw::fuzz::chunks(message, 6, 64), where);
   check(fs::path(where).parent_path() == fs::path(dir), "dir: a file outside the directory", where);
   check(read_file(where) == message, "dir: the file holds other bytes");
   fs::remove(where);

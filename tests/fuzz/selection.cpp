@@ -9,6 +9,7 @@
 
 #include "fuzz_support.hpp"
 #include "mail/headers.hpp"
+#include "mailbox/message.hpp"
 #include "util/error.hpp"
 
 #include <array>
@@ -47,9 +48,10 @@ void ranges(std::string_view text, std::string_view input)
     for (const auto& range : parsed) {
       in = in || (n >= range.first && n <= range.last);
     }
-    sel::MessageInfo info;
-    info.number = n;
-    check(selection.matches(info, {}) == in, "a range selection disagrees with its ranges");
+    mw::mailbox::Message message;
+    message.number = n;
+    check(selection.matches(message, nullptr, {}) == in,
+          "a range selection disagrees with its ranges");
   }
 }
 
@@ -102,16 +104,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   usage_errors_only([&] { selection.set_subject(fields[5]); });
 
   const std::uint64_t h = mw::fuzz::hash(input, 4);
-  sel::MessageInfo info;
-  info.number = h % 50 + 1;
-  info.octets = (h >> 8) % (1U << 30);
-  info.uid = std::string(fields[0]);
-  info.headers = &headers;
+  mw::mailbox::Message message;
+  message.number = h % 50 + 1;
+  message.octets = (h >> 8) % (1U << 30);
+  message.uid = std::string(fields[0]);
   const auto now = std::chrono::sys_seconds{std::chrono::seconds{1'790'000'000}};
-  usage_errors_only([&] { (void)selection.matches(info, now); });
-  info.headers = nullptr;
+  usage_errors_only([&] { (void)selection.matches(message, &headers, now); });
   if (!selection.needs_headers()) {
-    usage_errors_only([&] { (void)selection.matches(info, now); });
+    usage_errors_only([&] { (void)selection.matches(message, nullptr, now); });
   }
   return 0;
 }

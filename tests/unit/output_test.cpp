@@ -29,7 +29,7 @@ TEST_CASE("list: tab-separated for pipes, JSON schema", "[output]")
 {
   ListResult result;
   result.headers = true;
-  MessageRow row;
+  mailbox::Message row;
   row.number = 3;
   row.octets = 1200;
   row.uid = "abc";
@@ -37,7 +37,7 @@ TEST_CASE("list: tab-separated for pipes, JSON schema", "[output]")
   row.subject = "Hi\tthere";
   row.date = std::chrono::sys_seconds(std::chrono::seconds(1700000000));
   result.messages.push_back(row);
-  MessageRow bare;
+  mailbox::Message bare;
   bare.number = 4;
   bare.octets = 10;
   result.messages.push_back(bare);
@@ -64,7 +64,7 @@ TEST_CASE("JSON with invalid UTF-8 is still one valid document", "[output]")
 {
   ListResult result;
   result.headers = true;
-  MessageRow row;
+  mailbox::Message row;
   row.number = 1;
   row.subject = "bad \xff\xfe bytes";
   result.messages.push_back(row);
@@ -98,10 +98,10 @@ TEST_CASE("fetch and purge documents", "[output]")
   CHECK(plain.str() == "skipped message 2 (UID u2, 4.9 KiB): larger than --max-size 1.0 KiB\n"
                        "stored 1 message (100 B) in 0.50 s, skipped 1\n");
 
-  MessageRow row;
+  mailbox::Message row;
   row.number = 7;
   row.octets = 9;
-  auto purge = to_json(std::vector<MessageRow>{row}, true);
+  auto purge = to_json(std::vector<mailbox::Message>{row}, true);
   CHECK(purge["dry_run"] == true);
   CHECK(purge["would_delete"][0]["number"] == 7);
   CHECK_FALSE(purge.contains("deleted"));

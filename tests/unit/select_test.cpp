@@ -1,4 +1,5 @@
 #include "mail/headers.hpp"
+#include "mailbox/message.hpp"
 #include "select/selection.hpp"
 #include "util/error.hpp"
 
@@ -8,12 +9,21 @@
 using namespace std::chrono_literals;
 using mw::UsageError;
 using mw::mail::Headers;
-using mw::select::MessageInfo;
 using mw::select::Selection;
 
 namespace {
 
 constexpr auto k_max = std::numeric_limits<std::uint64_t>::max();
+
+// A message of the mailbox as a listing gives it (number, size, UID).
+mw::mailbox::Message message(std::uint64_t number, std::uint64_t octets, std::string uid = "")
+{
+  mw::mailbox::Message m;
+  m.number = number;
+  m.octets = octets;
+  m.uid = std::move(uid);
+  return m;
+}
 
 // The message of the UsageError that `f` throws, or "" when it throws none.
 template <typename F> std::string usage_error(F f)
@@ -192,7 +202,7 @@ TEST_CASE("Selection: empty, needs_headers, needs_uids", "[select]")
   {
     s.set_all();
     CHECK_FALSE(s.empty());
-    CHECK(s.matches({1, 100, "", nullptr}, k_now));
+    CHECK(s.matches(message(1, 100), nullptr, k_now));
   }
   SECTION("ranges")
   {
@@ -241,11 +251,11 @@ TEST_CASE("Selection: numbers and ranges", "[select]")
   REQUIRE(s.ranges().size() == 3);
   for (std::uint64_t n : {2U, 5U, 6U, 7U, 10U, 11U, 1000U}) {
     CAPTURE(n);
-    CHECK(s.matches({n, 1, "", nullptr}, k_now));
+    CHECK(s.matches(message(n, 1), nullptr, k_now));
   }
   for (std::uint64_t n : {1U, 3U, 4U, 8U, 9U}) {
     CAPTURE(n);
-    CHECK_FALSE(s.matches({n, 1, "", nullptr}, k_now));
+    CHECK_FALSE(s.matches(message(n, 1), nullptr, k_now));
   }
   CHECK_THROWS_AS(s.add_ranges("0"), UsageError);
 }
@@ -257,10 +267,10 @@ TEST_CASE("Selection: UIDs", "[select]")
   s.add_uid("uid-2");
   s.add_uid("UID-1");
   CHECK(s.uids() == std::vector<std::string>{"UID-1", "uid-2"});
-  CHECK(s.matches({1, 1, "UID-1", nullptr}, k_now));
-  CHECK(s.matches({9, 1, "uid-2", nullptr}, k_now));
-  CHECK_FALSE(s.matches({1, 1, "uid-1", nullptr}, k_now)); // UIDs are case-sensitive
-  CHECK_FALSE(s.matches({1, 1, "", nullptr}, k_now));
+  CHECK(s.matches(message(1, 1, "UID-1"), nullptr, k_now));
+  CHECK(s.matches(message(9, 1, "uid-2"), nullptr, k_now));
+  CHECK_FALSE(s.matches(message(1, 1, "uid-1"), nullptr, k_now)); // UIDs are case-sensitive
+  CHECK_FALSE(s.matches(message(1, 1), nullptr, k_now));
   CHECK(usage_error([&] { s.add_uid(""); }) ==
         "invalid UID '' (expected printable characters without spaces, as `list` shows them)");
   CHECK_THAT(usage_error([&] { s.add_uid("a b"); }), Catch::StartsWith("invalid UID 'a b'"));
@@ -271,20 +281,20 @@ TEST_CASE("Selection: sizes", "[select]")
 {
   Selection larger;
   larger.set_larger_than(1000);
-  CHECK_FALSE(larger.matches({1, 1000, "", nullptr}, k_now));
-  CHECK(larger.matches({1, 1001, "", nullptr}, k_now));
+  CHECK_FALSE(larger.matches(message(1, 1000), nullptr, k_now));
+  CHECK(larger.matches(message(1, 1001), nullptr, k_now));
 
   Selection smaller;
   smaller.set_smaller_than(1000);
-  CHECK(smaller.matches({1, 999, "", nullptr}, k_now));
-  CHECK_FALSE(smaller.matches({1, 1000, "", nullptr}, k_now));
+  CHECK(smaller.matches(message(1, 999), nullptr, k_now));
+  CHECK_FALSE(smaller.matches(message(1, 1000), nullptr, k_now));
 
   Selection both;
   both.set_larger_than(10);
   both.set_smaller_than(20);
-  CHECK_FALSE(both.matches({1, 10, "", nullptr}, k_now));
-  CHECK(both.matches({1, 15, "", nullptr}, k_now));
-  CHECK_FALSE(both.matches({1, 20, "", nullptr}, k_now));
+  CHECK_FALSE(both.matches(message(1, 10), nullptr, k_now));
+  CHECK(both.matches(message(1, 15), nullptr, k_now));
+  CHECK_FALSE(both.matches(message(1, 20), nullptr, k_now));
 
   Selection impossible;
   impossible.set_larger_than(10);
@@ -307,26 +317,26 @@ TEST_CASE("Selection: ages from the Date header", "[select]")
 
   Selection older;
   older.set_older_than(mw::select::parse_age("7d"));
-  CHECK_FALSE(older.matches({1, 1, "", &day_old}, k_now));
-  CHECK(older.matches({1, 1, "", &month_old}, k_now));
-  CHECK_FALSE(older.matches({1, 1, "", &future}, k_now));
-  CHECK_FALSE(older.matches({1, 1, "", &undated}, k_now));
-  CHECK_FALSE(older.matches({1, 1, "", &bad_date}, k_now));
+  CHECK_FALSE(older.matches(message(1, 1), &day_old, k_now));
+  CHECK(older.matches(message(1, 1), &month_old, k_now));
+  CHECK_FALSE(older.matches(message(1, 1), &future, k_now));
+  CHECK_FALSE(older.matches(message(1, 1), &undated, k_now));
+  CHECK_FALSE(older.matches(message(1, 1), &bad_date, k_now));
 
   Selection newer;
   newer.set_newer_than(mw::select::parse_age("7d"));
-  CHECK(newer.matches({1, 1, "", &day_old}, k_now));
-  CHECK_FALSE(newer.matches({1, 1, "", &month_old}, k_now));
-  CHECK(newer.matches({1, 1, "", &future}, k_now));
-  CHECK_FALSE(newer.matches({1, 1, "", &undated}, k_now));
-  CHECK_FALSE(newer.matches({1, 1, "", &bad_date}, k_now));
+  CHECK(newer.matches(message(1, 1), &day_old, k_now));
+  CHECK_FALSE(newer.matches(message(1, 1), &month_old, k_now));
+  CHECK(newer.matches(message(1, 1), &future, k_now));
+  CHECK_FALSE(newer.matches(message(1, 1), &undated, k_now));
+  CHECK_FALSE(newer.matches(message(1, 1), &bad_date, k_now));
 
   // Between 12 hours and 7 days old.
   Selection between;
   between.set_older_than(12h);
   between.set_newer_than(7 * 24h);
-  CHECK(between.matches({1, 1, "", &day_old}, k_now));
-  CHECK_FALSE(between.matches({1, 1, "", &month_old}, k_now));
+  CHECK(between.matches(message(1, 1), &day_old, k_now));
+  CHECK_FALSE(between.matches(message(1, 1), &month_old, k_now));
 
   Selection impossible;
   impossible.set_older_than(7 * 24h);
@@ -340,28 +350,28 @@ TEST_CASE("Selection: From and Subject regexes", "[select]")
   const auto h = Headers::parse("From: =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <joerg@Example.COM>\r\n"
                                 "Subject: =?UTF-8?B?R3LDvMOfZQ==?= aus Berlin\r\n"
                                 "\r\n");
-  const MessageInfo info{1, 10, "u1", &h};
+  const auto info = message(1, 10, "u1");
 
   Selection from;
   from.set_from("example\\.com"); // case-insensitive, searched not fully matched
-  CHECK(from.matches(info, k_now));
+  CHECK(from.matches(info, &h, k_now));
   from.set_from("^J\xC3\xB6rg"); // decoded before matching
-  CHECK(from.matches(info, k_now));
+  CHECK(from.matches(info, &h, k_now));
   from.set_from("^joerg@");
-  CHECK_FALSE(from.matches(info, k_now));
+  CHECK_FALSE(from.matches(info, &h, k_now));
 
   Selection subject;
   subject.set_subject("gr\xC3\xBC\xC3\x9F"
                       "e"); // exact UTF-8, ASCII part in another case
-  CHECK(subject.matches(info, k_now));
+  CHECK(subject.matches(info, &h, k_now));
   subject.set_subject("BERLIN$");
-  CHECK(subject.matches(info, k_now));
+  CHECK(subject.matches(info, &h, k_now));
   subject.set_subject("R3LDvMOfZQ"); // the encoded form is not what is matched
-  CHECK_FALSE(subject.matches(info, k_now));
+  CHECK_FALSE(subject.matches(info, &h, k_now));
 
   const auto no_subject = Headers::parse("From: x@example.com\r\n\r\n");
   subject.set_subject(".*"); // a missing header never matches, not even .*
-  CHECK_FALSE(subject.matches({1, 1, "", &no_subject}, k_now));
+  CHECK_FALSE(subject.matches(message(1, 1), &no_subject, k_now));
 
   CHECK_THAT(usage_error([&] { subject.set_subject("[unclosed"); }),
              Catch::StartsWith("invalid regular expression '[unclosed' for --subject: "));
@@ -379,28 +389,28 @@ TEST_CASE("Selection: --header filters", "[select]")
                                 "X-Spam-Flag: YES\r\n"
                                 "X-Tag: =?utf-8?q?caf=C3=A9?=\r\n"
                                 "\r\n");
-  const MessageInfo info{1, 10, "", &h};
+  const auto info = message(1, 10);
 
   Selection spam;
   spam.add_header("x-spam-flag: ^yes$");
-  CHECK(spam.matches(info, k_now));
+  CHECK(spam.matches(info, &h, k_now));
 
   Selection any_received; // any field of that name may match
   any_received.add_header("Received: relay\\.example");
-  CHECK(any_received.matches(info, k_now));
+  CHECK(any_received.matches(info, &h, k_now));
 
   Selection decoded;
   decoded.add_header("X-Tag: caf\xC3\xA9");
-  CHECK(decoded.matches(info, k_now));
+  CHECK(decoded.matches(info, &h, k_now));
 
   Selection missing;
   missing.add_header("X-Missing:");
-  CHECK_FALSE(missing.matches(info, k_now));
+  CHECK_FALSE(missing.matches(info, &h, k_now));
 
   Selection two; // several header filters must all match
   two.add_header("X-Spam-Flag: yes");
   two.add_header("X-Tag: tea");
-  CHECK_FALSE(two.matches(info, k_now));
+  CHECK_FALSE(two.matches(info, &h, k_now));
 }
 
 TEST_CASE("Selection: filters combine with AND", "[select]")
@@ -421,12 +431,12 @@ TEST_CASE("Selection: filters combine with AND", "[select]")
   CHECK(s.needs_headers());
   CHECK(s.needs_uids());
 
-  CHECK(s.matches({3, 500, "a", &match}, k_now));
-  CHECK_FALSE(s.matches({11, 500, "a", &match}, k_now)); // number
-  CHECK_FALSE(s.matches({3, 500, "c", &match}, k_now));  // uid
-  CHECK_FALSE(s.matches({3, 50, "a", &match}, k_now));   // size
-  CHECK_FALSE(s.matches({3, 500, "b", &other}, k_now));  // From
-  CHECK_FALSE(s.matches({3, 500, "a", &match},
+  CHECK(s.matches(message(3, 500, "a"), &match, k_now));
+  CHECK_FALSE(s.matches(message(11, 500, "a"), &match, k_now)); // number
+  CHECK_FALSE(s.matches(message(3, 500, "c"), &match, k_now));  // uid
+  CHECK_FALSE(s.matches(message(3, 50, "a"), &match, k_now));   // size
+  CHECK_FALSE(s.matches(message(3, 500, "b"), &other, k_now));  // From
+  CHECK_FALSE(s.matches(message(3, 500, "a"), &match,
                         std::chrono::sys_days{std::chrono::January / 3 / 2024})); // age
 }
 
@@ -434,10 +444,10 @@ TEST_CASE("Selection: header filters without headers are a caller bug", "[select
 {
   Selection s;
   s.set_subject("x");
-  CHECK_THROWS_AS(s.matches({1, 1, "", nullptr}, k_now), std::logic_error);
+  CHECK_THROWS_AS(s.matches(message(1, 1), nullptr, k_now), std::logic_error);
   // Cheap filters are checked first, so a message they exclude needs no headers.
   s.add_ranges("5");
-  CHECK_FALSE(s.matches({1, 1, "", nullptr}, k_now));
+  CHECK_FALSE(s.matches(message(1, 1), nullptr, k_now));
 }
 
 TEST_CASE("Selection: long header values do not overflow the stack", "[select]")
@@ -446,14 +456,12 @@ TEST_CASE("Selection: long header values do not overflow the stack", "[select]")
   const auto h = Headers::parse("Subject: " + long_subject + "b\r\n\r\n");
   Selection s;
   s.set_subject("[ab]*c");
-  CHECK_FALSE(s.matches({1, 1, "", &h}, k_now));
+  CHECK_FALSE(s.matches(message(1, 1), &h, k_now));
   s.set_subject("a+b$");
-  CHECK(s.matches({1, 1, "", &h}, k_now));
+  CHECK(s.matches(message(1, 1), &h, k_now));
   // Catastrophic backtracking is cut off by Boost.Regex and reported, not run for hours.
   s.set_subject("(a+)+c");
-  CHECK(usage_error([&] {
-          s.matches({1, 1, "", &h}, k_now);
-        }) ==
+  CHECK(usage_error([&] { s.matches(message(1, 1), &h, k_now); }) ==
         "regular expression '(a+)+c' is too complex to search the Subject header; simplify it "
         "(e.g. avoid nested repetition like (a+)+)");
 }

@@ -25,9 +25,9 @@
 
 namespace fs = std::filesystem;
 using mw::store::LineEnding;
-using mw::store::MessageMeta;
 using mw::store::OutputSpec;
 
+using mw::test::listed;
 using mw::test::read_file;
 using mw::test::TempDir;
 using mw::test::write_file;
@@ -39,8 +39,8 @@ std::uintmax_t size_of(const std::string& path)
   return fs::file_size(path);
 }
 
-std::string deliver(mw::store::Sink& sink, const MessageMeta& meta, const std::string& message,
-                    std::mt19937& random)
+std::string deliver(mw::store::Sink& sink, const mw::mailbox::Message& meta,
+                    const std::string& message, std::mt19937& random)
 {
   return mw::test::deliver(sink, meta, message, random, 13);
 }
@@ -185,7 +185,7 @@ TEST_CASE("mbox round-trips messages with From lines, LF and CRLF", "[store]")
       CHECK(fs::exists(path + ".lock"));
       std::uint64_t number = 0;
       for (const std::string& message : messages) {
-        CHECK(deliver(*sink, {++number, "", 0}, message, random) == path);
+        CHECK(deliver(*sink, listed(++number, "", 0), message, random) == path);
       }
       sink->sync();
     }
@@ -223,7 +223,7 @@ TEST_CASE("mbox appends to an existing file, after a missing final newline", "[s
   std::ostringstream unused;
   auto sink = mw::store::open_sink({OutputSpec::Kind::mbox, path}, LineEnding::lf, unused);
   std::mt19937 random(5);
-  deliver(*sink, {1, "", 0}, "Subject: new\n\nnew body\n", random);
+  deliver(*sink, listed(1, "", 0), "Subject: new\n\nnew body\n", random);
   const auto entries = read_mboxrd(read_file(path), "\n");
   REQUIRE(entries.size() == 2);
   CHECK(entries[0].content == "Subject: old\n\nold body");
@@ -237,16 +237,16 @@ TEST_CASE("mbox: an abandoned delivery truncates the file back", "[store]")
   std::ostringstream unused;
   auto sink = mw::store::open_sink({OutputSpec::Kind::mbox, path}, LineEnding::lf, unused);
   std::mt19937 random(5);
-  deliver(*sink, {1, "", 0}, "Subject: kept\n\nbody\n", random);
+  deliver(*sink, listed(1, "", 0), "Subject: kept\n\nbody\n", random);
   const auto before = size_of(path);
   const std::string kept = read_file(path);
   {
-    auto delivery = sink->begin({2, "", 0});
+    auto delivery = sink->begin(listed(2, "", 0));
     delivery->write("Subject: header still buffered\n");
   }
   CHECK(size_of(path) == before);
   {
-    auto delivery = sink->begin({3, "", 0});
+    auto delivery = sink->begin(listed(3, "", 0));
     delivery->write("Subject: big\n\n");
     for (int i = 0; i < 100; ++i) {
       delivery->write(std::string(4000, 'x') + "\n");
@@ -254,7 +254,7 @@ TEST_CASE("mbox: an abandoned delivery truncates the file back", "[store]")
     CHECK(size_of(path) > before);
   }
   CHECK(read_file(path) == kept);
-  deliver(*sink, {4, "", 0}, "Subject: after\n\nbody\n", random);
+  deliver(*sink, listed(4, "", 0), "Subject: after\n\nbody\n", random);
   CHECK(read_mboxrd(read_file(path), "\n").size() == 2);
 }
 
@@ -263,15 +263,15 @@ TEST_CASE("mbox takes one delivery at a time", "[store]")
   const TempDir tmp;
   std::ostringstream unused;
   auto sink = mw::store::open_sink({OutputSpec::Kind::mbox, tmp / "inbox"}, LineEnding::lf, unused);
-  auto first = sink->begin({1, "", 0});
+  auto first = sink->begin(listed(1, "", 0));
   try {
-    sink->begin({2, "", 0});
+    sink->begin(listed(2, "", 0));
     FAIL("two deliveries at once");
   } catch (const mw::Error& error) {
     CHECK(error.code() == mw::ExitCode::software);
   }
   first.reset();
-  CHECK(sink->begin({3, "", 0}) != nullptr);
+  CHECK(sink->begin(listed(3, "", 0)) != nullptr);
 }
 
 TEST_CASE("mbox: a write error truncates back and names the file", "[store]")
@@ -286,7 +286,7 @@ TEST_CASE("mbox: a write error truncates back and names the file", "[store]")
     ::signal(SIGXFSZ, SIG_IGN);
     const rlimit limit{100 * 1024, 100 * 1024};
     ::setrlimit(RLIMIT_FSIZE, &limit);
-    auto delivery = sink->begin({1, "", 0});
+    auto delivery = sink->begin(listed(1, "", 0));
     try {
       delivery->write("Subject: big\n\n");
       for (int i = 0; i < 100; ++i) {

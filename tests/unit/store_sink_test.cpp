@@ -27,9 +27,9 @@
 
 namespace fs = std::filesystem;
 using mw::store::LineEnding;
-using mw::store::MessageMeta;
 using mw::store::OutputSpec;
 
+using mw::test::listed;
 using mw::test::read_file;
 using mw::test::TempDir;
 using mw::test::write_file;
@@ -69,8 +69,8 @@ std::vector<std::string> names_in(const std::string& dir)
   return names;
 }
 
-std::string deliver(mw::store::Sink& sink, const MessageMeta& meta, const std::string& message,
-                    std::mt19937& random)
+std::string deliver(mw::store::Sink& sink, const mw::mailbox::Message& meta,
+                    const std::string& message, std::mt19937& random)
 {
   return mw::test::deliver(sink, meta, message, random, 97);
 }
@@ -177,8 +177,8 @@ TEST_CASE("maildir: a batch becomes visible at sync, in order; an unsynced batch
     auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, dir}, LineEnding::lf, std::cout);
     CHECK(sink->batch() > 1);
     for (std::uint64_t n = 1; n <= 3; ++n) {
-      paths.push_back(deliver(*sink, {n, "u" + std::to_string(n), 5}, "Subject: x\n\nbody\n",
-                              random));
+      paths.push_back(
+          deliver(*sink, listed(n, "u" + std::to_string(n), 5), "Subject: x\n\nbody\n", random));
     }
     CHECK(names_in(dir + "/new").empty());
     if (mode.named()) {
@@ -194,7 +194,7 @@ TEST_CASE("maildir: a batch becomes visible at sync, in order; an unsynced batch
     CHECK(names_in(dir + "/new").size() == 3);
     CHECK(names_in(dir + "/tmp").empty());
     // A fourth message committed but never synced was never delivered.
-    deliver(*sink, {4, "u4", 5}, "Subject: y\n\nbody\n", random);
+    deliver(*sink, listed(4, "u4", 5), "Subject: y\n\nbody\n", random);
   }
   CHECK(names_in(dir + "/new").size() == 3);
   CHECK(names_in(dir + "/tmp").empty());
@@ -217,21 +217,22 @@ TEST_CASE("maildir: advance() syncs a batch on another thread and shows it one c
   {
     auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, dir}, LineEnding::lf, std::cout);
     for (std::uint64_t n = 1; n <= 2; ++n) {
-      paths.push_back(deliver(*sink, {n, "u" + std::to_string(n), 5}, "Subject: a\n\nx\n", random));
+      paths.push_back(
+          deliver(*sink, listed(n, "u" + std::to_string(n), 5), "Subject: a\n\nx\n", random));
     }
-    sink->advance(record);  // 0 and 1 are on their way: not visible yet
+    sink->advance(record); // 0 and 1 are on their way: not visible yet
     CHECK(order.empty());
     CHECK(names_in(dir + "/new").empty());
-    paths.push_back(deliver(*sink, {3, "u3", 5}, "Subject: b\n\ny\n", random));
+    paths.push_back(deliver(*sink, listed(3, "u3", 5), "Subject: b\n\ny\n", random));
     sink->advance(record);  // 0 and 1 become visible; 2 is on its way
     CHECK(order == std::vector<std::size_t>{0, 1});
     CHECK(names_in(dir + "/new").size() == 2);
-    paths.push_back(deliver(*sink, {4, "u4", 5}, "Subject: c\n\nz\n", random));
+    paths.push_back(deliver(*sink, listed(4, "u4", 5), "Subject: c\n\nz\n", random));
     sink->sync(record);  // everything
     CHECK(order == std::vector<std::size_t>{0, 1, 2, 3});
     CHECK(names_in(dir + "/new").size() == 4);
     // A batch still on its way when the sink goes was never delivered.
-    deliver(*sink, {5, "u5", 5}, "Subject: d\n\nw\n", random);
+    deliver(*sink, listed(5, "u5", 5), "Subject: d\n\nw\n", random);
     sink->advance(record);
   }
   CHECK(order.size() == 4);
@@ -247,7 +248,7 @@ TEST_CASE("maildir never replaces a file that took a message's name meanwhile", 
   const std::string dir = tmp / "taken";
   std::mt19937 random(11);
   auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, dir}, LineEnding::lf, std::cout);
-  const std::string meant = deliver(*sink, {1, "u1", 5}, "Subject: mine\n\nbody\n", random);
+  const std::string meant = deliver(*sink, listed(1, "u1", 5), "Subject: mine\n\nbody\n", random);
   {
     std::ofstream other(meant);
     other << "someone else's";
@@ -308,8 +309,9 @@ TEST_CASE("maildir stores each message byte-identical in new/", "[store]")
   std::set<std::string> paths;
   std::uint64_t number = 0;
   for (const std::string& message : messages) {
+    ++number;
     const std::string path =
-        deliver(*sink, {++number, "uid" + std::to_string(number), 10}, message, random);
+        deliver(*sink, listed(number, "uid" + std::to_string(number), 10), message, random);
     CHECK(path.rfind(dir + "/new/", 0) == 0);
     // Committed is not yet visible: a Maildir message appears in new/ at sync().
     CHECK_FALSE(fs::exists(path));
@@ -338,7 +340,7 @@ TEST_CASE("maildir: an abandoned delivery leaves nothing behind", "[store]")
   std::ostringstream unused;
   auto sink = mw::store::open_sink({OutputSpec::Kind::maildir, tmp.path()}, LineEnding::lf, unused);
   {
-    auto delivery = sink->begin({1, "u1", 5});
+    auto delivery = sink->begin(listed(1, "u1", 5));
     delivery->write("partial message");
     if (mode.named()) {
       CHECK(names_in(tmp / "tmp").size() == 1);
@@ -359,7 +361,7 @@ TEST_CASE("maildir: a write error removes the temporary file and names it", "[st
     ::signal(SIGXFSZ, SIG_IGN);
     const rlimit limit{100 * 1024, 100 * 1024};
     ::setrlimit(RLIMIT_FSIZE, &limit);
-    auto delivery = sink->begin({1, "u1", 5});
+    auto delivery = sink->begin(listed(1, "u1", 5));
     try {
       for (int i = 0; i < 100; ++i) {
         delivery->write(std::string(4096, 'x'));
@@ -394,7 +396,7 @@ TEST_CASE("maildir: out of descriptors, a message waits as a named file instead"
     std::mt19937 random(3);
     std::vector<std::string> paths;
     for (std::uint64_t n = 1; n <= 20; ++n) {
-      paths.push_back(deliver(*sink, {n, "u" + std::to_string(n), 5},
+      paths.push_back(deliver(*sink, listed(n, "u" + std::to_string(n), 5),
                               "Subject: " + std::to_string(n) + "\n\nbody\n", random));
     }
     sink->sync();
@@ -419,30 +421,30 @@ TEST_CASE("dir stores one .eml per UID and never replaces a different one", "[st
   const auto messages = sample_messages();
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const std::string path =
-        deliver(*sink, {i + 1, "uid-" + std::to_string(i), 0}, messages[i], random);
+        deliver(*sink, listed(i + 1, "uid-" + std::to_string(i), 0), messages[i], random);
     CHECK(path == dir + "/uid-" + std::to_string(i) + ".eml");
     CHECK(read_file(path) == messages[i]);
     CHECK(mode_of(path) == 0600);
   }
-  CHECK(deliver(*sink, {9, "a/b", 0}, "x", random) == dir + "/a%2Fb.eml");
-  CHECK(deliver(*sink, {9, ".hidden", 0}, "x", random) == dir + "/%2Ehidden.eml");
-  const std::string no_uid = deliver(*sink, {12, "", 0}, "no uid", random);
+  CHECK(deliver(*sink, listed(9, "a/b", 0), "x", random) == dir + "/a%2Fb.eml");
+  CHECK(deliver(*sink, listed(9, ".hidden", 0), "x", random) == dir + "/%2Ehidden.eml");
+  const std::string no_uid = deliver(*sink, listed(12, "", 0), "no uid", random);
   CHECK(std::regex_match(
       no_uid, std::regex(std::regex_replace(dir, std::regex("[.^$|()\\[\\]{}*+?\\\\]"), "\\$&") +
                          "/msg-12-[A-Za-z0-9._%-]+\\.eml")));
   CHECK(read_file(no_uid) == "no uid");
-  CHECK(deliver(*sink, {13, "", 0}, "no uid", random) != no_uid);
+  CHECK(deliver(*sink, listed(13, "", 0), "no uid", random) != no_uid);
 
   // The same bytes again are the copy that is there; other bytes with the same UID (another
   // account, a reused UID) never replace it, but take the next free name.
-  CHECK(deliver(*sink, {1, "uid-0", 0}, messages[0], random) == dir + "/uid-0.eml");
-  const std::string again = deliver(*sink, {1, "uid-0", 0}, "refetched\n", random);
+  CHECK(deliver(*sink, listed(1, "uid-0", 0), messages[0], random) == dir + "/uid-0.eml");
+  const std::string again = deliver(*sink, listed(1, "uid-0", 0), "refetched\n", random);
   CHECK(again == dir + "/uid-0~2.eml");
   CHECK(read_file(again) == "refetched\n");
   CHECK(read_file(dir + "/uid-0.eml") == messages[0]);
-  CHECK(deliver(*sink, {1, "uid-0", 0}, "third\n", random) == dir + "/uid-0~3.eml");
-  CHECK(deliver(*sink, {1, "uid-0", 0}, "refetched\n", random) == dir + "/uid-0~2.eml");
-  CHECK(deliver(*sink, {1, "uid-0~2", 0}, "a UID with a tilde\n", random) ==
+  CHECK(deliver(*sink, listed(1, "uid-0", 0), "third\n", random) == dir + "/uid-0~3.eml");
+  CHECK(deliver(*sink, listed(1, "uid-0", 0), "refetched\n", random) == dir + "/uid-0~2.eml");
+  CHECK(deliver(*sink, listed(1, "uid-0~2", 0), "a UID with a tilde\n", random) ==
         dir + "/uid-0%7E2.eml");
   sink->sync();
   for (const std::string& name : names_in(dir)) {
@@ -457,9 +459,9 @@ TEST_CASE("dir: an abandoned delivery leaves no temporary file and keeps the old
   std::ostringstream unused;
   auto sink = mw::store::open_sink({OutputSpec::Kind::dir, tmp.path()}, LineEnding::lf, unused);
   std::mt19937 random(1);
-  deliver(*sink, {1, "u", 0}, "first\n", random);
+  deliver(*sink, listed(1, "u", 0), "first\n", random);
   {
-    auto delivery = sink->begin({1, "u", 0});
+    auto delivery = sink->begin(listed(1, "u", 0));
     delivery->write("second, never committed");
   }
   CHECK(names_in(tmp.path()) == std::vector<std::string>{"u.eml"});
@@ -472,7 +474,7 @@ TEST_CASE("standard output gets the raw bytes", "[store]")
   auto sink = mw::store::open_sink({OutputSpec::Kind::standard_output, ""}, LineEnding::crlf, out);
   std::mt19937 random(3);
   const std::string message = "From x\r\nSubject: s\r\n\r\nFrom here\r\n";
-  CHECK(deliver(*sink, {1, "u", 0}, message, random) == "-");
+  CHECK(deliver(*sink, listed(1, "u", 0), message, random) == "-");
   sink->sync();
   CHECK(out.str() == message);
 }
@@ -481,7 +483,7 @@ TEST_CASE("standard output: a failing stream is an error 74", "[store]")
 {
   std::ostringstream out;
   auto sink = mw::store::open_sink({OutputSpec::Kind::standard_output, ""}, LineEnding::lf, out);
-  auto delivery = sink->begin({1, "u", 0});
+  auto delivery = sink->begin(listed(1, "u", 0));
   out.setstate(std::ios::badbit);
   try {
     delivery->write("x");

@@ -15,7 +15,7 @@ std::string table(const std::string& from, std::size_t width)
 {
   output::ListResult result;
   result.headers = true;
-  output::MessageRow row;
+  mailbox::Message row;
   row.number = 1;
   row.octets = 1200;
   row.uid = "uid-1";

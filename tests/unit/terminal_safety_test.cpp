@@ -1,6 +1,7 @@
 // Issue 11 items 11 and 16: what a server or a message says cannot control a terminal, and
 // header anchors mean the whole field.
 #include "mail/headers.hpp"
+#include "mailbox/message.hpp"
 #include "mail/rfc2047.hpp"
 #include "output/render.hpp"
 #include "select/selection.hpp"
@@ -83,7 +84,7 @@ TEST_CASE("complete_utf8_prefix holds back only an incomplete last character", "
 
 TEST_CASE("list and send output: server text cannot control the terminal", "[output]")
 {
-  output::MessageRow row;
+  mailbox::Message row;
   row.number = 1;
   row.octets = 10;
   row.uid = "u\x9b" "1";
@@ -111,35 +112,33 @@ TEST_CASE("header anchors mean the whole field; line breaks do not split it", "[
   // An encoded word whose decoded text carries an LF: "Quarterly report\nURGENT".
   const auto headers = mail::Headers::parse(
       "From: a@example.org\nSubject: =?UTF-8?B?UXVhcnRlcmx5IHJlcG9ydApVUkdFTlQ=?=\n\n");
-  select::MessageInfo info;
-  info.number = 1;
-  info.headers = &headers;
+  mailbox::Message message;
+  message.number = 1;
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
 
   select::Selection urgent;
   urgent.set_subject("^URGENT$");
-  CHECK_FALSE(urgent.matches(info, now));
+  CHECK_FALSE(urgent.matches(message, &headers, now));
 
   select::Selection whole;
   whole.set_subject("^Quarterly report URGENT$");
-  CHECK(whole.matches(info, now));
+  CHECK(whole.matches(message, &headers, now));
 
   select::Selection report;
   report.set_subject("^quarterly");
-  CHECK(report.matches(info, now));
+  CHECK(report.matches(message, &headers, now));
 
   select::Selection header;
   header.add_header("Subject: ^URGENT");
-  CHECK_FALSE(header.matches(info, now));
+  CHECK_FALSE(header.matches(message, &headers, now));
 
   // A raw LF cannot reach a field through the parser, but a CR can (it becomes a space) and
   // so can other controls: they are replaced before matching too.
   const auto escaped = mail::Headers::parse("Subject: a\x1b" "b\n\n");
-  info.headers = &escaped;
   select::Selection esc;
   esc.set_subject("^a\\\\x1bb$");
-  CHECK(esc.matches(info, now));
+  CHECK(esc.matches(message, &escaped, now));
 }
 
 TEST_CASE("the shown header value is the one a filter matched", "[select]")
