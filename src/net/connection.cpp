@@ -1,6 +1,7 @@
 #include "net/connection.hpp"
 
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -34,14 +35,12 @@ namespace {
 
 std::string hex_colons(const unsigned char* data, unsigned int size)
 {
-  static constexpr char k_digits[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned int i = 0; i < size; ++i) {
     if (i > 0) {
       out += ':';
     }
-    out += k_digits[data[i] >> 4];
-    out += k_digits[data[i] & 0xf];
+    text::append_hex(out, data[i], text::Hex::upper);
   }
   return out;
 }

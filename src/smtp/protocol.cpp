@@ -469,7 +469,6 @@ std::string rcpt_to(std::string_view address, const RcptParameters& parameters)
 
 std::string xtext(std::string_view text)
 {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -478,8 +477,7 @@ std::string xtext(std::string_view text)
       out += c;
     } else {
       out += '+';
-      out += k_hex[u >> 4];
-      out += k_hex[u & 0x0f];
+      mw::text::append_hex(out, u, mw::text::Hex::upper);
     }
   }
   return out;
