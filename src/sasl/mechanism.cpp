@@ -1,10 +1,9 @@
 #include "sasl/mechanism.hpp"
 
-#include "util/base64.hpp"
-#include "util/text.hpp"
-
 #include "sasl/mechanisms.hpp"
 #include "sasl/scram.hpp"
+#include "util/base64.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -44,8 +43,9 @@ constexpr std::array<Row, 6> k_rows = {{
 
 const Row* find(std::string_view name)
 {
-  const auto* row = std::find_if(k_rows.begin(), k_rows.end(),
-                                 [&](const Row& candidate) { return iequals(candidate.name, name); });
+  const auto* row = std::find_if(k_rows.begin(), k_rows.end(), [&](const Row& candidate) {
+    return iequals(candidate.name, name);
+  });
   return row == k_rows.end() ? nullptr : row;
 }
 

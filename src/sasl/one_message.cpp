@@ -1,6 +1,5 @@
-#include "sasl/mechanisms.hpp"
-
 #include "sasl/client_first.hpp"
+#include "sasl/mechanisms.hpp"
 
 #include <optional>
 #include <string>
@@ -76,7 +75,8 @@ std::string xoauth2_message(const Credentials& credentials)
 std::string oauthbearer_message(const Credentials& credentials)
 {
   // The GS2 authorization identity (RFC 7628 section 3.1); servers expect the user here.
-  const std::string& identity = credentials.authzid.empty() ? credentials.user : credentials.authzid;
+  const std::string& identity =
+      credentials.authzid.empty() ? credentials.user : credentials.authzid;
   std::string message = "n,";
   if (!identity.empty()) {
     message += "a=" + escape_saslname(identity);

@@ -1,6 +1,5 @@
-#include "sasl/mechanisms.hpp"
-
 #include "sasl/client_first.hpp"
+#include "sasl/mechanisms.hpp"
 #include "util/digest.hpp"
 
 #include <cstddef>
@@ -79,9 +78,9 @@ std::unique_ptr<Mechanism> make_cram_md5(Credentials credentials)
 
 std::unique_ptr<Mechanism> make_login(Credentials credentials)
 {
-  return std::make_unique<ServerFirst>(
-      "LOGIN", std::vector<ServerFirst::Step>{login_user, login_password}, "the password",
-      std::move(credentials));
+  return std::make_unique<ServerFirst>("LOGIN",
+                                       std::vector<ServerFirst::Step>{login_user, login_password},
+                                       "the password", std::move(credentials));
 }
 
 } // namespace mw::sasl

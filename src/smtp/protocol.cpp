@@ -340,8 +340,9 @@ Extensions Extensions::from_ehlo(const Reply& reply)
         }
       }
       ext.size = limit;
-    } else if (const auto* flag = std::find_if(std::begin(k_flags), std::end(k_flags),
-                                               [&](const auto& row) { return row.first == keyword; });
+    } else if (const auto* flag =
+                   std::find_if(std::begin(k_flags), std::end(k_flags),
+                                [&](const auto& row) { return row.first == keyword; });
                flag != std::end(k_flags)) {
       ext.*(flag->second) = true;
     } else if (keyword == "AUTH") {

@@ -117,8 +117,6 @@ std::size_t descriptor_budget()
 class MaildirDelivery final : public Delivery {
 public:
   MaildirDelivery(MaildirSink& sink, const std::string& dir, bool unnamed);
-  MaildirDelivery(const MaildirDelivery&) = delete;
-  MaildirDelivery& operator=(const MaildirDelivery&) = delete;
   ~MaildirDelivery() override { abandon(); }
 
   void write(std::string_view data) override;

@@ -153,8 +153,6 @@ class MboxSink;
 class MboxDelivery final : public Delivery {
 public:
   MboxDelivery(MboxSink& sink, int fd, const std::string& path, LineEnding ending);
-  MboxDelivery(const MboxDelivery&) = delete;
-  MboxDelivery& operator=(const MboxDelivery&) = delete;
   ~MboxDelivery() override { abandon(); }
 
   void write(std::string_view data) override;
@@ -182,7 +180,8 @@ public:
   MboxSink(std::string path, LineEnding ending)
       : m_path(std::move(path)), m_ending(ending), m_dot_lock(prepare(m_path))
   {
-    const int fd = file::open_retrying(m_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, k_file_mode);
+    const int fd =
+        file::open_retrying(m_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, k_file_mode);
     if (fd < 0) {
       file::fail("open", m_path, errno);
     }

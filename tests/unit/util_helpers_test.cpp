@@ -4,10 +4,9 @@
 
 #include "sasl/mechanism.hpp"
 #include "store/file.hpp"
+#include "temp_dir.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
-
-#include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <cerrno>
@@ -27,8 +26,7 @@ std::string hex_of(unsigned char byte, mw::text::Hex letters)
 }
 
 // The message of the mw::Error that `call` throws ("" if none).
-template <typename Call>
-std::string error_of(Call&& call)
+template <typename Call> std::string error_of(Call&& call)
 {
   try {
     call();
@@ -120,8 +118,8 @@ TEST_CASE("open_retrying opens by path or relative to a directory, -1 with errno
   const mw::store::file::Fd relative(
       mw::store::file::open_retrying("here", O_RDONLY, 0, directory.get()));
   CHECK(relative.get() >= 0);
-  const mw::store::file::Fd created(mw::store::file::open_retrying(
-      "new", O_WRONLY | O_CREAT | O_EXCL, 0600, directory.get()));
+  const mw::store::file::Fd created(
+      mw::store::file::open_retrying("new", O_WRONLY | O_CREAT | O_EXCL, 0600, directory.get()));
   CHECK(created.get() >= 0);
   CHECK(mw::test::read_file(dir / "new").empty());
 
