@@ -28,7 +28,6 @@ constexpr std::size_t k_longest_plain_word = 900;
 constexpr std::size_t k_parameter_segment = 60;
 constexpr std::size_t k_no_folding = std::numeric_limits<std::size_t>::max();
 constexpr std::string_view k_crlf = "\r\n";
-constexpr std::string_view k_hex = "0123456789ABCDEF";
 
 using text::ascii_lower;
 
@@ -44,13 +43,7 @@ bool is_alnum(char c)
 
 std::string_view trim_wsp(std::string_view s)
 {
-  while (!s.empty() && is_wsp(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_wsp(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
+  return text::strip(s, " \t");
 }
 
 // Length of the UTF-8 character whose lead byte is `lead`; the text was sanitized before.
@@ -76,8 +69,7 @@ void append_hex(std::string& out, char prefix, char c)
 {
   const auto u = static_cast<unsigned char>(c);
   out.push_back(prefix);
-  out.push_back(k_hex[u >> 4]);
-  out.push_back(k_hex[u & 0x0F]);
+  text::append_hex(out, u, text::Hex::upper);
 }
 
 // RFC 2047 section 5(3): the characters a Q encoded-word may carry as themselves in any

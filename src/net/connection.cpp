@@ -1,6 +1,7 @@
 #include "net/connection.hpp"
 
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -22,7 +23,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <optional>
+#include <span>
 #include <unistd.h>
+#include <utility>
 
 namespace mw::net {
 
@@ -34,14 +37,12 @@ namespace {
 
 std::string hex_colons(const unsigned char* data, unsigned int size)
 {
-  static constexpr char k_digits[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned int i = 0; i < size; ++i) {
     if (i > 0) {
       out += ':';
     }
-    out += k_digits[data[i] >> 4];
-    out += k_digits[data[i] & 0xf];
+    text::append_hex(out, data[i], text::Hex::upper);
   }
   return out;
 }
@@ -196,6 +197,32 @@ struct Connection::Impl {
   }
 
   std::string where() const { return endpoint.host + ":" + std::to_string(endpoint.port); }
+
+  // Starts a read into `buf`: through TLS once it is on, else from the socket.
+  template <typename Handler> void start_read(std::span<char> buf, Handler&& handler)
+  {
+    auto mutable_buf = asio::buffer(buf.data(), buf.size());
+    if (tls_active) {
+      stream.async_read_some(mutable_buf, std::forward<Handler>(handler));
+    } else {
+      stream.next_layer().async_read_some(mutable_buf, std::forward<Handler>(handler));
+    }
+  }
+
+  // The `bytes` of a read that ended with `ec`. A server that closes without TLS close_notify
+  // (or resets) has still closed: `closed` is set; any other error is an Error 74.
+  std::size_t read_result(const error_code& ec, std::size_t bytes)
+  {
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+        ec == asio::error::connection_reset) {
+      closed = true;
+      return bytes;
+    }
+    if (ec) {
+      throw Error(ExitCode::io, "reading from " + where() + " failed: " + ec.message());
+    }
+    return bytes;
+  }
 
   // Runs one asynchronous operation to completion or until the deadline, or until a signal
   // (then the connection is closed, and nothing more goes out).
@@ -436,25 +463,9 @@ std::size_t Connection::read_some(std::span<char> buf)
     return 0;
   }
   std::size_t bytes = 0;
-  auto mutable_buf = asio::buffer(buf.data(), buf.size());
-  error_code ec;
-  if (d.tls_active) {
-    ec = d.run([&](auto handler) { d.stream.async_read_some(mutable_buf, handler); }, bytes,
-               "waiting for");
-  } else {
-    ec = d.run([&](auto handler) { d.stream.next_layer().async_read_some(mutable_buf, handler); },
-               bytes, "waiting for");
-  }
-  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-      ec == asio::error::connection_reset) {
-    // A server that closes without TLS close_notify (or resets) has still closed.
-    d.closed = true;
-    return bytes;
-  }
-  if (ec) {
-    throw Error(ExitCode::io, "reading from " + d.where() + " failed: " + ec.message());
-  }
-  return bytes;
+  const error_code ec =
+      d.run([&](auto handler) { d.start_read(buf, std::move(handler)); }, bytes, "waiting for");
+  return d.read_result(ec, bytes);
 }
 
 std::size_t Connection::read_arrived(std::span<char> buf)
@@ -474,12 +485,7 @@ std::size_t Connection::read_arrived(std::span<char> buf)
     result = ec;
     bytes = n;
   };
-  auto mutable_buf = asio::buffer(buf.data(), buf.size());
-  if (d.tls_active) {
-    d.stream.async_read_some(mutable_buf, handler);
-  } else {
-    d.stream.next_layer().async_read_some(mutable_buf, handler);
-  }
+  d.start_read(buf, handler);
   d.io.restart();
   while (!done && d.io.poll() > 0) {
   }
@@ -503,15 +509,7 @@ std::size_t Connection::read_arrived(std::span<char> buf)
   if (result == asio::error::operation_aborted) {
     return bytes;
   }
-  if (result == asio::error::eof || result == asio::ssl::error::stream_truncated ||
-      result == asio::error::connection_reset) {
-    d.closed = true;
-    return bytes;
-  }
-  if (result) {
-    throw Error(ExitCode::io, "reading from " + d.where() + " failed: " + result.message());
-  }
-  return bytes;
+  return d.read_result(result, bytes);
 }
 
 void Connection::write(std::string_view data)

@@ -124,6 +124,12 @@ ReplyParser::Event ReplyParser::feed(std::string_view input, std::size_t& consum
 
   std::size_t i = 0;
   const std::size_t n = input.size();
+  // Moves to `next` with the input consumed up to `end`, and reports `event`.
+  const auto step = [&](State next, std::size_t end, Event event) {
+    m_state = next;
+    consumed = end;
+    return event;
+  };
   while (i < n) {
     char c = input[i];
     switch (m_state) {
@@ -142,9 +148,7 @@ ReplyParser::Event ReplyParser::feed(std::string_view input, std::size_t& consum
         ++i;
       } else if (c == '\n') {
         // ".\n": a terminator from a server that sends bare LF; accept it.
-        m_state = State::idle;
-        consumed = i + 1;
-        return {Event::Type::end, {}};
+        return step(State::idle, i + 1, {Event::Type::end, {}});
       } else {
         // A byte-stuffed line: the leading dot is dropped (RFC 1939 section 3).
         m_state = State::in_line;
@@ -153,14 +157,10 @@ ReplyParser::Event ReplyParser::feed(std::string_view input, std::size_t& consum
 
     case State::dot_cr:
       if (c == '\n') {
-        m_state = State::idle;
-        consumed = i + 1;
-        return {Event::Type::end, {}};
+        return step(State::idle, i + 1, {Event::Type::end, {}});
       }
       // ".\r" not followed by LF: the line was a stuffed dot and a lone CR.
-      m_state = State::in_line;
-      consumed = i;
-      return {Event::Type::data, k_cr};
+      return step(State::in_line, i, {Event::Type::data, k_cr});
 
     case State::cr:
       if (c == '\n') {
@@ -168,9 +168,7 @@ ReplyParser::Event ReplyParser::feed(std::string_view input, std::size_t& consum
         m_state = State::in_line;
         break;
       }
-      m_state = State::in_line;
-      consumed = i;
-      return {Event::Type::data, k_cr};
+      return step(State::in_line, i, {Event::Type::data, k_cr});
 
     case State::in_line: {
       if (m_ending == LineEnding::lf) {
@@ -184,9 +182,7 @@ ReplyParser::Event ReplyParser::feed(std::string_view input, std::size_t& consum
             consumed = n;
             return {Event::Type::data, input.substr(i)};
           }
-          m_state = State::line_start;
-          consumed = lf + 1;
-          return {Event::Type::data, input.substr(i, lf + 1 - i)};
+          return step(State::line_start, lf + 1, {Event::Type::data, input.substr(i, lf + 1 - i)});
         }
         m_state = State::cr;
         consumed = cr + 1;
@@ -206,9 +202,7 @@ ReplyParser::Event ReplyParser::feed(std::string_view input, std::size_t& consum
         consumed = n;
         return {Event::Type::data, input.substr(i)};
       }
-      m_state = State::line_start;
-      consumed = j + 1;
-      return {Event::Type::data, input.substr(i, j + 1 - i)};
+      return step(State::line_start, j + 1, {Event::Type::data, input.substr(i, j + 1 - i)});
     }
 
     case State::idle:
@@ -242,26 +236,26 @@ std::string_view LineSplitter::finish_line()
 
 void Capabilities::add_line(std::string_view line)
 {
+  // The tags that only say "offered" (RFC 2449 section 6, RFC 2595 STLS, RFC 3206
+  // AUTH-RESP-CODE, RFC 6856 UTF8).
+  static constexpr std::pair<std::string_view, bool Capabilities::*> k_flags[] = {
+      {"TOP", &Capabilities::top},
+      {"UIDL", &Capabilities::uidl},
+      {"USER", &Capabilities::user},
+      {"STLS", &Capabilities::stls},
+      {"PIPELINING", &Capabilities::pipelining},
+      {"RESP-CODES", &Capabilities::resp_codes},
+      {"AUTH-RESP-CODE", &Capabilities::auth_resp_code},
+      {"UTF8", &Capabilities::utf8},
+  };
   line = trim(line);
   auto space = line.find(' ');
   auto name = upper(line.substr(0, space));
   auto args = space == std::string_view::npos ? std::string_view{} : trim(line.substr(space + 1));
-  if (name == "TOP") {
-    top = true;
-  } else if (name == "UIDL") {
-    uidl = true;
-  } else if (name == "USER") {
-    user = true;
-  } else if (name == "STLS") {
-    stls = true;
-  } else if (name == "PIPELINING") {
-    pipelining = true;
-  } else if (name == "RESP-CODES") {
-    resp_codes = true;
-  } else if (name == "AUTH-RESP-CODE") {
-    auth_resp_code = true;
-  } else if (name == "UTF8") {
-    utf8 = true;
+  const auto* flag = std::find_if(std::begin(k_flags), std::end(k_flags),
+                                  [&](const auto& row) { return row.first == name; });
+  if (flag != std::end(k_flags)) {
+    this->*(flag->second) = true;
   } else if (name == "IMPLEMENTATION") {
     implementation = std::string(args);
   } else if (name == "SASL") {

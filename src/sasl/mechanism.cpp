@@ -1,15 +1,12 @@
 #include "sasl/mechanism.hpp"
 
+#include "sasl/mechanisms.hpp"
+#include "sasl/scram.hpp"
 #include "util/base64.hpp"
 #include "util/text.hpp"
 
-#include "sasl/cram_md5.hpp"
-#include "sasl/login.hpp"
-#include "sasl/oauth.hpp"
-#include "sasl/plain.hpp"
-#include "sasl/scram.hpp"
-
 #include <algorithm>
+#include <array>
 
 namespace mw::sasl {
 
@@ -17,43 +14,66 @@ namespace {
 
 using text::iequals;
 
+// One row per mechanism, strongest first: supported(), is_oauth() and make() read it.
+struct Row {
+  std::string_view name;
+  bool oauth;
+  std::unique_ptr<Mechanism> (*make)(const Credentials& credentials, std::string nonce);
+};
+
+template <std::unique_ptr<Mechanism> (*Make)(Credentials)>
+std::unique_ptr<Mechanism> without_nonce(const Credentials& credentials, std::string /*nonce*/)
+{
+  return Make(credentials);
+}
+
+std::unique_ptr<Mechanism> scram_sha256(const Credentials& credentials, std::string nonce)
+{
+  return std::make_unique<ScramSha256>(credentials, std::move(nonce));
+}
+
+constexpr std::array<Row, 6> k_rows = {{
+    {"SCRAM-SHA-256", false, scram_sha256},
+    {"CRAM-MD5", false, without_nonce<make_cram_md5>},
+    {"PLAIN", false, without_nonce<make_plain>},
+    {"LOGIN", false, without_nonce<make_login>},
+    {"XOAUTH2", true, without_nonce<make_xoauth2>},
+    {"OAUTHBEARER", true, without_nonce<make_oauthbearer>},
+}};
+
+const Row* find(std::string_view name)
+{
+  const auto* row = std::find_if(k_rows.begin(), k_rows.end(), [&](const Row& candidate) {
+    return iequals(candidate.name, name);
+  });
+  return row == k_rows.end() ? nullptr : row;
+}
+
 } // namespace
 
 const std::vector<std::string_view>& supported()
 {
-  static const std::vector<std::string_view> k_supported = {
-      "SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER",
-  };
+  static const std::vector<std::string_view> k_supported = [] {
+    std::vector<std::string_view> names;
+    for (const Row& row : k_rows) {
+      names.push_back(row.name);
+    }
+    return names;
+  }();
   return k_supported;
 }
 
 bool is_oauth(std::string_view name)
 {
-  return iequals(name, "XOAUTH2") || iequals(name, "OAUTHBEARER");
+  const Row* row = find(name);
+  return row != nullptr && row->oauth;
 }
 
 std::unique_ptr<Mechanism> make(std::string_view name, const Credentials& credentials,
                                 std::string nonce)
 {
-  if (iequals(name, "SCRAM-SHA-256")) {
-    return std::make_unique<ScramSha256>(credentials, std::move(nonce));
-  }
-  if (iequals(name, "CRAM-MD5")) {
-    return std::make_unique<CramMd5>(credentials);
-  }
-  if (iequals(name, "PLAIN")) {
-    return std::make_unique<Plain>(credentials);
-  }
-  if (iequals(name, "LOGIN")) {
-    return std::make_unique<Login>(credentials);
-  }
-  if (iequals(name, "XOAUTH2")) {
-    return std::make_unique<XOAuth2>(credentials);
-  }
-  if (iequals(name, "OAUTHBEARER")) {
-    return std::make_unique<OAuthBearer>(credentials);
-  }
-  return nullptr;
+  const Row* row = find(name);
+  return row == nullptr ? nullptr : row->make(credentials, std::move(nonce));
 }
 
 std::optional<std::string> strongest(const std::vector<std::string>& offered)

@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -14,30 +15,18 @@ namespace {
 
 constexpr std::uint64_t k_max = std::numeric_limits<std::uint64_t>::max();
 
-bool is_space(char c)
-{
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 bool is_digit(char c)
 {
   return c >= '0' && c <= '9';
 }
 
-char ascii_lower(char c)
-{
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+constexpr std::string_view k_space = " \t\r\n";
+
+using text::ascii_lower;
 
 std::string_view trim(std::string_view s)
 {
-  while (!s.empty() && is_space(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_space(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
+  return text::strip(s, k_space);
 }
 
 std::string quoted(std::string_view s)
@@ -284,9 +273,7 @@ HeaderFilter parse_header_filter(std::string_view text)
                      " (expected 'Name: REGEX', e.g. 'X-Spam-Flag: yes')");
   }
   std::string_view pattern = text.substr(colon + 1);
-  while (!pattern.empty() && is_space(pattern.front())) {
-    pattern.remove_prefix(1);
-  }
+  pattern.remove_prefix(std::min(pattern.find_first_not_of(k_space), pattern.size()));
   HeaderFilter filter;
   filter.name = std::string(name);
   filter.pattern = std::string(pattern);

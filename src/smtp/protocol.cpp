@@ -290,6 +290,16 @@ bool ReplyParser::take_line(std::string_view line)
 
 Extensions Extensions::from_ehlo(const Reply& reply)
 {
+  // The keywords that only say "offered" (their RFCs are named in Extensions).
+  static constexpr std::pair<std::string_view, bool Extensions::*> k_flags[] = {
+      {"PIPELINING", &Extensions::pipelining},
+      {"8BITMIME", &Extensions::eight_bit_mime},
+      {"SMTPUTF8", &Extensions::smtputf8},
+      {"DSN", &Extensions::dsn},
+      {"STARTTLS", &Extensions::starttls},
+      {"ENHANCEDSTATUSCODES", &Extensions::enhanced_status_codes},
+      {"CHUNKING", &Extensions::chunking},
+  };
   Extensions ext;
   if (reply.code != 250 || reply.lines.empty()) {
     return ext;
@@ -330,20 +340,11 @@ Extensions Extensions::from_ehlo(const Reply& reply)
         }
       }
       ext.size = limit;
-    } else if (keyword == "PIPELINING") {
-      ext.pipelining = true;
-    } else if (keyword == "8BITMIME") {
-      ext.eight_bit_mime = true;
-    } else if (keyword == "SMTPUTF8") {
-      ext.smtputf8 = true;
-    } else if (keyword == "DSN") {
-      ext.dsn = true;
-    } else if (keyword == "STARTTLS") {
-      ext.starttls = true;
-    } else if (keyword == "ENHANCEDSTATUSCODES") {
-      ext.enhanced_status_codes = true;
-    } else if (keyword == "CHUNKING") {
-      ext.chunking = true;
+    } else if (const auto* flag =
+                   std::find_if(std::begin(k_flags), std::end(k_flags),
+                                [&](const auto& row) { return row.first == keyword; });
+               flag != std::end(k_flags)) {
+      ext.*(flag->second) = true;
     } else if (keyword == "AUTH") {
       add_auth(args);
     }
@@ -469,7 +470,6 @@ std::string rcpt_to(std::string_view address, const RcptParameters& parameters)
 
 std::string xtext(std::string_view text)
 {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -478,8 +478,7 @@ std::string xtext(std::string_view text)
       out += c;
     } else {
       out += '+';
-      out += k_hex[u >> 4];
-      out += k_hex[u & 0x0f];
+      mw::text::append_hex(out, u, mw::text::Hex::upper);
     }
   }
   return out;

@@ -24,8 +24,6 @@ class DirSink;
 class DirDelivery final : public Delivery {
 public:
   DirDelivery(DirSink& sink, const std::string& dir, const mailbox::Message& message);
-  DirDelivery(const DirDelivery&) = delete;
-  DirDelivery& operator=(const DirDelivery&) = delete;
   ~DirDelivery() override { abandon(); }
 
   void write(std::string_view data) override;

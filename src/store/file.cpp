@@ -28,6 +28,43 @@ void fail(const std::string& what, const std::string& path, int err, ExitCode co
   throw Error(code, "cannot " + what + " " + path + ": " + std::strerror(err));
 }
 
+int open_retrying(const std::string& path, int flags, mode_t mode, int dir_fd)
+{
+  int fd = -1;
+  do {
+    fd = ::openat(dir_fd, path.c_str(), flags, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+long parse_pid(std::string_view text)
+{
+  long pid = 0;
+  for (const char c : text) {
+    if (c >= '0' && c <= '9') {
+      pid = pid * 10 + (c - '0');
+      if (pid > 1'000'000'000) {
+        return 0;
+      }
+    } else if (c == '\n' || c == ' ' || c == '\r') {
+      break;
+    } else {
+      return 0;
+    }
+  }
+  return pid;
+}
+
+long read_pid(int fd)
+{
+  char buffer[32];
+  ssize_t got = -1;
+  do {
+    got = ::pread(fd, buffer, sizeof buffer, 0);
+  } while (got < 0 && errno == EINTR);
+  return got > 0 ? parse_pid(std::string_view(buffer, static_cast<std::size_t>(got))) : 0;
+}
+
 Fd& Fd::operator=(Fd&& other) noexcept
 {
   if (this != &other) {
@@ -52,10 +89,7 @@ void Fd::reset() noexcept
 
 OutFile::OutFile(std::string path, int flags, mode_t mode) : m_path(std::move(path))
 {
-  int fd = -1;
-  do {
-    fd = ::open(m_path.c_str(), flags | O_WRONLY | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
+  const int fd = open_retrying(m_path, flags | O_WRONLY | O_CLOEXEC, mode);
   if (fd < 0) {
     fail("create", m_path, errno);
   }
@@ -140,10 +174,7 @@ Fd OutFile::release()
 
 Fd open_private(const std::string& path, int flags, mode_t mode, const std::string& what)
 {
-  int fd = -1;
-  do {
-    fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
+  const int fd = open_retrying(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) {
     if ((errno == ENOENT || errno == ENOTDIR) && (flags & O_CREAT) == 0) {
       return Fd();
@@ -191,10 +222,7 @@ void write_all(int fd, std::string_view data, const std::string& path)
 
 void sync_directory(const std::string& path)
 {
-  int fd = -1;
-  do {
-    fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
+  const int fd = open_retrying(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     fail("open directory", path, errno);
   }
@@ -314,10 +342,7 @@ namespace {
 // a link (errno set), an Error 73 for other failures.
 int open_existing(const std::string& path)
 {
-  int fd = -1;
-  do {
-    fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
+  const int fd = open_retrying(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno != ENOENT && errno != ELOOP) {
     fail("read", path, errno);
   }

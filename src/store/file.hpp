@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <fcntl.h>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -15,6 +16,18 @@ namespace mw::store::file {
 // "cannot <what> <path>: <strerror(err)>" as an mw::Error with `code` (73 unless told).
 [[noreturn]] void fail(const std::string& what, const std::string& path, int err,
                        ExitCode code = ExitCode::cant_create);
+
+// open(2) of `path` (openat(2) relative to the directory `dir_fd` when given), retried after
+// EINTR: the descriptor, or -1 with errno set. The caller owns the descriptor (wrap it in Fd).
+int open_retrying(const std::string& path, int flags, mode_t mode = 0, int dir_fd = AT_FDCWD);
+
+// The pid that a lock file (the mbox dot-lock, the state lock) holds as "<pid>\n", read from the
+// start of `fd`; 0 when it holds none (empty, unreadable or not a pid: see parse_pid()).
+long read_pid(int fd);
+
+// The decimal pid at the start of `text`, ended by LF, CR, a space or the end; 0 when `text`
+// starts with anything else or the number is above 10^9.
+long parse_pid(std::string_view text);
 
 // An owned file descriptor that is closed when it goes away.
 class Fd {

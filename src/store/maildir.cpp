@@ -35,11 +35,7 @@ std::string name_for(const std::string& unique, std::uint64_t octets)
 // errno set.
 int open_unnamed(int dir_fd)
 {
-  int fd = -1;
-  do {
-    fd = ::openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
+  return file::open_retrying(".", O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode, dir_fd);
 }
 
 // linkat(2) of the open file `fd` (an O_TMPFILE inode) as `name` in the directory `dir_fd`,
@@ -67,7 +63,7 @@ bool link_no_replace(int fd, int dir_fd, const std::string& name, const std::str
 
 file::Fd open_directory(const std::string& path)
 {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int fd = file::open_retrying(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     file::fail("open the directory", path, errno);
   }
@@ -121,8 +117,6 @@ std::size_t descriptor_budget()
 class MaildirDelivery final : public Delivery {
 public:
   MaildirDelivery(MaildirSink& sink, const std::string& dir, bool unnamed);
-  MaildirDelivery(const MaildirDelivery&) = delete;
-  MaildirDelivery& operator=(const MaildirDelivery&) = delete;
   ~MaildirDelivery() override { abandon(); }
 
   void write(std::string_view data) override;

@@ -21,40 +21,6 @@ constexpr std::size_t k_max_header = 1024 * 1024;
 constexpr std::time_t k_stale_dot_lock_seconds = 10 * 60;
 constexpr int k_dot_lock_attempts = 3;
 
-std::string read_small_file(int fd)
-{
-  std::string content;
-  char buffer[64];
-  for (;;) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got <= 0 || content.size() > 256) {
-      return content;
-    }
-    content.append(buffer, static_cast<std::size_t>(got));
-  }
-}
-
-long parse_pid(const std::string& text)
-{
-  long pid = 0;
-  for (char c : text) {
-    if (c >= '0' && c <= '9') {
-      pid = pid * 10 + (c - '0');
-      if (pid > 1'000'000'000) {
-        return 0;
-      }
-    } else if (c == '\n' || c == ' ' || c == '\r') {
-      break;
-    } else {
-      return 0;
-    }
-  }
-  return pid;
-}
-
 // Who owns a file, for messages: the user name, or "uid N".
 std::string owner_name(uid_t uid)
 {
@@ -72,13 +38,13 @@ public:
   explicit DotLock(const std::string& mbox_path) : m_path(mbox_path + ".lock")
   {
     for (int attempt = 0; attempt < k_dot_lock_attempts; ++attempt) {
-      const int fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                            k_file_mode);
+      const int fd = file::open_retrying(
+          m_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, k_file_mode);
       if (fd >= 0) {
         create(fd);
         return;
       }
-      if (errno != EEXIST && errno != EINTR) {
+      if (errno != EEXIST) {
         file::fail("create lock", m_path, errno);
       }
       if (!remove_if_stale(mbox_path)) {
@@ -139,13 +105,13 @@ private:
     }
     m_holder.clear();
     long pid = 0;
-    const int fd = ::open(m_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    const int fd = file::open_retrying(m_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd >= 0) {
       const file::Fd owner(fd);
       struct stat opened {};
       if (::fstat(fd, &opened) == 0 && opened.st_ino == info.st_ino &&
           opened.st_dev == info.st_dev) {
-        pid = parse_pid(read_small_file(fd));
+        pid = file::read_pid(fd);
       }
     } else if (errno == ENOENT) {
       return true;
@@ -187,8 +153,6 @@ class MboxSink;
 class MboxDelivery final : public Delivery {
 public:
   MboxDelivery(MboxSink& sink, int fd, const std::string& path, LineEnding ending);
-  MboxDelivery(const MboxDelivery&) = delete;
-  MboxDelivery& operator=(const MboxDelivery&) = delete;
   ~MboxDelivery() override { abandon(); }
 
   void write(std::string_view data) override;
@@ -216,10 +180,8 @@ public:
   MboxSink(std::string path, LineEnding ending)
       : m_path(std::move(path)), m_ending(ending), m_dot_lock(prepare(m_path))
   {
-    int fd = -1;
-    do {
-      fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, k_file_mode);
-    } while (fd < 0 && errno == EINTR);
+    const int fd =
+        file::open_retrying(m_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, k_file_mode);
     if (fd < 0) {
       file::fail("open", m_path, errno);
     }

@@ -1,6 +1,7 @@
 #include "store/names.hpp"
 
 #include "util/digest.hpp"
+#include "util/text.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -22,11 +23,8 @@ bool is_kept(char c)
 
 void append_escaped(std::string& out, char c)
 {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  const auto byte = static_cast<unsigned char>(c);
   out.push_back('%');
-  out.push_back(k_hex[byte >> 4]);
-  out.push_back(k_hex[byte & 0x0F]);
+  text::append_hex(out, static_cast<unsigned char>(c), text::Hex::upper);
 }
 
 std::string host_name()

@@ -24,6 +24,10 @@ enum class LineEnding { lf, crlf };
 // outlive the Sink that began it.
 class Delivery {
 public:
+  Delivery() = default;
+  // Not copyable: two owners would both clean up after one message.
+  Delivery(const Delivery&) = delete;
+  Delivery& operator=(const Delivery&) = delete;
   virtual ~Delivery() = default;
   // Appends the next bytes of the message; throws mw::Error 73 (naming the path) on failure,
   // after removing what was written.

@@ -61,18 +61,6 @@ std::string read_file(const std::string& path, bool& missing)
   }
 }
 
-long read_pid(int fd)
-{
-  char buffer[32] = {};
-  const ssize_t got = ::pread(fd, buffer, sizeof buffer - 1, 0);
-  if (got <= 0) {
-    return 0;
-  }
-  char* end = nullptr;
-  const long pid = std::strtol(buffer, &end, 10);
-  return end != buffer && pid > 0 ? pid : 0;
-}
-
 std::string home_directory()
 {
   const char* home = std::getenv("HOME");
@@ -260,7 +248,7 @@ FileLock FileLock::acquire(const std::string& path, std::chrono::seconds wait)
       file::fail("lock", path, errno);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      const long pid = read_pid(fd);
+      const long pid = file::read_pid(fd);
       throw BusyError("another mailwrench is using this mailbox (lock " + path +
                       (pid > 0 ? " held by pid " + std::to_string(pid) : std::string(" held")) +
                       (wait.count() > 0 ? ", waited " + std::to_string(wait.count()) + " s" : "") +

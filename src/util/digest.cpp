@@ -1,6 +1,7 @@
 #include "util/digest.hpp"
 
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <limits>
 #include <memory>
@@ -120,13 +121,10 @@ std::string pbkdf2_sha256(std::string_view password, std::string_view salt,
 
 std::string hex(std::string_view bytes)
 {
-  static constexpr std::string_view k_digits = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size() * 2);
   for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += k_digits[byte >> 4];
-    out += k_digits[byte & 0x0f];
+    text::append_hex(out, static_cast<unsigned char>(c));
   }
   return out;
 }

@@ -18,6 +18,22 @@ std::string_view trim(std::string_view s)
   return s;
 }
 
+std::string_view strip(std::string_view s, std::string_view set)
+{
+  const auto first = s.find_first_not_of(set);
+  if (first == std::string_view::npos) {
+    return s.substr(s.size());
+  }
+  return s.substr(first, s.find_last_not_of(set) - first + 1);
+}
+
+void append_hex(std::string& out, unsigned char byte, Hex letters)
+{
+  const std::string_view digits = letters == Hex::upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  out += digits[byte >> 4];
+  out += digits[byte & 0x0F];
+}
+
 std::string printable(std::string_view s)
 {
   std::string out;
@@ -79,10 +95,8 @@ std::uint32_t decode(std::string_view s, std::size_t length)
 
 void append_hex_octet(std::string& out, unsigned char c)
 {
-  static constexpr char k_hex[] = "0123456789abcdef";
   out += "\\x";
-  out += k_hex[c >> 4];
-  out += k_hex[c & 0x0F];
+  append_hex(out, c);
 }
 
 void append_code_point(std::string& out, std::uint32_t cp)

@@ -10,6 +10,14 @@ namespace mw::text {
 // s without leading and trailing spaces and tabs (and a trailing CR).
 std::string_view trim(std::string_view s);
 
+// s without the leading and trailing characters that are in `set` (" \t" for RFC 5322 WSP).
+std::string_view strip(std::string_view s, std::string_view set);
+
+// Appends the two hexadecimal digits of `byte` to `out`, upper case where the format asks for it
+// (quoted-printable, xtext, percent escapes, fingerprints), else lower case.
+enum class Hex { lower, upper };
+void append_hex(std::string& out, unsigned char byte, Hex letters = Hex::lower);
+
 // At most 80 characters of s with control and 8-bit bytes as '?', for error messages that
 // quote what a server sent.
 std::string printable(std::string_view s);
