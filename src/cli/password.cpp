@@ -1,6 +1,5 @@
 #include "cli/password.hpp"
 
-#include "cli/options.hpp"
 #include "store/file.hpp"
 #include "util/error.hpp"
 
@@ -43,7 +42,8 @@ std::string first_line(std::string text)
 // returned, which the caller wipes; nullopt if it cannot be opened or read (errno says why).
 std::optional<std::string> read_whole_file(const std::string& path)
 {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // A FIFO (--password-file <(pass show x)) blocks in open until its writer comes.
+  const int fd = store::file::open_retrying(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return std::nullopt;
   }
