@@ -261,6 +261,23 @@ def top_several_on_a_terminal(ctx):
 
 
 @scenario
+def top_several_one_refused(ctx):
+    """The server refuses the TOP of one of several messages (another session deleted it): the
+    others are shown, with their headings and no stray empty line, and the exit status is 65,
+    naming the refused one."""
+    msgs = [mw.message(f"refused{i}", body=f"body {i}\n") for i in (1, 2, 3)]
+    heads = [m.split(b"\n\n", 1)[0].decode() + "\n\n" for m in msgs]
+    for refused, shown in ((1, (2, 3)), (2, (1, 3)), (3, (1, 2))):
+        with ScriptedServer([on(rf"TOP {refused} \d+", "-ERR no such message", times=None)],
+                            fallback=Pop3Mailbox(msgs, uids=["r1", "r2", "r3"])) as srv:
+            res = ctx.run(scripted_args(srv) + ["top", "1-3"], password=PASSWORD)
+        what = f"top 1-3, TOP {refused} refused"
+        expect_error(res, 65, rf"TOP {refused}\b", what)
+        eq(res.stdout, "\n".join(f"==> message {n} (UID r{n}) <==\n" + heads[n - 1] for n in shown),
+           f"{what}: the other two, each after its heading", res)
+
+
+@scenario
 def top_several_without_uidl(ctx):
     """A server without UIDL: numbers still select, the headings have no UID part, JSON uid is
     null; --uid needs UIDL (69)."""
