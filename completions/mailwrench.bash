@@ -20,7 +20,7 @@ _mailwrench_fetch_opts="-o --output --new --state --delete --flush --limit --max
 
 _mailwrench_purge_opts="-n --dry-run -y --yes $_mailwrench_selection_opts"
 
-_mailwrench_top_opts="--raw"
+_mailwrench_top_opts="--lines --raw $_mailwrench_selection_opts"
 
 _mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --attach --header
     --raw --ehlo -n --dry-run --chunking --dsn-notify --dsn-return --dsn-envid --await
@@ -31,7 +31,7 @@ _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --us
     --password-command --password-file --cacert --fingerprint --timeout --uid --uid-file
     --larger-than --smaller-than --older-than --newer-than --from --subject --header
     -o --output --state --limit --max-size --wait-lock --to --cc --bcc --body --body-file
-    --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout "
+    --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines "
 
 _mailwrench_takes_value()
 {
@@ -291,7 +291,7 @@ _mailwrench()
         done
         ((n == 0)) && COMPREPLY=($(compgen -W "$_mailwrench_commands" -- "$cur"))
     fi
-    # list/fetch/purge SELECTION, top MSG [LINES]: numbers, nothing to offer; send takes
+    # list/fetch/purge/top SELECTION: numbers, nothing to offer; send takes
     # no arguments.
     return 0
 }

@@ -18,7 +18,7 @@ function __mailwrench_command
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
                 --from --subject --header -o --output --state --limit --max-size --wait-lock \
                 --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
-                --dsn-envid --await --await-timeout
+                --dsn-envid --await --await-timeout --lines
                 set skip 1
             case '-*'
             case '*'
@@ -125,7 +125,7 @@ complete -c mailwrench -f
 # Commands
 complete -c mailwrench -n __mailwrench_no_command -a stat -d 'number of messages and total octets (STAT)'
 complete -c mailwrench -n __mailwrench_no_command -a list -d 'one row per message: number, octets, UID'
-complete -c mailwrench -n __mailwrench_no_command -a top -d 'headers and the first LINES body lines of message MSG'
+complete -c mailwrench -n __mailwrench_no_command -a top -d 'headers and the first --lines N body lines of the selected messages'
 complete -c mailwrench -n __mailwrench_no_command -a fetch -d 'download messages into a Maildir, an mbox, a folder of .eml files or stdout'
 complete -c mailwrench -n __mailwrench_no_command -a purge -d 'delete the selected messages (DELE, QUIT)'
 complete -c mailwrench -n __mailwrench_no_command -a send -d 'send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)'
@@ -156,12 +156,13 @@ complete -c mailwrench -s q -l quiet -d 'print only errors on stderr'
 complete -c mailwrench -s h -l help -d 'show the help'
 complete -c mailwrench -l version -d 'show the version'
 
-# top: --raw
+# top: --lines, --raw (and the selection, below)
+complete -c mailwrench -n '__mailwrench_using_command top' -l lines -x -d 'also show the first N lines of the body (default 0)'
 complete -c mailwrench -n '__mailwrench_using_command top' -l raw -d 'the bytes as they are, even on a terminal'
 
-# list: --headers; list, fetch and purge: the selection
+# list: --headers; list, top, fetch and purge: the selection
 set -l list '__mailwrench_using_command list'
-set -l selecting '__mailwrench_using_command list; or __mailwrench_using_command fetch; or __mailwrench_using_command purge'
+set -l selecting '__mailwrench_using_command list; or __mailwrench_using_command top; or __mailwrench_using_command fetch; or __mailwrench_using_command purge'
 complete -c mailwrench -n $list -l headers -d 'also show From, Subject and Date'
 complete -c mailwrench -n $selecting -l uid -x -d 'the message with this UID (repeatable)'
 complete -c mailwrench -n $selecting -l uid-file -r -F -d "UIDs from FILE, one a line ('-' reads stdin)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build mailwrench, start a throw-away Dovecot (POP3) and Postfix (SMTP) on free loopback
 # ports under a temporary directory, and show every command working against them:
-# send three mails → stat → list --headers → top → fetch → purge --dry-run → purge → --json.
+# send three mails → stat → list --headers → top → fetch → top --uid → purge --dry-run → purge → --json.
 # Everything it starts is stopped on exit; it is safe to run again. Needs root (the mail
 # servers' processes run as their own users) and installs what is missing with apt-get.
 set -euo pipefail
@@ -77,12 +77,13 @@ done
 
 show mailwrench -a demo stat
 show mailwrench -a demo list --headers
-show mailwrench -a demo top 2 3
+show mailwrench -a demo top 2 --lines 3
 show mailwrench -a demo fetch --new -o "maildir:$dir/export"
 echo "(the Maildir now holds: $(ls "$dir/export/new" | wc -l) messages)"
 show mailwrench -a demo fetch --new -o "maildir:$dir/export"
 uid=$("$mw" -a demo list --json --subject 'attachment' |
       python3 -c "import json,sys; print(json.load(sys.stdin)['messages'][0]['uid'])")
+show mailwrench -a demo top --uid "$uid"
 show mailwrench -a demo purge --uid "$uid" --dry-run
 show mailwrench -a demo purge --uid "$uid" --yes
 printf '\n\033[1m$ mailwrench -a demo --json list --headers | jq ...\033[0m\n'

@@ -25,9 +25,13 @@ constexpr std::size_t k_terminal_line = 4096;
 // the server sent it.
 class TopSink {
 public:
-  // `heading` goes out before the message when the server sends it (one of several shown).
-  TopSink(std::ostream* out, std::string* collected, bool terminal, std::string heading)
-      : m_out(out), m_collected(collected), m_terminal(terminal), m_heading(std::move(heading))
+  // `heading` goes out before the message when the server sends it (one of several shown),
+  // after an empty line when an earlier message was shown (`shown` counts them: a message the
+  // server refuses leaves no trace).
+  TopSink(std::ostream* out, std::string* collected, bool terminal, std::string heading,
+          std::size_t* shown)
+      : m_out(out), m_collected(collected), m_terminal(terminal), m_heading(std::move(heading)),
+        m_shown(shown)
   {
   }
 
@@ -36,7 +40,10 @@ public:
     return {[this](const pop3::Status& status) {
               m_status = status;
               if (status.ok() && m_out != nullptr && !m_heading.empty()) {
-                *m_out << m_heading;
+                *m_out << (*m_shown == 0 ? "" : "\n") << m_heading;
+              }
+              if (status.ok()) {
+                ++*m_shown;
               }
             },
             [this](std::string_view data) { on_data(data); }, [this] { on_end(); }};
@@ -116,6 +123,7 @@ private:
   std::string* m_collected;
   bool m_terminal;
   std::string m_heading;
+  std::size_t* m_shown;
   std::string m_pending;
   std::size_t m_line = 0;        // octets of the current line shown so far
   bool m_cut = false;            // the current line is over the limit: counted, not shown
@@ -145,6 +153,7 @@ int run(const cli::Context& context, const TopOptions& options)
   // are told apart as head(1) does with several files.
   std::vector<output::TopResult> results(rows.size());
   std::vector<std::unique_ptr<TopSink>> sinks;
+  std::size_t shown = 0;
   pop3::Requests requests(client);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     auto& result = results[i];
@@ -153,12 +162,12 @@ int run(const cli::Context& context, const TopOptions& options)
     result.lines = options.lines;
     std::string heading;
     if (rows.size() > 1) {
-      heading = std::string(i == 0 ? "" : "\n") + "==> message " + std::to_string(result.number) +
+      heading = "==> message " + std::to_string(result.number) +
                 (result.uid.empty() ? "" : " (UID " + text::one_line(result.uid) + ")") + " <==\n";
     }
     sinks.push_back(std::make_unique<TopSink>(s.json ? nullptr : &context.out, &result.content,
                                               context.out_is_terminal && !options.raw,
-                                              std::move(heading)));
+                                              std::move(heading), &shown));
     requests.top(result.number, options.lines, sinks.back()->reply());
   }
   requests.run();

@@ -264,6 +264,10 @@ def build_cases(binary, tmp):
         (f"mailwrench fetch --state={files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench purge --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench fetch --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        # top: --lines, --raw and the selection options (issue 13.6).
+        ("mailwrench top --l", "exact", {"--lines", "--larger-than"}, {}),
+        ("mailwrench top 3 --lines 5 --r", "exact", {"--raw"}, {}),
+        (f"mailwrench top --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         # send: its own options, and the values of those that have a fixed set.
         ("mailwrench send --d", "exact", {"--dry-run", "--dsn-notify", "--dsn-return",
                                           "--dsn-envid"}, {}),

@@ -65,7 +65,7 @@ ROWS: list[tuple[str, list[str], tuple[int, ...], str, str | None]] = [
     # ---- message numbers and ranges
     ("top_zero", ["top", "0"], (USAGE,), MSG_ARG, "0"),
     ("top_not_a_number", ["top", "x"], (USAGE,), MSG_ARG, "x"),
-    ("top_lines_not_a_number", ["top", "1", "many"], (USAGE,), r"LINES|line", "many"),
+    ("top_lines_not_a_number", ["top", "1", "--lines", "many"], (USAGE,), r"--lines", "many"),
     ("purge_reversed_range", ["purge", "5-3", "--yes"], (USAGE,), MSG_ARG, "5-3"),
     ("list_bad_number_in_list", ["list", "1,x,3"], (USAGE,), MSG_ARG, "x"),
     ("fetch_limit_not_a_number", ["fetch", "-o", "maildir:MD", "--limit", "lots"], (USAGE,), r"--limit", "lots"),
@@ -116,7 +116,7 @@ ROWS: list[tuple[str, list[str], tuple[int, ...], str, str | None]] = [
     ("unknown_command", ["frobnicate"], (USAGE,), r"command", "frobnicate"),
     ("missing_command", [], (USAGE,), r"command", None),
     ("missing_option_argument", ["list", "--larger-than"], (USAGE,), r"--larger-than", None),
-    ("missing_message_number", ["top"], (USAGE,), MSG_ARG, None),
+    ("missing_message_number", ["top"], (USAGE,), r"--all|selection|select", None),
     ("purge_without_selection", ["purge", "--yes"], (USAGE,), r"--all|selection|select", None),
     ("send_without_recipient", ["send", "--from", "a@example.org", "--subject", "s", "--body", "b"], (USAGE,),
      r"--to|recipient", None),

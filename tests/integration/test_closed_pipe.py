@@ -105,7 +105,7 @@ def fetch_delete_reader_that_stops_reading(ctx):
 def list_and_top_into_closed_pipe(ctx):
     """list and top into a pipe whose reader is gone (`| head -1` after its line): 141, no
     error line."""
-    for args in (["list"], ["top", "1", "5"], ["--json", "list"]):
+    for args in (["list"], ["top", "1", "--lines", "5"], ["--json", "list"]):
         res, _ = run_into_reader(ctx, ctx.conn() + args, ctx.password("alice"), read=None)
         expect_quiet_141(res, " ".join(args) + " into a closed pipe")
 

@@ -223,7 +223,7 @@ def unknown_command(ctx):
 @scenario
 def top_without_message_number(ctx):
     res = ctx.run(ctx.conn() + ["top"], user="alice")
-    expect_error(res, 64, r"MSG|message|argument", "top without MSG")
+    expect_error(res, 64, r"selection|message|--all", "top without a selection")
 
 
 @scenario

@@ -216,13 +216,13 @@ def body_line_10mb(ctx):
 
 @scenario
 def body_line_10mb_top(ctx):
-    """top MSG 1 of a message whose first body line is 10 MB: written out as it comes."""
+    """top MSG --lines 1 of a message whose first body line is 10 MB: written out as it comes."""
     big = mw.message("bigtop", body=b"y" * 10_000_000 + b"\nsecond\n")
     with ScriptedServer([], fallback=Pop3Mailbox([big])) as srv:
-        res, peak = ctx.run_measured(pop3_args(srv) + ["top", "1", "1"], password=PASSWORD)
-    expect_ok(res, "top 1 1 of a message with a 10 MB body line")
+        res, peak = ctx.run_measured(pop3_args(srv) + ["top", "1", "--lines", "1"], password=PASSWORD)
+    expect_ok(res, "top 1 --lines 1 of a message with a 10 MB body line")
     out = (ctx.scratch / "measured.out").read_bytes()
-    eq(len(out), len(big) - len(b"second\n"), "top 1 1: octets written (header, blank line, the 10 MB line)", res)
+    eq(len(out), len(big) - len(b"second\n"), "top 1 --lines 1: octets written (header, blank line, the 10 MB line)", res)
     expect_bounded(ctx, peak, res, "top of a 10 MB body line")
 
 

@@ -176,7 +176,7 @@ def top_on_terminal_is_visible_into_pipe_raw(ctx):
            b"body\tline \x1b[2J\xc2\x9b \xe2\x80\xaetxt.exe \xff\xfe\n"
            + "multi-octet split: ".encode() + ("日本語" * 300 + "\n").encode() * 90 + b"last\n")
     with ScriptedServer([], fallback=Pop3Mailbox([msg])) as srv:
-        res, out, _ = run_bytes(ctx, pop3_args(srv) + ["top", "1", "100"], tty=True)
+        res, out, _ = run_bytes(ctx, pop3_args(srv) + ["top", "1", "--lines", "100"], tty=True)
         expect_ok(res, "top on a terminal")
         expect_terminal_safe(out, "top on a terminal", res)
         for shown in (b"\\x1b]0;title\\x07", b"<U+202E>", b"<U+009B>", b"\\xff\\xfe", b"body\tline"):
@@ -184,7 +184,7 @@ def top_on_terminal_is_visible_into_pipe_raw(ctx):
         # Lines of 2700 octets (a terminal cuts lines over 4096, issue 13.5), 243 KB in all: the
         # chunks split characters.
         check(("日本語" * 300 + "\n").encode() * 89 in out, "top on a terminal: UTF-8 text was mangled", res)
-        res, out, _ = run_bytes(ctx, pop3_args(srv) + ["top", "1", "100"])
+        res, out, _ = run_bytes(ctx, pop3_args(srv) + ["top", "1", "--lines", "100"])
         expect_ok(res, "top into a pipe")
         eq(out, msg, "top into a pipe: the message as the server sent it", res)
 
@@ -196,10 +196,10 @@ def json_output_cannot_control_terminal(ctx):
     with the same strings."""
     msg = b"From: a@example.org\nSubject: \xc2\x9b31m \xe2\x80\xaetxt.exe\n\nbody \x1b[2J \xff\n"
     with ScriptedServer([], fallback=Pop3Mailbox([msg])) as srv:
-        res, out, _ = run_bytes(ctx, pop3_args(srv) + ["--json", "top", "1", "10"])
+        res, out, _ = run_bytes(ctx, pop3_args(srv) + ["--json", "top", "1", "--lines", "10"])
     expect_ok(res, "top --json")
     expect_terminal_safe(out, "top --json", res)
-    content = json.loads(out)["content"]
+    content = json.loads(out)["messages"][0]["content"]
     check("\u009b31m \u202etxt.exe" in content and "\x1b[2J" in content, "top --json: the content changed", res)
     mailer = SmtpMailer(ehlo=["8BITMIME", "ENHANCEDSTATUSCODES"])
     rules = [on(r"RCPT .*", b"550 5.1.1 no \xc2\x9b31m \xe2\x80\xaeuser\r\n")]

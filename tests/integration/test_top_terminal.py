@@ -51,7 +51,7 @@ def top_long_line_cut_on_terminal(ctx):
     lines after it and a body line of exactly 4096 octets are shown whole."""
     msg, value = long_line_message()
     with ScriptedServer([], fallback=Pop3Mailbox([msg])) as srv:
-        res, out = run_bytes(ctx, pop3_args(srv) + ["top", "1", "10"], tty=True)
+        res, out = run_bytes(ctx, pop3_args(srv) + ["top", "1", "--lines", "10"], tty=True)
     expect_ok(res, "top on a terminal")
     check(len(out) < 64 * 1024, f"top on a terminal: {len(out)} octets shown for a 2 MB line", res)
     lines = out.split(b"\n")
@@ -78,17 +78,17 @@ def top_long_line_raw_into_pipe_and_with_raw(ctx):
     server sent (no cut, no marker)."""
     msg, _ = long_line_message()
     with ScriptedServer([], fallback=Pop3Mailbox([msg])) as srv:
-        res, out = run_bytes(ctx, pop3_args(srv) + ["top", "1", "10"], tty=False)
+        res, out = run_bytes(ctx, pop3_args(srv) + ["top", "1", "--lines", "10"], tty=False)
         expect_ok(res, "top into a pipe")
         eq(out, msg, "top into a pipe: the message as the server sent it", res)
-        res, out = run_bytes(ctx, pop3_args(srv) + ["top", "--raw", "1", "10"], tty=True)
+        res, out = run_bytes(ctx, pop3_args(srv) + ["top", "--raw", "1", "--lines", "10"], tty=True)
         expect_ok(res, "top --raw on a terminal")
         check(out == msg, f"top --raw on a terminal: {len(out)} octets, not the {len(msg)} the server "
               "sent", res)
         # --raw also gives control characters as they are.
         ctl = b"From: a@example.org\nSubject: \x1b[1mbold\x1b[0m\n\nbody\n"
     with ScriptedServer([], fallback=Pop3Mailbox([ctl])) as srv:
-        res, out = run_bytes(ctx, pop3_args(srv) + ["top", "--raw", "1", "10"], tty=True)
+        res, out = run_bytes(ctx, pop3_args(srv) + ["top", "--raw", "1", "--lines", "10"], tty=True)
         expect_ok(res, "top --raw on a terminal (escape sequences)")
         eq(out, ctl, "top --raw on a terminal: the escape sequences as sent", res)
 
