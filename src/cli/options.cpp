@@ -1,5 +1,6 @@
 #include "cli/options.hpp"
 
+#include "sasl/mechanism.hpp"
 #include "select/selection.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -844,16 +845,17 @@ void read_server(const Sources& in, Service service, Settings& s)
   }
   s.user = in.lookup("user").value_or("");
   s.auth = text::lower(in.lookup("auth", &source).value_or("auto"));
-  const std::vector<std::string> auths = {"auto",     "user",          "apop",    "plain",
-                                          "login",    "cram-md5",      "scram-sha-256",
-                                          "xoauth2",  "oauthbearer"};
+  // auto, POP3's own logins, and every SASL mechanism of sasl::supported().
+  std::vector<std::string> auths = {"auto", "user", "apop"};
+  for (auto name : sasl::supported()) {
+    auths.push_back(text::lower(name));
+  }
   if (std::find(auths.begin(), auths.end(), s.auth) == auths.end()) {
     auto hint = closest(s.auth, auths);
     in.checked("auth", source, [&] {
       throw UsageError("invalid " + in.name_of("auth", source) + " '" + s.auth + "'" +
-                       (hint ? " (did you mean '" + *hint + "'?)" : "") +
-                       "; expected one of auto, user, apop, plain, login, cram-md5, "
-                       "scram-sha-256, xoauth2, oauthbearer");
+                       (hint ? " (did you mean '" + *hint + "'?)" : "") + "; expected one of " +
+                       text::join(auths, ", "));
     });
   }
 }
