@@ -12,7 +12,7 @@ packages=(
   nlohmann-json3-dev catch2
   dovecot-core dovecot-pop3d postfix openssl ca-certificates python3
   mandoc groff-base man-db bash-completion zsh fish tmux
-  dpkg-dev clang-14 libclang-rt-14-dev
+  dpkg-dev clang-14 libclang-rt-14-dev clang-format-14
 )
 
 packages+=("${extra[@]}")
