@@ -212,25 +212,10 @@ std::string trimmed(std::string_view text)
   return std::string(text.substr(first, last - first + 1));
 }
 
-// Reads the keys that apply to `account` from an INI config file: those before any section,
-// overridden by those in [account NAME]. A line whose first non-blank character is '#' or ';'
-// is a comment, and so is a '#' after white space to the end of its line ("timeout = 60  #
-// seconds"); a '#' anywhere else is part of the value ("pass show a#b" stays whole). The value
-// is the rest of the line after '=', white space around it removed; there is no quoting.
-ConfigValues read_config(const std::string& path, std::string& account, bool explicit_file)
+// The keys a config file may set: the global options but those of the command line only,
+// and the keys of send and fetch.
+std::vector<std::string> config_keys()
 {
-  ConfigValues values;
-  std::ifstream in(path);
-  if (!in) {
-    if (explicit_file) {
-      throw Error(ExitCode::no_input, "cannot read the config file '" + path + "'");
-    }
-    if (!account.empty()) {
-      throw Error(ExitCode::config, "no config file '" + path + "' for account '" + account +
-                                        "' (--config FILE names another)");
-    }
-    return values;
-  }
   std::vector<std::string> allowed;
   const auto globals = global_options();
   for (const auto& opt : globals.options()) {
@@ -241,7 +226,18 @@ ConfigValues read_config(const std::string& path, std::string& account, bool exp
     }
   }
   allowed.insert(allowed.end(), k_config_only_keys.begin(), k_config_only_keys.end());
+  return allowed;
+}
 
+// The values of a config file: those before any section, and those of each [account NAME].
+struct ConfigSections {
+  ConfigValues top;
+  std::map<std::string, ConfigValues> sections;
+};
+
+ConfigSections read_sections(std::istream& in, const std::string& path)
+{
+  const auto allowed = config_keys();
   ConfigValues top;
   std::map<std::string, ConfigValues> sections;
   std::string section;
@@ -295,6 +291,29 @@ ConfigValues read_config(const std::string& path, std::string& account, bool exp
       sections[section][key] = std::move(value);
     }
   }
+  return {std::move(top), std::move(sections)};
+}
+
+// Reads the keys that apply to `account` from an INI config file: those before any section,
+// overridden by those in [account NAME]. A line whose first non-blank character is '#' or ';'
+// is a comment, and so is a '#' after white space to the end of its line ("timeout = 60  #
+// seconds"); a '#' anywhere else is part of the value ("pass show a#b" stays whole). The value
+// is the rest of the line after '=', white space around it removed; there is no quoting.
+ConfigValues read_config(const std::string& path, std::string& account, bool explicit_file)
+{
+  ConfigValues values;
+  std::ifstream in(path);
+  if (!in) {
+    if (explicit_file) {
+      throw Error(ExitCode::no_input, "cannot read the config file '" + path + "'");
+    }
+    if (!account.empty()) {
+      throw Error(ExitCode::config, "no config file '" + path + "' for account '" + account +
+                                        "' (--config FILE names another)");
+    }
+    return values;
+  }
+  auto [top, sections] = read_sections(in, path);
   if (account.empty() && sections.count("default") != 0) {
     account = "default";
   }

@@ -99,10 +99,10 @@ void kill_helper(pid_t pid) noexcept
 // the pipe for its output and standard error, and takes the first line of what it prints. It
 // must finish within `timeout`, or it is killed with its process group (Error 75). Once it has
 // exited, what it printed counts, even if a child it left holds the pipe open.
-Secret run_password_command(const std::string& command, std::chrono::seconds timeout)
+// Starts `command` with /bin/sh in a process group of its own, its standard output a pipe:
+// the helper's pid and the pipe's reading end.
+std::pair<pid_t, store::file::Fd> start_helper(const std::string& command)
 {
-  using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + timeout;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     throw Error(ExitCode::software, std::string("cannot create a pipe: ") + std::strerror(errno));
@@ -125,7 +125,14 @@ Secret run_password_command(const std::string& command, std::chrono::seconds tim
   }
   ::setpgid(pid, pid);  // also here: no race with the kill on a timeout
   ::close(fds[1]);
-  const store::file::Fd reader(fds[0]);
+  return {pid, store::file::Fd(fds[0])};
+}
+
+Secret run_password_command(const std::string& command, std::chrono::seconds timeout)
+{
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + timeout;
+  const auto [pid, reader] = start_helper(command);
   constexpr std::size_t k_max_output = 64 * 1024;
   std::string output;
   char buf[4096];
