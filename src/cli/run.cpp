@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <iostream>
 #include <sys/ioctl.h>
@@ -144,8 +145,13 @@ int run(int argc, char** argv, const CommandTable& table)
   }
   // Standard output's reader went away (`| head`): stop quietly as a filter killed by SIGPIPE
   // does, with its exit status (141) and no error line.
-  auto reader_gone = [stdout_closed] {
-    return !stdout_closed && !std::cout.flush() && stdout_reader_gone();
+  std::string write_error;
+  auto reader_gone = [stdout_closed, &write_error] {
+    if (stdout_closed || std::cout.flush()) {
+      return false;
+    }
+    write_error = std::strerror(errno);
+    return stdout_reader_gone();
   };
   // A closed pipe (mailwrench list | head) must not kill us mid-session.
   std::signal(SIGPIPE, SIG_IGN);
@@ -171,7 +177,14 @@ int run(int argc, char** argv, const CommandTable& table)
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;
     const int code = run_command(invocation);
-    return reader_gone() ? static_cast<int>(ExitCode::closed_pipe) : code;
+    if (reader_gone()) {
+      return static_cast<int>(ExitCode::closed_pipe);
+    }
+    // A write that failed otherwise (a full disk: `list --json >report.json`) is not a success.
+    if (!stdout_closed && !std::cout) {
+      return fail(ExitCode::io, "cannot write to standard output (" + write_error + ")", false);
+    }
+    return code;
   } catch (const ClosedPipe& e) {
     return static_cast<int>(e.code());
   } catch (const BusyError& e) {

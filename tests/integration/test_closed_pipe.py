@@ -110,5 +110,22 @@ def list_and_top_into_closed_pipe(ctx):
         expect_quiet_141(res, " ".join(args) + " into a closed pipe")
 
 
+@scenario
+def output_into_full_disk_is_an_error(ctx):
+    """stat, list, top and --json list into a full disk (stdout /dev/full): exit 74 naming
+    standard output, not 0 with an empty report (a cron job's `list --json > report.json`)."""
+    env = ctx.base_env(None)
+    env["MAILWRENCH_PASSWORD"] = ctx.password("alice")
+    for args in (["stat"], ["list"], ["top", "1", "--lines", "5"], ["--json", "list"]):
+        argv = [ctx.bin] + ctx.conn() + args
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
+                               env=env, timeout=60)
+        res = mw.Result(argv, p.returncode, "", p.stderr.decode(errors="replace"), 0)
+        eq(res.rc, 74, " ".join(args) + " into /dev/full: exit status", res)
+        check("standard output" in res.stderr and res.stderr.count("\n") == 1,
+              " ".join(args) + " into /dev/full: one error line naming standard output", res)
+
+
 if __name__ == "__main__":
     sys.exit(mw.main())
