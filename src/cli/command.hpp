@@ -77,9 +77,11 @@ public:
   using Lookup = std::function<std::optional<std::string>(const std::string& key)>;
   // The settings of another account of the config file, read as `stat -a NAME` would.
   using AccountReader = std::function<Settings(const std::string& name)>;
+  // Rethrows an error in the value of `key` as an error of where the value came from.
+  using Blame = std::function<void(const std::string& key, const Error& error)>;
 
   Options(const boost::program_options::variables_map& given, const Settings& settings,
-          Lookup configured, AccountReader account, Getenv getenv);
+          Lookup configured, AccountReader account, Getenv getenv, Blame blame);
 
   const Settings& settings() const { return m_settings; }
   // Whether a switch (--dry-run) was given on the command line.
@@ -98,6 +100,10 @@ public:
   Settings account(const std::string& name) const;
   // Throws the usage error of a command that connects but was given no host.
   void require_server() const;
+  // Rethrows `error`, found in the configured() value of `key`, as the error of where that
+  // value came from: a usage error (64) for the command line, a configuration error (78)
+  // naming the file and line, or the variable, for the others.
+  [[noreturn]] void blame(const std::string& key, const Error& error) const;
 
 private:
   const boost::program_options::variables_map& m_given;
@@ -105,6 +111,7 @@ private:
   Lookup m_configured;
   AccountReader m_account;
   Getenv m_getenv;
+  Blame m_blame;
 };
 
 // Which account keys and default ports a command uses: POP3's, or SMTP's (smtp-host ... and

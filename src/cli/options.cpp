@@ -558,10 +558,16 @@ std::string help_text(const CommandTable& table, std::string_view command)
 }
 
 Options::Options(const po::variables_map& given, const Settings& settings, Lookup configured,
-                 AccountReader account, Getenv getenv)
+                 AccountReader account, Getenv getenv, Blame blame)
     : m_given(given), m_settings(settings), m_configured(std::move(configured)),
-      m_account(std::move(account)), m_getenv(std::move(getenv))
+      m_account(std::move(account)), m_getenv(std::move(getenv)), m_blame(std::move(blame))
 {
+}
+
+void Options::blame(const std::string& key, const Error& error) const
+{
+  m_blame(key, error);
+  throw error;
 }
 
 bool Options::flag(const std::string& key) const
@@ -1044,7 +1050,12 @@ Invocation parse(const std::vector<std::string>& input_args, const CommandTable&
     };
     return parse(args, table, account_env).settings;
   };
-  inv.run = row->prepare(Options(vm, s, lookup, account, getenv));
+  auto blame = [&in](const std::string& key, const Error& error) {
+    Source source = Source::none;
+    in.lookup(key, &source);
+    in.checked(key, source, [&] { throw error; });
+  };
+  inv.run = row->prepare(Options(vm, s, lookup, account, getenv, blame));
   return inv;
 }
 

@@ -31,6 +31,7 @@ constexpr auto k_batch_interval = std::chrono::seconds(1);
 // fetch's own options.
 struct FetchOptions {
   std::string output;                   // "maildir:DIR", "mbox:FILE", "dir:DIR" or "-"
+  store::OutputSpec spec;               // what it says
   bool only_new = false;                // --new
   std::string state_file;               // --state, or "": the default for the mailbox
   bool delete_after = false;            // --delete
@@ -290,7 +291,7 @@ int run(const cli::Context& context, const FetchOptions& o)
 {
   const auto& s = context.settings;
   auto started = std::chrono::steady_clock::now();
-  auto spec = store::parse_output(o.output);
+  const auto& spec = o.spec;
 
   // The password before any file is opened: a --password-command (up to --timeout) or a prompt
   // must not hold the lock.
@@ -462,6 +463,11 @@ cli::Run fetch(const cli::Options& options)
   o.output = options.configured("output").value_or("");
   if (o.output.empty()) {
     throw UsageError("fetch needs --output maildir:DIR, mbox:FILE, dir:DIR or - (stdout)");
+  }
+  try {
+    o.spec = store::parse_output(o.output);
+  } catch (const Error& e) {
+    options.blame("output", e);
   }
   o.only_new = options.flag("new");
   o.delete_after = options.flag("delete");

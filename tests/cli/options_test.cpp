@@ -352,6 +352,17 @@ TEST_CASE("bad values: 78 with file, line and key from the config file", "[cli]"
                              "d@e.f", "--body", "x"});
   CHECK(message.find("line 3") != std::string::npos);
   CHECK(message.find("smtp-port") != std::string::npos);
+
+  // A command's own configured key (fetch's output) is blamed on the file too, and on the
+  // variable, and on the option only when it was typed.
+  TempConfig output("[account work]\nhost = h\noutput = foo:bar\n");
+  CHECK(code_of({"--config", output.path, "-a", "work", "fetch"}) == ExitCode::config);
+  CHECK(message_of({"--config", output.path, "-a", "work", "fetch"}).find("line 3") !=
+        std::string::npos);
+  Env env;
+  env.vars["MAILWRENCH_OUTPUT"] = "foo:bar";
+  CHECK(code_of({"-H", "h", "fetch"}, env) == ExitCode::config);
+  CHECK(code_of({"-H", "h", "fetch", "-o", "foo:bar"}) == ExitCode::usage);
 }
 
 TEST_CASE("bad values: 78 naming the variable from the environment", "[cli]")
