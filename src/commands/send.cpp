@@ -1,12 +1,9 @@
-#include "cli/password.hpp"
 #include "commands/await.hpp"
 #include "cli/command.hpp"
-#include "commands/session.hpp"
+#include "commands/smtp_session.hpp"
 #include "mail/address.hpp"
 #include "mail/compose.hpp"
-#include "net/connection.hpp"
 #include "output/render.hpp"
-#include "sasl/mechanism.hpp"
 #include "smtp/client.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -267,6 +264,14 @@ bool is_ascii(std::string_view s)
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
+// Whether the envelope needs SMTPUTF8 (RFC 6531 section 3.4).
+bool has_utf8_address(const Prepared& prepared)
+{
+  return !is_ascii(prepared.from) ||
+         std::any_of(prepared.recipients.begin(), prepared.recipients.end(),
+                     [](const std::string& r) { return !is_ascii(r); });
+}
+
 // What the server's EHLO says the message must fit (RFC 1870 SIZE, RFC 6531 SMTPUTF8).
 void check_limits(const cli::Context& context, const smtp::Extensions& ext, const Prepared& prepared)
 {
@@ -284,61 +289,10 @@ void check_limits(const cli::Context& context, const smtp::Extensions& ext, cons
     context.log->warn("the message has 8-bit content and the server does not offer 8BITMIME");
   }
 
-  bool utf8_addresses = !is_ascii(prepared.from) ||
-                        std::any_of(prepared.recipients.begin(), prepared.recipients.end(),
-                                    [](const std::string& r) { return !is_ascii(r); });
-  if (utf8_addresses && !ext.smtputf8) {
+  if (has_utf8_address(prepared) && !ext.smtputf8) {
     throw Error(ExitCode::data, "an address has non-ASCII characters and the server does not "
                                 "offer SMTPUTF8");
   }
-}
-
-void authenticate(smtp::Client& client, const cli::Context& context, bool encrypted)
-{
-  const auto& s = context.settings;
-  const auto& ext = client.extensions();
-  if (!encrypted && !s.allow_plaintext) {
-    throw Error(ExitCode::permission,
-                "refusing to send the password over an unencrypted connection; use --tls "
-                "implicit or --tls starttls (or --tls none --allow-plaintext to accept it)");
-  }
-  if (ext.auth.empty()) {
-    throw Error(ExitCode::permission, "the server offers no AUTH" +
-                                          std::string(encrypted ? "" : " before TLS") +
-                                          ", so the password cannot be used");
-  }
-  std::string name;
-  if (s.auth == "auto") {
-    auto best = sasl::strongest(ext.auth);
-    if (!best) {
-      std::string offered;
-      for (const auto& m : ext.auth) {
-        offered += (offered.empty() ? "" : " ") + m;
-      }
-      throw Error(ExitCode::permission, "no AUTH mechanism in common with the server (it "
-                                        "offers " + offered + ")");
-    }
-    name = *best;
-  } else if (s.auth == "user" || s.auth == "apop") {
-    throw UsageError("--auth " + s.auth + " is a POP3 login; SMTP uses SASL mechanisms");
-  } else {
-    name = s.auth;
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (std::find(ext.auth.begin(), ext.auth.end(), name) == ext.auth.end()) {
-      throw Error(ExitCode::permission, "the server does not offer AUTH " + name);
-    }
-  }
-  auto login = cli::obtain_login(s, context.getenv);
-  for (const auto& warning : login.warnings) {
-    context.log->warn("{}", warning);
-  }
-  context.log->debug("authenticating as {} with {}", login.user, name);
-  auto mechanism = sasl::make(name, credentials_for(std::move(login), s));
-  if (!mechanism) {
-    throw UsageError("unsupported --auth " + s.auth);
-  }
-  client.authenticate(*mechanism);
 }
 
 // The warning of a partial send: who did not get the message, and what to do about it.
@@ -384,105 +338,19 @@ int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
   return static_cast<int>(accepted == recipients ? ExitCode::ok : ExitCode::partial);
 }
 
-// The telnet session it replaces: EHLO, STARTTLS, EHLO, AUTH, MAIL FROM, RCPT TO..., DATA,
-// the message, ".", QUIT.
-int run(const cli::Context& context, const SendOptions& o)
+// MAIL FROM and RCPT TO for the prepared message, with the parameters the server offers:
+// SIZE (RFC 1870), BODY=8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461).
+Envelope envelope_for(const cli::Context& context, const smtp::Extensions& ext,
+                      const SendOptions& o, const Prepared& prepared)
 {
-  const auto& s = context.settings;
-  output::SendResult result;
-  // Compose once before connecting, so that bad input fails before the server is bothered.
-  auto inputs = read_inputs(context, o);
-  refuse_nul(inputs.raw);
-  auto preview = prepare(o, inputs, false);
-  if (o.dry_run) {
-    const auto& prepared = preview;
-    if (s.json) {
-      // Nothing was asked of a server: the envelope and the message, no outcomes.
-      nlohmann::json doc = {{"dry_run", true},
-                            {"message_id", prepared.message_id},
-                            {"from", prepared.from},
-                            {"recipients", prepared.recipients},
-                            {"message", prepared.message}};
-      output::write_json(doc, context.out);
-    } else {
-      // For reading: the wire form's CRLF shown as the terminal's LF.
-      std::string shown;
-      shown.reserve(prepared.message.size());
-      for (std::size_t i = 0; i < prepared.message.size(); ++i) {
-        if (prepared.message[i] == '\r' && i + 1 < prepared.message.size() &&
-            prepared.message[i + 1] == '\n') {
-          continue;
-        }
-        shown += prepared.message[i];
-      }
-      context.out << shown;
-    }
-    return 0;
-  }
-
-  // What is in the awaited mailbox before the send cannot be the message sent.
-  AwaitBaseline baseline;
-  if (o.await) {
-    baseline = await_baseline(context, *o.await);
-  }
-  auto endpoint = endpoint_for(context);
-  context.log->debug("connecting to {}:{}", s.host, s.port);
-  auto connection = net::Connection::open(endpoint);
-  if (connection->encrypted()) {
-    context.log->info("-- TLS: {}", connection->tls_description());
-  }
-  smtp::Client client(*connection, transcript_for(context));
-  client.set_pipelining(s.pipelining);
-  client.set_reply_timeout(s.timeout);
-  await_greeting(context, *connection, [&client] { client.read_greeting(); });
-  // A session we give up on after a refusal still ends with QUIT (RFC 5321 section 4.1.1.10);
-  // after an I/O or TLS failure there is nobody to say it to.
-  auto give_up = [&](const Error& e) {
-    if (e.code() != ExitCode::io && e.code() != ExitCode::protocol) {
-      try {
-        client.quit();
-      } catch (const Error&) {
-      }
-    }
-    throw Error(e.code(), e.what());
-  };
-  auto ehlo_name = o.ehlo.empty() ? context.host_name() : o.ehlo;
-  client.hello(ehlo_name);
-  if (s.tls == cli::TlsMode::starttls) {
-    // RFC 3207: STARTTLS chosen is STARTTLS required; nothing else goes out in clear text.
-    if (!client.extensions().starttls) {
-      give_up(Error(ExitCode::permission,
-                    "the server does not offer STARTTLS, so the connection cannot be encrypted; "
-                    "nothing was sent (use --tls implicit on port 465, or --tls none)"));
-    }
-    client.starttls();
-    context.log->info("-- TLS: {}", connection->tls_description());
-    client.hello(ehlo_name);
-  }
-  if (!s.user.empty()) {
-    try {
-      authenticate(client, context, connection->encrypted());
-    } catch (const Error& e) {
-      give_up(e);
-    }
-  }
-  const auto& ext = client.extensions();
-
-  auto prepared = ext.eight_bit_mime ? prepare(o, inputs, true) : std::move(preview);
-  try {
-    check_limits(context, ext, prepared);
-  } catch (const Error& e) {
-    give_up(e);
-  }
-  smtp::MailParameters mail;
+  Envelope envelope;
+  envelope.from = prepared.from;
+  auto& mail = envelope.parameters;
   if (ext.size) {
     mail.size = prepared.message.size();
   }
   mail.eight_bit = prepared.eight_bit && ext.eight_bit_mime;
-  bool utf8_addresses = !is_ascii(prepared.from) ||
-                        std::any_of(prepared.recipients.begin(), prepared.recipients.end(),
-                                    [](const std::string& r) { return !is_ascii(r); });
-  mail.smtputf8 = utf8_addresses;
+  mail.smtputf8 = has_utf8_address(prepared);
   bool dsn = ext.dsn && (!o.dsn_notify.empty() || !o.dsn_return.empty() || !o.dsn_envid.empty());
   if (!ext.dsn && (!o.dsn_notify.empty() || !o.dsn_return.empty() || !o.dsn_envid.empty())) {
     context.log->warn("the server does not offer DSN; --dsn-* options are ignored");
@@ -491,26 +359,24 @@ int run(const cli::Context& context, const SendOptions& o)
     mail.ret = o.dsn_return;
     mail.envid = o.dsn_envid;
   }
-  std::vector<smtp::Recipient> recipients;
   for (const auto& r : prepared.recipients) {
     smtp::Recipient recipient{r, {}};
     if (dsn) {
       recipient.parameters.notify = o.dsn_notify;
     }
-    recipients.push_back(std::move(recipient));
+    envelope.recipients.push_back(std::move(recipient));
   }
+  return envelope;
+}
 
-  auto t = client.send(prepared.from, mail, recipients, prepared.message,
-                       o.chunking ? smtp::Chunking::yes : smtp::Chunking::no);
-  auto handed_over = std::chrono::steady_clock::now();
-  try {
-    client.quit();
-  } catch (const Error& e) {
-    context.log->debug("QUIT failed: {}", e.what());
-  }
-
+// What the server said to the envelope and the message.
+output::SendResult result_of(const Prepared& prepared, const Envelope& envelope,
+                             const smtp::Transaction& t)
+{
+  output::SendResult result;
   result.message_id = prepared.message_id;
   result.from = prepared.from;
+  const auto& recipients = envelope.recipients;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     // A refused MAIL FROM refuses every recipient with it.
     const auto& reply = i < t.recipients.size() ? t.recipients[i] : t.mail;
@@ -523,7 +389,23 @@ int run(const cli::Context& context, const SendOptions& o)
       result.queue_id = smtp::queue_id(*t.data);
     }
   }
-  int code = exit_code_of(t, recipients.size());
+  return result;
+}
+
+// The result on stdout (plain unless --quiet and all went well, or JSON), and on stderr why
+// the exit code is not 0.
+void report(const cli::Context& context, const output::SendResult& result,
+            const smtp::Transaction& t, int code)
+{
+  const auto& s = context.settings;
+  if (s.json) {
+    output::write_json(output::to_json(result), context.out);
+  } else if (!s.quiet || code != 0) {
+    output::render_plain(result, context.out);
+  }
+  if (code == 0) {
+    return;
+  }
   std::vector<std::string> deferred;
   std::vector<std::string> refused;
   for (const auto& r : result.recipients) {
@@ -531,12 +413,62 @@ int run(const cli::Context& context, const SendOptions& o)
       (r.reply.code >= 400 && r.reply.code < 500 ? deferred : refused).push_back(r.address);
     }
   }
+  std::string why = !t.mail.positive() ? "the server refused the sender: " + smtp::describe(t.mail)
+                    : t.data && !t.data->positive()
+                        ? "the server refused the message: " + smtp::describe(*t.data)
+                    : code == static_cast<int>(ExitCode::partial)
+                        ? partial_summary(deferred, refused)
+                        : "the server refused recipients";
+  if (code == static_cast<int>(ExitCode::partial)) {
+    context.log->warn("{}", why);
+  } else {
+    context.log->error("{}", why);
+  }
+}
+
+// The telnet session it replaces: EHLO, STARTTLS, EHLO, AUTH (the session), MAIL FROM,
+// RCPT TO..., DATA, the message, ".", QUIT.
+int run(const cli::Context& context, const SendOptions& o)
+{
+  // Compose once before connecting, so that bad input fails before the server is bothered.
+  auto inputs = read_inputs(context, o);
+  refuse_nul(inputs.raw);
+  auto preview = prepare(o, inputs, false);
+  if (o.dry_run) {
+    // Nothing is asked of a server: the envelope and the message, no outcomes.
+    output::SendPreview shown{preview.message_id, preview.from, preview.recipients,
+                              preview.message};
+    if (context.settings.json) {
+      output::write_json(output::to_json(shown), context.out);
+    } else {
+      output::render_plain(shown, context.out);
+    }
+    return 0;
+  }
+
+  // What is in the awaited mailbox before the send cannot be the message sent.
+  AwaitBaseline baseline;
+  if (o.await) {
+    baseline = await_baseline(context, *o.await);
+  }
+  auto session = SmtpSession::open(context, o.ehlo);
+  const auto& ext = session.extensions();
+  auto prepared = ext.eight_bit_mime ? prepare(o, inputs, true) : std::move(preview);
+  session.check([&] { check_limits(context, ext, prepared); });
+  auto envelope = envelope_for(context, ext, o, prepared);
+  auto t = session.send(envelope, prepared.message,
+                        o.chunking ? smtp::Chunking::yes : smtp::Chunking::no);
+  auto handed_over = std::chrono::steady_clock::now();
+  session.quit_quietly();
+
+  auto result = result_of(prepared, envelope, t);
+  int code = exit_code_of(t, envelope.recipients.size());
   // The mail-flow check: wait for the message in a POP3 account.
   if (o.await && t.data && t.data->positive()) {
     try {
       result.await = await_delivery(context, *o.await, prepared.message_id, handed_over, baseline);
     } catch (const Error& e) {
-      if (s.json) {
+      if (context.settings.json) {
         auto doc = output::to_json(result);
         doc["error"] = output::error_json(e.code(), e.what())["error"];
         output::write_json(doc, context.out);
@@ -547,24 +479,7 @@ int run(const cli::Context& context, const SendOptions& o)
       throw;
     }
   }
-  if (s.json) {
-    output::write_json(output::to_json(result), context.out);
-  } else if (!s.quiet || code != 0) {
-    output::render_plain(result, context.out);
-  }
-  if (code != 0) {
-    std::string why = !t.mail.positive() ? "the server refused the sender: " + smtp::describe(t.mail)
-                      : t.data && !t.data->positive()
-                          ? "the server refused the message: " + smtp::describe(*t.data)
-                      : code == static_cast<int>(ExitCode::partial)
-                          ? partial_summary(deferred, refused)
-                          : "the server refused recipients";
-    if (code == static_cast<int>(ExitCode::partial)) {
-      context.log->warn("{}", why);
-    } else {
-      context.log->error("{}", why);
-    }
-  }
+  report(context, result, t, code);
   return code;
 }
 

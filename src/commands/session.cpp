@@ -85,6 +85,50 @@ net::Endpoint endpoint_for(const cli::Context& context)
   return endpoint;
 }
 
+std::unique_ptr<net::Connection> connect(const cli::Context& context,
+                                         const net::Endpoint& endpoint, std::string_view starttls)
+{
+  const auto& s = context.settings;
+  auto& log = *context.log;
+  log.debug("connecting to {}:{} ({})", s.host, s.port,
+            s.tls == cli::TlsMode::implicit   ? std::string_view("implicit TLS")
+            : s.tls == cli::TlsMode::starttls ? starttls
+                                              : std::string_view("no TLS"));
+  auto connection = net::Connection::open(endpoint);
+  log.debug("connected to {}", connection->peer());
+  if (connection->encrypted()) {
+    log.info("-- TLS: {}", connection->tls_description());
+  }
+  return connection;
+}
+
+void refuse_plaintext(const cli::Settings& settings, bool encrypted)
+{
+  if (!encrypted && !settings.allow_plaintext) {
+    throw Error(ExitCode::permission,
+                "refusing to send the password over an unencrypted connection; use --tls "
+                "implicit or --tls starttls (or --tls none --allow-plaintext to accept it)");
+  }
+}
+
+void require_offered(const std::string& name, const std::vector<std::string>& offered,
+                     const std::string& offers)
+{
+  if (std::find(offered.begin(), offered.end(), name) == offered.end()) {
+    throw Error(ExitCode::permission, "the server does not offer AUTH " + name + offers);
+  }
+}
+
+std::unique_ptr<sasl::Mechanism> mechanism_for(const std::string& name, cli::Login login,
+                                               const cli::Settings& settings)
+{
+  auto mechanism = sasl::make(name, credentials_for(std::move(login), settings));
+  if (!mechanism) {
+    throw UsageError("unsupported --auth " + settings.auth);
+  }
+  return mechanism;
+}
+
 sasl::Credentials credentials_for(cli::Login login, const cli::Settings& settings)
 {
   sasl::Credentials credentials;
@@ -130,15 +174,7 @@ Pop3Session Pop3Session::open(const cli::Context& context, cli::Login login)
     log.warn("{}", warning);
   }
 
-  log.debug("connecting to {}:{} ({})", s.host, s.port,
-            s.tls == cli::TlsMode::implicit   ? "implicit TLS"
-            : s.tls == cli::TlsMode::starttls ? "STLS"
-                                              : "no TLS");
-  session.m_connection = net::Connection::open(endpoint);
-  log.debug("connected to {}", session.m_connection->peer());
-  if (session.m_connection->encrypted()) {
-    log.info("-- TLS: {}", session.m_connection->tls_description());
-  }
+  session.m_connection = connect(context, endpoint, "STLS");
 
   session.m_client =
       std::make_unique<pop3::Client>(*session.m_connection, transcript_for(context));
@@ -162,11 +198,7 @@ Pop3Session Pop3Session::open(const cli::Context& context, cli::Login login)
     // RFC 2595 section 4: capabilities may change after STLS.
     client.capa();
   }
-  if (!session.m_connection->encrypted() && !s.allow_plaintext) {
-    throw Error(ExitCode::permission,
-                "refusing to send the password over an unencrypted connection; use --tls "
-                "implicit or --tls starttls (or --tls none --allow-plaintext to accept it)");
-  }
+  refuse_plaintext(s, session.m_connection->encrypted());
   session.authenticate(s, std::move(login));
   // RFC 2449 section 5: capabilities may change after login (e.g. PIPELINING).
   if (client.capabilities().known) {
@@ -203,16 +235,12 @@ void Pop3Session::authenticate(const cli::Settings& s, cli::Login login)
     return;
   }
   auto name = upper(how);
-  if (caps.known && std::find(caps.sasl.begin(), caps.sasl.end(), name) == caps.sasl.end()) {
-    throw Error(ExitCode::permission, "the server does not offer AUTH " + name +
-                                          " (it offers SASL: " + offered(caps.sasl) +
-                                          (caps.user ? ", and USER" : "") + ")");
+  if (caps.known) {
+    require_offered(name, caps.sasl,
+                    " (it offers SASL: " + offered(caps.sasl) + (caps.user ? ", and USER" : "") +
+                        ")");
   }
-  auto mechanism = sasl::make(name, credentials_for(std::move(login), s));
-  if (!mechanism) {
-    throw UsageError("unsupported --auth " + how);
-  }
-  client.login_sasl(*mechanism);
+  client.login_sasl(*mechanism_for(name, std::move(login), s));
 }
 
 void Pop3Session::quit_quietly()

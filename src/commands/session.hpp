@@ -7,6 +7,9 @@
 #include "sasl/mechanism.hpp"
 
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace mw::commands {
 
@@ -26,6 +29,25 @@ std::function<void(char, std::string_view)> transcript_for(const cli::Context& c
 // awaited a few seconds only, not the whole --timeout.
 void await_greeting(const cli::Context& context, net::Connection& connection,
                     const std::function<void()>& read_greeting);
+
+// Connects to `endpoint` (from endpoint_for) and logs where, and the TLS session when it begins
+// with one; `starttls` names the command that upgrades a clear connection (STLS, STARTTLS).
+std::unique_ptr<net::Connection> connect(const cli::Context& context,
+                                         const net::Endpoint& endpoint, std::string_view starttls);
+
+// Refuses (77) to send a password over a connection that is not encrypted, unless
+// --allow-plaintext: checked after STLS or STARTTLS had its chance, before any login.
+void refuse_plaintext(const cli::Settings& settings, bool encrypted);
+
+// Refuses (77) the SASL mechanism `name` (upper case) when the server does not offer it;
+// `offers` ends the message with what it offers instead (may be empty).
+void require_offered(const std::string& name, const std::vector<std::string>& offered,
+                     const std::string& offers);
+
+// The SASL mechanism `name` with the login's credentials (credentials_for); one mailwrench does
+// not implement is a usage error of --auth.
+std::unique_ptr<sasl::Mechanism> mechanism_for(const std::string& name, cli::Login login,
+                                               const cli::Settings& settings);
 
 // A logged-in POP3 session: the connection and the client over it. Opening it does what a
 // person does first in telnet: connect, read the greeting, CAPA, STLS, log in, CAPA again.

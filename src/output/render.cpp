@@ -263,6 +263,30 @@ void render_plain(const SendResult& result, std::ostream& out)
   }
 }
 
+void render_plain(const SendPreview& preview, std::ostream& out)
+{
+  // For reading: the wire form's CRLF shown as the terminal's LF.
+  const auto& message = preview.message;
+  std::string shown;
+  shown.reserve(message.size());
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    if (message[i] == '\r' && i + 1 < message.size() && message[i + 1] == '\n') {
+      continue;
+    }
+    shown += message[i];
+  }
+  out << shown;
+}
+
+nlohmann::json to_json(const SendPreview& preview)
+{
+  return {{"dry_run", true},
+          {"message_id", preview.message_id},
+          {"from", preview.from},
+          {"recipients", preview.recipients},
+          {"message", preview.message}};
+}
+
 nlohmann::json to_json(const SendResult& result)
 {
   auto outcome = [](const SmtpOutcome& o) {

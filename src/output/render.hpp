@@ -25,6 +25,8 @@ void render_plain(const StatResult& result, std::ostream& out, const PlainStyle&
 void render_plain(const ListResult& result, std::ostream& out, const PlainStyle& style);
 void render_plain(const FetchResult& result, std::ostream& out);
 void render_plain(const SendResult& result, std::ostream& out);
+// The message as it would go, its CRLF line endings shown as the terminal's LF.
+void render_plain(const SendPreview& preview, std::ostream& out);
 
 // JSON documents (the schemas in mailwrench(1)); snake_case keys, sizes in octets, times in
 // RFC 3339.
@@ -35,6 +37,8 @@ nlohmann::json to_json(const TopResult& result);
 nlohmann::json to_json(const std::vector<TopResult>& results);
 nlohmann::json to_json(const FetchResult& result);
 nlohmann::json to_json(const SendResult& result);
+// send --dry-run: {"dry_run": true, "message_id", "from", "recipients", "message"}.
+nlohmann::json to_json(const SendPreview& preview);
 
 // purge: {"dry_run": B, "deleted"|"would_delete": [rows with headers], "count": N, "octets": N}
 nlohmann::json to_json(const std::vector<mailbox::Message>& purged, bool dry_run);

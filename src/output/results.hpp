@@ -82,4 +82,13 @@ struct SendResult {
   std::optional<AwaitOutcome> await;
 };
 
+// What `send --dry-run` would send: the envelope and the message (CRLF line endings); nothing
+// was asked of a server, so there are no outcomes.
+struct SendPreview {
+  std::string message_id;
+  std::string from;
+  std::vector<std::string> recipients;
+  std::string message;
+};
+
 }  // namespace mw::output

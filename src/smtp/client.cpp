@@ -27,30 +27,6 @@ std::string reply_line(const Reply& reply)
   return line;
 }
 
-// CRLF for every line ending, no dot-stuffing: the form BDAT sends (RFC 3030 section 2).
-std::string canonical_line_endings(std::string_view message)
-{
-  std::string out;
-  out.reserve(message.size() + message.size() / 40);
-  for (std::size_t i = 0; i < message.size(); ++i) {
-    char c = message[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < message.size() && message[i + 1] == '\n') {
-        ++i;
-      }
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out += c;
-    }
-  }
-  if (!out.empty() && !out.ends_with("\r\n")) {
-    out += "\r\n";
-  }
-  return out;
-}
-
 }  // namespace
 
 namespace {
@@ -189,7 +165,7 @@ void Client::authenticate(sasl::Mechanism& mechanism)
   // A server may quote what it was sent: neither the transcript nor an error may carry it on.
   m_channel.hide(exchange.secrets());
   if (initial) {
-    send_in_step(smtp::auth(name, *initial), "AUTH " + name + " <redacted>");
+    send_in_step(smtp::auth(name, *initial), smtp::auth(name, "<redacted>"));
   } else {
     send_in_step(smtp::auth(name, std::nullopt));
   }
@@ -211,12 +187,12 @@ void Client::authenticate(sasl::Mechanism& mechanism)
       response = exchange.respond(reply.lines.empty() ? "" : reply.lines.front());
     } catch (const Error&) {
       // RFC 4954 section 4: "*" cancels the exchange.
-      m_channel.send(std::string(sasl::Exchange::cancel_line()) + "\r\n");
+      m_channel.send(auth_response(sasl::Exchange::cancel_line()));
       read_reply();
       throw;
     }
     m_channel.hide(exchange.secrets());
-    send_in_step(response + "\r\n", "<redacted>");
+    send_in_step(auth_response(response), "<redacted>");
   }
 }
 
@@ -227,7 +203,7 @@ void Client::write_message(std::string_view message, Chunking chunking)
   expect_quiet(chunking == Chunking::yes ? "BDAT" : "the message data");
   m_channel.note('>', "[" + std::to_string(message.size()) + " octets of message data]");
   if (chunking == Chunking::yes) {
-    auto data = canonical_line_endings(message);
+    auto data = bdat_data(message);
     m_channel.send(bdat_last(data.size()));
     for (std::size_t offset = 0; offset < data.size(); offset += k_write_chunk) {
       m_channel.write(std::string_view(data).substr(offset, k_write_chunk));
@@ -254,20 +230,18 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
   bool use_bdat = chunking == Chunking::yes && m_extensions.chunking;
   if (m_extensions.pipelining && m_allow_pipelining) {
     // RFC 2920 section 3.1: MAIL, every RCPT and DATA in one write; then the replies.
-    std::string batch = mail_from(from, parameters);
+    std::vector<std::string> lines{mail_from(from, parameters)};
     for (const auto& r : recipients) {
-      batch += rcpt_to(r.address, r.parameters);
+      lines.push_back(rcpt_to(r.address, r.parameters));
     }
     if (!use_bdat) {
-      batch += smtp::data();
+      lines.emplace_back(smtp::data());
     }
-    if (m_channel.transcribing()) {
-      std::string_view rest = batch;
-      while (!rest.empty()) {
-        auto nl = rest.find("\r\n");
-        m_channel.note('>', rest.substr(0, nl));
-        rest.remove_prefix(nl + 2);
-      }
+    std::string batch;
+    for (const auto& line : lines) {
+      // Each encoded line ends with CRLF; the transcript shows it without.
+      m_channel.note('>', std::string_view(line).substr(0, line.size() - 2));
+      batch += line;
     }
     expect_quiet("MAIL");
     m_channel.write(batch);
@@ -295,7 +269,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
         t.sent = true;
       } else {
         // RFC 2920 section 3.1: DATA was accepted although no recipient was; end it empty.
-        m_channel.send(".\r\n");
+        m_channel.send(end_of_data());
         read_reply();
       }
     } else if (go_ahead.positive()) {

@@ -383,9 +383,41 @@ std::string auth(std::string_view mechanism, std::optional<std::string_view> ini
   return line + "\r\n";
 }
 
+std::string auth_response(std::string_view response)
+{
+  // Base64, "=" or "*": printable ASCII without blanks, or nothing (an empty response).
+  if (!std::all_of(response.begin(), response.end(), [](char c) { return c > ' ' && c < 0x7F; })) {
+    throw UsageError("invalid SASL response for AUTH");
+  }
+  return std::string(response) + "\r\n";
+}
+
 std::string bdat_last(std::uint64_t size)
 {
   return "BDAT " + std::to_string(size) + " LAST\r\n";
+}
+
+std::string bdat_data(std::string_view message)
+{
+  std::string out;
+  out.reserve(message.size() + message.size() / 40);
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    char c = message[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < message.size() && message[i + 1] == '\n') {
+        ++i;
+      }
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  if (!out.empty() && !out.ends_with("\r\n")) {
+    out += "\r\n";
+  }
+  return out;
 }
 
 std::string_view starttls()
@@ -406,6 +438,11 @@ std::string_view rset()
 std::string_view quit()
 {
   return "QUIT\r\n";
+}
+
+std::string_view end_of_data()
+{
+  return ".\r\n";
 }
 
 std::string mail_from(std::string_view address, const MailParameters& parameters)
@@ -540,7 +577,7 @@ void DataEncoder::finish(std::string& out)
     m_pending_cr = false;
     end_line(out);
   }
-  out += ".\r\n";
+  out += end_of_data();
 }
 
 std::optional<std::string> queue_id(const Reply& final_reply)

@@ -138,14 +138,23 @@ std::string rcpt_to(std::string_view address, const RcptParameters& parameters);
 
 // AUTH mechanism [initial-response] (RFC 4954 section 4); the response is base64 or "=".
 std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response);
+// A response line in an AUTH exchange (RFC 4954 section 4): the base64 answer to a 334
+// challenge (possibly empty), or "*" that cancels the exchange.
+std::string auth_response(std::string_view response);
 // BDAT size LAST (RFC 3030 section 2): the whole message as one last chunk.
 std::string bdat_last(std::uint64_t size);
+// The message data as BDAT carries it (RFC 3030 section 2): every line ending (CRLF, bare LF,
+// bare CR) made CRLF, a CRLF added after a last line without one, and no dot-stuffing.
+std::string bdat_data(std::string_view message);
 // The commands without arguments: STARTTLS (RFC 3207 section 4), DATA (RFC 5321 section
 // 4.1.1.4), RSET (4.1.1.5), QUIT (4.1.1.10).
 std::string_view starttls();
 std::string_view data();
 std::string_view rset();
 std::string_view quit();
+// The line "." alone, which ends the message data (RFC 5321 section 4.1.1.4); sent by itself
+// after a pipelined DATA that was accepted although no recipient was (RFC 2920 section 3.1).
+std::string_view end_of_data();
 
 // xtext encoding (RFC 3461 section 4): '!'..'~' except '+' and '=' as they are, every other
 // octet as "+XX" with upper-case hex.

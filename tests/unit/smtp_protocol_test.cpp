@@ -656,3 +656,28 @@ TEST_CASE("the commands without arguments, AUTH and BDAT are written by the enco
   CHECK_THROWS_AS(mw::smtp::auth("PLAIN", "abc\r\nRSET"), mw::UsageError);
   CHECK_THROWS_AS(mw::smtp::auth("", std::nullopt), mw::UsageError);
 }
+
+TEST_CASE("AUTH responses, the end of data and BDAT data are written by the encoders", "[smtp]")
+{
+  // RFC 4954 section 4: a base64 response, an empty one, and "*" to cancel.
+  CHECK(mw::smtp::auth_response("dGVzdAB0ZXN0ADEyMzQ=") == "dGVzdAB0ZXN0ADEyMzQ=\r\n");
+  CHECK(mw::smtp::auth_response("") == "\r\n");
+  CHECK(mw::smtp::auth_response("*") == "*\r\n");
+  CHECK_THROWS_AS(mw::smtp::auth_response("abc\r\nQUIT"), mw::UsageError);
+  CHECK_THROWS_AS(mw::smtp::auth_response("two words"), mw::UsageError);
+  CHECK_THROWS_AS(mw::smtp::auth_response(std::string_view("a\0b", 3)), mw::UsageError);
+
+  // RFC 5321 section 4.1.1.4: "." alone ends the data, also what the DATA encoder ends with.
+  CHECK(mw::smtp::end_of_data() == ".\r\n");
+  DataEncoder encoder;
+  std::string out;
+  encoder.finish(out);
+  CHECK(out == mw::smtp::end_of_data());
+
+  // RFC 3030 section 2: CRLF line endings, no dot-stuffing, a last CRLF added.
+  CHECK(mw::smtp::bdat_data("").empty());
+  CHECK(mw::smtp::bdat_data("a\r\n.b\r\n") == "a\r\n.b\r\n");
+  CHECK(mw::smtp::bdat_data("a\n.b\rc\r\n\nd") == "a\r\n.b\r\nc\r\n\r\nd\r\n");
+  CHECK(mw::smtp::bdat_data("x\r") == "x\r\n");
+  CHECK(mw::smtp::bdat_data("\r\r\n") == "\r\n\r\n");
+}
