@@ -41,7 +41,7 @@ using Getenv = std::function<std::optional<std::string>(const std::string&)>;
 // in-process.
 struct Context {
   const Settings& settings;
-  std::istream& in;   // send --raw, --body-file -
+  std::istream& in;  // send --raw, --body-file -
   std::ostream& out;
   std::ostream& err;  // summaries when stdout carries data, progress bars
   std::shared_ptr<spdlog::logger> log;
@@ -61,8 +61,18 @@ struct Context {
   // ask.
   Context with(const Settings& other) const
   {
-    return {other, in, out, err, log, out_is_terminal, terminal_width, {}, false, now, host_name,
-            getenv};
+    return {.settings = other,
+            .in = in,
+            .out = out,
+            .err = err,
+            .log = log,
+            .out_is_terminal = out_is_terminal,
+            .terminal_width = terminal_width,
+            .confirm = {},
+            .err_is_terminal = false,
+            .now = now,
+            .host_name = host_name,
+            .getenv = getenv};
   }
 };
 

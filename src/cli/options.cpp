@@ -27,8 +27,16 @@ constexpr unsigned k_help_width = 100;
 // Keys a config file section may hold besides the global value options: used by later
 // commands (send, fetch), accepted now so that one config file serves every version.
 const std::vector<std::string> k_config_only_keys = {
-    "smtp-host", "smtp-port", "smtp-tls", "smtp-user", "smtp-auth", "smtp-password-command",
-    "smtp-password-file", "from", "state", "output",
+    "smtp-host",
+    "smtp-port",
+    "smtp-tls",
+    "smtp-user",
+    "smtp-auth",
+    "smtp-password-command",
+    "smtp-password-file",
+    "from",
+    "state",
+    "output",
 };
 
 // Options the config file and the environment may not set.
@@ -145,7 +153,8 @@ po::options_description all_options(const CommandTable& table)
 
 const Command* find_command(const CommandTable& table, std::string_view name)
 {
-  auto it = std::find_if(table.begin(), table.end(), [&](const Command& c) { return c.name == name; });
+  auto it =
+      std::find_if(table.begin(), table.end(), [&](const Command& c) { return c.name == name; });
   return it == table.end() ? nullptr : &*it;
 }
 
@@ -371,7 +380,8 @@ bool parse_bool(const std::string& text, const std::string& key)
   if (v == "false" || v == "no" || v == "off" || v == "0") {
     return false;
   }
-  throw Error(ExitCode::config, "invalid value '" + text + "' for " + key + " (expected true or false)");
+  throw Error(ExitCode::config,
+              "invalid value '" + text + "' for " + key + " (expected true or false)");
 }
 
 std::vector<std::string> read_uid_file(const std::string& path)
@@ -419,20 +429,20 @@ void build_selection(const po::variables_map& vm, Settings& s)
     }
   }
   if (vm.count("larger-than") != 0) {
-    sel.set_larger_than(
-        for_option("larger-than", [&] { return select::parse_size(vm["larger-than"].as<std::string>()); }));
+    sel.set_larger_than(for_option(
+        "larger-than", [&] { return select::parse_size(vm["larger-than"].as<std::string>()); }));
   }
   if (vm.count("smaller-than") != 0) {
     sel.set_smaller_than(for_option(
         "smaller-than", [&] { return select::parse_size(vm["smaller-than"].as<std::string>()); }));
   }
   if (vm.count("older-than") != 0) {
-    sel.set_older_than(
-        for_option("older-than", [&] { return select::parse_age(vm["older-than"].as<std::string>()); }));
+    sel.set_older_than(for_option(
+        "older-than", [&] { return select::parse_age(vm["older-than"].as<std::string>()); }));
   }
   if (vm.count("newer-than") != 0) {
-    sel.set_newer_than(
-        for_option("newer-than", [&] { return select::parse_age(vm["newer-than"].as<std::string>()); }));
+    sel.set_newer_than(for_option(
+        "newer-than", [&] { return select::parse_age(vm["newer-than"].as<std::string>()); }));
   }
   if (vm.count("from") != 0) {
     sel.set_from(vm["from"].as<std::string>());
@@ -481,7 +491,8 @@ std::optional<std::string> process_getenv(const std::string& name)
   return std::string(value);
 }
 
-std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates)
+std::optional<std::string> closest(std::string_view word,
+                                   const std::vector<std::string>& candidates)
 {
   auto distance = [](std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
@@ -534,8 +545,8 @@ std::string help_text(const CommandTable& table, std::string_view command)
         << "Commands:\n";
     for (const auto& c : table) {
       std::string head = std::string(c.name) + " " + std::string(c.synopsis);
-      out << "  " << head << std::string(head.size() < 22 ? 22 - head.size() : 1, ' ')
-          << c.summary << "\n";
+      out << "  " << head << std::string(head.size() < 22 ? 22 - head.size() : 1, ' ') << c.summary
+          << "\n";
     }
     out << "  help COMMAND          the options of COMMAND\n\n" << global_options();
     out << "\nSee 'mailwrench help COMMAND' and the manual page mailwrench(1).\n";
@@ -629,7 +640,8 @@ struct Words {
 // One pass over the words: count -v (Program_options has no counting switch), stop at an
 // unknown option before it can be mistaken for the command, and find the command word,
 // skipping options and their values, so that global options may come before or after it.
-Words split_words(const std::vector<std::string>& input_args, const po::options_description& every_option)
+Words split_words(const std::vector<std::string>& input_args,
+                  const po::options_description& every_option)
 {
   Words w;
   std::optional<std::size_t> command_at;

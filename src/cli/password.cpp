@@ -225,7 +225,7 @@ Secret read_password_file(const std::string& path, std::vector<std::string>& war
 }
 
 std::optional<Login> read_netrc(const std::string& host, const std::string& user,
-                               const Getenv& getenv)
+                                const Getenv& getenv)
 {
   auto path = getenv("NETRC").value_or("");
   if (path.empty()) {
@@ -401,8 +401,7 @@ Login obtain_login(const Settings& settings, const Getenv& getenv)
       return login;
     }
     break;
-  case PasswordSource::Kind::none:
-    break;
+  case PasswordSource::Kind::none: break;
   }
   if (!netrc) {
     netrc = read_netrc(settings.host, login.user, getenv);

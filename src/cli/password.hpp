@@ -5,8 +5,8 @@
 #include "util/secret.hpp"
 
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 namespace mw::cli {
 
@@ -19,8 +19,8 @@ struct Login {
 
 // Obtains the login for settings.host: the user from settings.user or else ~/.netrc; the
 // password from the source chosen by precedence (--password-command, --password-file,
-// MAILWRENCH_PASSWORD, read with `getenv`), then ~/.netrc ($NETRC), then a no-echo prompt on the terminal. Throws Error
-// 64/78 when there is none, and never puts the secret in an error message.
+// MAILWRENCH_PASSWORD, read with `getenv`), then ~/.netrc ($NETRC), then a no-echo prompt on the
+// terminal. Throws Error 64/78 when there is none, and never puts the secret in an error message.
 Login obtain_login(const Settings& settings, const Getenv& getenv);
 
 // Looks up (host, user) in a .netrc file's text (the format of ftp(1) and curl: "machine HOST

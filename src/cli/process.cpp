@@ -4,13 +4,13 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <thread>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <netdb.h>
+#include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 namespace mw::cli {
@@ -92,8 +92,8 @@ std::string host_fqdn()
   addrinfo* info = nullptr;
   std::string fqdn = name;
   if (getaddrinfo(name, nullptr, &hints, &info) == 0 && info != nullptr) {
-    if (info->ai_canonname != nullptr && std::string(info->ai_canonname).find('.') !=
-                                             std::string::npos) {
+    if (info->ai_canonname != nullptr &&
+        std::string(info->ai_canonname).find('.') != std::string::npos) {
       fqdn = info->ai_canonname;
     }
     freeaddrinfo(info);

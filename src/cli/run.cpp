@@ -95,8 +95,8 @@ std::function<bool(const std::string&)> terminal_confirm()
     std::fprintf(tty, "%s [y/N] ", question.c_str());
     std::fflush(tty);
     char answer[16] = {};
-    bool yes = std::fgets(answer, sizeof answer, tty) != nullptr &&
-               (answer[0] == 'y' || answer[0] == 'Y');
+    bool yes =
+        std::fgets(answer, sizeof answer, tty) != nullptr && (answer[0] == 'y' || answer[0] == 'Y');
     std::fclose(tty);
     return yes;
   };
@@ -161,18 +161,14 @@ int run(int argc, char** argv, const CommandTable& table)
   try {
     auto invocation = parse(args, table);
     switch (invocation.action) {
-    case Invocation::Action::help:
-      std::cout << help_text(table, invocation.help_topic);
-      return 0;
+    case Invocation::Action::help: std::cout << help_text(table, invocation.help_topic); return 0;
     case Invocation::Action::version:
       std::cout << "mailwrench " << MAILWRENCH_VERSION << "\n"
-                << "built with " << OPENSSL_VERSION_TEXT << ", Boost "
-                << BOOST_VERSION / 100000 << "." << BOOST_VERSION / 100 % 1000 << "."
-                << BOOST_VERSION % 100 << "\n"
+                << "built with " << OPENSSL_VERSION_TEXT << ", Boost " << BOOST_VERSION / 100000
+                << "." << BOOST_VERSION / 100 % 1000 << "." << BOOST_VERSION % 100 << "\n"
                 << "running with " << OpenSSL_version(OPENSSL_VERSION) << "\n";
       return 0;
-    case Invocation::Action::run:
-      break;
+    case Invocation::Action::run: break;
     }
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;

@@ -51,7 +51,6 @@ private:
   std::string m_block;  // the reply being read
 };
 
-
 }  // namespace
 
 AwaitBaseline await_baseline(const cli::Context& context, const AwaitOptions& options)
@@ -133,9 +132,9 @@ output::AwaitOutcome await_delivery(const cli::Context& context, const AwaitOpti
     }
     session.quit_quietly();
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error(ExitCode::temporary,
-                  "the message was sent, but did not arrive in " + account.account + " within " +
-                      std::to_string(options.timeout.count()) + " s");
+      throw Error(ExitCode::temporary, "the message was sent, but did not arrive in " +
+                                           account.account + " within " +
+                                           std::to_string(options.timeout.count()) + " s");
     }
     context.log->debug("{} has not arrived in {} yet", message_id, account.account);
     std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -1,5 +1,5 @@
-#include "cli/process.hpp"
 #include "cli/command.hpp"
+#include "cli/process.hpp"
 #include "commands/fetch_plan.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
@@ -30,13 +30,13 @@ constexpr auto k_batch_interval = std::chrono::seconds(1);
 
 // fetch's own options.
 struct FetchOptions {
-  std::string output;                   // "maildir:DIR", "mbox:FILE", "dir:DIR" or "-"
-  store::OutputSpec spec;               // what it says
-  bool only_new = false;                // --new
-  std::string state_file;               // --state, or "": the default for the mailbox
-  bool delete_after = false;            // --delete
-  bool flush = false;                   // --flush: also delete what earlier runs stored
-  std::optional<std::uint64_t> limit;   // --limit N
+  std::string output;                  // "maildir:DIR", "mbox:FILE", "dir:DIR" or "-"
+  store::OutputSpec spec;              // what it says
+  bool only_new = false;               // --new
+  std::string state_file;              // --state, or "": the default for the mailbox
+  bool delete_after = false;           // --delete
+  bool flush = false;                  // --flush: also delete what earlier runs stored
+  std::optional<std::uint64_t> limit;  // --limit N
   std::optional<std::uint64_t> max_size;
   bool crlf = false;
   std::chrono::seconds wait_lock{0};
@@ -78,11 +78,11 @@ class Fetcher {
 public:
   Fetcher(const cli::Context& context, const FetchOptions& options, store::Sink& sink,
           std::optional<store::UidState>& state, std::vector<mailbox::Message> plan,
-          output::FetchResult& result,
-          output::Progress& progress, pop3::Requests& requests, pop3::Deleter& deleter)
-      : m_context(context), m_options(options), m_requests(requests), m_deleter(deleter), m_sink(sink),
-        m_state(state), m_plan(std::move(plan)), m_result(result), m_progress(progress),
-        m_last_sync(std::chrono::steady_clock::now())
+          output::FetchResult& result, output::Progress& progress, pop3::Requests& requests,
+          pop3::Deleter& deleter)
+      : m_context(context), m_options(options), m_requests(requests), m_deleter(deleter),
+        m_sink(sink), m_state(state), m_plan(std::move(plan)), m_result(result),
+        m_progress(progress), m_last_sync(std::chrono::steady_clock::now())
   {
   }
 
@@ -191,9 +191,8 @@ private:
         m_delivery.reset();
         const auto& row = m_plan[tag];
         throw Error(ExitCode::data, "message " + std::to_string(row.number) +
-                                        " is larger than --max-size " +
-                                        output::human_size(*max) + ", though LIST said " +
-                                        std::to_string(row.octets) +
+                                        " is larger than --max-size " + output::human_size(*max) +
+                                        ", though LIST said " + std::to_string(row.octets) +
                                         " octets: its partial copy was discarded");
       }
       m_delivery->write(data);
@@ -324,8 +323,7 @@ int run(const cli::Context& context, const FetchOptions& o)
   // Plan: what to fetch, what to skip and say so, what earlier runs stored.
   output::FetchResult result;
   result.output = o.output;
-  auto plan = plan_fetch(std::move(selected.rows), selected.server_uids,
-                         state ? &*state : nullptr,
+  auto plan = plan_fetch(std::move(selected.rows), selected.server_uids, state ? &*state : nullptr,
                          {o.delete_after || o.flush, o.max_size, o.limit});
   result.skipped = std::move(plan.skipped);
   result.failed = std::move(plan.failed);
@@ -339,8 +337,8 @@ int run(const cli::Context& context, const FetchOptions& o)
                      " are selected: select one (e.g. its number), or use mbox:FILE");
   }
 
-  auto sink = store::open_sink(spec, o.crlf ? store::LineEnding::crlf : store::LineEnding::lf,
-                               context.out);
+  auto sink =
+      store::open_sink(spec, o.crlf ? store::LineEnding::crlf : store::LineEnding::lf, context.out);
   bool data_on_stdout = spec.kind == store::OutputSpec::Kind::standard_output;
   std::ostream& summary = data_on_stdout ? context.err : context.out;
   output::Progress progress(context.err, context.err_is_terminal && !s.quiet && !s.json,

@@ -15,10 +15,10 @@ namespace mw::commands {
 // a pure function of the rows, the server's UIDs, the --new state and the options, so that
 // the rules that decide what may be deleted are tested without a server.
 struct FetchPlan {
-  std::vector<mailbox::Message> fetch;            // RETR these, in this order
-  std::vector<mailbox::Message> stored_before;    // the state says an earlier run stored them
-  std::vector<output::FetchedMessage> skipped;    // reported, not fetched, with the reason
-  std::vector<output::FetchedMessage> failed;     // reported as failed, with the reason
+  std::vector<mailbox::Message> fetch;          // RETR these, in this order
+  std::vector<mailbox::Message> stored_before;  // the state says an earlier run stored them
+  std::vector<output::FetchedMessage> skipped;  // reported, not fetched, with the reason
+  std::vector<output::FetchedMessage> failed;   // reported as failed, with the reason
   std::size_t ambiguous = 0;  // recorded UIDs that the server gives several messages: skipped
   std::uint64_t octets = 0;   // of `fetch`, as LIST gave them
 };

@@ -74,8 +74,7 @@ void check_named_messages(const select::Selection& selection,
     // An open range ("10-") names no particular message: it may select none.
     if (r.last != UINT64_MAX && r.last > count) {
       throw Error(ExitCode::data, "message " + std::to_string(std::max(r.first, count + 1)) +
-                                      " does not exist (the mailbox has " +
-                                      std::to_string(count) +
+                                      " does not exist (the mailbox has " + std::to_string(count) +
                                       (count == 1 ? " message)" : " messages)") +
                                       "; nothing was changed");
     }

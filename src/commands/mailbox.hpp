@@ -23,8 +23,9 @@ struct Selected {
 enum class Missing { ignore, fail };
 
 // LIST and UIDL, then TOP n 0 (pipelined) when `want_headers` or the selection needs headers,
-// for the messages that numbers, UIDs and sizes have not ruled out; then the selection itself. Throws 65 for a named message that does
-// not exist when `missing` is fail, 69 when the server lacks UIDL/TOP that the request needs.
+// for the messages that numbers, UIDs and sizes have not ruled out; then the selection itself.
+// Throws 65 for a named message that does not exist when `missing` is fail, 69 when the server
+// lacks UIDL/TOP that the request needs.
 Selected select_messages(Pop3Session& session, const cli::Context& context, bool want_headers,
                          Missing missing);
 

@@ -111,8 +111,7 @@ int run(const cli::Context& context, const PurgeOptions& o)
       delete_messages(client, {}, DryRun::yes);
       session.quit_quietly();
       if (s.json) {
-        output::write_json(output::to_json(std::vector<mailbox::Message>{}, false),
-                           context.out);
+        output::write_json(output::to_json(std::vector<mailbox::Message>{}, false), context.out);
       } else {
         context.out << "nothing deleted\n";
       }

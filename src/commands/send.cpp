@@ -1,5 +1,5 @@
-#include "commands/await.hpp"
 #include "cli/command.hpp"
+#include "commands/await.hpp"
 #include "commands/smtp_session.hpp"
 #include "mail/address.hpp"
 #include "mail/compose.hpp"
@@ -86,8 +86,8 @@ struct SendOptions {
   std::string body_file;                 // --body-file ("-" = stdin)
   std::vector<std::string> attachments;  // --attach
   std::vector<std::string> extra_headers;
-  bool raw = false;                      // stdin is the whole message
-  std::string ehlo;                      // "" = this machine's FQDN
+  bool raw = false;  // stdin is the whole message
+  std::string ehlo;  // "" = this machine's FQDN
   bool chunking = false;
   std::string dsn_notify;
   std::string dsn_return;
@@ -124,8 +124,7 @@ Inputs read_inputs(const cli::Context& context, const SendOptions& s)
 {
   Inputs in;
   in.now = std::chrono::time_point_cast<std::chrono::seconds>(context.now());
-  in.utc_offset_minutes =
-      utc_offset_minutes(std::chrono::system_clock::to_time_t(context.now()));
+  in.utc_offset_minutes = utc_offset_minutes(std::chrono::system_clock::to_time_t(context.now()));
   in.id_token = random_token();
   in.boundary_token = random_token();
   in.host_name = context.host_name;
@@ -182,7 +181,8 @@ Prepared prepare(const SendOptions& s, const Inputs& in, bool eight_bit_allowed)
 
   if (s.raw) {
     auto id_domain = from ? domain_of(from->address, in.host_name) : in.host_name();
-    auto raw = mail::prepare_raw(in.raw, now, offset, mail::make_message_id(id_domain, in.id_token));
+    auto raw =
+        mail::prepare_raw(in.raw, now, offset, mail::make_message_id(id_domain, in.id_token));
     if (!from) {
       from = raw.from;
     }
@@ -196,8 +196,9 @@ Prepared prepare(const SendOptions& s, const Inputs& in, bool eight_bit_allowed)
     if (to.empty() && cc.empty() && bcc.empty()) {
       if (!raw.invalid_addresses.empty()) {
         throw Error(ExitCode::data, "the message on stdin has an address that cannot be used "
-                                    "for the envelope: " + raw.invalid_addresses.front() +
-                                    " (give the recipients with --to)");
+                                    "for the envelope: " +
+                                        raw.invalid_addresses.front() +
+                                        " (give the recipients with --to)");
       }
       for (const auto& r : raw.recipients) {
         p.recipients.push_back(r.address);
@@ -249,11 +250,11 @@ void refuse_nul(std::string_view raw)
   }
   auto line_start = raw.rfind('\n', at);
   line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
-  auto line = 1 + static_cast<std::size_t>(std::count(raw.begin(), raw.begin() +
-                                                          static_cast<std::ptrdiff_t>(at), '\n'));
+  auto line = 1 + static_cast<std::size_t>(
+                      std::count(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
   throw Error(ExitCode::data,
-              "the message on stdin has a NUL octet on line " + std::to_string(line) +
-                  " (octet " + std::to_string(at - line_start + 1) + " of the line, offset " +
+              "the message on stdin has a NUL octet on line " + std::to_string(line) + " (octet " +
+                  std::to_string(at - line_start + 1) + " of the line, offset " +
                   std::to_string(at) +
                   " of the input); SMTP does not carry NUL (RFC 5321 section 4.1.4, RFC 6152) "
                   "and mailwrench does not send BINARYMIME, so nothing was sent");
@@ -261,7 +262,8 @@ void refuse_nul(std::string_view raw)
 
 bool is_ascii(std::string_view s)
 {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 // Whether the envelope needs SMTPUTF8 (RFC 6531 section 3.4).
@@ -273,7 +275,8 @@ bool has_utf8_address(const Prepared& prepared)
 }
 
 // What the server's EHLO says the message must fit (RFC 1870 SIZE, RFC 6531 SMTPUTF8).
-void check_limits(const cli::Context& context, const smtp::Extensions& ext, const Prepared& prepared)
+void check_limits(const cli::Context& context, const smtp::Extensions& ext,
+                  const Prepared& prepared)
 {
   if (prepared.longest_line > 998) {
     context.log->warn("the message has a line of {} octets; RFC 5322 allows 998, and servers "
@@ -305,7 +308,7 @@ std::string partial_summary(const std::vector<std::string>& deferred,
   }
   if (!deferred.empty()) {
     summary += "; deferred (temporary failure): " + text::join(deferred, ", ") +
-            " (send again to these only: the others have it)";
+               " (send again to these only: the others have it)";
   }
   return summary;
 }
@@ -380,8 +383,8 @@ output::SendResult result_of(const Prepared& prepared, const Envelope& envelope,
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     // A refused MAIL FROM refuses every recipient with it.
     const auto& reply = i < t.recipients.size() ? t.recipients[i] : t.mail;
-    result.recipients.push_back({recipients[i].address, reply.positive() && t.mail.positive(),
-                                 outcome_of(reply)});
+    result.recipients.push_back(
+        {recipients[i].address, reply.positive() && t.mail.positive(), outcome_of(reply)});
   }
   if (t.data) {
     result.data = outcome_of(*t.data);
@@ -413,12 +416,11 @@ void report(const cli::Context& context, const output::SendResult& result,
       (r.reply.code >= 400 && r.reply.code < 500 ? deferred : refused).push_back(r.address);
     }
   }
-  std::string why = !t.mail.positive() ? "the server refused the sender: " + smtp::describe(t.mail)
-                    : t.data && !t.data->positive()
-                        ? "the server refused the message: " + smtp::describe(*t.data)
-                    : code == static_cast<int>(ExitCode::partial)
-                        ? partial_summary(deferred, refused)
-                        : "the server refused recipients";
+  std::string why =
+      !t.mail.positive()              ? "the server refused the sender: " + smtp::describe(t.mail)
+      : t.data && !t.data->positive() ? "the server refused the message: " + smtp::describe(*t.data)
+      : code == static_cast<int>(ExitCode::partial) ? partial_summary(deferred, refused)
+                                                    : "the server refused recipients";
   if (code == static_cast<int>(ExitCode::partial)) {
     context.log->warn("{}", why);
   } else {

@@ -53,8 +53,8 @@ void await_greeting(const cli::Context& context, net::Connection& connection,
              " s: port " + std::to_string(s.port) + " is the usual " +
              (s.port == 995 ? "POP3S" : "SMTPS") +
              " port, where a server waits for the client to begin TLS (without --tls implicit "
-             "the greeting is awaited " + std::to_string(k_tls_port_greeting.count()) +
-             " s there, not the whole --timeout); ";
+             "the greeting is awaited " +
+             std::to_string(k_tls_port_greeting.count()) + " s there, not the whole --timeout); ";
     } else {
       hint = std::string(e.what()) +
              ": the server sent no greeting: is this an implicit-TLS port (POP3S, SMTPS)? ";
@@ -85,8 +85,8 @@ net::Endpoint endpoint_for(const cli::Context& context)
   return endpoint;
 }
 
-std::unique_ptr<net::Connection> connect(const cli::Context& context,
-                                         const net::Endpoint& endpoint, std::string_view starttls)
+std::unique_ptr<net::Connection> connect(const cli::Context& context, const net::Endpoint& endpoint,
+                                         std::string_view starttls)
 {
   const auto& s = context.settings;
   auto& log = *context.log;
@@ -176,8 +176,7 @@ Pop3Session Pop3Session::open(const cli::Context& context, cli::Login login)
 
   session.m_connection = connect(context, endpoint, "STLS");
 
-  session.m_client =
-      std::make_unique<pop3::Client>(*session.m_connection, transcript_for(context));
+  session.m_client = std::make_unique<pop3::Client>(*session.m_connection, transcript_for(context));
   auto& client = *session.m_client;
   client.set_pipelining(s.pipelining);
   client.set_reply_timeout(s.timeout);

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "cli/password.hpp"
 #include "cli/command.hpp"
+#include "cli/password.hpp"
 #include "net/connection.hpp"
 #include "pop3/client.hpp"
 #include "sasl/mechanism.hpp"
@@ -32,8 +32,8 @@ void await_greeting(const cli::Context& context, net::Connection& connection,
 
 // Connects to `endpoint` (from endpoint_for) and logs where, and the TLS session when it begins
 // with one; `starttls` names the command that upgrades a clear connection (STLS, STARTTLS).
-std::unique_ptr<net::Connection> connect(const cli::Context& context,
-                                         const net::Endpoint& endpoint, std::string_view starttls);
+std::unique_ptr<net::Connection> connect(const cli::Context& context, const net::Endpoint& endpoint,
+                                         std::string_view starttls);
 
 // Refuses (77) to send a password over a connection that is not encrypted, unless
 // --allow-plaintext: checked after STLS or STARTTLS had its chance, before any login.

@@ -59,7 +59,8 @@ void SmtpSession::authenticate()
     auto best = sasl::strongest(ext.auth);
     if (!best) {
       throw Error(ExitCode::permission, "no AUTH mechanism in common with the server (it "
-                                        "offers " + text::join(ext.auth, " ") + ")");
+                                        "offers " +
+                                            text::join(ext.auth, " ") + ")");
     }
     name = *best;
   } else if (s.auth == "user" || s.auth == "apop") {
@@ -79,8 +80,7 @@ void SmtpSession::authenticate()
 smtp::Transaction SmtpSession::send(const Envelope& envelope, std::string_view message,
                                     smtp::Chunking chunking)
 {
-  return m_client->send(envelope.from, envelope.parameters, envelope.recipients, message,
-                        chunking);
+  return m_client->send(envelope.from, envelope.parameters, envelope.recipients, message, chunking);
 }
 
 void SmtpSession::quit_quietly()

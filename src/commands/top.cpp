@@ -108,10 +108,7 @@ private:
       pos = newline + 1;
     }
   }
-  void put(std::string_view data)
-  {
-    *m_out << text::visible(data, {.tab = true, .newline = true});
-  }
+  void put(std::string_view data) { *m_out << text::visible(data, {.tab = true, .newline = true}); }
   void mark_cut()
   {
     *m_out << "\u2026 [" << m_cut_octets << " more octets]";
@@ -125,8 +122,8 @@ private:
   std::string m_heading;
   std::size_t* m_shown;
   std::string m_pending;
-  std::size_t m_line = 0;        // octets of the current line shown so far
-  bool m_cut = false;            // the current line is over the limit: counted, not shown
+  std::size_t m_line = 0;  // octets of the current line shown so far
+  bool m_cut = false;      // the current line is over the limit: counted, not shown
   std::uint64_t m_cut_octets = 0;
   pop3::Status m_status;
 };

@@ -17,10 +17,10 @@ enum class Kind { atom, quoted, comment, literal, special };
 
 struct Token {
   Kind kind;
-  std::string text;  // atom text, unquoted string, comment text, [literal], or the special
-  bool space_before; // whitespace or a comment separates it from the previous token
-  std::size_t begin; // where it starts in the input
-  std::size_t end;   // one past where it ends
+  std::string text;   // atom text, unquoted string, comment text, [literal], or the special
+  bool space_before;  // whitespace or a comment separates it from the previous token
+  std::size_t begin;  // where it starts in the input
+  std::size_t end;    // one past where it ends
 };
 
 bool is_space(char c)
@@ -102,7 +102,7 @@ std::vector<Token> tokenize(std::string_view s)
         }
         token.text.push_back(d);
       }
-      space = true; // a comment separates words like whitespace (section 3.2.2)
+      space = true;  // a comment separates words like whitespace (section 3.2.2)
     } else if (c == '"') {
       token.kind = Kind::quoted;
       ++i;
@@ -157,7 +157,7 @@ bool is_word(const Token& t)
 enum class Strictness { lenient, command_line };
 
 struct Item {
-  std::size_t first; // token index range [first, last)
+  std::size_t first;  // token index range [first, last)
   std::size_t last;
 };
 
@@ -256,7 +256,6 @@ private:
     }
     return trimmed(decode_rfc2047(out));
   }
-
 
   // RFC 5322 section 3.4.1 addr-spec from tokens [first, last): local-part "@" domain.
   std::string addr_spec(Item item, std::size_t first, std::size_t last) const
@@ -387,7 +386,7 @@ ParsedList parse_list(std::string_view text, Strictness strictness,
     } else if (t.text[0] == '>') {
       in_angle = false;
     } else if (in_angle) {
-      continue; // the commas and colon of an obsolete route
+      continue;  // the commas and colon of an obsolete route
     } else if (t.text[0] == ',') {
       finish(item_first, k);
       item_first = k + 1;
@@ -406,7 +405,7 @@ ParsedList parse_list(std::string_view text, Strictness strictness,
   return result;
 }
 
-} // namespace
+}  // namespace
 
 std::vector<Mailbox> parse_address_list(std::string_view text)
 {
@@ -438,4 +437,4 @@ Mailbox parse_mailbox(std::string_view text)
   return std::move(list.mailboxes.front());
 }
 
-} // namespace mw::mail
+}  // namespace mw::mail

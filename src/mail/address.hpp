@@ -35,4 +35,4 @@ Mailbox parse_mailbox(std::string_view text);
 // section 5(3) encoded-words when it is not printable ASCII; unfolded.
 std::string format_mailbox(const Mailbox& m);
 
-} // namespace mw::mail
+}  // namespace mw::mail

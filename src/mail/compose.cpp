@@ -16,10 +16,10 @@ namespace mw::mail {
 
 namespace {
 
-constexpr std::size_t k_fold_width = 78;            // RFC 5322 section 2.1.1, SHOULD
-constexpr std::size_t k_max_line = 998;             // RFC 5322 section 2.1.1, MUST
-constexpr std::size_t k_max_encoded_word = 75;      // RFC 2047 section 2
-constexpr std::size_t k_encoded_word_overhead = 12; // "=?UTF-8?Q?" and "?="
+constexpr std::size_t k_fold_width = 78;             // RFC 5322 section 2.1.1, SHOULD
+constexpr std::size_t k_max_line = 998;              // RFC 5322 section 2.1.1, MUST
+constexpr std::size_t k_max_encoded_word = 75;       // RFC 2047 section 2
+constexpr std::size_t k_encoded_word_overhead = 12;  // "=?UTF-8?Q?" and "?="
 // Below this much room an encoded-word starts on a new line rather than as a stub.
 constexpr std::size_t k_min_encoded_piece = 30;
 // A word this long would not fit a line even after folding: it is encoded, which can be split.
@@ -187,7 +187,7 @@ public:
         const std::size_t n = char_length(text, end);
         const std::size_t next = q ? cost + q_cost(text.substr(end, n)) : b_cost(end + n - pos);
         if (end > pos && k_encoded_word_overhead + next > limit) {
-          break; // at least one character per word, so there is always progress
+          break;  // at least one character per word, so there is always progress
         }
         cost = next;
         end += n;
@@ -229,11 +229,11 @@ private:
   std::string m_text;
   std::size_t m_column;
   std::size_t m_width;
-  std::size_t m_words = 0; // words on the current line
+  std::size_t m_words = 0;  // words on the current line
 };
 
 struct Word {
-  std::string_view ws; // the whitespace before it
+  std::string_view ws;  // the whitespace before it
   std::string_view text;
 };
 
@@ -315,7 +315,6 @@ bool is_atext(char c)
 {
   return is_alnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
 }
-
 
 // Writes a mailbox (RFC 5322 section 3.4): an atom phrase as it is, other printable ASCII as a
 // quoted-string, anything else as encoded-words (RFC 2047 section 5(3)).
@@ -471,7 +470,7 @@ bool is_ascii(std::string_view s)
 }
 
 struct Part {
-  std::string fields; // header fields, each ending in CRLF
+  std::string fields;  // header fields, each ending in CRLF
   std::string content;
 };
 
@@ -578,7 +577,7 @@ Part attachment_part(const Attachment& a, const Composition& c)
     }
   }
 
-  FieldWriter type_writer(12, k_fold_width); // "Content-Type"
+  FieldWriter type_writer(12, k_fold_width);  // "Content-Type"
   type_writer.add(" ", type + ";");
   if (type.starts_with("text/")) {
     // A charset only when the bytes tell (RFC 2046 section 4.1.2); else readers guess.
@@ -596,7 +595,7 @@ Part attachment_part(const Attachment& a, const Composition& c)
   }
   part.fields = field_line("Content-Type", type_writer);
 
-  FieldWriter disposition_writer(19, k_fold_width); // "Content-Disposition"
+  FieldWriter disposition_writer(19, k_fold_width);  // "Content-Disposition"
   disposition_writer.add(" ", "attachment;");
   if (is_simple_filename(name)) {
     disposition_writer.add(" ", "filename=" + text::quoted(name));
@@ -613,11 +612,11 @@ Part attachment_part(const Attachment& a, const Composition& c)
 
 struct Slot {
   std::string name;
-  std::string line; // the whole field with its CRLF, empty when there is none yet
+  std::string line;  // the whole field with its CRLF, empty when there is none yet
   bool from_user = false;
 };
 
-} // namespace
+}  // namespace
 
 std::string format_mailbox(const Mailbox& m)
 {
@@ -742,7 +741,7 @@ std::string make_message_id(std::string_view domain, std::string_view random_tok
     for (char c : domain.substr(1, domain.size() - 2)) {
       const auto u = static_cast<unsigned char>(c);
       if (u >= 33 && u <= 126 && c != '[' && c != ']' && c != '\\') {
-        right.push_back(c); // no-fold-literal dtext
+        right.push_back(c);  // no-fold-literal dtext
       }
     }
     right += "]";
@@ -915,7 +914,7 @@ Composed compose(const Composition& c)
       throw UsageError("invalid header name '" + name + "'");
     }
     if (iequals(name, "Bcc")) {
-      continue; // RFC 5322 section 3.6.3: Bcc recipients are in the envelope only
+      continue;  // RFC 5322 section 3.6.3: Bcc recipients are in the envelope only
     }
     if (iequals(name, "Content-Transfer-Encoding")) {
       throw UsageError("--header Content-Transfer-Encoding: the encoding is chosen by "
@@ -982,8 +981,8 @@ RawMessage prepare_raw(std::string_view message, std::chrono::sys_seconds now,
     rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 2);
   }
 
-  std::string header_block; // every header line, for Headers::parse
-  std::string kept;         // the lines that stay
+  std::string header_block;  // every header line, for Headers::parse
+  std::string kept;          // the lines that stay
   bool any_field = false;
   bool removing = false;
   std::size_t pos = 0;
@@ -1005,7 +1004,7 @@ RawMessage prepare_raw(std::string_view message, std::chrono::sys_seconds now,
       const std::string_view name =
           colon == std::string_view::npos ? line : trim_wsp(line.substr(0, colon));
       if (colon == std::string_view::npos || !is_valid_field_name(name)) {
-        break; // the body starts without the blank line; one is inserted below
+        break;  // the body starts without the blank line; one is inserted below
       }
       any_field = true;
       // RFC 5322 section 3.6.3: Bcc is removed before the message goes out.
@@ -1077,4 +1076,4 @@ RawMessage prepare_raw(std::string_view message, std::chrono::sys_seconds now,
   return raw;
 }
 
-} // namespace mw::mail
+}  // namespace mw::mail

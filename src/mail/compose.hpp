@@ -24,28 +24,28 @@ struct Attachment {
 struct Composition {
   Mailbox from;
   std::vector<Mailbox> to;
-  std::vector<Mailbox> cc; // Bcc is envelope only (RFC 5322 section 3.6.3): never in the message
-  std::string subject;     // UTF-8
-  std::string body;        // UTF-8 text, any line endings
+  std::vector<Mailbox> cc;  // Bcc is envelope only (RFC 5322 section 3.6.3): never in the message
+  std::string subject;      // UTF-8
+  std::string body;         // UTF-8 text, any line endings
   std::vector<Attachment> attachments;
   // `--header 'Name: value'`, value UTF-8: encoded (RFC 2047) when not ASCII, address fields
   // re-formatted; one named like a generated field (Date, From, To, Cc, Subject, Message-ID,
   // MIME-Version, and Content-Type without attachments) replaces it; Bcc is dropped;
   // Content-Transfer-Encoding, and Content-Type with attachments, are usage errors.
   std::vector<std::pair<std::string, std::string>> extra_headers;
-  bool eight_bit_allowed = false; // the server offers 8BITMIME (RFC 6152): 8-bit text as 8bit
-  std::chrono::sys_seconds date;  // for the Date field (RFC 5322 section 3.6.1)
-  int utc_offset_minutes = 0;     // the local zone for the Date field
-  std::string message_id;         // "<...@...>" chosen by the caller (see make_message_id)
-  std::string boundary;           // MIME boundary chosen by the caller (see make_boundary)
+  bool eight_bit_allowed = false;  // the server offers 8BITMIME (RFC 6152): 8-bit text as 8bit
+  std::chrono::sys_seconds date;   // for the Date field (RFC 5322 section 3.6.1)
+  int utc_offset_minutes = 0;      // the local zone for the Date field
+  std::string message_id;          // "<...@...>" chosen by the caller (see make_message_id)
+  std::string boundary;            // MIME boundary chosen by the caller (see make_boundary)
 };
 
 // A composed message (RFC 5322 section 2.1) with what the SMTP client needs to know about it.
 struct Composed {
-  std::string message;          // CRLF line endings, ends with CRLF, not dot-stuffed
-  bool eight_bit = false;       // contains octets above 127: needs BODY=8BITMIME (RFC 6152)
-  std::size_t longest_line = 0; // in octets, without the CRLF (RFC 5322 section 2.1.1)
-  std::string message_id;       // the Message-ID as written (the caller's, or one from --header)
+  std::string message;           // CRLF line endings, ends with CRLF, not dot-stuffed
+  bool eight_bit = false;        // contains octets above 127: needs BODY=8BITMIME (RFC 6152)
+  std::size_t longest_line = 0;  // in octets, without the CRLF (RFC 5322 section 2.1.1)
+  std::string message_id;        // the Message-ID as written (the caller's, or one from --header)
 };
 
 // Builds an RFC 5322 message with MIME (RFC 2045-2047, RFC 2231): Date, From, To (or
@@ -91,14 +91,14 @@ std::string make_boundary(std::string_view random_token);
 
 // A complete message given with --raw, ready to send (RFC 5322 section 3.6.3).
 struct RawMessage {
-  std::string message;                        // CRLF line endings, Bcc fields removed, Date and
-                                              // Message-ID added at the top when missing
-  std::optional<Mailbox> from;                // the first From mailbox, else Sender
-  std::vector<Mailbox> recipients;            // To + Cc + Bcc, de-duplicated (case-insensitively)
-  std::string message_id;                     // the existing one or the added one
-  bool eight_bit = false;                     // contains octets above 127
-  std::size_t longest_line = 0;               // in octets, without the CRLF
-  std::vector<std::string> invalid_addresses; // From/Sender/To/Cc/Bcc values that did not parse
+  std::string message;                         // CRLF line endings, Bcc fields removed, Date and
+                                               // Message-ID added at the top when missing
+  std::optional<Mailbox> from;                 // the first From mailbox, else Sender
+  std::vector<Mailbox> recipients;             // To + Cc + Bcc, de-duplicated (case-insensitively)
+  std::string message_id;                      // the existing one or the added one
+  bool eight_bit = false;                      // contains octets above 127
+  std::size_t longest_line = 0;                // in octets, without the CRLF
+  std::vector<std::string> invalid_addresses;  // From/Sender/To/Cc/Bcc values that did not parse
 };
 
 // Prepares a message read for --raw: converts every line ending to CRLF, drops a leading mbox
@@ -109,4 +109,4 @@ struct RawMessage {
 RawMessage prepare_raw(std::string_view message, std::chrono::sys_seconds now,
                        int utc_offset_minutes, std::string_view new_message_id);
 
-} // namespace mw::mail
+}  // namespace mw::mail

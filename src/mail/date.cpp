@@ -48,7 +48,7 @@ std::vector<Token> tokenize(std::string_view s)
       int depth = 0;
       for (; i < s.size(); ++i) {
         if (s[i] == '\\') {
-          ++i; // quoted-pair
+          ++i;  // quoted-pair
         } else if (s[i] == '(') {
           ++depth;
         } else if (s[i] == ')' && --depth == 0) {
@@ -175,7 +175,7 @@ private:
   std::size_t m_pos = 0;
 };
 
-} // namespace
+}  // namespace
 
 std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
 {
@@ -194,7 +194,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
   if (!day_text) {
     return std::nullopt;
   }
-  p.skip("-"); // "21-Nov-1997", seen in the wild
+  p.skip("-");  // "21-Nov-1997", seen in the wild
   const auto month_text = p.take(Kind::word);
   const unsigned month_value = month_text ? month_number(*month_text) : 0;
   if (month_value == 0) {
@@ -207,7 +207,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
   }
   int year_value = number_value(*year_text);
   if (year_text->size() == 2) {
-    year_value += year_value < 50 ? 2000 : 1900; // RFC 5322 section 4.3
+    year_value += year_value < 50 ? 2000 : 1900;  // RFC 5322 section 4.3
   } else if (year_text->size() == 3) {
     year_value += 1900;
   }
@@ -231,7 +231,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
   const int hour_value = number_value(*hour_text);
   const int minute_value = number_value(*minute_text);
   if (hour_value > 23 || minute_value > 59 || second_value > 60) {
-    return std::nullopt; // 60 is a leap second
+    return std::nullopt;  // 60 is a leap second
   }
 
   int offset_minutes = 0;
@@ -246,7 +246,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
       zone_hours = number_value(hhmm->substr(0, 2));
       zone_minutes = number_value(hhmm->substr(2, 2));
     } else if (const auto hh = p.take(Kind::number, 2, 2); hh && p.skip(":")) {
-      const auto mm = p.take(Kind::number, 2, 2); // "+01:00", seen in the wild
+      const auto mm = p.take(Kind::number, 2, 2);  // "+01:00", seen in the wild
       if (!mm) {
         return std::nullopt;
       }
@@ -260,7 +260,7 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text)
     }
     offset_minutes = (negative ? -1 : 1) * (zone_hours * 60 + zone_minutes);
   } else if (p.peek(Kind::word)) {
-    const auto zone_name = p.take(Kind::word); // an over-long one is unknown, too
+    const auto zone_name = p.take(Kind::word);  // an over-long one is unknown, too
     offset_minutes = zone_name ? named_zone_minutes(*zone_name) : 0;
   } else if (!p.at_end()) {
     return std::nullopt;
@@ -291,4 +291,4 @@ std::string format_rfc3339(std::chrono::sys_seconds time)
   return buffer;
 }
 
-} // namespace mw::mail
+}  // namespace mw::mail

@@ -16,4 +16,4 @@ std::optional<std::chrono::sys_seconds> parse_date(std::string_view text);
 // Formats a time as an RFC 3339 section 5.6 date-time in UTC, e.g. `2026-11-23T15:04:05Z`.
 std::string format_rfc3339(std::chrono::sys_seconds time);
 
-} // namespace mw::mail
+}  // namespace mw::mail

@@ -37,7 +37,7 @@ std::string trimmed(std::string_view s)
   return std::string(s);
 }
 
-} // namespace
+}  // namespace
 
 bool is_valid_field_name(std::string_view name)
 {
@@ -70,7 +70,7 @@ Headers Headers::parse(std::string_view block)
     }
   }
   const bool cr_ends_lines = lone_crs > lfs || lfs == 0;
-  bool continues_field = false; // whether a folded line belongs to a field we kept
+  bool continues_field = false;  // whether a folded line belongs to a field we kept
   std::size_t pos = 0;
   while (pos < block.size()) {
     const std::size_t end =
@@ -80,13 +80,13 @@ Headers Headers::parse(std::string_view block)
     pos = end == std::string_view::npos ? block.size() : end + 1;
     if (cr_ends_lines && end != std::string_view::npos && block[end] == '\r' &&
         pos < block.size() && block[pos] == '\n') {
-      ++pos; // CRLF is one line end here too
+      ++pos;  // CRLF is one line end here too
     }
     while (!line.empty() && line.back() == '\r') {
       line.remove_suffix(1);
     }
     if (line.empty()) {
-      break; // the blank line that ends the header section
+      break;  // the blank line that ends the header section
     }
     if (is_wsp(line.front())) {
       if (continues_field) {
@@ -96,12 +96,12 @@ Headers Headers::parse(std::string_view block)
     }
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      continues_field = false; // an mbox "From " line or garbage
+      continues_field = false;  // an mbox "From " line or garbage
       continue;
     }
     std::string_view name = line.substr(0, colon);
     while (!name.empty() && is_wsp(name.back())) {
-      name.remove_suffix(1); // RFC 5322 section 4.5: obsolete WSP before the colon
+      name.remove_suffix(1);  // RFC 5322 section 4.5: obsolete WSP before the colon
     }
     if (!is_valid_field_name(name)) {
       continues_field = false;
@@ -172,4 +172,4 @@ std::string Headers::decoded(std::string_view name) const
   return value ? decode_rfc2047(*value) : std::string();
 }
 
-} // namespace mw::mail
+}  // namespace mw::mail

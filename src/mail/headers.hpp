@@ -54,4 +54,4 @@ bool is_valid_field_name(std::string_view name);
 // Whether `a` and `b` are equal ignoring the case of ASCII letters (RFC 5322 section 1.2.2).
 using text::iequals;
 
-} // namespace mw::mail
+}  // namespace mw::mail

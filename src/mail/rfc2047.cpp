@@ -1,4 +1,5 @@
 #include "mail/rfc2047.hpp"
+
 #include "util/text.hpp"
 
 #include <cerrno>
@@ -10,7 +11,7 @@ namespace mw::mail {
 
 namespace {
 
-constexpr std::string_view k_replacement = "\xEF\xBF\xBD"; // U+FFFD in UTF-8
+constexpr std::string_view k_replacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
 
 using text::ascii_lower;
 
@@ -35,12 +36,12 @@ std::size_t utf8_sequence(std::string_view s, std::size_t& invalid_length)
     length = 2;
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {
     length = 3;
-    low = b0 == 0xE0 ? 0xA0 : 0x80;  // no overlong forms
-    high = b0 == 0xED ? 0x9F : 0xBF; // no surrogates
+    low = b0 == 0xE0 ? 0xA0 : 0x80;   // no overlong forms
+    high = b0 == 0xED ? 0x9F : 0xBF;  // no surrogates
   } else if (b0 >= 0xF0 && b0 <= 0xF4) {
     length = 4;
-    low = b0 == 0xF0 ? 0x90 : 0x80;  // no overlong forms
-    high = b0 == 0xF4 ? 0x8F : 0xBF; // nothing above U+10FFFF
+    low = b0 == 0xF0 ? 0x90 : 0x80;   // no overlong forms
+    high = b0 == 0xF4 ? 0x8F : 0xBF;  // nothing above U+10FFFF
   } else {
     return 0;
   }
@@ -76,7 +77,7 @@ std::optional<std::string> decode_base64(std::string_view text)
     } else if (c == '/') {
       v = 63;
     } else if (c == '=') {
-      break; // padding ends the data; whatever follows is ignored
+      break;  // padding ends the data; whatever follows is ignored
     } else if (is_lws(c)) {
       continue;
     } else {
@@ -91,7 +92,7 @@ std::optional<std::string> decode_base64(std::string_view text)
     }
   }
   if (sextets % 4 == 1) {
-    return std::nullopt; // six bits cannot make a byte
+    return std::nullopt;  // six bits cannot make a byte
   }
   return out;
 }
@@ -143,11 +144,11 @@ std::string iconv_name(std::string_view charset)
     return "GB18030";
   }
   if (name == "ks_c_5601-1987" || name == "ks_c_5601" || name == "euc-kr") {
-    return "CP949"; // Outlook's label for Korean; CP949 is a superset of EUC-KR
+    return "CP949";  // Outlook's label for Korean; CP949 is a superset of EUC-KR
   }
   if (name == "x-sjis" || name == "shift-jis" || name == "sjis" || name == "shift_jis" ||
       name == "ms_kanji" || name == "windows-31j") {
-    return "CP932"; // Windows' Shift_JIS with its extensions, which Japanese mail uses
+    return "CP932";  // Windows' Shift_JIS with its extensions, which Japanese mail uses
   }
   if (name == "unicode-1-1-utf-7") {
     return "UTF-7";
@@ -199,7 +200,7 @@ public:
         --in_left;
         continue;
       }
-      in_left = 0; // EINVAL: an incomplete sequence at the end
+      in_left = 0;  // EINVAL: an incomplete sequence at the end
     }
     return out;
   }
@@ -209,9 +210,9 @@ private:
 };
 
 struct EncodedWord {
-  std::size_t end = 0; // one past the closing "?="
-  std::string charset; // without an RFC 2231 language suffix
-  std::string bytes;   // the decoded octets, still in charset
+  std::size_t end = 0;  // one past the closing "?="
+  std::string charset;  // without an RFC 2231 language suffix
+  std::string bytes;    // the decoded octets, still in charset
 };
 
 // Parses the encoded-word starting at `at` (which holds "=?"), RFC 2047 section 2. Spaces inside
@@ -232,7 +233,7 @@ std::optional<EncodedWord> parse_encoded_word(std::string_view s, std::size_t at
     }
   }
   if (const auto star = charset.find('*'); star != std::string_view::npos) {
-    charset = charset.substr(0, star); // RFC 2231 section 5: charset*language
+    charset = charset.substr(0, star);  // RFC 2231 section 5: charset*language
     if (charset.empty()) {
       return std::nullopt;
     }
@@ -278,7 +279,7 @@ bool charset_known(std::string_view charset)
   return is_utf8_label(charset) || Iconv(iconv_name(charset)).ok();
 }
 
-} // namespace
+}  // namespace
 
 bool convert_to_utf8(std::string_view charset, std::string_view bytes, std::string& out)
 {
@@ -312,7 +313,7 @@ std::string decode_rfc2047(std::string_view value)
     }
   };
 
-  std::size_t literal_begin = 0; // start of text not yet copied to out
+  std::size_t literal_begin = 0;  // start of text not yet copied to out
   std::size_t search = 0;
   for (;;) {
     const std::size_t at = value.find("=?", search);
@@ -384,4 +385,4 @@ std::string sanitize_utf8(std::string_view text)
   return out;
 }
 
-} // namespace mw::mail
+}  // namespace mw::mail

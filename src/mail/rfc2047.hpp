@@ -23,4 +23,4 @@ std::string sanitize_utf8(std::string_view text);
 // above U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 
-} // namespace mw::mail
+}  // namespace mw::mail

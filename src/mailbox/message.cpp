@@ -16,4 +16,4 @@ std::uint64_t total_octets(const std::vector<Message>& messages)
   return total;
 }
 
-} // namespace mw::mailbox
+}  // namespace mw::mailbox

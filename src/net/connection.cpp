@@ -251,9 +251,8 @@ struct Connection::Impl {
       }
       throw_if_signalled();
       throw Error(ExitCode::temporary, "timed out after " +
-                                           std::to_string(endpoint.timeout.count()) +
-                                           " s " + what + " " + where() +
-                                           " (--timeout sets the limit)");
+                                           std::to_string(endpoint.timeout.count()) + " s " + what +
+                                           " " + where() + " (--timeout sets the limit)");
     }
     return result;
   }
@@ -371,8 +370,8 @@ struct Connection::Impl {
                                         "handshake with " +
                                             where() + " (is this a TLS port?)");
       }
-      throw Error(ExitCode::protocol, "TLS handshake with " + where() + " failed: " +
-                                          ec.message() + " (is this a TLS port?)");
+      throw Error(ExitCode::protocol, "TLS handshake with " + where() + " failed: " + ec.message() +
+                                          " (is this a TLS port?)");
     }
     tls_active = true;
     if (!endpoint.tls.insecure && endpoint.tls.fingerprint.empty() &&
@@ -414,8 +413,8 @@ struct Connection::Impl {
     if (!tls_active) {
       return "";
     }
-    X509* cert = SSL_get0_peer_certificate(const_cast<asio::ssl::stream<tcp::socket>&>(stream)
-                                               .native_handle());
+    X509* cert = SSL_get0_peer_certificate(
+        const_cast<asio::ssl::stream<tcp::socket>&>(stream).native_handle());
     if (cert == nullptr) {
       return "";
     }

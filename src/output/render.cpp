@@ -88,8 +88,8 @@ std::string human_size(std::uint64_t octets)
 
 void render_plain(const StatResult& result, std::ostream& out, const PlainStyle& style)
 {
-  out << result.messages << (result.messages == 1 ? " message, " : " messages, ")
-      << result.octets << " octets";
+  out << result.messages << (result.messages == 1 ? " message, " : " messages, ") << result.octets
+      << " octets";
   if (style.terminal && result.octets >= 1024) {
     out << " (" << human_size(result.octets) << ")";
   }
@@ -165,7 +165,8 @@ nlohmann::json to_json(const ListResult& result)
     if (result.headers) {
       row["from"] = m.from;
       row["subject"] = m.subject;
-      row["date"] = m.date ? nlohmann::json(mail::format_rfc3339(*m.date)) : nlohmann::json(nullptr);
+      row["date"] =
+          m.date ? nlohmann::json(mail::format_rfc3339(*m.date)) : nlohmann::json(nullptr);
     }
     messages.push_back(std::move(row));
   }
@@ -224,10 +225,14 @@ nlohmann::json to_json(const FetchResult& result)
   for (const auto& m : result.stored) {
     octets = mailbox::add_octets(octets, m.octets);
   }
-  return {{"output", result.output},         {"stored", rows(result.stored, true)},
-          {"skipped", rows(result.skipped, false)}, {"failed", rows(result.failed, false)},
-          {"count", result.stored.size()},   {"octets", octets},
-          {"deleted", result.deleted},       {"seconds", result.seconds}};
+  return {{"output", result.output},
+          {"stored", rows(result.stored, true)},
+          {"skipped", rows(result.skipped, false)},
+          {"failed", rows(result.failed, false)},
+          {"count", result.stored.size()},
+          {"octets", octets},
+          {"deleted", result.deleted},
+          {"seconds", result.seconds}};
 }
 
 void render_plain(const SendResult& result, std::ostream& out)
@@ -235,8 +240,10 @@ void render_plain(const SendResult& result, std::ostream& out)
   for (const auto& r : result.recipients) {
     // A 4xx refusal is temporary: that recipient may be tried again later.
     bool deferred = !r.accepted && r.reply.code >= 400 && r.reply.code < 500;
-    out << (r.accepted ? "accepted " : deferred ? "deferred " : "rejected ") << r.address << " "
-        << r.reply.code;
+    out << (r.accepted ? "accepted "
+            : deferred ? "deferred "
+                       : "rejected ")
+        << r.address << " " << r.reply.code;
     if (!r.reply.enhanced.empty()) {
       out << " " << r.reply.enhanced;
     }
@@ -258,8 +265,8 @@ void render_plain(const SendResult& result, std::ostream& out)
     std::snprintf(seconds, sizeof seconds, "%.2f", result.await->seconds);
     out << "arrived in " << result.await->account << " after " << seconds << " s (message "
         << result.await->number << ", UID "
-        << (result.await->uid.empty() ? "-" : clean(result.await->uid))
-        << ")" << (result.await->purged ? "; deleted" : "") << "\n";
+        << (result.await->uid.empty() ? "-" : clean(result.await->uid)) << ")"
+        << (result.await->purged ? "; deleted" : "") << "\n";
   }
 }
 
@@ -313,7 +320,9 @@ nlohmann::json to_json(const SendResult& result)
   doc["queue_id"] = result.queue_id ? nlohmann::json(*result.queue_id) : nlohmann::json(nullptr);
   if (result.await) {
     const auto& a = *result.await;
-    doc["await"] = {{"account", a.account}, {"seconds", a.seconds}, {"number", a.number},
+    doc["await"] = {{"account", a.account},
+                    {"seconds", a.seconds},
+                    {"number", a.number},
                     {"uid", a.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.uid)},
                     {"purged", a.purged}};
   }
@@ -360,8 +369,7 @@ void write_json(const nlohmann::json& document, std::ostream& out)
   // controls, which dump() leaves as UTF-8, are escaped here as \uXXXX too (they can only be
   // inside strings, where the escape means the same character), so that the document is safe
   // on a terminal and its strings are unchanged.
-  const std::string dumped =
-      document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string dumped = document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string safe;
   safe.reserve(dumped.size());
   std::size_t i = 0;

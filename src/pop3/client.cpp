@@ -125,8 +125,7 @@ Status Client::read_reply(ReplyShape shape, LineEnding ending,
     }
     case ReplyParser::Event::Type::end:
       hand_on();
-      if (m_channel.transcribing() && shape == ReplyShape::multi_line &&
-          m_parser.status().ok()) {
+      if (m_channel.transcribing() && shape == ReplyShape::multi_line && m_parser.status().ok()) {
         m_channel.note('<', "[" + std::to_string(octets) + " octets] .");
       }
       return m_parser.status();
@@ -350,8 +349,7 @@ std::optional<std::vector<UniqueId>> Client::uidl()
       octets += ids.back().uid.size();
       if (octets > k_max_uidl_octets) {
         throw ProtocolError("the server's UIDL reply has more than " +
-                            std::to_string(k_max_uidl_octets / (1024 * 1024)) +
-                            " MiB of UIDs");
+                            std::to_string(k_max_uidl_octets / (1024 * 1024)) + " MiB of UIDs");
       }
     });
   });
@@ -454,9 +452,8 @@ bool Pipeline::step()
   // Refill the window in one write once it is half empty, so that writes are large and the
   // server always has commands queued.
   const bool pipelined = m_client.pipelining();
-  bool refill = m_in_flight.empty() ||
-                (pipelined && m_in_flight.size() <= k_window_commands / 2 &&
-                 m_in_flight_octets <= k_window_octets / 2);
+  bool refill = m_in_flight.empty() || (pipelined && m_in_flight.size() <= k_window_commands / 2 &&
+                                        m_in_flight_octets <= k_window_octets / 2);
   m_batch.clear();
   if (m_in_flight.empty()) {
     // Every reply asked for so far has been read (always so in lock-step).
@@ -468,8 +465,8 @@ bool Pipeline::step()
           (pipelined && m_in_flight.size() < k_window_commands &&
            m_in_flight_octets + m_queued.front().command.size() <= k_window_octets))) {
     auto& request = m_queued.front();
-    m_client.m_channel.note('>', std::string_view(request.command)
-                                     .substr(0, request.command.size() - 2));
+    m_client.m_channel.note(
+        '>', std::string_view(request.command).substr(0, request.command.size() - 2));
     m_batch += request.command;
     m_in_flight_octets += request.command.size();
     m_in_flight.push_back(std::move(request));

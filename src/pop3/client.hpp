@@ -96,8 +96,7 @@ public:
   // DELE n (section 5): marks message n; the server deletes it only at +OK to QUIT.
   void dele(std::uint64_t number, std::function<void(const Status&)> done);
   // UIDL n (section 7): message n's UID, or nullopt when the reply is -ERR.
-  void uidl(std::uint64_t number,
-            std::function<void(const Status&, std::optional<UniqueId>)> done);
+  void uidl(std::uint64_t number, std::function<void(const Status&, std::optional<UniqueId>)> done);
   // RSET (section 5): unmarks every message marked in this session.
   void rset(std::function<void(const Status&)> done = {});
   // NOOP (section 5).

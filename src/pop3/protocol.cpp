@@ -11,12 +11,11 @@ namespace mw::pop3 {
 
 namespace {
 
-using text::trim;
 using text::printable;
+using text::trim;
 using text::upper;
 
 constexpr std::string_view k_cr = "\r";
-
 
 // Reads an unsigned decimal number at the front of s and removes it; nullopt if none or
 // if it does not fit in 64 bits.
@@ -50,8 +49,7 @@ Status parse_status(std::string_view line, bool allow_continuation)
   } else if (line.starts_with("-ERR")) {
     status.kind = Status::Kind::err;
     rest = line.substr(4);
-  } else if (allow_continuation && line.starts_with("+") &&
-             (line.size() == 1 || line[1] == ' ')) {
+  } else if (allow_continuation && line.starts_with("+") && (line.size() == 1 || line[1] == ' ')) {
     status.kind = Status::Kind::continuation;
     status.text = std::string(trim(line.substr(1)));
     return status;
@@ -103,8 +101,8 @@ ReplyParser::Event ReplyParser::feed_status(std::string_view input, std::size_t&
   }
   m_status = parse_status(m_line, m_shape == ReplyShape::sasl);
   m_line.clear();
-  m_state = (m_shape == ReplyShape::multi_line && m_status.ok()) ? State::line_start
-                                                                  : State::finished;
+  m_state =
+      (m_shape == ReplyShape::multi_line && m_status.ok()) ? State::line_start : State::finished;
   return {Event::Type::status, {}};
 }
 
@@ -207,8 +205,7 @@ ReplyParser::Event ReplyParser::feed(std::string_view input, std::size_t& consum
 
     case State::idle:
     case State::status_line:
-    case State::finished:
-      break;
+    case State::finished: break;
     }
   }
   consumed = n;

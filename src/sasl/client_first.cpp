@@ -57,4 +57,4 @@ std::string ClientFirstMechanism::respond(std::string_view challenge)
   return next(challenge);
 }
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

@@ -38,4 +38,4 @@ private:
   Stage m_stage = Stage::fresh;
 };
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

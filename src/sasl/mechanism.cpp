@@ -49,7 +49,7 @@ const Row* find(std::string_view name)
   return row == k_rows.end() ? nullptr : row;
 }
 
-} // namespace
+}  // namespace
 
 const std::vector<std::string_view>& supported()
 {
@@ -106,4 +106,4 @@ std::vector<std::string> secret_fragments(std::string_view response)
   return fragments;
 }
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

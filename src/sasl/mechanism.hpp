@@ -14,11 +14,11 @@ namespace mw::sasl {
 // What a mechanism needs to authenticate (RFC 4422 section 2: authentication and
 // authorization identities, plus the host/port OAUTHBEARER sends per RFC 7628 section 3.1).
 struct Credentials {
-  std::string user;       // authentication identity
-  mw::Secret password;    // password, or the OAuth 2.0 access token for xoauth2/oauthbearer
-  std::string authzid;    // authorization identity, usually empty
-  std::string host;       // server host name (OAUTHBEARER's host=), may be empty
-  std::uint16_t port = 0; // server port (OAUTHBEARER's port=), 0 = omit
+  std::string user;        // authentication identity
+  mw::Secret password;     // password, or the OAuth 2.0 access token for xoauth2/oauthbearer
+  std::string authzid;     // authorization identity, usually empty
+  std::string host;        // server host name (OAUTHBEARER's host=), may be empty
+  std::uint16_t port = 0;  // server port (OAUTHBEARER's port=), 0 = omit
 };
 
 // One SASL exchange, client side (RFC 4422 section 3). Challenges and responses are raw
@@ -73,4 +73,4 @@ std::optional<std::string> strongest(const std::vector<std::string>& offered);
 // (after PLAIN's last NUL, after "auth=Bearer ").
 std::vector<std::string> secret_fragments(std::string_view response);
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

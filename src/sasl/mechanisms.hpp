@@ -26,4 +26,4 @@ std::unique_ptr<Mechanism> make_plain(Credentials credentials);
 std::unique_ptr<Mechanism> make_xoauth2(Credentials credentials);
 std::unique_ptr<Mechanism> make_oauthbearer(Credentials credentials);
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

@@ -92,7 +92,7 @@ std::string oauthbearer_message(const Credentials& credentials)
   return message;
 }
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<Mechanism> make_plain(Credentials credentials)
 {
@@ -114,4 +114,4 @@ std::unique_ptr<Mechanism> make_oauthbearer(Credentials credentials)
                                       std::move(credentials));
 }
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

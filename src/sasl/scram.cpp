@@ -4,10 +4,11 @@
 #include "util/digest.hpp"
 #include "util/error.hpp"
 
-#include <array>
-#include <charconv>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+
+#include <array>
+#include <charconv>
 #include <utility>
 #include <vector>
 
@@ -96,7 +97,7 @@ std::string exclusive_or(std::string_view a, std::string_view b)
   return out;
 }
 
-} // namespace
+}  // namespace
 
 ScramSha256::ScramSha256(Credentials credentials, std::string nonce)
     : m_credentials(std::move(credentials)),
@@ -245,4 +246,4 @@ void ScramSha256::verify_final(std::string_view server_final)
   }
 }
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

@@ -45,4 +45,4 @@ private:
   Step m_step = Step::client_first;
 };
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

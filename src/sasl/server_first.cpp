@@ -68,7 +68,7 @@ std::string login_password(const Credentials& credentials, std::string_view /*ch
   return credentials.password.reveal();
 }
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<Mechanism> make_cram_md5(Credentials credentials)
 {
@@ -83,4 +83,4 @@ std::unique_ptr<Mechanism> make_login(Credentials credentials)
                                        "the password", std::move(credentials));
 }
 
-} // namespace mw::sasl
+}  // namespace mw::sasl

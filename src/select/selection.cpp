@@ -107,7 +107,7 @@ bool search_fields(const mail::Headers& headers, const HeaderFilter& filter)
   return false;
 }
 
-} // namespace
+}  // namespace
 
 std::string field_text(std::string_view value)
 {
@@ -190,9 +190,9 @@ std::uint64_t parse_size(std::string_view text)
     c = ascii_lower(c);
   }
   if (unit.size() > 1 && unit.back() == 'b') {
-    unit.pop_back(); // "10KB"
+    unit.pop_back();  // "10KB"
     if (unit.size() == 2 && unit.back() == 'i') {
-      unit.pop_back(); // "10KiB"
+      unit.pop_back();  // "10KiB"
     }
   }
   std::uint64_t multiplier = 0;
@@ -208,7 +208,7 @@ std::uint64_t parse_size(std::string_view text)
     throw bad();
   }
   if (multiplier == 1 && !fraction.empty()) {
-    throw bad(); // a fraction of an octet
+    throw bad();  // a fraction of an octet
   }
   if (*whole_part > k_max / multiplier) {
     throw bad();
@@ -512,4 +512,4 @@ bool Selection::matches(const mailbox::Message& message, const mail::Headers* he
   return true;
 }
 
-} // namespace mw::select
+}  // namespace mw::select

@@ -4,6 +4,7 @@
 #include "mailbox/message.hpp"
 
 #include <boost/regex.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -143,4 +144,4 @@ private:
   bool m_uid_filter = false;
 };
 
-} // namespace mw::select
+}  // namespace mw::select

@@ -177,10 +177,10 @@ void Client::authenticate(sasl::Mechanism& mechanism)
       return;
     }
     if (reply.code != 334) {
-      auto code = reply.code == 454 || reply.transient() ? ExitCode::temporary
-                                                          : ExitCode::permission;
-      throw Error(code, "authentication (" + name + ") failed: " +
-                            text::redact(describe(reply), exchange.secrets()));
+      auto code =
+          reply.code == 454 || reply.transient() ? ExitCode::temporary : ExitCode::permission;
+      throw Error(code, "authentication (" + name +
+                            ") failed: " + text::redact(describe(reply), exchange.secrets()));
     }
     std::string response;
     try {

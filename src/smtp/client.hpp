@@ -28,10 +28,10 @@ struct Recipient {
 
 // The outcome of one mail transaction (RFC 5321 section 3.3).
 struct Transaction {
-  Reply mail;                            // the reply to MAIL FROM
-  std::vector<Reply> recipients;         // the reply to each RCPT TO, in order
-  std::optional<Reply> data;             // the final reply for the message, if it was sent
-  bool sent = false;                     // whether the message data went out
+  Reply mail;                     // the reply to MAIL FROM
+  std::vector<Reply> recipients;  // the reply to each RCPT TO, in order
+  std::optional<Reply> data;      // the final reply for the message, if it was sent
+  bool sent = false;              // whether the message data went out
 };
 
 // How the message data goes out: DATA with dot-stuffing, or BDAT (RFC 3030).

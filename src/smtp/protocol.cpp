@@ -11,17 +11,15 @@ namespace mw::smtp {
 
 namespace {
 
-using text::trim;
-using text::printable;
-using text::upper;
 using text::lower;
+using text::printable;
+using text::trim;
+using text::upper;
 
 bool is_digit(char c)
 {
   return c >= '0' && c <= '9';
 }
-
-
 
 std::vector<std::string_view> words(std::string_view s)
 {
@@ -58,7 +56,7 @@ std::optional<int> take_small_number(std::string_view& s)
 
 struct ParsedEnhanced {
   EnhancedCode code;
-  std::size_t length = 0; // octets of the code and the blanks after it
+  std::size_t length = 0;  // octets of the code and the blanks after it
 };
 
 // An enhanced code "c.s.d" at the start of text, followed by a blank or the end.
@@ -176,7 +174,7 @@ bool looks_like_bare_id(std::string_view token)
   return digit && letter;
 }
 
-} // namespace
+}  // namespace
 
 std::string EnhancedCode::text() const
 {
@@ -309,7 +307,7 @@ Extensions Extensions::from_ehlo(const Reply& reply)
   auto add_auth = [&](const std::vector<std::string_view>& mechanisms) {
     for (auto mechanism : mechanisms) {
       if (mechanism.empty()) {
-        continue; // "AUTH= LOGIN": the obsolete form with nothing after the '='
+        continue;  // "AUTH= LOGIN": the obsolete form with nothing after the '='
       }
       auto name = upper(mechanism);
       if (std::find(ext.auth.begin(), ext.auth.end(), name) == ext.auth.end()) {
@@ -336,7 +334,7 @@ Extensions Extensions::from_ehlo(const Reply& reply)
         auto arg = args.front();
         auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), limit);
         if (ec != std::errc() || ptr != arg.data() + arg.size()) {
-          limit = 0; // an unreadable limit is no known limit, not a reason to fail
+          limit = 0;  // an unreadable limit is no known limit, not a reason to fail
         }
       }
       ext.size = limit;
@@ -369,9 +367,8 @@ std::string auth(std::string_view mechanism, std::optional<std::string_view> ini
   // A mechanism name is 1-20 of A-Z, 0-9, '-', '_' (RFC 4422 section 3.1); a response is
   // base64 or "=": nothing here may end the line early.
   const auto clean = [](std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-      return c > ' ' && c < 0x7F;
-    });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7F; });
   };
   if (!clean(mechanism) || (initial_response && !clean(*initial_response))) {
     throw UsageError("invalid SASL mechanism name or response for AUTH");
@@ -643,4 +640,4 @@ std::optional<std::string> queue_id(const Reply& final_reply)
   return std::nullopt;
 }
 
-} // namespace mw::smtp
+}  // namespace mw::smtp

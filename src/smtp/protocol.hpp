@@ -23,7 +23,7 @@ inline constexpr std::size_t k_max_reply_lines = 1000;
 
 // An enhanced status code "class.subject.detail" (RFC 3463 section 2), e.g. 5.1.1.
 struct EnhancedCode {
-  int class_ = 0; // 2, 4 or 5; 0 when the reply carries none
+  int class_ = 0;  // 2, 4 or 5; 0 when the reply carries none
   int subject = 0;
   int detail = 0;
 
@@ -85,19 +85,19 @@ private:
 
 // The EHLO keywords a server offers (RFC 5321 section 4.1.1.1 and the extensions' RFCs).
 struct Extensions {
-  bool known = false;                 // EHLO succeeded (false after a HELO fallback)
-  std::optional<std::uint64_t> size;  // SIZE n (RFC 1870 section 4); 0 = no fixed limit
-                                      // (also for SIZE without a number); nullopt = not offered
-  bool pipelining = false;            // PIPELINING, RFC 2920
-  bool eight_bit_mime = false;        // 8BITMIME, RFC 6152
-  bool smtputf8 = false;              // SMTPUTF8, RFC 6531
-  bool dsn = false;                   // DSN, RFC 3461
-  bool starttls = false;              // STARTTLS, RFC 3207
-  bool enhanced_status_codes = false; // ENHANCEDSTATUSCODES, RFC 2034
-  bool chunking = false;              // CHUNKING (BDAT), RFC 3030
-  std::vector<std::string> auth;      // AUTH mechanisms, upper case, no duplicates
-                                      // (RFC 4954 section 3, also the obsolete "AUTH=" form)
-  std::string greeting_name;          // the server's domain: the first word of the first line
+  bool known = false;                  // EHLO succeeded (false after a HELO fallback)
+  std::optional<std::uint64_t> size;   // SIZE n (RFC 1870 section 4); 0 = no fixed limit
+                                       // (also for SIZE without a number); nullopt = not offered
+  bool pipelining = false;             // PIPELINING, RFC 2920
+  bool eight_bit_mime = false;         // 8BITMIME, RFC 6152
+  bool smtputf8 = false;               // SMTPUTF8, RFC 6531
+  bool dsn = false;                    // DSN, RFC 3461
+  bool starttls = false;               // STARTTLS, RFC 3207
+  bool enhanced_status_codes = false;  // ENHANCEDSTATUSCODES, RFC 2034
+  bool chunking = false;               // CHUNKING (BDAT), RFC 3030
+  std::vector<std::string> auth;       // AUTH mechanisms, upper case, no duplicates
+                                       // (RFC 4954 section 3, also the obsolete "AUTH=" form)
+  std::string greeting_name;           // the server's domain: the first word of the first line
 
   // Reads the keywords from the lines after the first of a 250 reply to EHLO (RFC 5321
   // section 4.1.1.1); a reply that is not 250 gives known == false and nothing offered.
@@ -107,17 +107,17 @@ struct Extensions {
 
 // Parameters of MAIL FROM (RFC 5321 section 4.1.1.2 and the extensions named).
 struct MailParameters {
-  std::optional<std::uint64_t> size; // SIZE=n (RFC 1870 section 6)
-  bool eight_bit = false;            // BODY=8BITMIME (RFC 6152 section 3)
-  bool smtputf8 = false;             // SMTPUTF8 (RFC 6531 section 3.4)
-  std::string ret;                   // RET=FULL or RET=HDRS (RFC 3461 section 4.3), or ""
-  std::string envid;                 // ENVID=xtext (RFC 3461 section 4.4), or ""
+  std::optional<std::uint64_t> size;  // SIZE=n (RFC 1870 section 6)
+  bool eight_bit = false;             // BODY=8BITMIME (RFC 6152 section 3)
+  bool smtputf8 = false;              // SMTPUTF8 (RFC 6531 section 3.4)
+  std::string ret;                    // RET=FULL or RET=HDRS (RFC 3461 section 4.3), or ""
+  std::string envid;                  // ENVID=xtext (RFC 3461 section 4.4), or ""
 };
 
 // Parameters of RCPT TO (RFC 3461 section 4.1 and 4.2).
 struct RcptParameters {
-  std::string notify; // "NEVER" or a comma list of SUCCESS, FAILURE, DELAY; or ""
-  bool orcpt = false; // add ORCPT=rfc822;<xtext of the address>
+  std::string notify;  // "NEVER" or a comma list of SUCCESS, FAILURE, DELAY; or ""
+  bool orcpt = false;  // add ORCPT=rfc822;<xtext of the address>
 };
 
 // Command encoding (RFC 5321 section 4.1.1): each returns the line with CRLF. Arguments
@@ -183,7 +183,7 @@ private:
   void end_line(std::string& out);
 
   bool m_line_start = true;
-  bool m_pending_cr = false; // a CR ended the last chunk; an LF may follow in the next
+  bool m_pending_cr = false;  // a CR ended the last chunk; an LF may follow in the next
   bool m_eight_bit = false;
   std::size_t m_line_length = 0;
   std::size_t m_longest = 0;
@@ -197,4 +197,4 @@ private:
 // plausible is found or the reply is not 2yz.
 std::optional<std::string> queue_id(const Reply& final_reply);
 
-} // namespace mw::smtp
+}  // namespace mw::smtp

@@ -11,7 +11,7 @@ namespace {
 
 constexpr mode_t k_dir_mode = 0700;
 constexpr mode_t k_file_mode = 0600;
-constexpr long k_stale_tmp_seconds = 36 * 60 * 60; // as the Maildir specification allows
+constexpr long k_stale_tmp_seconds = 36 * 60 * 60;  // as the Maildir specification allows
 // UIDs repeat (two accounts archived to one folder, a server that reuses one): the copies of
 // different messages with one UID are named UID.eml, UID~2.eml, ... up to this many.
 constexpr int k_max_copies = 1000;
@@ -121,8 +121,8 @@ std::string DirDelivery::commit()
         return path;
       }
     }
-    throw Error(ExitCode::cant_create, "cannot store message " + m_final_stem + ".eml: " +
-                                           std::to_string(k_max_copies) +
+    throw Error(ExitCode::cant_create, "cannot store message " + m_final_stem +
+                                           ".eml: " + std::to_string(k_max_copies) +
                                            " different messages have that name already");
   } catch (...) {
     abandon();
@@ -138,11 +138,11 @@ void DirDelivery::abandon() noexcept
   }
 }
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<Sink> open_dir(const std::string& dir)
 {
   return std::make_unique<DirSink>(dir);
 }
 
-} // namespace mw::store::detail
+}  // namespace mw::store::detail

@@ -21,7 +21,7 @@ constexpr std::size_t k_buffer_size = 64 * 1024;
 // not for all of it). Smaller files are left to the batch's syncfs.
 constexpr std::uint64_t k_write_behind = 8 * 1024 * 1024;
 
-} // namespace
+}  // namespace
 
 void fail(const std::string& what, const std::string& path, int err, ExitCode code)
 {
@@ -271,7 +271,7 @@ void make_directories(const std::string& path, mode_t mode)
   }
   if (::mkdir(trimmed.c_str(), mode) < 0) {
     if (errno == EEXIST && ::stat(trimmed.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
-      return; // created by someone else meanwhile
+      return;  // created by someone else meanwhile
     }
     fail("create directory", path, errno);
   }
@@ -324,7 +324,8 @@ void remove_orphans(const std::string& dir, std::string_view host) noexcept
       continue;
     }
     pid = std::stol(std::string(digits));
-    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) {
+    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 ||
+        errno != ESRCH) {
       continue;  // its writer may still be at work
     }
     struct stat info {};
@@ -369,7 +370,7 @@ std::size_t read_some(int fd, char* buffer, std::size_t size, const std::string&
   return got;
 }
 
-} // namespace
+}  // namespace
 
 bool same_bytes(const std::string& a, const std::string& b)
 {
@@ -415,4 +416,4 @@ void remove_quietly(const std::string& path) noexcept
   ::unlink(path.c_str());
 }
 
-} // namespace mw::store::file
+}  // namespace mw::store::file

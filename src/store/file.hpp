@@ -133,4 +133,4 @@ void remove_quietly(const std::string& path) noexcept;
 // batch, which nobody will ever finish.
 void remove_orphans(const std::string& dir, std::string_view host) noexcept;
 
-} // namespace mw::store::file
+}  // namespace mw::store::file

@@ -20,7 +20,7 @@ namespace {
 constexpr mode_t k_dir_mode = 0700;
 constexpr mode_t k_file_mode = 0600;
 constexpr int k_name_attempts = 5;
-constexpr long k_stale_tmp_seconds = 36 * 60 * 60; // the Maildir specification's limit
+constexpr long k_stale_tmp_seconds = 36 * 60 * 60;  // the Maildir specification's limit
 
 class MaildirSink;
 
@@ -43,8 +43,7 @@ int open_unnamed(int dir_fd)
 int link_open_file(int fd, int dir_fd, const std::string& name)
 {
   const std::string self = "/proc/self/fd/" + std::to_string(fd);
-  return ::linkat(AT_FDCWD, self.c_str(), dir_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0
-                                                                                        : errno;
+  return ::linkat(AT_FDCWD, self.c_str(), dir_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
 }
 
 // Links the open file `fd` as `name` in `dir_fd`; false if the name is taken. `target` names
@@ -153,7 +152,8 @@ public:
   {
     // Messages waiting for their sync hold a descriptor each when unnamed; past the budget
     // they wait as named files.
-    const bool unnamed = m_unnamed && m_pending.size() + m_in_flight.messages.size() < m_unnamed_budget;
+    const bool unnamed =
+        m_unnamed && m_pending.size() + m_in_flight.messages.size() < m_unnamed_budget;
     return std::make_unique<MaildirDelivery>(*this, m_dir, unnamed);
   }
 
@@ -197,9 +197,8 @@ public:
     }
     m_in_flight = std::move(batch);
     try {
-      m_in_flight_data = std::async(std::launch::async, [this] {
-        sync_data(m_in_flight.messages, m_dir, m_tmp_fd.get());
-      });
+      m_in_flight_data = std::async(
+          std::launch::async, [this] { sync_data(m_in_flight.messages, m_dir, m_tmp_fd.get()); });
     } catch (const std::system_error&) {
       // No thread to be had: this batch is synced here and now.
       auto now = std::move(m_in_flight);
@@ -420,7 +419,7 @@ void MaildirDelivery::abandon() noexcept
   }
 }
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<Sink> open_maildir(const std::string& dir)
 {
@@ -456,5 +455,4 @@ bool rename_no_replace(const std::string& from, const std::string& to)
   file::fail("link " + from + " to", to, errno);
 }
 
-
-} // namespace mw::store::detail
+}  // namespace mw::store::detail

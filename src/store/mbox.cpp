@@ -375,11 +375,11 @@ void MboxDelivery::abandon() noexcept
   m_sink.finished(false);
 }
 
-} // namespace
+}  // namespace
 
 std::unique_ptr<Sink> open_mbox(const std::string& path, LineEnding ending)
 {
   return std::make_unique<MboxSink>(path, ending);
 }
 
-} // namespace mw::store::detail
+}  // namespace mw::store::detail

@@ -69,7 +69,7 @@ std::string address_of(std::string_view value)
   return result;
 }
 
-} // namespace
+}  // namespace
 
 void Quoter::put(std::string_view data, std::string& out)
 {
@@ -159,4 +159,4 @@ bool needs_quoting(std::string_view line)
   return line.substr(0, k_from.size()) == k_from;
 }
 
-} // namespace mw::store::mboxrd
+}  // namespace mw::store::mboxrd

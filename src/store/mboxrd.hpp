@@ -20,8 +20,8 @@ public:
 
 private:
   bool m_line_start = true;
-  std::string m_pending;          // the `>`s and the part of "From " seen at this line start
-  std::size_t m_from_matched = 0; // how many characters of "From " m_pending ends with
+  std::string m_pending;           // the `>`s and the part of "From " seen at this line start
+  std::size_t m_from_matched = 0;  // how many characters of "From " m_pending ends with
 };
 
 // The envelope sender of the From line: the address of Return-Path, else of From, else
@@ -34,4 +34,4 @@ std::string asctime_utc(std::time_t when);
 // Whether `text` (one line, without its ending) must be quoted: it matches `^>*From `.
 bool needs_quoting(std::string_view line);
 
-} // namespace mw::store::mboxrd
+}  // namespace mw::store::mboxrd

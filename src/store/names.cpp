@@ -46,7 +46,7 @@ std::string host_name()
   return host;
 }
 
-} // namespace
+}  // namespace
 
 std::string safe_file_name(std::string_view text)
 {
@@ -90,8 +90,8 @@ std::string unique_name()
   const std::string& host = unique_host();
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" + pid +
-         "Q" + std::to_string(++counter) + "." + host;
+  return std::to_string(now.tv_sec) + ".M" + std::to_string(now.tv_nsec / 1000) + "P" + pid + "Q" +
+         std::to_string(++counter) + "." + host;
 }
 
-} // namespace mw::store
+}  // namespace mw::store

@@ -17,4 +17,4 @@ const std::string& unique_host();
 
 std::string unique_name();
 
-} // namespace mw::store
+}  // namespace mw::store

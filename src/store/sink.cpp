@@ -105,7 +105,7 @@ private:
   detail::Unsynced m_unsynced;
 };
 
-} // namespace
+}  // namespace
 
 OutputSpec parse_output(std::string_view text)
 {
@@ -149,4 +149,4 @@ std::unique_ptr<Sink> open_sink(const OutputSpec& spec, LineEnding ending, std::
   throw Error(ExitCode::software, "internal error: unknown output kind");
 }
 
-} // namespace mw::store
+}  // namespace mw::store

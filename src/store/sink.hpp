@@ -69,7 +69,7 @@ public:
 struct OutputSpec {
   enum class Kind { maildir, mbox, dir, standard_output };
   Kind kind = Kind::maildir;
-  std::string path; // empty for standard_output
+  std::string path;  // empty for standard_output
 };
 
 // Parses "maildir:DIR", "mbox:FILE", "dir:DIR" or "-" (a leading "~/" in the path is the home
@@ -85,4 +85,4 @@ OutputSpec parse_output(std::string_view text);
 // naming the path.
 std::unique_ptr<Sink> open_sink(const OutputSpec& spec, LineEnding ending, std::ostream& out);
 
-} // namespace mw::store
+}  // namespace mw::store

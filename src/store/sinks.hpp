@@ -48,4 +48,4 @@ std::unique_ptr<Sink> open_dir(const std::string& dir);
 // Moves `from` to `to` unless `to` exists (then returns false); other failures throw Error 73.
 bool rename_no_replace(const std::string& from, const std::string& to);
 
-} // namespace mw::store::detail
+}  // namespace mw::store::detail

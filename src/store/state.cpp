@@ -79,7 +79,7 @@ std::string journal_of(const std::string& path)
   return path + ".journal";
 }
 
-} // namespace
+}  // namespace
 
 bool valid_uid(std::string_view uid)
 {
@@ -92,8 +92,9 @@ bool valid_uid(std::string_view uid)
 std::string mailbox_identity(const std::string& user, const std::string& host, std::uint16_t port)
 {
   std::string lower = host;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
   return user + "@" + lower + ":" + std::to_string(port);
 }
 
@@ -142,7 +143,8 @@ UidState UidState::load(const std::string& path, const std::string& mailbox)
       if (owner != mailbox) {
         throw Error(ExitCode::config,
                     "the state file " + path + " belongs to the mailbox " + std::string(owner) +
-                        ", not to " + mailbox + " of this run: UIDs of one mailbox say nothing "
+                        ", not to " + mailbox +
+                        " of this run: UIDs of one mailbox say nothing "
                         "about another (use another --state, or move the file away)");
       }
       continue;
@@ -205,9 +207,8 @@ void UidState::save() const
   // A leftover of a killed run with our pid, or a planted link: the name goes, never its target.
   file::remove_quietly(tmp_path);
   try {
-    file::OutFile out(file::open_private(tmp_path, O_WRONLY | O_CREAT | O_EXCL, k_file_mode,
-                                         "create"),
-                      tmp_path);
+    file::OutFile out(
+        file::open_private(tmp_path, O_WRONLY | O_CREAT | O_EXCL, k_file_mode, "create"), tmp_path);
     out.write(k_header);
     out.write("\n");
     out.write(k_mailbox_line);
@@ -277,4 +278,4 @@ std::string default_state_path(const std::string& name)
   return base + "/mailwrench/" + safe_file_name(name.empty() ? "default" : name) + ".uids";
 }
 
-} // namespace mw::store
+}  // namespace mw::store

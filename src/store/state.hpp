@@ -87,4 +87,4 @@ private:
 // ~/.local/state/mailwrench/<name>.uids, with `name` made file-name safe (safe_file_name()).
 std::string default_state_path(const std::string& name);
 
-} // namespace mw::store
+}  // namespace mw::store

@@ -30,7 +30,7 @@ std::int8_t value_of(char c)
   return k_reverse[static_cast<unsigned char>(c)];
 }
 
-} // namespace
+}  // namespace
 
 std::string encode(std::string_view bytes)
 {
@@ -96,7 +96,7 @@ std::optional<std::string> decode(std::string_view text)
     if (pad < 2) {
       out += static_cast<char>((group >> 8) & 0xff);
     } else if ((group & 0xffff) != 0) {
-      return std::nullopt; // non-canonical: the pad bits must be zero (section 3.5)
+      return std::nullopt;  // non-canonical: the pad bits must be zero (section 3.5)
     }
     if (pad < 1) {
       out += static_cast<char>(group & 0xff);
@@ -107,4 +107,4 @@ std::optional<std::string> decode(std::string_view text)
   return out;
 }
 
-} // namespace mw::base64
+}  // namespace mw::base64

@@ -14,4 +14,4 @@ std::string encode(std::string_view bytes);
 // padding, or on non-zero pad bits (RFC 4648 section 3.5).
 std::optional<std::string> decode(std::string_view text);
 
-} // namespace mw::base64
+}  // namespace mw::base64

@@ -3,12 +3,13 @@
 #include "util/error.hpp"
 #include "util/text.hpp"
 
-#include <limits>
-#include <memory>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+
+#include <limits>
+#include <memory>
 
 namespace mw::digest {
 
@@ -73,7 +74,7 @@ std::string hmac(const char* algorithm, std::string_view key, std::string_view d
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string md5(std::string_view data)
 {
@@ -140,4 +141,4 @@ std::string apop(std::string_view timestamp, std::string_view password)
   return result;
 }
 
-} // namespace mw::digest
+}  // namespace mw::digest

@@ -31,4 +31,4 @@ std::string hex(std::string_view bytes);
 // The APOP digest: hex(md5(timestamp + password)) (RFC 1939 section 7).
 std::string apop(std::string_view timestamp, std::string_view password);
 
-} // namespace mw::digest
+}  // namespace mw::digest

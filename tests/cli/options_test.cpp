@@ -106,8 +106,7 @@ TEST_CASE("usage errors are 64 and name the problem", "[cli]")
   CHECK(message_of({"-H", "h", "lst"}).find("did you mean 'list'") != std::string::npos);
   CHECK(code_of({"-H", "h", "list", "--hedaers"}) == ExitCode::usage);
   CHECK(message_of({"-H", "h", "list", "--hedaers"}).find("--headers") != std::string::npos);
-  CHECK(message_of({"-H", "h", "stat", "--headers"}).find("option of 'list'") !=
-        std::string::npos);
+  CHECK(message_of({"-H", "h", "stat", "--headers"}).find("option of 'list'") != std::string::npos);
   CHECK(code_of({"-H", "h", "--tls", "ssl", "stat"}) == ExitCode::usage);
   CHECK(code_of({"-H", "h", "-p", "70000", "stat"}) == ExitCode::usage);
   CHECK(code_of({"-H", "h", "-p", "x", "stat"}) == ExitCode::usage);
@@ -119,8 +118,8 @@ TEST_CASE("usage errors are 64 and name the problem", "[cli]")
   CHECK(code_of({"-H", "h", "stat", "extra"}) == ExitCode::usage);
   CHECK(code_of({"-H", "h", "list", "5-3"}) == ExitCode::usage);
   CHECK(code_of({"-H", "h", "list", "--larger-than", "10X"}) == ExitCode::usage);
-  CHECK(code_of({"stat"}) == ExitCode::usage);  // no host
-  CHECK(code_of({"-H", "h"}) == ExitCode::usage);  // no command
+  CHECK(code_of({"stat"}) == ExitCode::usage);               // no host
+  CHECK(code_of({"-H", "h"}) == ExitCode::usage);            // no command
   CHECK(code_of({"-H", "h", "--host"}) == ExitCode::usage);  // missing argument
   CHECK(code_of({"-H", "h", "--allow-plaintext", "stat"}) == ExitCode::usage);
 }
@@ -173,15 +172,15 @@ void probe_options(boost::program_options::options_description& d)
 
 Run probe(const Options& o)
 {
-  g_probe = {o.given("limit"), o.flag("new"), o.configured("output"), o.given_all("to"),
-             o.arguments(), o.settings().host};
+  g_probe = {o.given("limit"),  o.flag("new"), o.configured("output"),
+             o.given_all("to"), o.arguments(), o.settings().host};
   return [](const Context&) { return 42; };
 }
 
 TEST_CASE("a command reads its own options through cli::Options", "[cli]")
 {
-  const CommandTable table = {{"probe", "", "keeps what it read", Service::pop3, false,
-                               &probe_options, &probe}};
+  const CommandTable table = {
+      {"probe", "", "keeps what it read", Service::pop3, false, &probe_options, &probe}};
   Env env;
   env.vars["MAILWRENCH_OUTPUT"] = "mbox:/from-env";
   auto inv = parse({"-H", "h", "probe", "--limit", "5", "--new", "--to", "a", "--to", "b"}, table,
@@ -254,8 +253,8 @@ TEST_CASE("precedence: command line > environment > config file > default", "[cl
   CHECK(s.host == "env.example.org");
   CHECK(s.password.kind == PasswordSource::Kind::environment);
 
-  s = parse_with({"--config", config.path, "-a", "work", "-H", "cli.example.org",
-                  "--password-file", "/pw", "stat"},
+  s = parse_with({"--config", config.path, "-a", "work", "-H", "cli.example.org", "--password-file",
+                  "/pw", "stat"},
                  env)
           .settings;
   CHECK(s.host == "cli.example.org");
@@ -434,8 +433,7 @@ TEST_CASE("top --raw (issue 13.5)", "[cli]")
 }
 
 // Issue 13 (friction): the 25 lines of global options are not repeated under every command.
-TEST_CASE("help: a command's --help shows its own options and points to the global ones",
-          "[cli]")
+TEST_CASE("help: a command's --help shows its own options and points to the global ones", "[cli]")
 {
   const auto list = help_text(mw::commands::table(), "list");
   CHECK(list.find("--larger-than") != std::string::npos);

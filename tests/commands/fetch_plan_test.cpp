@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <unistd.h>
 
-using mw::commands::PlanOptions;
 using mw::commands::plan_fetch;
+using mw::commands::PlanOptions;
 using mw::mailbox::Message;
 
 // What fetch decides before any RETR: which messages it stores, which an earlier run stored
@@ -81,8 +81,7 @@ TEST_CASE("plan: --new skips what the state records; those are only candidates f
   CHECK(numbers(plan.stored_before) == std::vector<std::uint64_t>{2});
 }
 
-TEST_CASE("plan: a recorded UID the server repeats is skipped, and refused when deleting",
-          "[plan]")
+TEST_CASE("plan: a recorded UID the server repeats is skipped, and refused when deleting", "[plan]")
 {
   auto r = rows({{"dup", 10}, {"dup", 20}, {"u3", 30}});
   auto state = state_with({"dup"});

@@ -41,8 +41,9 @@ TEST_CASE("session: no password over a clear connection unless --allow-plaintext
 {
   mw::cli::Settings s;
   CHECK(code_of([&] { mw::commands::refuse_plaintext(s, false); }) == ExitCode::permission);
-  CHECK(message_of([&] { mw::commands::refuse_plaintext(s, false); })
-            .starts_with("refusing to send the password over an unencrypted connection"));
+  CHECK(message_of([&] {
+          mw::commands::refuse_plaintext(s, false);
+        }).starts_with("refusing to send the password over an unencrypted connection"));
   CHECK(code_of([&] { mw::commands::refuse_plaintext(s, true); }) == ExitCode::ok);
   s.allow_plaintext = true;
   CHECK(code_of([&] { mw::commands::refuse_plaintext(s, false); }) == ExitCode::ok);
@@ -71,8 +72,7 @@ TEST_CASE("session: the mechanism from the login, or the usage error of --auth",
   REQUIRE(plain);
   CHECK(plain->name() == "PLAIN");
   s.auth = "no-such-mech";
-  CHECK(code_of([&] { mw::commands::mechanism_for("NO-SUCH-MECH", login, s); }) ==
-        ExitCode::usage);
+  CHECK(code_of([&] { mw::commands::mechanism_for("NO-SUCH-MECH", login, s); }) == ExitCode::usage);
   CHECK(message_of([&] { mw::commands::mechanism_for("NO-SUCH-MECH", login, s); }) ==
         "unsupported --auth no-such-mech");
 }

@@ -128,7 +128,7 @@ void check_raw(std::string_view input)
   check(raw.eight_bit == eight_bit, "prepare_raw: eight_bit is wrong");
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

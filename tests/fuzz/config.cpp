@@ -68,7 +68,7 @@ void parse(const std::vector<std::string>& args)
   }
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -37,7 +37,7 @@ void check_rfc3339(std::string_view text)
   }
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -168,4 +168,4 @@ inline bool reference_valid_utf8(std::string_view text)
   return true;
 }
 
-} // namespace mw::fuzz
+}  // namespace mw::fuzz

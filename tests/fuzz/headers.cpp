@@ -40,7 +40,7 @@ void check_decoded(std::string_view value)
   check_sanitized(decoded);
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

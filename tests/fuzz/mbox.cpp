@@ -252,7 +252,7 @@ void eml_dir(std::string_view message)
   fs::remove(where);
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

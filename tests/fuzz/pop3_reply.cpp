@@ -304,7 +304,7 @@ void single_lines(std::string_view wire)
   }
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -91,7 +91,7 @@ void exchange(std::string_view mechanism_name, std::string_view input, std::stri
   }
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -63,7 +63,7 @@ template <typename F> void usage_errors_only(F&& f)
   }
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

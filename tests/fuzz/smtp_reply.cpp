@@ -182,7 +182,7 @@ void data_encoder(std::string_view message, const std::vector<std::vector<std::s
   }
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -1,6 +1,7 @@
 #include "util/base64.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <string>
 
 using namespace std::string_literals;
@@ -46,22 +47,22 @@ TEST_CASE("base64 round-trips every byte value", "[base64]")
 TEST_CASE("base64 decoding is strict", "[base64]")
 {
   const char* const invalid[] = {
-      "Zg",        // missing padding
-      "Zg=",       // short padding
-      "Zm9",       // length not a multiple of 4
-      "Zm9v\r\n",  // line breaks are not ignored
-      " Zm9v",     // nor spaces
-      "Zm9v Zm9v", //
-      "Zm9-",      // base64url alphabet
-      "Zm9_",      //
-      "Zm*v",      // outside any alphabet
-      "Zg==Zg==",  // padding in the middle
-      "Z===",      // too much padding
-      "====",      //
-      "=Zm9",      //
-      "Zm=v",      //
-      "Zh==",      // non-zero pad bits (RFC 4648 section 3.5)
-      "Zm9=",      //
+      "Zg",         // missing padding
+      "Zg=",        // short padding
+      "Zm9",        // length not a multiple of 4
+      "Zm9v\r\n",   // line breaks are not ignored
+      " Zm9v",      // nor spaces
+      "Zm9v Zm9v",  //
+      "Zm9-",       // base64url alphabet
+      "Zm9_",       //
+      "Zm*v",       // outside any alphabet
+      "Zg==Zg==",   // padding in the middle
+      "Z===",       // too much padding
+      "====",       //
+      "=Zm9",       //
+      "Zm=v",       //
+      "Zh==",       // non-zero pad bits (RFC 4648 section 3.5)
+      "Zm9=",       //
   };
   for (const char* text : invalid) {
     INFO(text);

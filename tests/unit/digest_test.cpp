@@ -2,6 +2,7 @@
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <string>
 
 using mw::digest::hex;

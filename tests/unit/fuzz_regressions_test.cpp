@@ -9,6 +9,7 @@
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <chrono>
 #include <cstring>
 #include <memory>

@@ -20,7 +20,7 @@ std::string describe(const std::vector<Mailbox>& list)
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("address: a list with plain, named, quoted and group items (RFC 5322 3.4)", "[address]")
 {

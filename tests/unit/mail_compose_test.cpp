@@ -6,6 +6,7 @@
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <optional>
 
 using mw::mail::Attachment;
@@ -39,7 +40,7 @@ std::vector<std::string> lines_of(std::string_view text)
   std::size_t pos = 0;
   while (pos < text.size()) {
     const std::size_t eol = text.find("\r\n", pos);
-    REQUIRE(eol != std::string_view::npos); // every line ends in CRLF
+    REQUIRE(eol != std::string_view::npos);  // every line ends in CRLF
     lines.emplace_back(text.substr(pos, eol - pos));
     pos = eol + 2;
   }
@@ -96,7 +97,7 @@ int hex_digit(char c)
   if (c >= 'A' && c <= 'F') {
     return c - 'A' + 10;
   }
-  return -1; // RFC 2045 6.7 (1): uppercase only from an encoder
+  return -1;  // RFC 2045 6.7 (1): uppercase only from an encoder
 }
 
 // A strict quoted-printable decoder (RFC 2045 section 6.7) that also checks the encoder's rules.
@@ -228,7 +229,7 @@ std::size_t count_fields(const std::string& message, std::string_view name)
   return Headers::parse(header_section(message)).get_all(name).size();
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("compose: a plain ASCII message, byte for byte", "[compose]")
 {
@@ -350,7 +351,7 @@ TEST_CASE("compose: attachments make multipart/mixed with base64 parts", "[compo
   for (int i = 0; i < 256; ++i) {
     all_bytes.push_back(static_cast<char>(i));
   }
-  all_bytes += all_bytes + all_bytes; // several base64 lines
+  all_bytes += all_bytes + all_bytes;  // several base64 lines
   Composition c = basic();
   c.body = "See attached.\n";
   c.attachments = {{"/home/alice/data/blob.bin", all_bytes}, {"report.PDF", "%PDF-1.4 fake"},
@@ -443,7 +444,7 @@ TEST_CASE("compose: a long non-ASCII file name is split into RFC 2231 continuati
   Composition c = basic();
   std::string name;
   for (int i = 0; i < 30; ++i) {
-    name += "\xE6\x97\xA5\xE6\x9C\xAC"; // 日本
+    name += "\xE6\x97\xA5\xE6\x9C\xAC";  // 日本
   }
   name += ".txt";
   c.attachments = {{name, "x"}};

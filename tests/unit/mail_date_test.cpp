@@ -13,18 +13,18 @@ std::string utc(std::string_view date)
   return parsed ? format_rfc3339(*parsed) : "nullopt";
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("date: RFC 5322 Appendix A dates", "[mail]")
 {
-  CHECK(utc("Fri, 21 Nov 1997 09:55:06 -0600") == "1997-11-21T15:55:06Z"); // A.1.1
-  CHECK(utc("Tue, 1 Jul 2003 10:52:37 +0200") == "2003-07-01T08:52:37Z");  // A.1.2
-  CHECK(utc("Thu, 13 Feb 1969 23:32:54 -0330") == "1969-02-14T03:02:54Z"); // A.1.3
-  CHECK(utc("Fri, 21 Nov 1997 10:01:10 -0600") == "1997-11-21T16:01:10Z"); // A.3
+  CHECK(utc("Fri, 21 Nov 1997 09:55:06 -0600") == "1997-11-21T15:55:06Z");  // A.1.1
+  CHECK(utc("Tue, 1 Jul 2003 10:52:37 +0200") == "2003-07-01T08:52:37Z");   // A.1.2
+  CHECK(utc("Thu, 13 Feb 1969 23:32:54 -0330") == "1969-02-14T03:02:54Z");  // A.1.3
+  CHECK(utc("Fri, 21 Nov 1997 10:01:10 -0600") == "1997-11-21T16:01:10Z");  // A.3
   CHECK(utc("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n"
-            "               -0330 (Newfoundland Time)") == "1969-02-14T03:02:00Z");        // A.5
-  CHECK(utc("21 Nov 97 09:55:06 GMT") == "1997-11-21T09:55:06Z");                          // A.6.2
-  CHECK(utc("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600") == "1997-11-21T15:55:06Z"); // A.6.3
+            "               -0330 (Newfoundland Time)") == "1969-02-14T03:02:00Z");         // A.5
+  CHECK(utc("21 Nov 97 09:55:06 GMT") == "1997-11-21T09:55:06Z");                           // A.6.2
+  CHECK(utc("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600") == "1997-11-21T15:55:06Z");  // A.6.3
 }
 
 TEST_CASE("date: optional day name, missing seconds, whitespace", "[mail]")

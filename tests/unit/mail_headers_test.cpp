@@ -50,7 +50,7 @@ TEST_CASE("headers: get is case-insensitive and returns the first; get_all retur
   const auto all = h.get_all("Received");
   REQUIRE(all.size() == 2);
   CHECK(all[1] == "two");
-  CHECK(h.fields()[1].name == "RECEIVED"); // the name as written
+  CHECK(h.fields()[1].name == "RECEIVED");  // the name as written
 }
 
 TEST_CASE("headers: mbox From line, garbage lines and stray continuations are skipped", "[mail]")

@@ -51,7 +51,7 @@ TEST_CASE("rfc2047: case of charset and encoding, RFC 2231 language suffix", "[m
                                                       "e");
   CHECK(decode_rfc2047("=?utf-8*en?Q?hello_world?=") == "hello world");
   CHECK(decode_rfc2047("=?US-ASCII*EN?Q?Keith_Moore?=") == "Keith Moore");
-  CHECK(decode_rfc2047("=?utf-8?q?=c3=a9?=") == "\xC3\xA9"); // lowercase hex
+  CHECK(decode_rfc2047("=?utf-8?q?=c3=a9?=") == "\xC3\xA9");  // lowercase hex
 }
 
 TEST_CASE("rfc2047: base64 without padding", "[mail]")
@@ -63,17 +63,17 @@ TEST_CASE("rfc2047: base64 without padding", "[mail]")
 TEST_CASE("rfc2047: charsets through iconv", "[mail]")
 {
   CHECK(decode_rfc2047("=?koi8-r?B?8NLJ18XU?=") ==
-        "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82"); // Привет
+        "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82");  // Привет
   CHECK(decode_rfc2047("=?Shift_JIS?B?k/qWe4zq?=") ==
-        "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"); // 日本語
+        "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");  // 日本語
   CHECK(decode_rfc2047("=?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=") ==
         "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");
-  CHECK(decode_rfc2047("=?gb2312?B?1tDOxA==?=") == "\xE4\xB8\xAD\xE6\x96\x87"); // 中文
+  CHECK(decode_rfc2047("=?gb2312?B?1tDOxA==?=") == "\xE4\xB8\xAD\xE6\x96\x87");  // 中文
   CHECK(decode_rfc2047("=?big5?B?pKSk5Q==?=") == "\xE4\xB8\xAD\xE6\x96\x87");
   CHECK(decode_rfc2047("=?windows-1252?B?k3F1b3RlZJQ=?=") == "\xE2\x80\x9Cquoted\xE2\x80\x9D");
   // Mislabelled Windows-1252 quotes in an ISO-8859-1 word decode as Windows-1252.
   CHECK(decode_rfc2047("=?iso-8859-1?Q?=93quoted=94?=") == "\xE2\x80\x9Cquoted\xE2\x80\x9D");
-  CHECK(decode_rfc2047("=?iso-8859-15?Q?=A4?=") == "\xE2\x82\xAC"); // €
+  CHECK(decode_rfc2047("=?iso-8859-15?Q?=A4?=") == "\xE2\x82\xAC");  // €
 }
 
 TEST_CASE("rfc2047: a character split across adjacent encoded-words", "[mail]")
@@ -89,7 +89,7 @@ TEST_CASE("rfc2047: malformed encoded-words and unknown charsets are left as is"
            "=?utf-8?Q?no end",
            "=?utf-8?X?unknown encoding?=",
            "=?utf-8?B?not*base64?=",
-           "=?utf-8?B?A?=", // a single sextet
+           "=?utf-8?B?A?=",  // a single sextet
            "=??Q?empty charset?=",
            "=?no-such-charset?Q?abc?=",
            "=?utf-8?Q?abc",
@@ -103,7 +103,7 @@ TEST_CASE("rfc2047: malformed encoded-words and unknown charsets are left as is"
     CHECK(decode_rfc2047(text) == text);
   }
   CHECK(decode_rfc2047("=?bogus?Q?x?= =?utf-8?Q?y?=") == "=?bogus?Q?x?= y");
-  CHECK(decode_rfc2047("=?utf-8?Q?a=?= ok") == "a= ok"); // stray "=" kept
+  CHECK(decode_rfc2047("=?utf-8?Q?a=?= ok") == "a= ok");  // stray "=" kept
 }
 
 TEST_CASE("rfc2047: raw 8-bit text is left alone, invalid UTF-8 in a word is replaced", "[mail]")
@@ -112,12 +112,12 @@ TEST_CASE("rfc2047: raw 8-bit text is left alone, invalid UTF-8 in a word is rep
   CHECK(decode_rfc2047("=?utf-8?q?a=FFb?=") == "a\xEF\xBF\xBD"
                                                "b");
   CHECK(decode_rfc2047("=?us-ascii?q?a=FFb?=") == "a\xC3\xBF"
-                                                  "b"); // as Windows-1252
+                                                  "b");  // as Windows-1252
 }
 
 TEST_CASE("rfc2047: every output of a word is valid UTF-8", "[mail]")
 {
-  CHECK(is_valid_utf8(decode_rfc2047("=?shift_jis?q?=82?="))); // truncated double byte
+  CHECK(is_valid_utf8(decode_rfc2047("=?shift_jis?q?=82?=")));  // truncated double byte
   CHECK(is_valid_utf8(decode_rfc2047("=?iso-2022-jp?q?=1B$B?=")));
 }
 
@@ -129,11 +129,11 @@ TEST_CASE("sanitize_utf8: invalid sequences become U+FFFD", "[mail]")
         "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
   CHECK(sanitize_utf8("a\xFF"
                       "b") == "a" + fffd + "b");
-  CHECK(sanitize_utf8("\xC0\x80") == fffd + fffd);                       // overlong
-  CHECK(sanitize_utf8("\xE0\x80\x80") == fffd + fffd + fffd);            // overlong
-  CHECK(sanitize_utf8("\xED\xA0\x80") == fffd + fffd + fffd);            // surrogate
-  CHECK(sanitize_utf8("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd); // > U+10FFFF
-  CHECK(sanitize_utf8("\xE2\x82") == fffd); // truncated: one maximal subpart
+  CHECK(sanitize_utf8("\xC0\x80") == fffd + fffd);                        // overlong
+  CHECK(sanitize_utf8("\xE0\x80\x80") == fffd + fffd + fffd);             // overlong
+  CHECK(sanitize_utf8("\xED\xA0\x80") == fffd + fffd + fffd);             // surrogate
+  CHECK(sanitize_utf8("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd);  // > U+10FFFF
+  CHECK(sanitize_utf8("\xE2\x82") == fffd);  // truncated: one maximal subpart
   CHECK(sanitize_utf8("\xE2\x82x") == fffd + "x");
   CHECK(sanitize_utf8("\xF0\x9F\x98") == fffd);
   CHECK(sanitize_utf8(std::string("a\0b", 3)) == std::string("a\0b", 3));

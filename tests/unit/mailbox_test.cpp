@@ -2,6 +2,7 @@
 #include "mailbox/message.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <cstdint>
 #include <vector>
 
@@ -19,14 +20,14 @@ Message sized(std::uint64_t number, std::uint64_t octets)
   return m;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("mailbox: octets add up, and stop at UINT64_MAX", "[mailbox]")
 {
   CHECK(add_octets(0, 0) == 0);
   CHECK(add_octets(1200, 10) == 1210);
   CHECK(add_octets(UINT64_MAX - 1, 1) == UINT64_MAX);
-  CHECK(add_octets(UINT64_MAX - 1, 2) == UINT64_MAX); // a server can claim any size
+  CHECK(add_octets(UINT64_MAX - 1, 2) == UINT64_MAX);  // a server can claim any size
   CHECK(add_octets(2, UINT64_MAX) == UINT64_MAX);
   CHECK(add_octets(UINT64_MAX, UINT64_MAX) == UINT64_MAX);
 }

@@ -110,9 +110,8 @@ struct Recorder {
   }
   bool contains(std::string_view needle) const
   {
-    return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
-      return l.find(needle) != std::string::npos;
-    });
+    return std::any_of(lines.begin(), lines.end(),
+                       [&](const std::string& l) { return l.find(needle) != std::string::npos; });
   }
 };
 
@@ -161,8 +160,7 @@ TEST_CASE("an RFC 1939 session read one byte at a time", "[pop3-client]")
   CHECK(apop_timestamp(client.greeting()) == "<1896.697170952@dbc.mtview.ca.us>");
   CHECK_FALSE(client.capa().known);
   client.login_apop("mrose", Secret("tanstaaf"));
-  CHECK(server.sent().find("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n") !=
-        std::string::npos);
+  CHECK(server.sent().find("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n") != std::string::npos);
   auto st = client.stat();
   CHECK(st.messages == 2);
   CHECK(st.octets == 320);
@@ -291,8 +289,8 @@ TEST_CASE("AUTH SCRAM-SHA-256 with the RFC 7677 exchange", "[pop3-client]")
   auto scram = sasl::make("SCRAM-SHA-256", credentials, "rOprNGfwEbeRWgbNEkqO");
   client.login_sasl(*scram);
   auto sent = server.sent();
-  CHECK(sent.starts_with("AUTH SCRAM-SHA-256 " + base64::encode("n,,n=user,r=rOprNGfwEbeRWgbNEkqO") +
-                         "\r\n"));
+  CHECK(sent.starts_with("AUTH SCRAM-SHA-256 " +
+                         base64::encode("n,,n=user,r=rOprNGfwEbeRWgbNEkqO") + "\r\n"));
   CHECK(sent.find(base64::encode("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
                                  "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")) !=
         std::string::npos);
@@ -401,10 +399,13 @@ TEST_CASE("the body of a message read at once reaches the sink in one piece", "[
   std::string got;
   int chunks = 0;
   Requests requests(client);
-  requests.retr(1, LineEnding::lf, {{}, [&](std::string_view data) {
-                                      ++chunks;
-                                      got += data;
-                                    }, {}});
+  requests.retr(1, LineEnding::lf,
+                {{},
+                 [&](std::string_view data) {
+                   ++chunks;
+                   got += data;
+                 },
+                 {}});
   requests.run();
   CHECK(got == body);
   CHECK(chunks == 1);
@@ -443,8 +444,8 @@ DeleterRun delete_with(const std::string& replies, const std::vector<Chosen>& ch
 
 TEST_CASE("Deleter: DELE for each message chosen, each outcome reported", "[pop3-client]")
 {
-  auto run = delete_with("+OK marked\r\n-ERR [SYS/TEMP] locked\r\n", {{1, "u1"}, {3, "u3"}},
-                         DryRun::no);
+  auto run =
+      delete_with("+OK marked\r\n-ERR [SYS/TEMP] locked\r\n", {{1, "u1"}, {3, "u3"}}, DryRun::no);
   CHECK(run.sent == "DELE 1\r\nDELE 3\r\n");
   REQUIRE(run.outcomes.size() == 2);
   CHECK(run.outcomes[0].result == Deletion::Result::marked);

@@ -53,8 +53,7 @@ Parsed parse(std::string_view wire, ReplyShape shape, std::vector<std::size_t> c
   return out;
 }
 
-Parsed parse_whole(std::string_view wire, ReplyShape shape,
-                   LineEnding ending = LineEnding::crlf)
+Parsed parse_whole(std::string_view wire, ReplyShape shape, LineEnding ending = LineEnding::crlf)
 {
   return parse(wire, shape, {}, ending);
 }

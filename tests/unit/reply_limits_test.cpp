@@ -141,8 +141,9 @@ TEST_CASE("Headers::keep_only keeps the named fields, bounded", "[mail][limits]"
 {
   std::string block = "From: a@example.org\nX-Junk: " + std::string(100000, 'j') +
                       "\nSubject: " + std::string(5000, 's') + "\xc3\xa9" +
-                      "\nReceived: " + std::string(3000, 'r') + "\nReceived: " +
-                      std::string(3000, 'q') + "\nDate: Mon, 1 Jun 2020 12:00:00 +0000\n\n";
+                      "\nReceived: " + std::string(3000, 'r') +
+                      "\nReceived: " + std::string(3000, 'q') +
+                      "\nDate: Mon, 1 Jun 2020 12:00:00 +0000\n\n";
   auto headers = mail::Headers::parse(block);
   headers.keep_only({"from", "SUBJECT", "Received", "Date"}, 4096, 10000);
   REQUIRE(headers.fields().size() == 4);  // the second Received does not fit in 10000

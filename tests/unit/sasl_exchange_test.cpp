@@ -50,8 +50,8 @@ TEST_CASE("Exchange: CRAM-MD5, RFC 2195 section 2", "[sasl]")
 TEST_CASE("Exchange: SCRAM-SHA-256, RFC 7677 section 3, with the server signature checked",
           "[sasl]")
 {
-  auto scram = mw::sasl::make("SCRAM-SHA-256", credentials("user", "pencil"),
-                              "rOprNGfwEbeRWgbNEkqO");
+  auto scram =
+      mw::sasl::make("SCRAM-SHA-256", credentials("user", "pencil"), "rOprNGfwEbeRWgbNEkqO");
   Exchange exchange(*scram);
   CHECK(exchange.initial() == mw::base64::encode("n,,n=user,r=rOprNGfwEbeRWgbNEkqO"));
   CHECK(exchange.respond(mw::base64::encode(
@@ -67,8 +67,8 @@ TEST_CASE("Exchange: SCRAM-SHA-256, RFC 7677 section 3, with the server signatur
 
 TEST_CASE("Exchange: success without SCRAM's server signature is refused", "[sasl]")
 {
-  auto scram = mw::sasl::make("SCRAM-SHA-256", credentials("user", "pencil"),
-                              "rOprNGfwEbeRWgbNEkqO");
+  auto scram =
+      mw::sasl::make("SCRAM-SHA-256", credentials("user", "pencil"), "rOprNGfwEbeRWgbNEkqO");
   Exchange exchange(*scram);
   exchange.initial();
   CHECK_THROWS_AS(exchange.succeed(), mw::Error);

@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <string>
 
 using namespace std::string_literals;
@@ -49,7 +50,7 @@ std::unique_ptr<mw::sasl::Mechanism> rfc7677_scram()
   return mw::sasl::make("SCRAM-SHA-256", credentials("user", "pencil"), k_scram_nonce);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("supported() lists the mechanisms strongest first", "[sasl]")
 {
@@ -123,7 +124,7 @@ TEST_CASE("LOGIN sends the user, then the password, by order", "[sasl]")
 {
   auto login = mw::sasl::make("login", credentials("tim", "tanstaaftanstaaf"));
   CHECK(login->initial_response() == std::nullopt);
-  CHECK(login->respond("Password:") == "tim"); // order counts, not the text
+  CHECK(login->respond("Password:") == "tim");  // order counts, not the text
   CHECK(login->respond("Username:") == "tanstaaftanstaaf");
   check_error([&] { login->respond("Password:"); }, mw::ExitCode::protocol, "LOGIN",
               "tanstaaftanstaaf");
@@ -237,7 +238,7 @@ TEST_CASE("SCRAM-SHA-256 makes a random nonce when none is given", "[sasl]")
   CHECK(a != b);
   REQUIRE(a.rfind("n,,n=user,r=", 0) == 0);
   const std::string nonce = a.substr(std::string("n,,n=user,r=").size());
-  CHECK(nonce.size() == 32); // 24 bytes in base64
+  CHECK(nonce.size() == 32);  // 24 bytes in base64
   CHECK(nonce.find(',') == std::string::npos);
   // The same object gives the same client-first each time.
   CHECK(*first->initial_response() == a);
@@ -246,20 +247,20 @@ TEST_CASE("SCRAM-SHA-256 makes a random nonce when none is given", "[sasl]")
 TEST_CASE("SCRAM-SHA-256 rejects malformed server-first messages", "[sasl]")
 {
   const char* const malformed[] = {
-      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==",            // no i=
-      "r=rOprNGfwEbeRWgbNEkqOxyz,i=4096",                                // no s=
-      "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",                               // no r=
-      "s=W22ZaJ0SNY7soEsUEjb6gQ==,r=rOprNGfwEbeRWgbNEkqOxyz,i=4096",     // wrong order
-      "r=someoneelse,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",                 // nonce not ours
-      "r=rOprNGfwEbeRWgbN,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",            // nonce truncated
-      "r=rOprNGfwEbeRWgbNEkqOxyz,s=not*base64,i=4096",                   // bad salt
-      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0",        // zero iterations
-      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=-1",       //
-      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=",         //
-      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4k",       //
-      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=10000001", // absurd
+      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==",             // no i=
+      "r=rOprNGfwEbeRWgbNEkqOxyz,i=4096",                                 // no s=
+      "s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",                                // no r=
+      "s=W22ZaJ0SNY7soEsUEjb6gQ==,r=rOprNGfwEbeRWgbNEkqOxyz,i=4096",      // wrong order
+      "r=someoneelse,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",                  // nonce not ours
+      "r=rOprNGfwEbeRWgbN,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",             // nonce truncated
+      "r=rOprNGfwEbeRWgbNEkqOxyz,s=not*base64,i=4096",                    // bad salt
+      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0",         // zero iterations
+      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=-1",        //
+      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=",          //
+      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4k",        //
+      "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=10000001",  // absurd
       "r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=99999999999999999999999",
-      "m=ext,r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", // mandatory ext
+      "m=ext,r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",  // mandatory ext
   };
   for (const char* server_first : malformed) {
     INFO(server_first);
@@ -317,7 +318,7 @@ TEST_CASE("XOAUTH2 works in the two-step form Office 365 requires", "[sasl]")
                            "auth=Bearer EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA\x01\x01";
   auto xoauth2 = mw::sasl::make(
       "xoauth2", credentials("me@contoso.com", "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"));
-  CHECK(xoauth2->respond("") == blob); // AUTH XOAUTH2, "+ ", blob
+  CHECK(xoauth2->respond("") == blob);  // AUTH XOAUTH2, "+ ", blob
   CHECK(xoauth2->respond("{\"status\":\"400\"}") == "");
   check_error([&] { xoauth2->respond(""); }, mw::ExitCode::protocol, "XOAUTH2",
               "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA");

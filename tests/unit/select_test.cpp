@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <limits>
 
 using namespace std::chrono_literals;
@@ -39,7 +40,7 @@ template <typename F> std::string usage_error(F f)
 // 2024-01-31T00:00:00Z
 const std::chrono::sys_seconds k_now = std::chrono::sys_days{std::chrono::January / 31 / 2024};
 
-} // namespace
+}  // namespace
 
 TEST_CASE("parse_ranges: good input", "[select]")
 {
@@ -269,7 +270,7 @@ TEST_CASE("Selection: UIDs", "[select]")
   CHECK(s.uids() == std::vector<std::string>{"UID-1", "uid-2"});
   CHECK(s.matches(message(1, 1, "UID-1"), nullptr, k_now));
   CHECK(s.matches(message(9, 1, "uid-2"), nullptr, k_now));
-  CHECK_FALSE(s.matches(message(1, 1, "uid-1"), nullptr, k_now)); // UIDs are case-sensitive
+  CHECK_FALSE(s.matches(message(1, 1, "uid-1"), nullptr, k_now));  // UIDs are case-sensitive
   CHECK_FALSE(s.matches(message(1, 1), nullptr, k_now));
   CHECK(usage_error([&] { s.add_uid(""); }) ==
         "invalid UID '' (expected printable characters without spaces, as `list` shows them)");
@@ -353,24 +354,24 @@ TEST_CASE("Selection: From and Subject regexes", "[select]")
   const auto info = message(1, 10, "u1");
 
   Selection from;
-  from.set_from("example\\.com"); // case-insensitive, searched not fully matched
+  from.set_from("example\\.com");  // case-insensitive, searched not fully matched
   CHECK(from.matches(info, &h, k_now));
-  from.set_from("^J\xC3\xB6rg"); // decoded before matching
+  from.set_from("^J\xC3\xB6rg");  // decoded before matching
   CHECK(from.matches(info, &h, k_now));
   from.set_from("^joerg@");
   CHECK_FALSE(from.matches(info, &h, k_now));
 
   Selection subject;
   subject.set_subject("gr\xC3\xBC\xC3\x9F"
-                      "e"); // exact UTF-8, ASCII part in another case
+                      "e");  // exact UTF-8, ASCII part in another case
   CHECK(subject.matches(info, &h, k_now));
   subject.set_subject("BERLIN$");
   CHECK(subject.matches(info, &h, k_now));
-  subject.set_subject("R3LDvMOfZQ"); // the encoded form is not what is matched
+  subject.set_subject("R3LDvMOfZQ");  // the encoded form is not what is matched
   CHECK_FALSE(subject.matches(info, &h, k_now));
 
   const auto no_subject = Headers::parse("From: x@example.com\r\n\r\n");
-  subject.set_subject(".*"); // a missing header never matches, not even .*
+  subject.set_subject(".*");  // a missing header never matches, not even .*
   CHECK_FALSE(subject.matches(message(1, 1), &no_subject, k_now));
 
   CHECK_THAT(usage_error([&] { subject.set_subject("[unclosed"); }),
@@ -395,7 +396,7 @@ TEST_CASE("Selection: --header filters", "[select]")
   spam.add_header("x-spam-flag: ^yes$");
   CHECK(spam.matches(info, &h, k_now));
 
-  Selection any_received; // any field of that name may match
+  Selection any_received;  // any field of that name may match
   any_received.add_header("Received: relay\\.example");
   CHECK(any_received.matches(info, &h, k_now));
 
@@ -407,7 +408,7 @@ TEST_CASE("Selection: --header filters", "[select]")
   missing.add_header("X-Missing:");
   CHECK_FALSE(missing.matches(info, &h, k_now));
 
-  Selection two; // several header filters must all match
+  Selection two;  // several header filters must all match
   two.add_header("X-Spam-Flag: yes");
   two.add_header("X-Tag: tea");
   CHECK_FALSE(two.matches(info, &h, k_now));
@@ -432,12 +433,12 @@ TEST_CASE("Selection: filters combine with AND", "[select]")
   CHECK(s.needs_uids());
 
   CHECK(s.matches(message(3, 500, "a"), &match, k_now));
-  CHECK_FALSE(s.matches(message(11, 500, "a"), &match, k_now)); // number
-  CHECK_FALSE(s.matches(message(3, 500, "c"), &match, k_now));  // uid
-  CHECK_FALSE(s.matches(message(3, 50, "a"), &match, k_now));   // size
-  CHECK_FALSE(s.matches(message(3, 500, "b"), &other, k_now));  // From
+  CHECK_FALSE(s.matches(message(11, 500, "a"), &match, k_now));  // number
+  CHECK_FALSE(s.matches(message(3, 500, "c"), &match, k_now));   // uid
+  CHECK_FALSE(s.matches(message(3, 50, "a"), &match, k_now));    // size
+  CHECK_FALSE(s.matches(message(3, 500, "b"), &other, k_now));   // From
   CHECK_FALSE(s.matches(message(3, 500, "a"), &match,
-                        std::chrono::sys_days{std::chrono::January / 3 / 2024})); // age
+                        std::chrono::sys_days{std::chrono::January / 3 / 2024}));  // age
 }
 
 TEST_CASE("Selection: header filters without headers are a caller bug", "[select]")

@@ -26,17 +26,18 @@ TEST_CASE("send --dry-run JSON: the envelope and the message, no outcomes", "[ou
   std::ostringstream out;
   write_json(to_json(preview()), out);
   // The document send --dry-run --json has always written, byte for byte (keys sorted).
-  CHECK(out.str() == "{\n"
-                     "  \"dry_run\": true,\n"
-                     "  \"from\": \"alice@example.org\",\n"
-                     "  \"message\": \"From: alice@example.org\\r\\nSubject: hi\\r\\n\\r\\nline\\rbare "
-                     "CR\\nbare LF\\r\\n\",\n"
-                     "  \"message_id\": \"<abc@example.org>\",\n"
-                     "  \"recipients\": [\n"
-                     "    \"bob@example.org\",\n"
-                     "    \"carol@example.org\"\n"
-                     "  ]\n"
-                     "}\n");
+  CHECK(out.str() ==
+        "{\n"
+        "  \"dry_run\": true,\n"
+        "  \"from\": \"alice@example.org\",\n"
+        "  \"message\": \"From: alice@example.org\\r\\nSubject: hi\\r\\n\\r\\nline\\rbare "
+        "CR\\nbare LF\\r\\n\",\n"
+        "  \"message_id\": \"<abc@example.org>\",\n"
+        "  \"recipients\": [\n"
+        "    \"bob@example.org\",\n"
+        "    \"carol@example.org\"\n"
+        "  ]\n"
+        "}\n");
 }
 
 TEST_CASE("send --dry-run plain: CRLF shown as LF, lone CR and LF kept", "[output]")

@@ -2,6 +2,7 @@
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@ namespace {
 
 struct Parsed {
   std::vector<Reply> replies;
-  std::size_t end = 0; // offset just past the last complete reply
+  std::size_t end = 0;  // offset just past the last complete reply
 };
 
 // Feeds `wire` in the given chunks, as the client would, collecting every complete reply.
@@ -92,7 +93,7 @@ std::optional<std::string> queue_id_of(std::string_view wire)
   return queue_id(reply_of(wire));
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("RFC 5321 Appendix D.1: a typical transaction's replies", "[smtp]")
 {
@@ -575,7 +576,7 @@ TEST_CASE("DATA encoder: longest line and 8-bit content", "[smtp]")
   encoder.encode("abc\nabcdef\r\n.xy", out);
   CHECK(encoder.longest_line() == 6);
   CHECK_FALSE(encoder.eight_bit());
-  encoder.encode("zzzzz", out); // the last line grows across chunks: ".xyzzzzz"
+  encoder.encode("zzzzz", out);  // the last line grows across chunks: ".xyzzzzz"
   CHECK(encoder.longest_line() == 6);
   encoder.finish(out);
   CHECK(encoder.longest_line() == 8);
@@ -640,8 +641,7 @@ TEST_CASE("queue ids from the final reply to DATA", "[smtp]")
   CHECK_FALSE(queue_id(Reply{}));
 }
 
-TEST_CASE("the commands without arguments, AUTH and BDAT are written by the encoders",
-          "[smtp]")
+TEST_CASE("the commands without arguments, AUTH and BDAT are written by the encoders", "[smtp]")
 {
   CHECK(mw::smtp::starttls() == "STARTTLS\r\n");
   CHECK(mw::smtp::data() == "DATA\r\n");

@@ -26,8 +26,7 @@ inline mw::mailbox::Message listed(std::uint64_t number, std::string uid, std::u
 // Writes `message` in random chunks of 0 to `max_chunk` octets (some empty, some of one byte)
 // and commits; returns where it went.
 inline std::string deliver(mw::store::Sink& sink, const mw::mailbox::Message& meta,
-                           const std::string& message, std::mt19937& random,
-                           std::size_t max_chunk)
+                           const std::string& message, std::mt19937& random, std::size_t max_chunk)
 {
   auto delivery = sink.begin(meta);
   std::size_t at = 0;

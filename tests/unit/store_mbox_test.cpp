@@ -1,12 +1,12 @@
 #include "store/mboxrd.hpp"
 #include "store/sink.hpp"
-#include "util/error.hpp"
-
-#include <algorithm>
 #include "store_helpers.hpp"
 #include "temp_dir.hpp"
+#include "util/error.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
@@ -132,7 +132,7 @@ int run_in_child(const std::function<int()>& body)
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("mboxrd quoting streams, split at every offset", "[store]")
 {

@@ -1,22 +1,22 @@
 #include "store/names.hpp"
 #include "store/sink.hpp"
 #include "store/sinks.hpp"
-#include "util/error.hpp"
-
-#include <algorithm>
 #include "store_helpers.hpp"
 #include "temp_dir.hpp"
+#include "util/error.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <random>
 #include <regex>
 #include <set>
-#include <iostream>
 #include <sstream>
 #include <string>
 #include <sys/resource.h>
@@ -108,7 +108,7 @@ int run_in_child(const std::function<int()>& body)
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("parse_output reads the four forms", "[store]")
 {
@@ -220,7 +220,7 @@ TEST_CASE("maildir: advance() syncs a batch on another thread and shows it one c
       paths.push_back(
           deliver(*sink, listed(n, "u" + std::to_string(n), 5), "Subject: a\n\nx\n", random));
     }
-    sink->advance(record); // 0 and 1 are on their way: not visible yet
+    sink->advance(record);  // 0 and 1 are on their way: not visible yet
     CHECK(order.empty());
     CHECK(names_in(dir + "/new").empty());
     paths.push_back(deliver(*sink, listed(3, "u3", 5), "Subject: b\n\ny\n", random));

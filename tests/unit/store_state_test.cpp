@@ -1,9 +1,9 @@
 #include "store/state.hpp"
+#include "temp_dir.hpp"
 #include "util/error.hpp"
 
-#include "temp_dir.hpp"
-
 #include <catch2/catch.hpp>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -55,7 +55,7 @@ private:
   std::string m_old;
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("UidState: a missing file is an empty state", "[store]")
 {
@@ -78,7 +78,8 @@ TEST_CASE("UidState: save, load and retain round-trip", "[store]")
   state.add("a-1");
   CHECK(state.size() == 3);
   state.save();
-  CHECK(read_file(path) == "# mailwrench uid state 2\n# mailbox me@pop.example:995\na-1\nb-2\nc-3\n");
+  CHECK(read_file(path) ==
+        "# mailwrench uid state 2\n# mailbox me@pop.example:995\na-1\nb-2\nc-3\n");
   CHECK((fs::status(path).permissions() & fs::perms::all) ==
         (fs::perms::owner_read | fs::perms::owner_write));
   CHECK((fs::status(tmp / "state").permissions() & fs::perms::all) == fs::perms::owner_all);
@@ -131,7 +132,8 @@ TEST_CASE("UidState: the journal keeps what a killed run stored", "[store]")
   // save() folds the journal into the file and removes it.
   next.save();
   CHECK_FALSE(fs::exists(path + ".journal"));
-  CHECK(read_file(path) == "# mailwrench uid state 2\n# mailbox me@pop.example:995\nsaved-1\nstored-2\nstored-3\n");
+  CHECK(read_file(path) ==
+        "# mailwrench uid state 2\n# mailbox me@pop.example:995\nsaved-1\nstored-2\nstored-3\n");
 }
 
 TEST_CASE("UidState: an empty file is an empty state, blank lines are skipped", "[store]")
@@ -186,8 +188,8 @@ TEST_CASE("UidState: a state of another mailbox is Error 78 naming both", "[stor
     FAIL("loaded alice's state for bob");
   } catch (const mw::Error& error) {
     CHECK(error.code() == mw::ExitCode::config);
-    CHECK_THAT(error.what(), Catch::Contains("alice@pop.example:995") &&
-                                 Catch::Contains("bob@pop.example:995"));
+    CHECK_THAT(error.what(),
+               Catch::Contains("alice@pop.example:995") && Catch::Contains("bob@pop.example:995"));
   }
   CHECK(mw::store::UidState::load(path, "alice@pop.example:995").contains("u1"));
   CHECK(mw::store::mailbox_identity("me", "POP.Example.COM", 110) == "me@pop.example.com:110");
@@ -200,7 +202,8 @@ TEST_CASE("UidState: a version 1 file is taken over and saved with its mailbox",
   auto state = mw::store::UidState::load(tmp / "old.uids", k_box);
   CHECK(state.size() == 2);
   state.save();
-  CHECK(read_file(tmp / "old.uids") == "# mailwrench uid state 2\n# mailbox " + k_box + "\nu1\nu2\n");
+  CHECK(read_file(tmp / "old.uids") ==
+        "# mailwrench uid state 2\n# mailbox " + k_box + "\nu1\nu2\n");
 }
 
 TEST_CASE("UidState: what the writer writes, the reader reads (no invalid UID is recorded)",

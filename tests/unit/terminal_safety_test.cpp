@@ -1,8 +1,8 @@
 // Issue 11 items 11 and 16: what a server or a message says cannot control a terminal, and
 // header anchors mean the whole field.
 #include "mail/headers.hpp"
-#include "mailbox/message.hpp"
 #include "mail/rfc2047.hpp"
+#include "mailbox/message.hpp"
 #include "output/render.hpp"
 #include "select/selection.hpp"
 #include "util/text.hpp"
@@ -52,8 +52,10 @@ TEST_CASE("visible: escape sequences, C1, bidi and invalid UTF-8 are shown", "[t
   CHECK(text::visible("a\tb\nc") == "a\\x09b\\x0ac");
   CHECK(text::visible("a\tb\nc\r", {.tab = true, .newline = true}) == "a\tb\nc\\x0d");
   // C1 as UTF-8 (U+009B CSI) and as a raw octet; bidi overrides.
-  CHECK(text::visible("x\xc2\x9b" "31mred") == "x<U+009B>31mred");
-  CHECK(text::visible("x\x9b" "31mred") == "x\\x9b31mred");
+  CHECK(text::visible("x\xc2\x9b"
+                      "31mred") == "x<U+009B>31mred");
+  CHECK(text::visible("x\x9b"
+                      "31mred") == "x\\x9b31mred");
   CHECK(text::visible("invoice_\u202egpj.exe") == "invoice_<U+202E>gpj.exe");
   CHECK(text::visible("\u2066\u2069\u200e\u200f\u061c") ==
         "<U+2066><U+2069><U+200E><U+200F><U+061C>");
@@ -87,9 +89,11 @@ TEST_CASE("list and send output: server text cannot control the terminal", "[out
   mailbox::Message row;
   row.number = 1;
   row.octets = 10;
-  row.uid = "u\x9b" "1";
+  row.uid = "u\x9b"
+            "1";
   row.has_headers = true;
-  row.from = "evil\xc2\x9b" "31m <e@example.org>";
+  row.from = "evil\xc2\x9b"
+             "31m <e@example.org>";
   row.subject = "\x1b]52;c;ZXZpbA==\x07 invoice_\u202egpj.exe \xff";
   for (bool terminal : {true, false}) {
     std::ostringstream out;
@@ -114,8 +118,8 @@ TEST_CASE("header anchors mean the whole field; line breaks do not split it", "[
       "From: a@example.org\nSubject: =?UTF-8?B?UXVhcnRlcmx5IHJlcG9ydApVUkdFTlQ=?=\n\n");
   mailbox::Message message;
   message.number = 1;
-  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
-      std::chrono::system_clock::now());
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
 
   select::Selection urgent;
   urgent.set_subject("^URGENT$");
@@ -135,7 +139,8 @@ TEST_CASE("header anchors mean the whole field; line breaks do not split it", "[
 
   // A raw LF cannot reach a field through the parser, but a CR can (it becomes a space) and
   // so can other controls: they are replaced before matching too.
-  const auto escaped = mail::Headers::parse("Subject: a\x1b" "b\n\n");
+  const auto escaped = mail::Headers::parse("Subject: a\x1b"
+                                            "b\n\n");
   select::Selection esc;
   esc.set_subject("^a\\\\x1bb$");
   CHECK(esc.matches(message, &escaped, now));
@@ -143,8 +148,8 @@ TEST_CASE("header anchors mean the whole field; line breaks do not split it", "[
 
 TEST_CASE("the shown header value is the one a filter matched", "[select]")
 {
-  const auto headers = mail::Headers::parse(
-      "From: boss@example.org\nFrom: attacker@evil.test\nSubject: hi\n\n");
+  const auto headers =
+      mail::Headers::parse("From: boss@example.org\nFrom: attacker@evil.test\nSubject: hi\n\n");
   select::Selection none;
   CHECK(none.shown(headers, "From") == "boss@example.org | attacker@evil.test");
   CHECK(none.shown(headers, "Subject") == "hi");
@@ -159,7 +164,8 @@ TEST_CASE("the shown header value is the one a filter matched", "[select]")
 
 TEST_CASE("JSON: C1 and bidi controls are escaped, the strings unchanged", "[output]")
 {
-  const std::string value = "a\u202eb\xc2\x9b" "c\u2066\u061c d \xff \x1b";
+  const std::string value = "a\u202eb\xc2\x9b"
+                            "c\u2066\u061c d \xff \x1b";
   std::ostringstream out;
   output::write_json(nlohmann::json{{"text", value}, {"plain", "日本 ü"}}, out);
   INFO(out.str());
@@ -167,6 +173,7 @@ TEST_CASE("JSON: C1 and bidi controls are escaped, the strings unchanged", "[out
   CHECK(out.str().find("\\u202e") != std::string::npos);
   CHECK(out.str().find("\\u009b") != std::string::npos);
   const auto back = nlohmann::json::parse(out.str());
-  CHECK(back["text"] == "a\u202eb\xc2\x9b" "c\u2066\u061c d \ufffd \x1b");
+  CHECK(back["text"] == "a\u202eb\xc2\x9b"
+                        "c\u2066\u061c d \ufffd \x1b");
   CHECK(back["plain"] == "日本 ü");
 }

@@ -9,6 +9,7 @@
 #include "util/text.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <cerrno>
 #include <fcntl.h>
 #include <string>
@@ -44,7 +45,7 @@ mw::sasl::Credentials credentials()
   return result;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("append_hex appends two digits in the case asked for", "[util]")
 {
