@@ -38,6 +38,9 @@ public:
   explicit DotLock(const std::string& mbox_path) : m_path(mbox_path + ".lock")
   {
     for (int attempt = 0; attempt < k_dot_lock_attempts; ++attempt) {
+      if (link_complete_lock()) {
+        return;
+      }
       const int fd = file::open_retrying(
           m_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, k_file_mode);
       if (fd >= 0) {
@@ -64,6 +67,36 @@ public:
   }
 
 private:
+  // Takes the lock as an unnamed file (O_TMPFILE) that holds our pid before it is linked in
+  // under the lock's name: a kill at any moment leaves no lock or a complete one, never an
+  // empty lock whose holder cannot be told dead, which would hold off every later run and
+  // every delivery agent for 10 minutes. False when the lock exists, or when the file system
+  // (or a missing /proc) does not allow it: then create() below does it in two steps.
+  bool link_complete_lock()
+  {
+    const auto slash = m_path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "."
+                            : slash == 0               ? "/"
+                                                       : m_path.substr(0, slash);
+    const int fd = file::open_retrying(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, k_file_mode);
+    if (fd < 0) {
+      return false;
+    }
+    const file::Fd owner(fd);
+    try {
+      file::write_all(fd, std::to_string(::getpid()) + "\n", m_path);
+    } catch (const Error& e) {
+      // (Unnamed, it goes with its descriptor.)
+      throw Error(e.code(), std::string(e.what()) + " (the unfinished lock was removed)");
+    }
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, m_path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      return false;
+    }
+    m_held = true;
+    return true;
+  }
+
   // Writes our pid into the lock just created as `fd`. A lock that cannot be completed (a full
   // disk) is removed: left empty, it would hold off every later run and every delivery agent.
   void create(int fd)
