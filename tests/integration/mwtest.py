@@ -641,6 +641,12 @@ def transcript_has_secret(text: str, user: str, password: str) -> list[str]:
 # --------------------------------------------------------------------------- main
 
 def main():
+    """Runs the scenarios and exits with the status ctest reads: it exits itself, so that a
+    test file whose last line forgot sys.exit() cannot report its failures as passes."""
+    sys.exit(_run())
+
+
+def _run():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mailwrench")
     ap.add_argument("--dir")
