@@ -153,21 +153,28 @@ int run(const cli::Context& context, bool check)
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        context.now().time_since_epoch())
                        .count();
-  const auto verdicts = output::judge(info, now);
+  auto verdicts = output::judge(info, now);
+  int code = 0;
+  if (check) {
+    const bool failed = std::any_of(verdicts.begin(), verdicts.end(), [](const auto& v) {
+      return v.status == output::Verdict::Status::fail;
+    });
+    code = failed ? 1 : 0;
+  } else {
+    // Without --check: 1 when the certificate fails verification or the login fails.
+    code = (info.tls && !info.tls->verified()) || info.login == "failed" ? 1 : 0;
+  }
+  // -q (cron): nothing to say when all is well.
+  if (s.quiet && !s.json && code == 0) {
+    return code;
+  }
   const auto* shown = check ? &verdicts : nullptr;
   if (s.json) {
     output::write_json(output::to_json(info, shown, now), context.out);
   } else {
     output::render_plain(info, shown, now, context.out);
   }
-  if (check) {
-    const bool failed = std::any_of(verdicts.begin(), verdicts.end(), [](const auto& v) {
-      return v.status == output::Verdict::Status::fail;
-    });
-    return failed ? 1 : 0;
-  }
-  // Without --check: 1 when the certificate fails verification or the login fails.
-  return (info.tls && !info.tls->verified()) || info.login == "failed" ? 1 : 0;
+  return code;
 }
 
 }  // namespace

@@ -122,6 +122,17 @@ def pop3s_check_passes(ctx):
 
 
 @scenario
+def quiet_check_for_cron(ctx):
+    """-q --check prints nothing when nothing fails (cron), and the report when something does."""
+    res = ctx.run(["-q", "info", "--check"] + ctx.conn("pop3s", user=None))
+    expect_ok(res, "info --check -q of a sound POP3S server")
+    eq((res.stdout, res.stderr), ("", ""), "output of a quiet check that passes", res)
+    res = ctx.run(["-q", "info", "--check"] + ctx.conn("pop3s", user=None, host="127.0.0.2"))
+    eq(res.rc, 1, "exit code of a quiet check that fails", res)
+    check("fail  certificate-name:" in res.stdout, "the failing verdict is shown", res)
+
+
+@scenario
 def wrong_host_reported(ctx):
     """127.0.0.2 is not in the certificate: the chain is still reported, the name mismatch is
     the reason, exit 1, and the login does not happen (no password to a wrong name)."""
