@@ -76,7 +76,13 @@ void look(const cli::Context& context, output::ServerInfo& info)
     if (caps.known && !caps.stls) {
       info.login_detail = "the server does not offer STLS";
     } else {
-      client.stls();
+      try {
+        client.stls();
+      } catch (const Error& e) {
+        // Refused, or the handshake failed: reported (a verdict with --check), not an error.
+        info.tls_error = e.what();
+        return;
+      }
       info.tls = connection->tls_session();
       info.capabilities.push_back(stage_of("tls", client.capa(), true));
     }
@@ -145,6 +151,9 @@ int run(const cli::Context& context, bool check)
   info.host = s.host;
   info.port = s.port;
   info.tls_mode = mode_name(s.tls);
+  if (!s.fingerprint.empty()) {
+    info.pin = net::normalize_fingerprint(s.fingerprint);  // a usage error before connecting
+  }
   look(context, info);
   log_in(context, info);
   if (check) {
@@ -161,8 +170,11 @@ int run(const cli::Context& context, bool check)
     });
     code = failed ? 1 : 0;
   } else {
-    // Without --check: 1 when the certificate fails verification or the login fails.
-    code = (info.tls && !info.tls->verified()) || info.login == "failed" ? 1 : 0;
+    // Without --check: 1 when the certificate fails verification (with --fingerprint: has
+    // another SHA-256), STLS fails or the login fails.
+    const bool trusted = info.pin.empty() ? info.tls && info.tls->verified()
+                                          : output::pin_matches(info);
+    code = (info.tls && !trusted) || !info.tls_error.empty() || info.login == "failed" ? 1 : 0;
   }
   // -q (cron): nothing to say when all is well.
   if (s.quiet && !s.json && code == 0) {

@@ -92,6 +92,20 @@ Pop3Facts pop3_facts(const std::vector<std::string>& lines)
   return facts;
 }
 
+bool pin_matches(const ServerInfo& info)
+{
+  if (info.pin.empty() || !info.tls || info.tls->chain.empty()) {
+    return false;
+  }
+  std::string actual;
+  for (char c : info.tls->chain.front().sha256) {
+    if (c != ':') {
+      actual += c;
+    }
+  }
+  return actual == info.pin;
+}
+
 std::string_view status_name(Verdict::Status status)
 {
   switch (status) {
@@ -170,6 +184,21 @@ std::vector<Verdict> judge(const ServerInfo& info, std::int64_t now)
     out.push_back(untrusted.empty()
                       ? Verdict{"certificate-trust", S::pass, "the chain is trusted"}
                       : Verdict{"certificate-trust", S::fail, "not trusted: " + untrusted});
+    if (!info.pin.empty()) {
+      const bool pinned = pin_matches(info);
+      out.push_back(pinned ? Verdict{"certificate-pin", S::pass,
+                                     "the certificate has the --fingerprint given"}
+                           : Verdict{"certificate-pin", S::fail,
+                                     "the certificate's SHA-256 is not the --fingerprint given"});
+      // A matching pin replaces the chain and name checks (as for every command).
+      for (auto& verdict : out) {
+        if (pinned && verdict.status == S::fail &&
+            (verdict.check == "certificate-name" || verdict.check == "certificate-trust")) {
+          verdict.status = S::warn;
+          verdict.reason += " (the certificate is pinned with --fingerprint)";
+        }
+      }
+    }
   }
   if (info.legacy_tls) {
     out.push_back(*info.legacy_tls
@@ -193,10 +222,14 @@ std::vector<Verdict> judge(const ServerInfo& info, std::int64_t now)
     } else {
       out.push_back({"password-before-tls", S::pass, "no password login before TLS"});
     }
-    out.push_back(facts.stls ? Verdict{"stls-offered", S::pass, "STLS is offered"}
-                             : Verdict{"stls-offered", S::fail,
-                                       "no STLS on a plain port: the connection cannot be "
-                                       "encrypted"});
+    if (!info.tls_error.empty()) {
+      out.push_back({"stls-offered", S::fail, "STLS failed: " + info.tls_error});
+    } else {
+      out.push_back(facts.stls ? Verdict{"stls-offered", S::pass, "STLS is offered"}
+                               : Verdict{"stls-offered", S::fail,
+                                         "no STLS on a plain port: the connection cannot be "
+                                         "encrypted"});
+    }
     std::vector<std::string> other;
     for (const auto& mech : facts.sasl) {
       if (mech != "PLAIN" && mech != "LOGIN") {
@@ -261,6 +294,9 @@ void render_plain(const ServerInfo& info, const std::vector<Verdict>* verdicts, 
         out << "    " << line << "\n";
       }
     }
+  }
+  if (!info.tls_error.empty()) {
+    out << "TLS: failed: " << text::one_line(info.tls_error) << "\n";
   }
   for (const auto& stage : info.capabilities) {
     const std::string when = stage.stage == "plain" ? "before TLS"
@@ -350,6 +386,7 @@ nlohmann::json to_json(const ServerInfo& info, const std::vector<Verdict>* verdi
   } else {
     doc["tls"] = nullptr;
   }
+  doc["tls_error"] = info.tls_error.empty() ? json(nullptr) : json(info.tls_error);
   json stages = json::array();
   for (const auto& stage : info.capabilities) {
     json entry = {{"stage", stage.stage},

@@ -48,6 +48,8 @@ struct ServerInfo {
   double capa_ms = 0;      // the first CAPA's round trip
   std::vector<CapabilityStage> capabilities;
   std::optional<net::TlsSession> tls;
+  std::string tls_error;          // why STLS or its handshake failed ("" if it did not)
+  std::string pin;                // --fingerprint given, normalised (upper hex, no colons)
   std::string login = "skipped";  // "ok", "failed" or "skipped"
   std::string login_detail;       // why it failed or was skipped
   std::optional<bool> legacy_tls;  // TLS 1.0/1.1 accepted (probed by --check only)
@@ -57,12 +59,16 @@ struct ServerInfo {
 // One verdict of `info --check`.
 struct Verdict {
   enum class Status { pass, warn, fail };
-  std::string check;  // certificate-expiry, certificate-name, certificate-trust, legacy-tls,
+  std::string check;  // certificate-expiry, certificate-name, certificate-trust,
+                      // certificate-pin, legacy-tls,
                       // password-before-tls, stls-offered, auth-in-clear, login
   Status status = Status::pass;
   std::string reason;
 };
 std::string_view status_name(Verdict::Status status);
+
+// Whether the server's certificate has the SHA-256 of --fingerprint (ServerInfo::pin).
+bool pin_matches(const ServerInfo& info);
 
 // The verdicts on `info` at time `now` (seconds since the epoch, UTC).
 std::vector<Verdict> judge(const ServerInfo& info, std::int64_t now);

@@ -188,6 +188,43 @@ def scripted_user_before_tls_no_stls(ctx):
 
 
 @scenario
+def scripted_stls_refused(ctx):
+    """CAPA lists STLS but STLS is refused: the report says so (exit 1; --check: stls-offered
+    fails), instead of ending with an error and no report."""
+    capa = multiline("+OK", ["STLS", "UIDL", "TOP", "USER"])
+    with ScriptedServer([on(r"CAPA", capa, times=None), on(r"STLS", "-ERR [SYS/TEMP] not now"),
+                         on(r"QUIT", "+OK", times=None)]) as srv:
+        doc, res = info_json(ctx, ["-H", "127.0.0.1", "-p", str(srv.port), "--tls", "starttls",
+                                   "--check"], 1, "info --check, STLS refused")
+        check("not now" in (doc["tls_error"] or ""), "the refusal is reported", res)
+        v = verdicts(doc)
+        eq(v.get("stls-offered"), "fail", "stls-offered", res)
+        eq(v.get("password-before-tls"), "fail", "USER before TLS", res)
+        eq(doc["tls"], None, "no TLS session", res)
+
+
+@scenario
+def pinned_self_signed(ctx):
+    """--fingerprint of a self-signed certificate: the pin matches (certificate-pin pass), the
+    untrusted chain is a warning, exit 0; another pin fails."""
+    certs = TestCerts(ctx.scratch / "certs")
+    good_pin = certs.fingerprint("self_signed")
+    capa = multiline("+OK", ["SASL PLAIN", "UIDL", "TOP"])
+    for pin, code, status in ((good_pin, 0, "pass"), ("00" * 32, 1, "fail")):
+        with ScriptedServer([on(r"CAPA", capa, times=None), on(r"QUIT", "+OK", times=None)],
+                            tls_context=certs.server_context("self_signed"), implicit_tls=True) as srv:
+            doc, res = info_json(ctx, ["-H", "127.0.0.1", "-p", str(srv.port), "--tls", "implicit",
+                                       "--cacert", certs.ca, "--fingerprint", pin, "--check"], code,
+                                 f"info --check --fingerprint ({status})")
+            v = verdicts(doc)
+            eq(v.get("certificate-pin"), status, "certificate-pin", res)
+            eq(v.get("certificate-trust"), "warn" if status == "pass" else "fail", "certificate-trust", res)
+            res = ctx.run(["info", "-H", "127.0.0.1", "-p", str(srv.port), "--tls", "implicit",
+                           "--cacert", certs.ca, "--fingerprint", pin])
+            eq(res.rc, code, "exit code without --check", res)
+
+
+@scenario
 def scripted_hostile_greeting(ctx):
     """A greeting with terminal escapes is shown made safe (no ESC reaches the terminal)."""
     with ScriptedServer([on(r"CAPA", "-ERR no", times=None), on(r"QUIT", "+OK", times=None)],

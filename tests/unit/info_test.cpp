@@ -174,3 +174,34 @@ TEST_CASE("info: certificate facts for people, and the JSON schema", "[info]")
   CHECK(plain.str().find("TLS session: TLSv1.3 TLS_AES_256_GCM_SHA384") != std::string::npos);
   CHECK(plain.str().find("  warn  certificate-expiry:") != std::string::npos);
 }
+
+TEST_CASE("info: a matching --fingerprint pin turns name and trust failures into warnings",
+          "[info]")
+{
+  auto info = implicit_tls(90);
+  info.tls->chain[0].sha256 = "AB:CD";
+  info.tls->problems = {{0, 18, "self-signed certificate", false}};
+  info.pin = "ABCD";
+  CHECK(pin_matches(info));
+  auto verdicts = judge(info, k_now);
+  CHECK(find(verdicts, "certificate-pin").status == Verdict::Status::pass);
+  CHECK(find(verdicts, "certificate-trust").status == Verdict::Status::warn);
+  info.pin = "ABCE";
+  CHECK(!pin_matches(info));
+  verdicts = judge(info, k_now);
+  CHECK(find(verdicts, "certificate-pin").status == Verdict::Status::fail);
+  CHECK(find(verdicts, "certificate-trust").status == Verdict::Status::fail);
+}
+
+TEST_CASE("info: a failed STLS is the stls-offered verdict", "[info]")
+{
+  ServerInfo info;
+  info.host = "mail.example";
+  info.tls_mode = "starttls";
+  info.capabilities.push_back({"plain", true, false, {"STLS", "UIDL"}});
+  info.tls_error = "the server refused STLS: -ERR not now";
+  const auto& v = find(judge(info, k_now), "stls-offered");
+  CHECK(v.status == Verdict::Status::fail);
+  CHECK(v.reason.find("-ERR not now") != std::string::npos);
+  CHECK(to_json(info, nullptr, k_now)["tls_error"] == "the server refused STLS: -ERR not now");
+}
