@@ -280,6 +280,18 @@ def scripted_self_signed_reported(ctx):
 
 
 @scenario
+def scripted_weak_certificates_reported(ctx):
+    """An RSA-1024 key and a SHA-1 signature are reported (key bits, signature algorithm, the
+    reason), not refused: certificate-trust fails."""
+    certs = TestCerts(ctx.scratch / "certs")
+    for kind, fact in (("weak_key", ("key_bits", 1024)), ("sha1_sig", ("signature_algorithm", "sha1WithRSAEncryption"))):
+        doc, res = scripted_tls(ctx, certs.server_context(kind), certs, 1, f"a {kind} certificate")
+        eq(doc["tls"]["chain"][0][fact[0]], fact[1], f"{kind}: {fact[0]}", res)
+        eq(verdicts(doc).get("certificate-trust"), "fail", f"{kind}: certificate-trust", res)
+        check(doc["tls"]["problems"], f"{kind}: a reason is given", res)
+
+
+@scenario
 def scripted_legacy_tls_accepted(ctx):
     """A server that still accepts TLS 1.0/1.1: the probe (--check) finds it: legacy-tls fails."""
     certs = TestCerts(ctx.scratch / "certs")
