@@ -298,6 +298,8 @@ void render_plain(const ServerInfo& info, const std::vector<Verdict>* verdicts, 
   if (!info.tls_error.empty()) {
     out << "TLS: failed: " << text::one_line(info.tls_error) << "\n";
   }
+  // Each stage after the first shows only what changed, as a person compares them.
+  std::vector<std::string> previous;
   for (const auto& stage : info.capabilities) {
     const std::string when = stage.stage == "plain" ? "before TLS"
                              : stage.stage == "tls" ? "after TLS"
@@ -305,26 +307,42 @@ void render_plain(const ServerInfo& info, const std::vector<Verdict>* verdicts, 
     out << "capabilities " << when << ":";
     if (!stage.answered) {
       out << " (CAPA refused)\n";
+      previous.clear();
       continue;
     }
     out << "\n";
     const auto facts = pop3_facts(stage.lines);
-    out << "  SASL mechanisms: "
-        << (facts.sasl.empty() ? std::string("(none)") : text::join(facts.sasl, " ")) << "\n";
-    out << "  USER:            " << yes_no(facts.user) << "\n";
-    out << "  STLS:            " << yes_no(facts.stls) << "\n";
-    out << "  implementation:  "
-        << (facts.implementation.empty() ? std::string("(not given)")
-                                         : text::one_line(facts.implementation))
-        << "\n";
-    out << "  EXPIRE:          " << (facts.expire ? text::one_line(*facts.expire) : "(not given)")
-        << "\n";
-    out << "  LOGIN-DELAY:     "
-        << (facts.login_delay ? text::one_line(*facts.login_delay) : "(not given)") << "\n";
-    out << "  PIPELINING:      " << yes_no(facts.pipelining) << "\n";
-    out << "  TOP:             " << yes_no(facts.top) << "\n";
-    out << "  UIDL:            " << yes_no(facts.uidl) << "\n";
-    out << "  RESP-CODES:      " << yes_no(facts.resp_codes) << "\n";
+    const auto given = [](const std::optional<std::string>& v) {
+      return v ? text::one_line(*v) : std::string("(not given)");
+    };
+    const std::vector<std::string> rows = {
+        "SASL mechanisms: " +
+            (facts.sasl.empty() ? std::string("(none)") : text::join(facts.sasl, " ")),
+        "USER:            " + yes_no(facts.user),
+        "STLS:            " + yes_no(facts.stls),
+        "implementation:  " + (facts.implementation.empty()
+                                   ? std::string("(not given)")
+                                   : text::one_line(facts.implementation)),
+        "EXPIRE:          " + given(facts.expire),
+        "LOGIN-DELAY:     " + given(facts.login_delay),
+        "PIPELINING:      " + yes_no(facts.pipelining),
+        "TOP:             " + yes_no(facts.top),
+        "UIDL:            " + yes_no(facts.uidl),
+        "RESP-CODES:      " + yes_no(facts.resp_codes),
+    };
+    bool changed = previous.empty();
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (previous.empty() || previous[i] != rows[i]) {
+        out << "  " << rows[i] << "\n";
+        changed = true;
+      }
+    }
+    if (!changed) {
+      out << "  (as before)\n";
+    } else if (!previous.empty()) {
+      out << "  (the rest as before)\n";
+    }
+    previous = rows;
   }
   out << "login: " << info.login;
   if (!info.login_detail.empty()) {

@@ -211,8 +211,10 @@ def pinned_self_signed(ctx):
     good_pin = certs.fingerprint("self_signed")
     capa = multiline("+OK", ["SASL PLAIN", "UIDL", "TOP"])
     for pin, code, status in ((good_pin, 0, "pass"), ("00" * 32, 1, "fail")):
+        context = certs.server_context("self_signed")
+        context.minimum_version = ssl.TLSVersion.TLSv1_2  # so that legacy-tls passes
         with ScriptedServer([on(r"CAPA", capa, times=None), on(r"QUIT", "+OK", times=None)],
-                            tls_context=certs.server_context("self_signed"), implicit_tls=True) as srv:
+                            tls_context=context, implicit_tls=True) as srv:
             doc, res = info_json(ctx, ["-H", "127.0.0.1", "-p", str(srv.port), "--tls", "implicit",
                                        "--cacert", certs.ca, "--fingerprint", pin, "--check"], code,
                                  f"info --check --fingerprint ({status})")
@@ -242,6 +244,7 @@ def expiring_context(ctx, days: int) -> tuple[TestCerts, ssl.SSLContext]:
     name = f"soon{days}"
     certs._signed(name, 2048, LOCAL_SAN, now - dt.timedelta(days=1), now + dt.timedelta(days=days, hours=1))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # so that legacy-tls passes
     context.load_cert_chain(str(certs.dir / f"{name}.pem"), str(certs.dir / f"{name}.key"))
     return certs, context
 
@@ -303,6 +306,8 @@ def scripted_legacy_tls_accepted(ctx):
     doc, res = scripted_tls(ctx, context, certs, 1, "a server accepting TLS 1.0/1.1")
     eq(doc["legacy_tls"], True, "legacy TLS accepted", res)
     eq(verdicts(doc).get("legacy-tls"), "fail", "legacy-tls", res)
+    reason = next(v["reason"] for v in doc["verdicts"] if v["check"] == "legacy-tls")
+    check(reason.startswith(("TLSv1 ", "TLSv1.1 ")), f"the protocol accepted: {reason}", res)
 
 
 if __name__ == "__main__":

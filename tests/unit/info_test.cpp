@@ -205,3 +205,19 @@ TEST_CASE("info: a failed STLS is the stls-offered verdict", "[info]")
   CHECK(v.reason.find("-ERR not now") != std::string::npos);
   CHECK(to_json(info, nullptr, k_now)["tls_error"] == "the server refused STLS: -ERR not now");
 }
+
+TEST_CASE("info: the plain report shows a later CAPA stage as what changed", "[info]")
+{
+  auto info = implicit_tls(90);
+  info.capabilities = {{"plain", true, false, {"USER", "STLS", "TOP"}},
+                       {"tls", true, true, {"USER", "TOP"}},
+                       {"login", true, true, {"USER", "TOP"}}};
+  std::ostringstream plain;
+  render_plain(info, nullptr, k_now, plain);
+  const auto text = plain.str();
+  CHECK(text.find("capabilities before TLS:\n  SASL mechanisms: (none)\n  USER:            yes\n"
+                  "  STLS:            yes\n") != std::string::npos);
+  CHECK(text.find("capabilities after TLS:\n  STLS:            no\n  (the rest as before)\n") !=
+        std::string::npos);
+  CHECK(text.find("capabilities after login:\n  (as before)\n") != std::string::npos);
+}
