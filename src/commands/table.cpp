@@ -40,8 +40,7 @@ const cli::CommandTable& table()
       {"send", "", "send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)",
        Service::smtp, false, &send_options, &send},
       {"info", "",
-       "verify a POP3 server: greeting, capabilities before and after TLS and login, the TLS "
-       "session and certificate chain; --check judges it",
+       "verify a POP3 server: capabilities, TLS session, certificates; --check judges it",
        Service::pop3, false, &info_options, &info},
   };
   return rows;

@@ -22,8 +22,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <ctime>
+#include <fcntl.h>
 #include <optional>
 #include <span>
 #include <unistd.h>
