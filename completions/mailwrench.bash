@@ -4,7 +4,7 @@
 # bash-completion package (it only borrows _filedir from it when present).
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-_mailwrench_commands="stat list top fetch purge send help"
+_mailwrench_commands="stat list top fetch purge send info help"
 
 _mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
@@ -25,6 +25,8 @@ _mailwrench_top_opts="--lines --raw $_mailwrench_selection_opts"
 _mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --attach --header
     --raw --ehlo -n --dry-run --chunking --dsn-notify --dsn-return --dsn-envid --await
     --await-timeout --await-purge"
+
+_mailwrench_info_opts="--check"
 
 # Options that take a value (the next word, or after '=').
 _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth
@@ -276,6 +278,7 @@ _mailwrench()
         purge) opts+=" $_mailwrench_purge_opts" ;;
         send) opts+=" $_mailwrench_send_opts" ;;
         top) opts+=" $_mailwrench_top_opts" ;;
+        info) opts+=" $_mailwrench_info_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return 0

@@ -1,7 +1,7 @@
 # fish completion for mailwrench(1). Install as .../fish/vendor_completions.d/mailwrench.fish.
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-# The command word (stat, list, top, fetch, purge, send, help), skipping options and their values; nothing
+# The command word (stat, list, top, fetch, purge, send, info, help), skipping options and their values; nothing
 # (status 1) before it.
 function __mailwrench_command
     set -l tokens (commandline -opc)
@@ -129,8 +129,9 @@ complete -c mailwrench -n __mailwrench_no_command -a top -d 'headers and the fir
 complete -c mailwrench -n __mailwrench_no_command -a fetch -d 'download messages into a Maildir, an mbox, a folder of .eml files or stdout'
 complete -c mailwrench -n __mailwrench_no_command -a purge -d 'delete the selected messages (DELE, QUIT)'
 complete -c mailwrench -n __mailwrench_no_command -a send -d 'send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)'
+complete -c mailwrench -n __mailwrench_no_command -a info -d 'verify a POP3 server: greeting, capabilities, TLS session and certificates'
 complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COMMAND'
-complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch purge send help'
+complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch purge send info help'
 
 # Global options (every command)
 complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file'
@@ -191,6 +192,9 @@ complete -c mailwrench -n $fetch -l wait-lock -x -d 'wait this long (seconds) fo
 set -l purge '__mailwrench_using_command purge'
 complete -c mailwrench -n $purge -s n -l dry-run -d 'show what would be deleted; delete nothing'
 complete -c mailwrench -n $purge -s y -l yes -d 'do not ask for confirmation'
+
+# info
+complete -c mailwrench -n '__mailwrench_using_command info' -l check -d 'judge the server: a verdict list, exit 1 on a fail'
 
 # send
 set -l send '__mailwrench_using_command send'

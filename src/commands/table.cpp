@@ -17,6 +17,8 @@ void purge_options(po::options_description& options);
 cli::Run purge(const cli::Options& options);
 void send_options(po::options_description& options);
 cli::Run send(const cli::Options& options);
+void info_options(po::options_description& options);
+cli::Run info(const cli::Options& options);
 
 const cli::CommandTable& table()
 {
@@ -36,6 +38,9 @@ const cli::CommandTable& table()
        Service::pop3, true, &purge_options, &purge},
       {"send", "", "send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)",
        Service::smtp, false, &send_options, &send},
+      {"info", "",
+       "verify a POP3 server: capabilities, TLS session, certificates; --check judges it",
+       Service::pop3, false, &info_options, &info},
   };
   return rows;
 }

@@ -17,10 +17,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <optional>
 #include <span>
@@ -45,6 +47,101 @@ std::string hex_colons(const unsigned char* data, unsigned int size)
     text::append_hex(out, data[i], text::Hex::upper);
   }
   return out;
+}
+
+// The text of a BIO written to by OpenSSL.
+std::string bio_text(BIO* bio)
+{
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
+
+std::string name_text(const X509_NAME* name)
+{
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) {
+    return "";
+  }
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+  auto out = bio_text(bio);
+  BIO_free(bio);
+  return out;
+}
+
+std::int64_t epoch_seconds(const ASN1_TIME* time)
+{
+  std::tm tm{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) {
+    return 0;
+  }
+  return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+std::vector<std::string> alt_names(X509* cert)
+{
+  std::vector<std::string> out;
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) {
+    return out;
+  }
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS || name->type == GEN_EMAIL || name->type == GEN_URI) {
+      const auto* s = name->d.ia5;
+      std::string value(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                        static_cast<std::size_t>(ASN1_STRING_length(s)));
+      out.push_back((name->type == GEN_DNS     ? "DNS:"
+                     : name->type == GEN_EMAIL ? "email:"
+                                               : "URI:") +
+                    value);
+    } else if (name->type == GEN_IPADD) {
+      const auto* ip = name->d.iPAddress;
+      const unsigned char* bytes = ASN1_STRING_get0_data(ip);
+      const int length = ASN1_STRING_length(ip);
+      std::string value;
+      if (length == 4) {
+        for (int b = 0; b < 4; ++b) {
+          value += (b > 0 ? "." : "") + std::to_string(bytes[b]);
+        }
+      } else {
+        for (int b = 0; b < length; ++b) {
+          if (b > 0 && b % 2 == 0) {
+            value += ':';
+          }
+          text::append_hex(value, bytes[b], text::Hex::lower);
+        }
+      }
+      out.push_back("IP:" + value);
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+CertificateFacts facts_of(X509* cert)
+{
+  CertificateFacts facts;
+  facts.subject = name_text(X509_get_subject_name(cert));
+  facts.issuer = name_text(X509_get_issuer_name(cert));
+  facts.names = alt_names(cert);
+  if (EVP_PKEY* key = X509_get0_pubkey(cert); key != nullptr) {
+    const char* type = EVP_PKEY_get0_type_name(key);
+    facts.key_type = type != nullptr ? type : "unknown";
+    facts.key_bits = EVP_PKEY_get_bits(key);
+  }
+  const int signature = X509_get_signature_nid(cert);
+  const char* algorithm = signature != NID_undef ? OBJ_nid2ln(signature) : nullptr;
+  facts.signature_algorithm = algorithm != nullptr ? algorithm : "unknown";
+  facts.not_before = epoch_seconds(X509_get0_notBefore(cert));
+  facts.not_after = epoch_seconds(X509_get0_notAfter(cert));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &size) == 1) {
+    facts.sha256 = hex_colons(md, size);
+  }
+  return facts;
 }
 
 bool is_ip_address(const std::string& host)
@@ -297,6 +394,17 @@ struct Connection::Impl {
   static asio::ssl::context make_context(const TlsOptions& tls)
   {
     asio::ssl::context context(asio::ssl::context::tls_client);
+    if (tls.legacy_only) {
+      context.set_options(asio::ssl::context::default_workarounds |
+                          asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3);
+      SSL_CTX* native = context.native_handle();
+      SSL_CTX_set_security_level(native, 0);
+      SSL_CTX_set_min_proto_version(native, TLS1_VERSION);
+      SSL_CTX_set_max_proto_version(native, TLS1_1_VERSION);
+      SSL_CTX_set_cipher_list(native, "DEFAULT:@SECLEVEL=0");
+      context.set_verify_mode(asio::ssl::verify_none);
+      return context;
+    }
     context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                         asio::ssl::context::no_tlsv1_1);
@@ -304,7 +412,7 @@ struct Connection::Impl {
     // system's OpenSSL defaults to: a weak server key is refused before a password is sent.
     SSL_CTX_set_security_level(context.native_handle(), 2);
     // A pinned fingerprint replaces chain verification (as in mpop and msmtp).
-    if (tls.insecure || !tls.fingerprint.empty()) {
+    if (!tls.inspect && (tls.insecure || !tls.fingerprint.empty())) {
       context.set_verify_mode(asio::ssl::verify_none);
       return context;
     }
@@ -337,7 +445,31 @@ struct Connection::Impl {
       SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                const_cast<char*>(host.c_str()));
     }
-    if (!endpoint.tls.insecure && endpoint.tls.fingerprint.empty()) {
+    const bool inspect = endpoint.tls.inspect && !endpoint.tls.legacy_only;
+    if (inspect) {
+      // Every problem is noted, none ends the handshake.
+      stream.set_verify_callback([this](bool preverified, asio::ssl::verify_context& context) {
+        if (!preverified) {
+          X509_STORE_CTX* store = context.native_handle();
+          VerifyProblem problem;
+          problem.depth = X509_STORE_CTX_get_error_depth(store);
+          problem.code = X509_STORE_CTX_get_error(store);
+          problem.reason = X509_verify_cert_error_string(problem.code);
+          problem.name = problem.code == X509_V_ERR_HOSTNAME_MISMATCH ||
+                         problem.code == X509_V_ERR_IP_ADDRESS_MISMATCH;
+          const bool seen =
+              std::any_of(problems.begin(), problems.end(), [&](const VerifyProblem& p) {
+                return p.code == problem.code && p.depth == problem.depth;
+              });
+          if (!seen) {
+            problems.push_back(std::move(problem));
+          }
+        }
+        return true;
+      });
+    }
+    if (inspect ||
+        (!endpoint.tls.insecure && endpoint.tls.fingerprint.empty() && !endpoint.tls.legacy_only)) {
       X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
       X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
       if (ip) {
@@ -374,6 +506,17 @@ struct Connection::Impl {
                                           " (is this a TLS port?)");
     }
     tls_active = true;
+    if (inspect) {
+      X509* cert = SSL_get0_peer_certificate(ssl);
+      auto why = cert == nullptr ? std::string("there is none") : below_security_floor(cert);
+      if (!why.empty()) {
+        problems.push_back({0, -1, "the certificate is refused: " + why, false});
+      }
+      return;
+    }
+    if (endpoint.tls.legacy_only) {
+      return;
+    }
     if (!endpoint.tls.insecure && endpoint.tls.fingerprint.empty() &&
         (SSL_get_verify_result(ssl) != X509_V_OK || SSL_get0_peer_certificate(ssl) == nullptr)) {
       // Belt and braces: verify_peer should have failed the handshake already.
@@ -435,6 +578,7 @@ struct Connection::Impl {
   bool waking = false;                  // a wait on `wake` is pending
   bool tls_active = false;
   bool closed = false;
+  std::vector<VerifyProblem> problems;  // with TlsOptions::inspect
 };
 
 Connection::Connection(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -546,6 +690,29 @@ std::string Connection::tls_description() const
   }
   SSL* ssl = m_impl->stream.native_handle();
   return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+}
+
+TlsSession Connection::tls_session() const
+{
+  TlsSession session;
+  if (!m_impl->tls_active) {
+    return session;
+  }
+  SSL* ssl = m_impl->stream.native_handle();
+  session.protocol = SSL_get_version(ssl);
+  session.cipher = SSL_get_cipher_name(ssl);
+  // The client's view of the peer's chain includes the server's own certificate first.
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl); chain != nullptr) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      session.chain.push_back(facts_of(sk_X509_value(chain, i)));
+    }
+  } else if (X509* cert = SSL_get0_peer_certificate(ssl); cert != nullptr) {
+    session.chain.push_back(facts_of(cert));
+  }
+  session.problems = m_impl->problems;
+  session.name_mismatch = std::any_of(session.problems.begin(), session.problems.end(),
+                                      [](const VerifyProblem& p) { return p.name; });
+  return session;
 }
 
 std::chrono::seconds Connection::timeout() const

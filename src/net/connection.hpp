@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/stream.hpp"
+#include "net/tls.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -15,6 +16,13 @@ struct TlsOptions {
   std::string cacert;       // PEM file of trusted CAs; "" = the system store
   std::string fingerprint;  // SHA-256 of the server certificate, hex with or without colons
   bool insecure = false;    // skip every check (the caller warns the user)
+  // Finish the handshake whatever the certificate (chain and host name are still checked
+  // against `cacert` or the system store, ignoring `fingerprint` and `insecure`):
+  // Connection::tls_session() tells what verification found (mailwrench info).
+  bool inspect = false;
+  // Offer only TLS 1.0 and 1.1, at any security level, and check nothing: a probe of whether
+  // the server still accepts them (mailwrench info --check).
+  bool legacy_only = false;
 };
 
 // Where to connect and how.
@@ -41,6 +49,10 @@ public:
   void start_tls() override;
   bool encrypted() const override;
   std::string tls_description() const override;
+
+  // The TLS session and its certificate chain (protocol "" before TLS); with
+  // TlsOptions::inspect also every problem verification found.
+  TlsSession tls_session() const;
 
   // "127.0.0.1:995" of the address actually connected to.
   std::string peer() const;

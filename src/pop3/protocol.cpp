@@ -246,6 +246,7 @@ void Capabilities::add_line(std::string_view line)
       {"UTF8", &Capabilities::utf8},
   };
   line = trim(line);
+  lines.emplace_back(line);
   auto space = line.find(' ');
   auto name = upper(line.substr(0, space));
   auto args = space == std::string_view::npos ? std::string_view{} : trim(line.substr(space + 1));

@@ -144,6 +144,7 @@ struct Capabilities {
   bool utf8 = false;
   std::vector<std::string> sasl;  // mechanism names, upper case
   std::string implementation;
+  std::vector<std::string> lines;  // every line as the server sent it (mailwrench info)
 
   // Adds one CAPA line (without line ending).
   void add_line(std::string_view line);

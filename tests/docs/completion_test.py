@@ -194,7 +194,7 @@ def normalize(line, candidates, files=False, items=False):
     return result
 
 
-COMMANDS = ("stat", "list", "top", "fetch", "purge", "send")
+COMMANDS = ("stat", "list", "top", "fetch", "purge", "send", "info")
 
 
 def build_cases(binary, tmp):
@@ -249,6 +249,7 @@ def build_cases(binary, tmp):
         # purge and fetch: their own options, and the values of fetch's.
         ("mailwrench purge --d", "exact", {"--dry-run"}, {}),
         ("mailwrench purge --y", "exact", {"--yes"}, {}),
+        ("mailwrench info --ch", "exact", {"--check"}, {}),
         ("mailwrench fetch --max-size 5M --w", "exact", {"--wait-lock"}, {}),
         ("mailwrench fetch --n", "exact", {"--new", "--newer-than", "--no-pipelining"}, {}),
         ("mailwrench fetch -o ", "exact", {"maildir:", "mbox:", "dir:", "-"}, {}),
