@@ -1,6 +1,7 @@
+#include "output/info.hpp"
+
 #include "cli/command.hpp"
 #include "commands/session.hpp"
-#include "output/info.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
 
@@ -44,8 +45,7 @@ net::Endpoint inspect_endpoint(const cli::Context& context)
   return endpoint;
 }
 
-output::CapabilityStage stage_of(const char* name, const pop3::Capabilities& caps,
-                                 bool encrypted)
+output::CapabilityStage stage_of(const char* name, const pop3::Capabilities& caps, bool encrypted)
 {
   return {name, caps.known, encrypted, caps.known ? caps.lines : std::vector<std::string>{}};
 }
@@ -106,8 +106,8 @@ void log_in(const cli::Context& context, output::ServerInfo& info)
   }
   try {
     auto session = Pop3Session::open(context, Pop3Session::login_for(context));
-    info.capabilities.push_back(stage_of("login", session.client().capabilities(),
-                                         info.tls.has_value()));
+    info.capabilities.push_back(
+        stage_of("login", session.client().capabilities(), info.tls.has_value()));
     session.quit_quietly();
     info.login = "ok";
     info.login_detail = "logged in as " + s.user;
@@ -159,9 +159,8 @@ int run(const cli::Context& context, bool check)
   if (check) {
     probe_legacy_tls(context, info);
   }
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       context.now().time_since_epoch())
-                       .count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(context.now().time_since_epoch()).count();
   auto verdicts = output::judge(info, now);
   int code = 0;
   if (check) {
@@ -172,8 +171,8 @@ int run(const cli::Context& context, bool check)
   } else {
     // Without --check: 1 when the certificate fails verification (with --fingerprint: has
     // another SHA-256), STLS fails or the login fails.
-    const bool trusted = info.pin.empty() ? info.tls && info.tls->verified()
-                                          : output::pin_matches(info);
+    const bool trusted =
+        info.pin.empty() ? info.tls && info.tls->verified() : output::pin_matches(info);
     code = (info.tls && !trusted) || !info.tls_error.empty() || info.login == "failed" ? 1 : 0;
   }
   // -q (cron): nothing to say when all is well.
@@ -200,9 +199,8 @@ void info_options(po::options_description& options)
 cli::Run info(const cli::Options& options)
 {
   options.require_server();
-  return [check = options.flag("check")](const cli::Context& context) {
-    return run(context, check);
-  };
+  return
+      [check = options.flag("check")](const cli::Context& context) { return run(context, check); };
 }
 
 }  // namespace mw::commands

@@ -81,8 +81,8 @@ std::int64_t epoch_seconds(const ASN1_TIME* time)
 std::vector<std::string> alt_names(X509* cert)
 {
   std::vector<std::string> out;
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names == nullptr) {
     return out;
   }
@@ -395,8 +395,8 @@ struct Connection::Impl {
   {
     asio::ssl::context context(asio::ssl::context::tls_client);
     if (tls.legacy_only) {
-      context.set_options(asio::ssl::context::default_workarounds |
-                          asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3);
+      context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                          asio::ssl::context::no_sslv3);
       SSL_CTX* native = context.native_handle();
       SSL_CTX_set_security_level(native, 0);
       SSL_CTX_set_min_proto_version(native, TLS1_VERSION);

@@ -109,12 +109,9 @@ bool pin_matches(const ServerInfo& info)
 std::string_view status_name(Verdict::Status status)
 {
   switch (status) {
-  case Verdict::Status::pass:
-    return "pass";
-  case Verdict::Status::warn:
-    return "warn";
-  case Verdict::Status::fail:
-    return "fail";
+  case Verdict::Status::pass: return "pass";
+  case Verdict::Status::warn: return "warn";
+  case Verdict::Status::fail: return "fail";
   }
   return "fail";
 }
@@ -141,12 +138,12 @@ std::vector<Verdict> judge(const ServerInfo& info, std::int64_t now)
     }
     if (first != nullptr) {
       const auto days = days_left(*first, now);
-      const std::string whose = first == &tls.chain.front() ? "the server's certificate"
-                                                            : "a certificate of the chain (" +
-                                                                  first->subject + ")";
+      const std::string whose = first == &tls.chain.front()
+                                    ? "the server's certificate"
+                                    : "a certificate of the chain (" + first->subject + ")";
       if (first->not_after <= now) {
-        expiry = {"certificate-expiry", S::fail, whose + " expired on " +
-                                                     time_text(first->not_after)};
+        expiry = {"certificate-expiry", S::fail,
+                  whose + " expired on " + time_text(first->not_after)};
       } else if (days < k_fail_days) {
         expiry = {"certificate-expiry", S::fail,
                   whose + " expires in " + std::to_string(days) + " days (less than " +
@@ -167,12 +164,11 @@ std::vector<Verdict> judge(const ServerInfo& info, std::int64_t now)
       }
     }
     out.push_back(expiry);
-    out.push_back(tls.name_mismatch
-                      ? Verdict{"certificate-name", S::fail,
-                                "the certificate does not match the host name '" + info.host +
-                                    "'"}
-                      : Verdict{"certificate-name", S::pass,
-                                "the certificate matches '" + info.host + "'"});
+    out.push_back(
+        tls.name_mismatch
+            ? Verdict{"certificate-name", S::fail,
+                      "the certificate does not match the host name '" + info.host + "'"}
+            : Verdict{"certificate-name", S::pass, "the certificate matches '" + info.host + "'"});
     std::string untrusted;
     for (const auto& problem : tls.problems) {
       if (problem.name) {
@@ -201,11 +197,11 @@ std::vector<Verdict> judge(const ServerInfo& info, std::int64_t now)
     }
   }
   if (info.legacy_tls) {
-    out.push_back(*info.legacy_tls
-                      ? Verdict{"legacy-tls", S::fail,
-                                info.legacy_tls_detail +
-                                    ": TLS below 1.2 is accepted (RFC 8996 forbids it)"}
-                      : Verdict{"legacy-tls", S::pass, "TLS 1.0 and 1.1 are refused"});
+    out.push_back(
+        *info.legacy_tls
+            ? Verdict{"legacy-tls", S::fail,
+                      info.legacy_tls_detail + ": TLS below 1.2 is accepted (RFC 8996 forbids it)"}
+            : Verdict{"legacy-tls", S::pass, "TLS 1.0 and 1.1 are refused"});
   }
   if (const auto* plain = plain_stage(info)) {
     const auto facts = pop3_facts(plain->lines);
@@ -217,8 +213,8 @@ std::vector<Verdict> judge(const ServerInfo& info, std::int64_t now)
           what += (what.empty() ? "" : ", ") + std::string("AUTH ") + mech;
         }
       }
-      out.push_back({"password-before-tls", S::fail,
-                     "password login (" + what + ") is offered before TLS"});
+      out.push_back(
+          {"password-before-tls", S::fail, "password login (" + what + ") is offered before TLS"});
     } else {
       out.push_back({"password-before-tls", S::pass, "no password login before TLS"});
     }
@@ -254,9 +250,9 @@ std::vector<std::string> describe(const net::CertificateFacts& cert, std::int64_
   std::vector<std::string> out;
   out.push_back("subject:     " + text::one_line(cert.subject));
   out.push_back("issuer:      " + text::one_line(cert.issuer));
-  out.push_back("names:       " +
-                (cert.names.empty() ? std::string("(none)")
-                                    : text::one_line(text::join(cert.names, ", "))));
+  out.push_back("names:       " + (cert.names.empty()
+                                       ? std::string("(none)")
+                                       : text::one_line(text::join(cert.names, ", "))));
   out.push_back("key:         " + cert.key_type + " " + std::to_string(cert.key_bits) + " bits");
   out.push_back("signature:   " + cert.signature_algorithm);
   out.push_back("not before:  " + time_text(cert.not_before));
@@ -282,8 +278,7 @@ void render_plain(const ServerInfo& info, const std::vector<Verdict>* verdicts, 
     const auto& tls = *info.tls;
     out << "TLS session: " << tls.protocol << " " << tls.cipher << "\n";
     out << "  verification: "
-        << (tls.verified() ? std::string("OK (trusted, and the name matches)") : "FAILED")
-        << "\n";
+        << (tls.verified() ? std::string("OK (trusted, and the name matches)") : "FAILED") << "\n";
     for (const auto& problem : tls.problems) {
       out << "    " << problem.reason
           << (problem.depth > 0 ? " (depth " + std::to_string(problem.depth) + ")" : "") << "\n";
@@ -320,9 +315,8 @@ void render_plain(const ServerInfo& info, const std::vector<Verdict>* verdicts, 
             (facts.sasl.empty() ? std::string("(none)") : text::join(facts.sasl, " ")),
         "USER:            " + yes_no(facts.user),
         "STLS:            " + yes_no(facts.stls),
-        "implementation:  " + (facts.implementation.empty()
-                                   ? std::string("(not given)")
-                                   : text::one_line(facts.implementation)),
+        "implementation:  " + (facts.implementation.empty() ? std::string("(not given)")
+                                                            : text::one_line(facts.implementation)),
         "EXPIRE:          " + given(facts.expire),
         "LOGIN-DELAY:     " + given(facts.login_delay),
         "PIPELINING:      " + yes_no(facts.pipelining),
@@ -365,16 +359,15 @@ nlohmann::json to_json(const ServerInfo& info, const std::vector<Verdict>* verdi
                        std::int64_t now)
 {
   using nlohmann::json;
-  json doc = {{"protocol", info.protocol},
-              {"host", info.host},
-              {"port", info.port},
-              {"tls_mode", info.tls_mode},
-              {"peer", info.peer},
-              {"greeting", info.greeting},
-              {"timing_ms",
-               {{"connect", info.connect_ms},
-                {"greeting", info.greeting_ms},
-                {"capa", info.capa_ms}}}};
+  json doc = {
+      {"protocol", info.protocol},
+      {"host", info.host},
+      {"port", info.port},
+      {"tls_mode", info.tls_mode},
+      {"peer", info.peer},
+      {"greeting", info.greeting},
+      {"timing_ms",
+       {{"connect", info.connect_ms}, {"greeting", info.greeting_ms}, {"capa", info.capa_ms}}}};
   if (info.tls) {
     const auto& tls = *info.tls;
     json chain = json::array();
@@ -392,15 +385,12 @@ nlohmann::json to_json(const ServerInfo& info, const std::vector<Verdict>* verdi
     }
     json problems = json::array();
     for (const auto& problem : tls.problems) {
-      problems.push_back({{"depth", problem.depth}, {"code", problem.code},
-                          {"reason", problem.reason}});
+      problems.push_back(
+          {{"depth", problem.depth}, {"code", problem.code}, {"reason", problem.reason}});
     }
-    doc["tls"] = {{"protocol", tls.protocol},
-                  {"cipher", tls.cipher},
-                  {"verified", tls.verified()},
-                  {"name_matches", !tls.name_mismatch},
-                  {"problems", problems},
-                  {"chain", chain}};
+    doc["tls"] = {{"protocol", tls.protocol},   {"cipher", tls.cipher},
+                  {"verified", tls.verified()}, {"name_matches", !tls.name_mismatch},
+                  {"problems", problems},       {"chain", chain}};
   } else {
     doc["tls"] = nullptr;
   }

@@ -18,8 +18,8 @@ namespace mw::output {
 
 // One CAPA reply (RFC 2449 section 5).
 struct CapabilityStage {
-  std::string stage;     // "plain" (before TLS), "tls" (after TLS), "login" (after login)
-  bool answered = false; // +OK to CAPA
+  std::string stage;      // "plain" (before TLS), "tls" (after TLS), "login" (after login)
+  bool answered = false;  // +OK to CAPA
   bool encrypted = false;
   std::vector<std::string> lines;  // as the server sent them
 };
@@ -48,10 +48,10 @@ struct ServerInfo {
   double capa_ms = 0;      // the first CAPA's round trip
   std::vector<CapabilityStage> capabilities;
   std::optional<net::TlsSession> tls;
-  std::string tls_error;          // why STLS or its handshake failed ("" if it did not)
-  std::string pin;                // --fingerprint given, normalised (upper hex, no colons)
-  std::string login = "skipped";  // "ok", "failed" or "skipped"
-  std::string login_detail;       // why it failed or was skipped
+  std::string tls_error;           // why STLS or its handshake failed ("" if it did not)
+  std::string pin;                 // --fingerprint given, normalised (upper hex, no colons)
+  std::string login = "skipped";   // "ok", "failed" or "skipped"
+  std::string login_detail;        // why it failed or was skipped
   std::optional<bool> legacy_tls;  // TLS 1.0/1.1 accepted (probed by --check only)
   std::string legacy_tls_detail;   // e.g. "TLSv1.1 accepted", or why the probe failed
 };

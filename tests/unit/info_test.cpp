@@ -51,9 +51,9 @@ const Verdict& find(const std::vector<Verdict>& verdicts, const std::string& che
 
 TEST_CASE("info: CAPA facts", "[info]")
 {
-  auto facts = pop3_facts({"USER", "SASL PLAIN login CRAM-MD5", "IMPLEMENTATION Dovecot",
-                           "EXPIRE NEVER", "LOGIN-DELAY 900", "PIPELINING", "TOP", "UIDL",
-                           "RESP-CODES", "STLS"});
+  auto facts =
+      pop3_facts({"USER", "SASL PLAIN login CRAM-MD5", "IMPLEMENTATION Dovecot", "EXPIRE NEVER",
+                  "LOGIN-DELAY 900", "PIPELINING", "TOP", "UIDL", "RESP-CODES", "STLS"});
   CHECK(facts.sasl == std::vector<std::string>{"PLAIN", "LOGIN", "CRAM-MD5"});
   CHECK(facts.implementation == "Dovecot");
   CHECK(facts.expire == "NEVER");
@@ -68,14 +68,10 @@ TEST_CASE("info: CAPA facts", "[info]")
 
 TEST_CASE("info: certificate expiry verdicts at 30 and 7 days", "[info]")
 {
-  CHECK(find(judge(implicit_tls(90), k_now), "certificate-expiry").status ==
-        Verdict::Status::pass);
-  CHECK(find(judge(implicit_tls(29), k_now), "certificate-expiry").status ==
-        Verdict::Status::warn);
-  CHECK(find(judge(implicit_tls(30), k_now), "certificate-expiry").status ==
-        Verdict::Status::pass);
-  CHECK(find(judge(implicit_tls(6), k_now), "certificate-expiry").status ==
-        Verdict::Status::fail);
+  CHECK(find(judge(implicit_tls(90), k_now), "certificate-expiry").status == Verdict::Status::pass);
+  CHECK(find(judge(implicit_tls(29), k_now), "certificate-expiry").status == Verdict::Status::warn);
+  CHECK(find(judge(implicit_tls(30), k_now), "certificate-expiry").status == Verdict::Status::pass);
+  CHECK(find(judge(implicit_tls(6), k_now), "certificate-expiry").status == Verdict::Status::fail);
   auto expired = implicit_tls(0);
   expired.tls->chain[0].not_after = k_now - k_day;
   const auto& v = find(judge(expired, k_now), "certificate-expiry");
@@ -131,9 +127,9 @@ TEST_CASE("info: TLS below 1.2 accepted fails, and implicit TLS has no plain ver
 {
   auto info = implicit_tls(90);
   auto verdicts = judge(info, k_now);
-  CHECK(std::none_of(verdicts.begin(), verdicts.end(),
-                     [](const Verdict& v) { return v.check == "legacy-tls" ||
-                                                   v.check == "password-before-tls"; }));
+  CHECK(std::none_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) {
+    return v.check == "legacy-tls" || v.check == "password-before-tls";
+  }));
   info.legacy_tls = true;
   info.legacy_tls_detail = "TLSv1.1 accepted";
   CHECK(find(judge(info, k_now), "legacy-tls").status == Verdict::Status::fail);
