@@ -140,6 +140,9 @@ struct Command {
   void (*declare)(boost::program_options::options_description& options) = nullptr;
   // Reads and checks them (throws UsageError), and returns the run bound to them.
   Run (*prepare)(const Options& options) = nullptr;
+  // For a command that serves both (info): its switch that makes it use SMTP's account keys
+  // and ports (--smtp), or "".
+  std::string_view smtp_switch = {};
 };
 
 // Every command, in the order --help lists them.

@@ -1036,10 +1036,15 @@ Invocation parse(const std::vector<std::string>& input_args, const CommandTable&
 
   auto file = read_config_file(Sources(vm, getenv, {}, ""), getenv, s);
   Sources in(vm, getenv, std::move(file), s.config_file);
-  if (row->service == Service::smtp) {
+  Service service = row->service;
+  if (const std::string smtp(row->smtp_switch);
+      !smtp.empty() && vm.count(smtp) != 0 && vm[smtp].as<bool>()) {
+    service = Service::smtp;
+  }
+  if (service == Service::smtp) {
     in.use_smtp_keys();
   }
-  read_server(in, row->service, s);
+  read_server(in, service, s);
   s.password = read_password_source(in, getenv);
   read_transport(in, getenv, s);
   if (row->selection) {

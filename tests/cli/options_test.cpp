@@ -166,7 +166,8 @@ Probe g_probe;
 void probe_options(boost::program_options::options_description& d)
 {
   namespace po = boost::program_options;
-  d.add_options()("limit", po::value<std::string>())("new", po::bool_switch())(
+  d.add_options()("smtp", po::bool_switch())("limit", po::value<std::string>())("new",
+                                                                                po::bool_switch())(
       "output", po::value<std::string>())("to", po::value<std::vector<std::string>>()->composing());
 }
 
@@ -196,6 +197,19 @@ TEST_CASE("a command reads its own options through cli::Options", "[cli]")
   CHECK_THROWS_AS(parse({"-H", "h", "probe", "7"}, table, env.getenv()), UsageError);
   CHECK(help_text(table, "").find("probe") != std::string::npos);
   CHECK(help_text(table, "probe").find("--limit") != std::string::npos);
+}
+
+TEST_CASE("a row's smtp switch makes the command read the smtp-* keys and ports", "[cli]")
+{
+  CommandTable table = {
+      {"probe", "", "keeps what it read", Service::pop3, false, &probe_options, &probe, "smtp"}};
+  TempConfig config("[account a]\nhost = pop.example\nsmtp-host = smtp.example\n");
+  auto pop3 = parse({"--config", config.path, "-a", "a", "probe"}, table, Env{}.getenv());
+  CHECK(pop3.settings.host == "pop.example");
+  CHECK(pop3.settings.port == 995);
+  auto smtp = parse({"--config", config.path, "-a", "a", "probe", "--smtp"}, table, Env{}.getenv());
+  CHECK(smtp.settings.host == "smtp.example");
+  CHECK(smtp.settings.port == 465);
 }
 
 TEST_CASE("help and version", "[cli]")
