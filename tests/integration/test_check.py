@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
 import mwtest as mw  # noqa: E402
 from mwtest import check, eq, expect_ok, scenario  # noqa: E402
-from scripted_server import Pop3Mailbox, ScriptedServer, close, on, pop3_wire  # noqa: E402
+from scripted_server import Pop3Mailbox, ScriptedServer, close, on, pop3_wire, stall  # noqa: E402
 
 PASSWORD = "check-Pa55-" + os.urandom(4).hex()
 EX_IO = 74
@@ -204,6 +204,30 @@ def check_server_sends_no_end(ctx):
         res = scripted(ctx, srv, ["--json", "check"])
         eq(res.rc, 1, "exit status", res)
         eq(problems(res.json()), {1: ["message-unterminated"]}, "message 1 has no end", res)
+
+
+@scenario
+def check_server_stalls_inside_message(ctx):
+    """The server stops sending inside message 1 (--timeout 2): retr-timeout for it, the
+    session is reopened and messages 2 and 3 are checked."""
+    box = Pop3Mailbox(three())
+    with ScriptedServer([on(r"RETR 1", b"+OK\r\n" + pop3_wire(box.messages[0])[:30], stall())],
+                        fallback=box) as srv:
+        res = scripted(ctx, srv, ["--json", "check"], timeout=2)
+        eq(res.rc, 1, "exit status", res)
+        doc = res.json()
+        eq(problems(doc), {1: ["retr-timeout"]}, "message 1 timed out", res)
+        eq(doc["checked"], 3, "all three checked", res)
+
+
+@scenario
+def check_usage_errors(ctx):
+    """Invalid limits are usage errors (64) naming the option, before any connection."""
+    for args, option in ((["--max-depth", "x"], "--max-depth"), (["--max-header", "10Q"], "--max-header"),
+                         (["--retries", "-1"], "--retries")):
+        res = ctx.run(ctx.conn() + ["check"] + args)
+        eq(res.rc, 64, f"check {' '.join(args)}: exit status", res)
+        check(option in res.stderr, f"the error names {option}", res)
 
 
 @scenario
