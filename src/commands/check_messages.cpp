@@ -1,6 +1,9 @@
 #include "commands/check_messages.hpp"
 
+#include "util/text.hpp"
+
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
@@ -157,11 +160,20 @@ Pop3Session reopen(const cli::Context& context, const cli::Login& login,
     for (auto& id : session.client().uidl().value_or(std::vector<pop3::UniqueId>{})) {
       number_of.emplace(std::move(id.uid), id.number);
     }
+    // A message gone meanwhile (another client deleted it) is not looked for.
+    std::vector<mailbox::Message> left;
     for (auto i = from; i < plan.size(); ++i) {
       auto it = number_of.find(plan[i].uid);
-      // A message gone meanwhile keeps a number no message has: RETR is refused, and says so.
-      plan[i].number = it == number_of.end() ? 0 : it->second;
+      if (it == number_of.end()) {
+        context.log->warn("message {} (UID {}) is no longer in the mailbox", plan[i].number,
+                          text::one_line(plan[i].uid));
+        continue;
+      }
+      plan[i].number = it->second;
+      left.push_back(std::move(plan[i]));
     }
+    plan.resize(from);
+    std::move(left.begin(), left.end(), std::back_inserter(plan));
   }
   return session;
 }

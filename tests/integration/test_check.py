@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
 import mwtest as mw  # noqa: E402
 from mwtest import check, eq, expect_ok, scenario  # noqa: E402
-from scripted_server import Pop3Mailbox, ScriptedServer, close, on, pop3_wire, stall  # noqa: E402
+from scripted_server import Pop3Mailbox, ScriptedServer, close, multiline, on, pop3_wire, stall  # noqa: E402
 
 PASSWORD = "check-Pa55-" + os.urandom(4).hex()
 EX_IO = 74
@@ -168,6 +168,27 @@ def check_server_drops_inside_message(ctx):
         check("after 40 of the" in detail and "ended the session" in detail, f"detail: {detail}", res)
         check(len(srv.sessions) == 2, f"one reconnect: {len(srv.sessions)} sessions", res)
         check(re.search(r"reopening", res.stderr), "the reconnect is said on stderr", res)
+
+
+@scenario
+def check_reconnect_finds_messages_by_uid(ctx):
+    """After the drop inside message 1, the new session's UIDL no longer has message 3 (another
+    client deleted it) and message 2 is now number 1: the rest is found by UID, RETR 1 checks
+    it, message 3 is not asked for and a warning says it is gone."""
+    box = Pop3Mailbox(three())
+    first = multiline("+OK", [f"{i} {box.uids[i - 1]}" for i in (1, 2, 3)])
+    second = multiline("+OK", [f"1 {box.uids[1]}"])
+    rules = [on(r"UIDL$", first), on(r"RETR 1", b"+OK\r\nFrom: x", close()), on(r"UIDL$", second)]
+    with ScriptedServer(rules, fallback=box) as srv:
+        res = scripted(ctx, srv, ["--json", "check"])
+        eq(res.rc, 1, "exit status", res)
+        doc = res.json()
+        eq(problems(doc), {1: ["connection-lost"]}, "message 1 ended the session", res)
+        eq(doc["checked"], 2, "messages 1 and 2 checked", res)
+        check(re.search(rf"message 3 \(UID {box.uids[2]}\) is no longer in the mailbox", res.stderr),
+              "the warning about message 3", res)
+        check("RETR 1" in srv.sessions[1] and not any(l.startswith("RETR 2") or l.startswith("RETR 3") for l in srv.sessions[1]),
+              f"the second session asks for the renumbered message only: {srv.sessions[1]}", res)
 
 
 @scenario
