@@ -9,15 +9,19 @@ retries, exit 74)."""
 from __future__ import annotations
 
 import os
+import pty
 import re
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 
 import mwtest as mw  # noqa: E402
 from mwtest import check, eq, expect_ok, scenario  # noqa: E402
-from scripted_server import Pop3Mailbox, ScriptedServer, close, multiline, on, pop3_wire, stall  # noqa: E402
+from scripted_server import (Pop3Mailbox, ScriptedServer, close, multiline, on, pause, pop3_wire,  # noqa: E402
+                             stall)
 
 PASSWORD = "check-Pa55-" + os.urandom(4).hex()
 EX_IO = 74
@@ -239,6 +243,41 @@ def check_server_stalls_inside_message(ctx):
         doc = res.json()
         eq(problems(doc), {1: ["retr-timeout"]}, "message 1 timed out", res)
         eq(doc["checked"], 3, "all three checked", res)
+
+
+@scenario
+def check_progress_on_a_terminal(ctx):
+    """With standard error on a terminal, a progress line ("[####....] N/M messages ...") is
+    drawn while messages arrive and erased before the report; on a pipe there is none."""
+    box = Pop3Mailbox([clean(f"p{i}") for i in range(4)])
+    rules = [on(r"RETR 2", pause(0.4), b"+OK\r\n" + pop3_wire(box.messages[1]) + b".\r\n")]
+    with ScriptedServer(rules, fallback=box) as srv:
+        hide_password()
+        env = ctx.base_env(None)
+        env["MAILWRENCH_PASSWORD"] = PASSWORD
+        argv = [ctx.bin, "-H", "127.0.0.1", "-p", str(srv.port), "--tls", "none", "--allow-plaintext",
+                "-u", "checker", "check"]
+        master, slave = pty.openpty()
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env)
+        os.close(slave)
+        err = b""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            err += data
+        out = p.stdout.read().decode()
+        rc = p.wait()
+        os.close(master)
+        res = mw.Result(argv, rc, out, err.decode(errors="replace"), time.monotonic() - t0)
+        eq(rc, 0, "exit status", res)
+        check(re.search(rb"\[[#.]{20}\] \d/4 messages", err), "a progress line on the terminal", res)
+        check(err.endswith(b"\r\x1b[K"), "the progress line is erased at the end", res)
+        check("4 messages checked: 0 with errors" in out, "the summary on standard output", res)
 
 
 @scenario
