@@ -4,7 +4,7 @@
 # bash-completion package (it only borrows _filedir from it when present).
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-_mailwrench_commands="stat list top fetch purge send info help"
+_mailwrench_commands="stat list top fetch check purge send info help"
 
 _mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
@@ -22,6 +22,8 @@ _mailwrench_purge_opts="-n --dry-run -y --yes $_mailwrench_selection_opts"
 
 _mailwrench_top_opts="--lines --raw $_mailwrench_selection_opts"
 
+_mailwrench_check_opts="--max-header --max-depth --max-parts --retries $_mailwrench_selection_opts"
+
 _mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --attach --header
     --raw --ehlo -n --dry-run --chunking --dsn-notify --dsn-return --dsn-envid --await
     --await-timeout --await-purge"
@@ -33,7 +35,8 @@ _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --us
     --password-command --password-file --cacert --fingerprint --timeout --uid --uid-file
     --larger-than --smaller-than --older-than --newer-than --from --subject --header
     -o --output --state --limit --max-size --wait-lock --to --cc --bcc --body --body-file
-    --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines "
+    --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines
+    --max-header --max-depth --max-parts --retries "
 
 _mailwrench_takes_value()
 {
@@ -279,6 +282,7 @@ _mailwrench()
         send) opts+=" $_mailwrench_send_opts" ;;
         top) opts+=" $_mailwrench_top_opts" ;;
         info) opts+=" $_mailwrench_info_opts" ;;
+        check) opts+=" $_mailwrench_check_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return 0
@@ -294,7 +298,7 @@ _mailwrench()
         done
         ((n == 0)) && COMPREPLY=($(compgen -W "$_mailwrench_commands" -- "$cur"))
     fi
-    # list/fetch/purge/top SELECTION: numbers, nothing to offer; send takes
+    # list/fetch/check/purge/top SELECTION: numbers, nothing to offer; send takes
     # no arguments.
     return 0
 }

@@ -1,7 +1,7 @@
 # fish completion for mailwrench(1). Install as .../fish/vendor_completions.d/mailwrench.fish.
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-# The command word (stat, list, top, fetch, purge, send, info, help), skipping options and their values; nothing
+# The command word (stat, list, top, fetch, check, purge, send, info, help), skipping options and their values; nothing
 # (status 1) before it.
 function __mailwrench_command
     set -l tokens (commandline -opc)
@@ -127,11 +127,12 @@ complete -c mailwrench -n __mailwrench_no_command -a stat -d 'number of messages
 complete -c mailwrench -n __mailwrench_no_command -a list -d 'one row per message: number, octets, UID'
 complete -c mailwrench -n __mailwrench_no_command -a top -d 'headers and the first --lines N body lines of the selected messages'
 complete -c mailwrench -n __mailwrench_no_command -a fetch -d 'download messages into a Maildir, an mbox, a folder of .eml files or stdout'
+complete -c mailwrench -n __mailwrench_no_command -a check -d 'find broken messages: download each (RETR, never stored) and report what is wrong'
 complete -c mailwrench -n __mailwrench_no_command -a purge -d 'delete the selected messages (DELE, QUIT)'
 complete -c mailwrench -n __mailwrench_no_command -a send -d 'send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)'
 complete -c mailwrench -n __mailwrench_no_command -a info -d 'verify a POP3 server: greeting, capabilities, TLS session and certificates'
 complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COMMAND'
-complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch purge send info help'
+complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch check purge send info help'
 
 # Global options (every command)
 complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file'
@@ -161,9 +162,16 @@ complete -c mailwrench -l version -d 'show the version'
 complete -c mailwrench -n '__mailwrench_using_command top' -l lines -x -d 'also show the first N lines of the body (default 0)'
 complete -c mailwrench -n '__mailwrench_using_command top' -l raw -d 'the bytes as they are, even on a terminal'
 
-# list: --headers; list, top, fetch and purge: the selection
+# check: the limits and --retries (and the selection, below)
+set -l checking '__mailwrench_using_command check'
+complete -c mailwrench -n $checking -l max-header -x -d 'a header section larger than SIZE is an error (default 256K)'
+complete -c mailwrench -n $checking -l max-depth -x -d 'MIME parts nested deeper than N are an error (default 20)'
+complete -c mailwrench -n $checking -l max-parts -x -d 'more than N MIME parts in a message are an error (default 1000)'
+complete -c mailwrench -n $checking -l retries -x -d 'reopen the session at most N times after a drop (default 3)'
+
+# list: --headers; list, top, fetch, check and purge: the selection
 set -l list '__mailwrench_using_command list'
-set -l selecting '__mailwrench_using_command list; or __mailwrench_using_command top; or __mailwrench_using_command fetch; or __mailwrench_using_command purge'
+set -l selecting '__mailwrench_using_command list; or __mailwrench_using_command top; or __mailwrench_using_command fetch; or __mailwrench_using_command check; or __mailwrench_using_command purge'
 complete -c mailwrench -n $list -l headers -d 'also show From, Subject and Date'
 complete -c mailwrench -n $selecting -l uid -x -d 'the message with this UID (repeatable)'
 complete -c mailwrench -n $selecting -l uid-file -r -F -d "UIDs from FILE, one a line ('-' reads stdin)"

@@ -13,6 +13,8 @@ void top_options(po::options_description& options);
 cli::Run top(const cli::Options& options);
 void fetch_options(po::options_description& options);
 cli::Run fetch(const cli::Options& options);
+void check_options(po::options_description& options);
+cli::Run check(const cli::Options& options);
 void purge_options(po::options_description& options);
 cli::Run purge(const cli::Options& options);
 void send_options(po::options_description& options);
@@ -34,6 +36,9 @@ const cli::CommandTable& table()
       {"fetch", "[SELECTION]",
        "download messages into a Maildir, an mbox, a folder of .eml files or stdout (RETR)",
        Service::pop3, true, &fetch_options, &fetch},
+      {"check", "[SELECTION]",
+       "find broken messages: download each (RETR, never stored) and report what is wrong",
+       Service::pop3, true, &check_options, &check},
       {"purge", "SELECTION", "delete the selected messages (DELE, QUIT); --dry-run shows them",
        Service::pop3, true, &purge_options, &purge},
       {"send", "", "send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)",

@@ -194,7 +194,7 @@ def normalize(line, candidates, files=False, items=False):
     return result
 
 
-COMMANDS = ("stat", "list", "top", "fetch", "purge", "send", "info")
+COMMANDS = ("stat", "list", "top", "fetch", "check", "purge", "send", "info")
 
 
 def build_cases(binary, tmp):
