@@ -153,6 +153,17 @@ int run(int argc, char** argv, const CommandTable& table)
     write_error = std::strerror(errno);
     return stdout_reader_gone();
   };
+  // The exit status once standard output is flushed: 141 when its reader went away, 74 when a
+  // write failed otherwise (a full disk: `list --json >report.json` is not a success).
+  auto written = [&](int code) {
+    if (reader_gone()) {
+      return static_cast<int>(ExitCode::closed_pipe);
+    }
+    if (!stdout_closed && !std::cout) {
+      return fail(ExitCode::io, "cannot write to standard output (" + write_error + ")", false);
+    }
+    return code;
+  };
   // A closed pipe (mailwrench list | head) must not kill us mid-session.
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -161,26 +172,20 @@ int run(int argc, char** argv, const CommandTable& table)
   try {
     auto invocation = parse(args, table);
     switch (invocation.action) {
-    case Invocation::Action::help: std::cout << help_text(table, invocation.help_topic); return 0;
+    case Invocation::Action::help:
+      std::cout << help_text(table, invocation.help_topic);
+      return written(0);
     case Invocation::Action::version:
       std::cout << "mailwrench " << MAILWRENCH_VERSION << "\n"
                 << "built with " << OPENSSL_VERSION_TEXT << ", Boost " << BOOST_VERSION / 100000
                 << "." << BOOST_VERSION / 100 % 1000 << "." << BOOST_VERSION % 100 << "\n"
                 << "running with " << OpenSSL_version(OPENSSL_VERSION) << "\n";
-      return 0;
+      return written(0);
     case Invocation::Action::run: break;
     }
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;
-    const int code = run_command(invocation);
-    if (reader_gone()) {
-      return static_cast<int>(ExitCode::closed_pipe);
-    }
-    // A write that failed otherwise (a full disk: `list --json >report.json`) is not a success.
-    if (!stdout_closed && !std::cout) {
-      return fail(ExitCode::io, "cannot write to standard output (" + write_error + ")", false);
-    }
-    return code;
+    return written(run_command(invocation));
   } catch (const ClosedPipe& e) {
     return static_cast<int>(e.code());
   } catch (const BusyError& e) {

@@ -112,11 +112,12 @@ def list_and_top_into_closed_pipe(ctx):
 
 @scenario
 def output_into_full_disk_is_an_error(ctx):
-    """stat, list, top and --json list into a full disk (stdout /dev/full): exit 74 naming
+    """stat, list, top, --json list, --help and --version into a full disk (stdout /dev/full): exit 74 naming
     standard output, not 0 with an empty report (a cron job's `list --json > report.json`)."""
     env = ctx.base_env(None)
     env["MAILWRENCH_PASSWORD"] = ctx.password("alice")
-    for args in (["stat"], ["list"], ["top", "1", "--lines", "5"], ["--json", "list"]):
+    for args in (["stat"], ["list"], ["top", "1", "--lines", "5"], ["--json", "list"], ["--help"],
+                 ["--version"]):
         argv = [ctx.bin] + ctx.conn() + args
         with open("/dev/full", "wb") as full:
             p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
