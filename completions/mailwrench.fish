@@ -129,7 +129,7 @@ complete -c mailwrench -n __mailwrench_no_command -a top -d 'headers and the fir
 complete -c mailwrench -n __mailwrench_no_command -a fetch -d 'download messages into a Maildir, an mbox, a folder of .eml files or stdout'
 complete -c mailwrench -n __mailwrench_no_command -a purge -d 'delete the selected messages (DELE, QUIT)'
 complete -c mailwrench -n __mailwrench_no_command -a send -d 'send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)'
-complete -c mailwrench -n __mailwrench_no_command -a info -d 'verify a POP3 server: greeting, capabilities, TLS session and certificates'
+complete -c mailwrench -n __mailwrench_no_command -a info -d 'verify a POP3 (or --smtp SMTP) server: greeting, capabilities, TLS session and certificates'
 complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COMMAND'
 complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch purge send info help'
 
@@ -195,6 +195,7 @@ complete -c mailwrench -n $purge -s y -l yes -d 'do not ask for confirmation'
 
 # info
 complete -c mailwrench -n '__mailwrench_using_command info' -l check -d 'judge the server: a verdict list, exit 1 on a fail'
+complete -c mailwrench -n '__mailwrench_using_command info' -l smtp -d 'the account\'s SMTP server: EHLO keywords, STARTTLS, AUTH'
 
 # send
 set -l send '__mailwrench_using_command send'
