@@ -154,7 +154,9 @@ void log_in(const cli::Context& context, output::ServerInfo& info)
   const auto& s = context.settings;
   if (s.user.empty()) {
     info.login = "skipped";
-    info.login_detail = "no user given (--user): the capabilities after login are not shown";
+    info.login_detail = info.protocol == "smtp"
+                            ? "no user given (--user): AUTH is not tried"
+                            : "no user given (--user): the capabilities after login are not shown";
     return;
   }
   if (info.protocol == "smtp") {

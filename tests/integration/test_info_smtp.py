@@ -184,6 +184,27 @@ def postfix_plain_port_auth_in_clear(ctx):
     no_secret(res, password, "plain port")
 
 
+@scenario
+def account_smtp_keys(ctx):
+    """-a ACCOUNT: info reads the POP3 keys, info --smtp the smtp-* keys (smtp-port, smtp-tls,
+    smtp-user), never the POP3 port or TLS mode."""
+    setup(ctx)
+    e = ctx.env
+    user, password = send_user(ctx)
+    cfg = ctx.file("config", f"[account both]\nhost = {e['host']}\nport = {e['pop3s_port']}\n"
+                             f"tls = implicit\nsmtp-host = {e['smtp_host']}\nsmtp-port = {e['smtps_port']}\n"
+                             f"smtp-tls = implicit\nsmtp-user = {user}\n")
+    args = ["--config", str(cfg), "-a", "both", "--cacert", e["ca"], "--timeout", "20"]
+    doc, res = info_json(ctx, args + ["--smtp"], 0, "info --smtp -a both", password=password)
+    eq((doc["protocol"], doc["port"], doc["tls_mode"]), ("smtp", e["smtps_port"], "implicit"),
+       "the smtp-* keys", res)
+    eq(doc["login"]["result"], "ok", "AUTH as smtp-user", res)
+    check(user in doc["login"]["detail"], "smtp-user named", res)
+    no_secret(res, password, "account")
+    doc, res = info_json(ctx, args, 0, "info -a both (POP3)")
+    eq((doc["protocol"], doc["port"]), ("pop3", e["pop3s_port"]), "without --smtp: the POP3 keys", res)
+
+
 # =========================================================================== scripted servers
 
 def ehlo_reply(keywords: list[str]) -> str:
