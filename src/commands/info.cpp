@@ -274,7 +274,7 @@ void info_options(po::options_description& options)
   options.add_options()("check", po::bool_switch(),
                         "judge the server: a verdict list (pass, warn, fail), exit 1 on a fail")(
       "smtp", po::bool_switch(),
-      "the account's SMTP server (smtp-* keys; ports 465, 587, 25): EHLO instead of CAPA");
+      "the account's SMTP server instead (smtp-* keys; ports 465, 587, 25)");
 }
 
 cli::Run info(const cli::Options& options)

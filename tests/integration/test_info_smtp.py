@@ -272,5 +272,26 @@ def scripted_no_starttls(ctx):
     check("SIZE:                no fixed limit" in res.stdout, "SIZE shown", res)
 
 
+@scenario
+def scripted_ehlo_refused(ctx):
+    """A server that refuses EHLO (502) and takes HELO: the report says the EHLO was refused
+    and shows no keywords (answered false), rather than ending with an error."""
+    rules = [on(r"EHLO .*", "502 5.5.1 EHLO not implemented", times=None),
+             on(r"HELO .*", "250 scripted.example", times=None),
+             on(r"QUIT", "221 bye", times=None)]
+    with ScriptedServer(rules, greeting="220 scripted.example SMTP") as srv:
+        doc, res = info_json(ctx, ["--smtp", "-H", "127.0.0.1", "-p", str(srv.port), "--tls", "none",
+                                   "--timeout", "10"], 0, "info --smtp, EHLO refused")
+        srv.settle()
+        check(any(l.upper().startswith("HELO") for l in srv.received), "HELO after the refused EHLO", res)
+    eq([(s["stage"], s["answered"], s["lines"]) for s in doc["capabilities"]], [("plain", False, [])],
+       "one stage, not answered", res)
+    with ScriptedServer(rules, greeting="220 scripted.example SMTP") as srv:
+        res = ctx.run(["info", "--smtp", "-H", "127.0.0.1", "-p", str(srv.port), "--tls", "none",
+                       "--timeout", "10"])
+    eq(res.rc, 0, "plain report: exit code", res)
+    check("EHLO keywords before TLS: (EHLO refused)" in res.stdout, "the refusal is said", res)
+
+
 if __name__ == "__main__":
     mw.main()
