@@ -28,7 +28,7 @@ _mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --att
     --raw --ehlo -n --dry-run --chunking --dsn-notify --dsn-return --dsn-envid --await
     --await-timeout --await-purge"
 
-_mailwrench_info_opts="--check"
+_mailwrench_info_opts="--check --smtp"
 
 # Options that take a value (the next word, or after '=').
 _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth

@@ -130,7 +130,7 @@ complete -c mailwrench -n __mailwrench_no_command -a fetch -d 'download messages
 complete -c mailwrench -n __mailwrench_no_command -a check -d 'find broken messages: download each (RETR, never stored) and report what is wrong'
 complete -c mailwrench -n __mailwrench_no_command -a purge -d 'delete the selected messages (DELE, QUIT)'
 complete -c mailwrench -n __mailwrench_no_command -a send -d 'send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)'
-complete -c mailwrench -n __mailwrench_no_command -a info -d 'verify a POP3 server: greeting, capabilities, TLS session and certificates'
+complete -c mailwrench -n __mailwrench_no_command -a info -d 'verify a POP3 (or --smtp SMTP) server: greeting, capabilities, TLS session and certificates'
 complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COMMAND'
 complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch check purge send info help'
 
@@ -203,6 +203,7 @@ complete -c mailwrench -n $purge -s y -l yes -d 'do not ask for confirmation'
 
 # info
 complete -c mailwrench -n '__mailwrench_using_command info' -l check -d 'judge the server: a verdict list, exit 1 on a fail'
+complete -c mailwrench -n '__mailwrench_using_command info' -l smtp -d 'the account\'s SMTP server: EHLO keywords, STARTTLS, AUTH'
 
 # send
 set -l send '__mailwrench_using_command send'

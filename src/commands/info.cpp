@@ -2,8 +2,10 @@
 
 #include "cli/command.hpp"
 #include "commands/session.hpp"
+#include "commands/smtp_session.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -94,6 +96,57 @@ void look(const cli::Context& context, output::ServerInfo& info)
   }
 }
 
+output::CapabilityStage stage_of(const char* name, const smtp::Extensions& ext, bool encrypted)
+{
+  return {name, ext.known, encrypted, ext.known ? ext.lines : std::vector<std::string>{}};
+}
+
+// Greeting, EHLO, STARTTLS and EHLO again, without AUTH: what the server shows anybody.
+void look_smtp(const cli::Context& context, output::ServerInfo& info)
+{
+  const auto& s = context.settings;
+  auto start = Clock::now();
+  auto connection = net::Connection::open(inspect_endpoint(context));
+  info.connect_ms = ms_since(start);
+  info.peer = connection->peer();
+  smtp::Client client(*connection, transcript_for(context));
+  client.set_reply_timeout(s.timeout);
+  start = Clock::now();
+  smtp::Reply greeting;
+  await_greeting(context, *connection, [&client, &greeting] { greeting = client.read_greeting(); });
+  info.greeting_ms = ms_since(start);
+  info.greeting = text::join(greeting.lines, " ");
+  if (connection->encrypted()) {
+    info.tls = connection->tls_session();
+  }
+  const auto name = context.host_name();
+  start = Clock::now();
+  const auto& ext = client.hello(name);
+  info.capa_ms = ms_since(start);
+  info.capabilities.push_back(
+      stage_of(connection->encrypted() ? "tls" : "plain", ext, connection->encrypted()));
+  if (s.tls == cli::TlsMode::starttls) {
+    if (!ext.starttls) {
+      info.login_detail = "the server does not offer STARTTLS";
+    } else {
+      try {
+        client.starttls();
+      } catch (const Error& e) {
+        // Refused, or the handshake failed: reported (a verdict with --check), not an error.
+        info.tls_error = e.what();
+        return;
+      }
+      info.tls = connection->tls_session();
+      info.capabilities.push_back(stage_of("tls", client.hello(name), true));
+    }
+  }
+  try {
+    client.quit();
+  } catch (const Error& e) {
+    context.log->debug("QUIT failed: {}", e.what());
+  }
+}
+
 // Logs in as a command would (the same checks: no password over a connection that is not
 // encrypted, nor to a certificate that fails verification) and reads CAPA after it.
 void log_in(const cli::Context& context, output::ServerInfo& info)
@@ -101,7 +154,22 @@ void log_in(const cli::Context& context, output::ServerInfo& info)
   const auto& s = context.settings;
   if (s.user.empty()) {
     info.login = "skipped";
-    info.login_detail = "no user given (--user): the capabilities after login are not shown";
+    info.login_detail = info.protocol == "smtp"
+                            ? "no user given (--user): AUTH is not tried"
+                            : "no user given (--user): the capabilities after login are not shown";
+    return;
+  }
+  if (info.protocol == "smtp") {
+    // AUTH as send does (SmtpSession); SMTP has no capabilities after it to show.
+    try {
+      auto session = SmtpSession::open(context, "");
+      session.quit_quietly();
+      info.login = "ok";
+      info.login_detail = "authenticated as " + s.user;
+    } catch (const Error& e) {
+      info.login = "failed";
+      info.login_detail = e.what();
+    }
     return;
   }
   try {
@@ -129,7 +197,13 @@ void probe_legacy_tls(const cli::Context& context, output::ServerInfo& info)
   endpoint.tls.legacy_only = true;
   try {
     auto connection = net::Connection::open(endpoint);
-    if (s.tls == cli::TlsMode::starttls) {
+    if (s.tls == cli::TlsMode::starttls && info.protocol == "smtp") {
+      smtp::Client client(*connection, transcript_for(context));
+      client.set_reply_timeout(s.timeout);
+      client.read_greeting();
+      client.hello(context.host_name());
+      client.starttls();
+    } else if (s.tls == cli::TlsMode::starttls) {
       pop3::Client client(*connection, transcript_for(context));
       client.set_reply_timeout(s.timeout);
       client.read_greeting();
@@ -144,17 +218,22 @@ void probe_legacy_tls(const cli::Context& context, output::ServerInfo& info)
   }
 }
 
-int run(const cli::Context& context, bool check)
+int run(const cli::Context& context, bool check, bool smtp)
 {
   const auto& s = context.settings;
   output::ServerInfo info;
+  info.protocol = smtp ? "smtp" : "pop3";
   info.host = s.host;
   info.port = s.port;
   info.tls_mode = mode_name(s.tls);
   if (!s.fingerprint.empty()) {
     info.pin = net::normalize_fingerprint(s.fingerprint);  // a usage error before connecting
   }
-  look(context, info);
+  if (smtp) {
+    look_smtp(context, info);
+  } else {
+    look(context, info);
+  }
   log_in(context, info);
   if (check) {
     probe_legacy_tls(context, info);
@@ -170,7 +249,7 @@ int run(const cli::Context& context, bool check)
     code = failed ? 1 : 0;
   } else {
     // Without --check: 1 when the certificate fails verification (with --fingerprint: has
-    // another SHA-256), STLS fails or the login fails.
+    // another SHA-256), STLS (STARTTLS) fails or the login fails.
     const bool trusted =
         info.pin.empty() ? info.tls && info.tls->verified() : output::pin_matches(info);
     code = (info.tls && !trusted) || !info.tls_error.empty() || info.login == "failed" ? 1 : 0;
@@ -193,14 +272,17 @@ int run(const cli::Context& context, bool check)
 void info_options(po::options_description& options)
 {
   options.add_options()("check", po::bool_switch(),
-                        "judge the server: a verdict list (pass, warn, fail), exit 1 on a fail");
+                        "judge the server: a verdict list (pass, warn, fail), exit 1 on a fail")(
+      "smtp", po::bool_switch(),
+      "the account's SMTP server instead (smtp-* keys; ports 465, 587, 25)");
 }
 
 cli::Run info(const cli::Options& options)
 {
   options.require_server();
-  return
-      [check = options.flag("check")](const cli::Context& context) { return run(context, check); };
+  return [check = options.flag("check"), smtp = options.flag("smtp")](const cli::Context& context) {
+    return run(context, check, smtp);
+  };
 }
 
 }  // namespace mw::commands

@@ -44,8 +44,8 @@ const cli::CommandTable& table()
       {"send", "", "send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)",
        Service::smtp, false, &send_options, &send},
       {"info", "",
-       "verify a POP3 server: capabilities, TLS session, certificates; --check judges it",
-       Service::pop3, false, &info_options, &info},
+       "verify a POP3 (or --smtp SMTP) server: capabilities, TLS, certificates; --check judges it",
+       Service::pop3, false, &info_options, &info, "smtp"},
   };
   return rows;
 }

@@ -48,6 +48,77 @@ std::string yes_no(bool b)
   return b ? "yes" : "no";
 }
 
+// The verdicts on what an SMTP server offers before TLS (RFC 3207, RFC 4954 section 4).
+void judge_smtp_plain(const ServerInfo& info, const SmtpFacts& facts, std::vector<Verdict>& out)
+{
+  using S = Verdict::Status;
+  std::vector<std::string> password, other;
+  for (const auto& mech : facts.auth) {
+    (mech == "PLAIN" || mech == "LOGIN" ? password : other).push_back(mech);
+  }
+  out.push_back(password.empty()
+                    ? Verdict{"password-before-tls", S::pass, "no password login before TLS"}
+                    : Verdict{"password-before-tls", S::fail,
+                              "password login (AUTH " + text::join(password, ", AUTH ") +
+                                  ") is offered before TLS"});
+  if (!info.tls_error.empty()) {
+    out.push_back({"starttls-offered", S::fail, "STARTTLS failed: " + info.tls_error});
+  } else {
+    out.push_back(facts.starttls ? Verdict{"starttls-offered", S::pass, "STARTTLS is offered"}
+                                 : Verdict{"starttls-offered", S::fail,
+                                           "no STARTTLS on a plain port: the connection cannot "
+                                           "be encrypted"});
+  }
+  out.push_back(other.empty() ? Verdict{"auth-in-clear", S::pass, "no AUTH offered before TLS"}
+                              : Verdict{"auth-in-clear", S::warn,
+                                        "AUTH " + text::join(other, " ") + " offered before TLS"});
+}
+
+std::string size_text(const std::optional<std::uint64_t>& size)
+{
+  return !size        ? std::string("(not offered)")
+         : *size == 0 ? std::string("no fixed limit")
+                      : std::to_string(*size) + " bytes";
+}
+
+// The rows of one capability stage for people: CAPA's facts, or EHLO's.
+std::vector<std::string> stage_rows(const ServerInfo& info, const CapabilityStage& stage)
+{
+  if (info.protocol == "smtp") {
+    const auto facts = smtp_facts(stage.lines);
+    return {
+        "AUTH:                " +
+            (facts.auth.empty() ? std::string("(none)") : text::join(facts.auth, " ")),
+        "STARTTLS:            " + yes_no(facts.starttls),
+        "SIZE:                " + size_text(facts.size),
+        "PIPELINING:          " + yes_no(facts.pipelining),
+        "8BITMIME:            " + yes_no(facts.eight_bit_mime),
+        "SMTPUTF8:            " + yes_no(facts.smtputf8),
+        "DSN:                 " + yes_no(facts.dsn),
+        "CHUNKING:            " + yes_no(facts.chunking),
+        "ENHANCEDSTATUSCODES: " + yes_no(facts.enhanced_status_codes),
+    };
+  }
+  const auto facts = pop3_facts(stage.lines);
+  const auto given = [](const std::optional<std::string>& v) {
+    return v ? text::one_line(*v) : std::string("(not given)");
+  };
+  return {
+      "SASL mechanisms: " +
+          (facts.sasl.empty() ? std::string("(none)") : text::join(facts.sasl, " ")),
+      "USER:            " + yes_no(facts.user),
+      "STLS:            " + yes_no(facts.stls),
+      "implementation:  " + (facts.implementation.empty() ? std::string("(not given)")
+                                                          : text::one_line(facts.implementation)),
+      "EXPIRE:          " + given(facts.expire),
+      "LOGIN-DELAY:     " + given(facts.login_delay),
+      "PIPELINING:      " + yes_no(facts.pipelining),
+      "TOP:             " + yes_no(facts.top),
+      "UIDL:            " + yes_no(facts.uidl),
+      "RESP-CODES:      " + yes_no(facts.resp_codes),
+  };
+}
+
 }  // namespace
 
 Pop3Facts pop3_facts(const std::vector<std::string>& lines)
@@ -87,6 +158,67 @@ Pop3Facts pop3_facts(const std::vector<std::string>& lines)
       facts.uidl = true;
     } else if (name == "RESP-CODES") {
       facts.resp_codes = true;
+    }
+  }
+  return facts;
+}
+
+SmtpFacts smtp_facts(const std::vector<std::string>& lines)
+{
+  static constexpr std::pair<std::string_view, bool SmtpFacts::*> k_flags[] = {
+      {"STARTTLS", &SmtpFacts::starttls},
+      {"PIPELINING", &SmtpFacts::pipelining},
+      {"8BITMIME", &SmtpFacts::eight_bit_mime},
+      {"SMTPUTF8", &SmtpFacts::smtputf8},
+      {"DSN", &SmtpFacts::dsn},
+      {"CHUNKING", &SmtpFacts::chunking},
+      {"ENHANCEDSTATUSCODES", &SmtpFacts::enhanced_status_codes},
+  };
+  SmtpFacts facts;
+  for (const auto& raw : lines) {
+    std::vector<std::string> words;
+    std::string_view rest = raw;
+    while (!rest.empty()) {
+      auto sp = rest.find(' ');
+      if (sp != 0) {
+        words.emplace_back(rest.substr(0, sp));
+      }
+      rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+    }
+    if (words.empty()) {
+      continue;
+    }
+    auto keyword = text::upper(words.front());
+    // "AUTH=LOGIN PLAIN": the form of servers from before RFC 2554, still sent by some.
+    if (keyword.starts_with("AUTH=")) {
+      words.front() = words.front().substr(5);
+      keyword = "AUTH";
+    } else {
+      words.erase(words.begin());
+    }
+    if (keyword == "AUTH") {
+      for (const auto& mech : words) {
+        if (!mech.empty() && !offers(facts.auth, text::upper(mech))) {
+          facts.auth.push_back(text::upper(mech));
+        }
+      }
+    } else if (keyword == "SIZE") {
+      std::uint64_t limit = 0;
+      if (!words.empty()) {
+        const auto& n = words.front();
+        if (n.empty() || n.size() > 19 ||
+            !std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+          continue;  // not a number: as if not offered
+        }
+        limit = std::stoull(n);
+      }
+      facts.size = limit;
+    } else {
+      for (const auto& [name, flag] : k_flags) {
+        if (keyword == name) {
+          facts.*flag = true;
+        }
+      }
     }
   }
   return facts;
@@ -203,7 +335,10 @@ std::vector<Verdict> judge(const ServerInfo& info, std::int64_t now)
                       info.legacy_tls_detail + ": TLS below 1.2 is accepted (RFC 8996 forbids it)"}
             : Verdict{"legacy-tls", S::pass, "TLS 1.0 and 1.1 are refused"});
   }
-  if (const auto* plain = plain_stage(info)) {
+  const auto* plain = plain_stage(info);
+  if (plain != nullptr && info.protocol == "smtp") {
+    judge_smtp_plain(info, smtp_facts(plain->lines), out);
+  } else if (plain != nullptr) {
     const auto facts = pop3_facts(plain->lines);
     const bool plain_sasl = offers(facts.sasl, "PLAIN") || offers(facts.sasl, "LOGIN");
     if (facts.user || plain_sasl) {
@@ -268,11 +403,13 @@ std::vector<std::string> describe(const net::CertificateFacts& cert, std::int64_
 void render_plain(const ServerInfo& info, const std::vector<Verdict>* verdicts, std::int64_t now,
                   std::ostream& out)
 {
-  out << "POP3 server " << info.host << " port " << info.port << " (" << info.peer
-      << "), TLS: " << info.tls_mode << "\n";
+  const bool smtp = info.protocol == "smtp";
+  out << (smtp ? "SMTP server " : "POP3 server ") << info.host << " port " << info.port << " ("
+      << info.peer << "), TLS: " << info.tls_mode << "\n";
   out << "  connect: " << milliseconds(info.connect_ms)
       << ", greeting: " << milliseconds(info.greeting_ms)
-      << ", CAPA round trip: " << milliseconds(info.capa_ms) << "\n";
+      << (smtp ? ", EHLO round trip: " : ", CAPA round trip: ") << milliseconds(info.capa_ms)
+      << "\n";
   out << "greeting: " << text::one_line(info.greeting) << "\n";
   if (info.tls) {
     const auto& tls = *info.tls;
@@ -299,31 +436,14 @@ void render_plain(const ServerInfo& info, const std::vector<Verdict>* verdicts, 
     const std::string when = stage.stage == "plain" ? "before TLS"
                              : stage.stage == "tls" ? "after TLS"
                                                     : "after login";
-    out << "capabilities " << when << ":";
+    out << (smtp ? "EHLO keywords " : "capabilities ") << when << ":";
     if (!stage.answered) {
-      out << " (CAPA refused)\n";
+      out << (smtp ? " (EHLO refused)\n" : " (CAPA refused)\n");
       previous.clear();
       continue;
     }
     out << "\n";
-    const auto facts = pop3_facts(stage.lines);
-    const auto given = [](const std::optional<std::string>& v) {
-      return v ? text::one_line(*v) : std::string("(not given)");
-    };
-    const std::vector<std::string> rows = {
-        "SASL mechanisms: " +
-            (facts.sasl.empty() ? std::string("(none)") : text::join(facts.sasl, " ")),
-        "USER:            " + yes_no(facts.user),
-        "STLS:            " + yes_no(facts.stls),
-        "implementation:  " + (facts.implementation.empty() ? std::string("(not given)")
-                                                            : text::one_line(facts.implementation)),
-        "EXPIRE:          " + given(facts.expire),
-        "LOGIN-DELAY:     " + given(facts.login_delay),
-        "PIPELINING:      " + yes_no(facts.pipelining),
-        "TOP:             " + yes_no(facts.top),
-        "UIDL:            " + yes_no(facts.uidl),
-        "RESP-CODES:      " + yes_no(facts.resp_codes),
-    };
+    const auto rows = stage_rows(info, stage);
     bool changed = previous.empty();
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (previous.empty() || previous[i] != rows[i]) {
@@ -359,15 +479,16 @@ nlohmann::json to_json(const ServerInfo& info, const std::vector<Verdict>* verdi
                        std::int64_t now)
 {
   using nlohmann::json;
-  json doc = {
-      {"protocol", info.protocol},
-      {"host", info.host},
-      {"port", info.port},
-      {"tls_mode", info.tls_mode},
-      {"peer", info.peer},
-      {"greeting", info.greeting},
-      {"timing_ms",
-       {{"connect", info.connect_ms}, {"greeting", info.greeting_ms}, {"capa", info.capa_ms}}}};
+  json doc = {{"protocol", info.protocol},
+              {"host", info.host},
+              {"port", info.port},
+              {"tls_mode", info.tls_mode},
+              {"peer", info.peer},
+              {"greeting", info.greeting},
+              {"timing_ms",
+               {{"connect", info.connect_ms},
+                {"greeting", info.greeting_ms},
+                {info.protocol == "smtp" ? "ehlo" : "capa", info.capa_ms}}}};
   if (info.tls) {
     const auto& tls = *info.tls;
     json chain = json::array();
@@ -401,6 +522,20 @@ nlohmann::json to_json(const ServerInfo& info, const std::vector<Verdict>* verdi
                   {"encrypted", stage.encrypted},
                   {"answered", stage.answered},
                   {"lines", stage.lines}};
+    if (info.protocol == "smtp") {
+      const auto facts = smtp_facts(stage.lines);
+      entry["auth"] = facts.auth;
+      entry["size"] = facts.size ? json(*facts.size) : json(nullptr);
+      entry["starttls"] = facts.starttls;
+      entry["pipelining"] = facts.pipelining;
+      entry["8bitmime"] = facts.eight_bit_mime;
+      entry["smtputf8"] = facts.smtputf8;
+      entry["dsn"] = facts.dsn;
+      entry["chunking"] = facts.chunking;
+      entry["enhancedstatuscodes"] = facts.enhanced_status_codes;
+      stages.push_back(entry);
+      continue;
+    }
     const auto facts = pop3_facts(stage.lines);
     entry["sasl"] = facts.sasl;
     entry["implementation"] =

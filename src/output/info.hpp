@@ -16,12 +16,12 @@
 
 namespace mw::output {
 
-// One CAPA reply (RFC 2449 section 5).
+// One CAPA reply (RFC 2449 section 5), or for SMTP one EHLO reply.
 struct CapabilityStage {
   std::string stage;      // "plain" (before TLS), "tls" (after TLS), "login" (after login)
-  bool answered = false;  // +OK to CAPA
+  bool answered = false;  // +OK to CAPA (SMTP: 250 to EHLO)
   bool encrypted = false;
-  std::vector<std::string> lines;  // as the server sent them
+  std::vector<std::string> lines;  // as the server sent them (SMTP: the EHLO keyword lines)
 };
 
 // The facts `info` reads from one CAPA reply.
@@ -35,9 +35,20 @@ struct Pop3Facts {
 };
 Pop3Facts pop3_facts(const std::vector<std::string>& lines);
 
+// The facts `info --smtp` reads from one EHLO reply: its keyword lines (all but the first, RFC
+// 5321 section 4.1.1.1), keywords case-insensitive, unknown ones ignored.
+struct SmtpFacts {
+  std::optional<std::uint64_t> size;  // SIZE limit (RFC 1870); 0 = no fixed limit; nullopt =
+                                      // not offered
+  std::vector<std::string> auth;      // AUTH mechanisms, upper case (also the old "AUTH=" form)
+  bool starttls = false, pipelining = false, eight_bit_mime = false, smtputf8 = false, dsn = false,
+       chunking = false, enhanced_status_codes = false;
+};
+SmtpFacts smtp_facts(const std::vector<std::string>& lines);
+
 // What `info` found out about a server.
 struct ServerInfo {
-  std::string protocol = "pop3";
+  std::string protocol = "pop3";  // or "smtp"
   std::string host;
   std::uint16_t port = 0;
   std::string tls_mode;  // "implicit", "starttls", "none"
@@ -45,7 +56,7 @@ struct ServerInfo {
   std::string greeting;
   double connect_ms = 0;   // TCP connect (and, with implicit TLS, the handshake)
   double greeting_ms = 0;  // from connected to the greeting
-  double capa_ms = 0;      // the first CAPA's round trip
+  double capa_ms = 0;      // the first CAPA's (SMTP: EHLO's) round trip
   std::vector<CapabilityStage> capabilities;
   std::optional<net::TlsSession> tls;
   std::string tls_error;           // why STLS or its handshake failed ("" if it did not)
@@ -61,7 +72,8 @@ struct Verdict {
   enum class Status { pass, warn, fail };
   std::string check;  // certificate-expiry, certificate-name, certificate-trust,
                       // certificate-pin, legacy-tls,
-                      // password-before-tls, stls-offered, auth-in-clear, login
+                      // password-before-tls, stls-offered (SMTP: starttls-offered),
+                      // auth-in-clear, login
   Status status = Status::pass;
   std::string reason;
 };

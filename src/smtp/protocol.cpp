@@ -304,6 +304,7 @@ Extensions Extensions::from_ehlo(const Reply& reply)
   }
   ext.known = true;
   ext.greeting_name = greeting_domain(reply.lines.front());
+  ext.lines.assign(reply.lines.begin() + 1, reply.lines.end());
   auto add_auth = [&](const std::vector<std::string_view>& mechanisms) {
     for (auto mechanism : mechanisms) {
       if (mechanism.empty()) {

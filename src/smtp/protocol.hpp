@@ -98,6 +98,7 @@ struct Extensions {
   std::vector<std::string> auth;       // AUTH mechanisms, upper case, no duplicates
                                        // (RFC 4954 section 3, also the obsolete "AUTH=" form)
   std::string greeting_name;           // the server's domain: the first word of the first line
+  std::vector<std::string> lines;      // the keyword lines as sent (all but the first), for info
 
   // Reads the keywords from the lines after the first of a 250 reply to EHLO (RFC 5321
   // section 4.1.1.1); a reply that is not 250 gives known == false and nothing offered.

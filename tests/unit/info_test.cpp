@@ -217,3 +217,89 @@ TEST_CASE("info: the plain report shows a later CAPA stage as what changed", "[i
         std::string::npos);
   CHECK(text.find("capabilities after login:\n  (as before)\n") != std::string::npos);
 }
+
+TEST_CASE("info --smtp: EHLO keyword facts", "[info]")
+{
+  auto facts = smtp_facts({"PIPELINING", "size 10240000", "VRFY", "ETRN", "AUTH PLAIN login",
+                           "AUTH=LOGIN CRAM-MD5", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
+                           "SMTPUTF8", "CHUNKING", "STARTTLS"});
+  CHECK(facts.auth == std::vector<std::string>{"PLAIN", "LOGIN", "CRAM-MD5"});
+  CHECK(facts.size == 10240000u);
+  CHECK(facts.pipelining);
+  CHECK(facts.eight_bit_mime);
+  CHECK(facts.smtputf8);
+  CHECK(facts.dsn);
+  CHECK(facts.chunking);
+  CHECK(facts.enhanced_status_codes);
+  CHECK(facts.starttls);
+
+  auto bare = smtp_facts({"SIZE", "HELP"});
+  CHECK(bare.size == 0u);  // SIZE without a number: no fixed limit
+  CHECK(bare.auth.empty());
+  CHECK_FALSE(bare.starttls);
+  CHECK_FALSE(bare.pipelining);
+  CHECK_FALSE(smtp_facts({"SIZE lots"}).size.has_value());
+  CHECK_FALSE(smtp_facts({}).size.has_value());
+}
+
+TEST_CASE("info --smtp: a plain port: AUTH PLAIN before STARTTLS, no STARTTLS", "[info]")
+{
+  ServerInfo info;
+  info.protocol = "smtp";
+  info.host = "localhost";
+  info.port = 25;
+  info.tls_mode = "none";
+  info.capabilities.push_back({"plain", true, false, {"PIPELINING", "AUTH PLAIN CRAM-MD5"}});
+  auto verdicts = judge(info, k_now);
+  CHECK(find(verdicts, "password-before-tls").status == Verdict::Status::fail);
+  CHECK(find(verdicts, "password-before-tls").reason.find("AUTH PLAIN") != std::string::npos);
+  CHECK(find(verdicts, "starttls-offered").status == Verdict::Status::fail);
+  CHECK(find(verdicts, "auth-in-clear").status == Verdict::Status::warn);
+  CHECK(find(verdicts, "auth-in-clear").reason.find("CRAM-MD5") != std::string::npos);
+  CHECK(std::none_of(verdicts.begin(), verdicts.end(),
+                     [](const Verdict& v) { return v.check == "stls-offered"; }));
+
+  // Submission as Postfix does it: STARTTLS, and AUTH only after it.
+  info.capabilities = {{"plain", true, false, {"PIPELINING", "STARTTLS", "8BITMIME"}},
+                       {"tls", true, true, {"PIPELINING", "AUTH PLAIN LOGIN", "8BITMIME"}}};
+  verdicts = judge(info, k_now);
+  CHECK(find(verdicts, "password-before-tls").status == Verdict::Status::pass);
+  CHECK(find(verdicts, "starttls-offered").status == Verdict::Status::pass);
+  CHECK(find(verdicts, "auth-in-clear").status == Verdict::Status::pass);
+
+  info.tls_error = "STARTTLS refused: 454 4.7.0 TLS not available";
+  CHECK(find(judge(info, k_now), "starttls-offered").status == Verdict::Status::fail);
+}
+
+TEST_CASE("info --smtp: the plain report and the JSON show the EHLO keywords", "[info]")
+{
+  ServerInfo info;
+  info.protocol = "smtp";
+  info.host = "localhost";
+  info.port = 587;
+  info.tls_mode = "starttls";
+  info.greeting = "mail.lab.test ESMTP Postfix";
+  info.capabilities = {{"plain", true, false, {"SIZE 1000", "STARTTLS"}},
+                       {"tls", true, true, {"SIZE 1000", "AUTH PLAIN", "CHUNKING"}}};
+  std::ostringstream out;
+  render_plain(info, nullptr, k_now, out);
+  const auto text = out.str();
+  CHECK(text.find("SMTP server localhost port 587") != std::string::npos);
+  CHECK(text.find("EHLO round trip") != std::string::npos);
+  CHECK(text.find("EHLO keywords before TLS:") != std::string::npos);
+  CHECK(text.find("SIZE:                1000 bytes") != std::string::npos);
+  CHECK(text.find("EHLO keywords after TLS:") != std::string::npos);
+  CHECK(text.find("AUTH:                PLAIN") != std::string::npos);
+  CHECK(text.find("CAPA") == std::string::npos);
+
+  auto doc = to_json(info, nullptr, k_now);
+  CHECK(doc["protocol"] == "smtp");
+  CHECK(doc["timing_ms"].contains("ehlo"));
+  CHECK_FALSE(doc["timing_ms"].contains("capa"));
+  CHECK(doc["capabilities"][0]["starttls"] == true);
+  CHECK(doc["capabilities"][0]["size"] == 1000);
+  CHECK(doc["capabilities"][1]["auth"] == nlohmann::json::array({"PLAIN"}));
+  CHECK(doc["capabilities"][1]["chunking"] == true);
+  CHECK(doc["capabilities"][1]["8bitmime"] == false);
+  CHECK_FALSE(doc["capabilities"][1].contains("sasl"));
+}
