@@ -30,7 +30,9 @@ JOBS = [
     ("l20", "6. list --headers of {n}, 20 ms RTT", "l20"),
     ("l20s", "6. list --headers of the first {subset}, 20 ms RTT (lock-step client)", "l20s"),
     ("s0", "5. send {sends} messages, one process each (STARTTLS + AUTH PLAIN)", "s0"),
+    ("c0", "8. check {n} × ~10 KB (issue 14) vs fetch of them", "c0"),
 ]
+ALL_JOBS = "1,2,3,4,5,6,7,8"
 
 
 def load(res: str):
@@ -131,6 +133,8 @@ def main(argv: list[str]) -> int:
         (f"one {meta['big']}B message: mailwrench / curl wall time", ratio(med("b0", "mailwrench"), med("b0", "curl")), "<=", 1.00, "also in the issue"),
         (f"one {meta['big']}B message: mailwrench peak RSS, MiB", big_rss["rss"] / 1024 if big_rss and big_rss["rss"] else None, "<", 16.0, "also in the issue"),
         (f"send {meta['sends']}: mailwrench / msmtp", ratio(med("s0", "mailwrench"), med("s0", "msmtp")), "<=", 1.00, "also in the issue"),
+        (f"check {n}: check / fetch", ratio(med("c0", "mailwrench"), med("c0", "mailwrench fetch")), "<=", 1.00, "issue 14; fetch → Maildir on disk"),
+        (f"check {n}: check / fetch to tmpfs", ratio(med("c0", "mailwrench"), med("c0", "mailwrench fetch, tmpfs")), "<=", 1.00, "issue 14, stricter: fetch with no disk"),
     ]
     tl = ["| target | measured | wanted | result |", "|---|---:|---:|---|"]
     console = []
@@ -154,7 +158,7 @@ def main(argv: list[str]) -> int:
     v = meta["versions"]
     failed = [r for r in rows if r["status"] != "ok"]
     kind = "quick run (`--quick`: smaller sizes, indicative only)" if meta["quick"] else (
-        "partial run (`--only " + meta["only"] + "`)" if meta["only"] != "1,2,3,4,5,6,7" else "full run")
+        "partial run (`--only " + meta["only"] + "`)" if meta["only"] != meta.get("all_jobs", ALL_JOBS) else "full run")
     md = f"""# mailwrench benchmark results
 
 {kind}, {meta['date']}, produced by `bench/run.sh{' --quick' if meta['quick'] else ''}`: {mins(meta['elapsed_s'] - meta.get('setup_s', 0))} of
@@ -176,13 +180,14 @@ headers, body lines of 60–76 characters, dot-lines in every 7th message; one m
 ## Results
 
 Median wall time of the timed runs (hyperfine), min–max, and × mailwrench = this tool's median ÷
-mailwrench's median in the same job (> 1: mailwrench is faster; the wire-limit rows refer to job 1).
+mailwrench's median in the same job (> 1: mailwrench is faster; the wire-limit rows refer to job 1;
+in job 8 the **mailwrench** row is `check` and the ratio is fetch's time ÷ check's: > 1, check is faster).
 Peak RSS: median over the timed runs of GNU time's `%M`, i.e. the largest single process of a run
 (for fetchmail the MDA children count too; for the send loops, the largest of the 200 processes).
 
 {table}
 
-## Targets (issue 7)
+## Targets (issues 7 and 14)
 
 {target_table}
 
@@ -221,6 +226,11 @@ Peak RSS: median over the timed runs of GNU time's `%M`, i.e. the largest single
   unparsed: no client can be faster against this server. The faster of the two is the target's reference.
   Its runs are interleaved with job 1's (one round of runs holds every tool of both jobs), so that the
   ratio compares runs made under the same conditions.
+- **Check** (job 8, issue 14) runs `mailwrench --json check` of job 1's mailbox: every message downloaded with
+  pipelined RETR and checked as it streams in, nothing stored; each run must exit 0 (no `error` finding) and
+  the last run's JSON must say `"checked": {meta['n']}`. Its runs are interleaved with `mailwrench fetch` of
+  the same mailbox into a Maildir on disk (as job 1: the target's reference) and into a Maildir on
+  `/dev/shm` (tmpfs: the fetch with no disk under it). Neither deletes, so the mailbox is not restored.
 - **Send** runs one process per message in a shell loop (the loop is timed as one unit), sender `s01`,
   recipient `s02@lab.test`; Postfix delivers in the background while the loop runs; the check waits until
   every message of every run has arrived in the recipient's Maildir.
@@ -261,7 +271,7 @@ Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and lo
                       f"a VM shared with other work; mailwrench commit {v['mailwrench_commit']}), medians; "
                       f"× mailwrench > 1 means mailwrench is faster. Full report, method and exact commands: "
                       f"[bench/RESULTS.md](bench/RESULTS.md).\n\n" + "\n".join(short_lines) +
-                      "\n\nTargets (issue 7):\n\n" + target_table + "\n")
+                      "\n\nTargets (issues 7 and 14):\n\n" + target_table + "\n")
     print()
     print(table)
     print()

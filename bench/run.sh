@@ -9,12 +9,14 @@
 #   --budget S     seconds of timed runs a tool may take before its run count is lowered
 #                  (default 20; --quick 10). A tool whose warm-up run alone takes longer than
 #                  S/2 is measured once: its warm-up run is the measurement (marked "1 run").
-#   --only JOBS    comma-separated subset of the jobs 1..7 (e.g. --only 1,7); 6 is the latency set
+#   --only JOBS    comma-separated subset of the jobs 1..8 (e.g. --only 1,7); 6 is the latency set
 #   --keep         keep the work directory (servers are stopped all the same)
 #
 # Jobs (the numbers of issue 7): 1 fetch N ~10 KB messages into a Maildir; 2 purge all N;
 # 3 list --headers of N; 4 one 200 MB message; 5 send 200 messages, one process each;
-# 6 jobs 1-3 again through a network namespace with 20 ms round trip; 7 the wire limit.
+# 6 jobs 1-3 again through a network namespace with 20 ms round trip; 7 the wire limit;
+# 8 (issue 14) `check` of job 1's N messages against `fetch` of them into a Maildir, on disk and
+# on tmpfs (no disk), interleaved.
 # Every tool uses POP3S (implicit TLS, certificate verified) and USER/PASS (curl: SASL PLAIN,
 # it cannot be made to send USER/PASS), SMTP submission with STARTTLS + AUTH PLAIN.
 #
@@ -37,7 +39,8 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-QUICK=0; RUNS=""; BUDGET=""; ONLY="1,2,3,4,5,6,7"; KEEP=0
+ALL_JOBS="1,2,3,4,5,6,7,8"
+QUICK=0; RUNS=""; BUDGET=""; ONLY=$ALL_JOBS; KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1;;
@@ -82,7 +85,7 @@ chmod 755 "$WORK"                    # dovenull, dovecot and mail must be able t
 SRV=$WORK/srv
 OUT=$WORK/out
 mkdir -p "$OUT" "$WORK/home"
-NS=""; VETH=""; PROXY_PIDFILE=$WORK/delayproxy.pid; FIXTURE=0
+NS=""; VETH=""; PROXY_PIDFILE=$WORK/delayproxy.pid; FIXTURE=0; SHM=""
 
 cleanup() {
   local rc=$?
@@ -95,6 +98,7 @@ cleanup() {
   fi
   [ -n "$VETH" ] && ip link del "$VETH" 2>/dev/null
   [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+  [ -n "$SHM" ] && rm -rf "$SHM"
   if [ $FIXTURE = 1 ]; then
     python3 "$ROOT/tests/integration/postfix_fixture.py" stop "$SRV" >> "$RES/fixture.log" 2>&1
     python3 "$ROOT/tests/integration/dovecot_fixture.py" stop "$SRV" >> "$RES/fixture.log" 2>&1
@@ -327,6 +331,27 @@ if job_on 7; then
   run_group
 fi
 
+# ------------------------------------------------------------------ 8. check N (issue 14)
+# `check` downloads every message of job 1's mailbox (pipelined RETR, as fetch) and checks it,
+# storing nothing; issue 14 wants it at least as fast as `fetch` of the same mailbox. Both read
+# U10K and neither deletes (fetch without --delete, check never), so the mailbox needs no restoring
+# between runs: the fetch rows only move their previous Maildir aside first, as job 1 does. The
+# target is check / fetch → Maildir on disk (this job's rows, interleaved); the tmpfs row is the
+# same fetch with no disk under it, the stricter reading of the issue's "(no disk)".
+# Each check run must exit 0 (no message with an `error` finding: hyperfine fails the run
+# otherwise); the check after the last run reads its --json document.
+if job_on 8; then
+  SHM=$(mktemp -d /dev/shm/mwb-XXXXXX)
+  measure c0 mailwrench "check --json: RETR all, checked, nothing stored" "true" \
+    "$MW0 -u $U10K --json check > $OUT/check.json" \
+    "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(\"checked %s, with_errors %s, with_warnings %s (expected checked $N, with_errors 0)\" % (d.get(\"checked\"), d.get(\"with_errors\"), d.get(\"with_warnings\"))); sys.exit(0 if d.get(\"checked\") == $N and d.get(\"with_errors\") == 0 else 1)' $OUT/check.json"
+  measure c0 "mailwrench fetch" "fetch -o maildir:DIR on disk (as job 1)" "$ASIDE $OUT/mw-c" \
+    "$MW0 -u $U10K fetch -o maildir:$OUT/mw-c >/dev/null" "count_new $OUT/mw-c $N"
+  measure c0 "mailwrench fetch, tmpfs" "fetch -o maildir:DIR on /dev/shm (no disk)" "rm -rf $SHM/mw" \
+    "$MW0 -u $U10K fetch -o maildir:$SHM/mw >/dev/null" "count_new $SHM/mw $N"
+  run_group
+fi
+
 # ------------------------------------------------------------------ 2. purge all N
 job_purge() {  # group netns-prefix mw-conn mpoprc
   measure "$1" mailwrench "purge --all --yes, -q: no table, so no TOP (as mpop)" "$RESTORE" \
@@ -476,7 +501,7 @@ def sh(cmd):
 cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-").strip()
 meta = {
     "date": sh("date -u '+%Y-%m-%d %H:%M UTC'"),
-    "quick": $QUICK == 1, "only": "$ONLY", "n": $N, "msg_size": "$KB", "big": "$BIG", "big_octets": ${BIG_OCTETS:-0},
+    "quick": $QUICK == 1, "only": "$ONLY", "all_jobs": "$ALL_JOBS", "n": $N, "msg_size": "$KB", "big": "$BIG", "big_octets": ${BIG_OCTETS:-0},
     "octets": ${OCTETS:-0}, "sends": $SENDS, "subset": $SUB, "runs": $RUNS, "budget": $BUDGET,
     "elapsed_s": $T_END - $T_START, "setup_s": $T_BUILT - $T_START,
     "machine": {"nproc": sh("nproc"), "cpu": cpu, "kernel": sh("uname -r"),
@@ -505,7 +530,7 @@ meta = {
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
 if [ $QUICK = 1 ]; then MD=$HERE/results/RESULTS-quick.md
-elif [ "$ONLY" != "1,2,3,4,5,6,7" ]; then MD=$HERE/results/RESULTS-partial.md
+elif [ "$ONLY" != "$ALL_JOBS" ]; then MD=$HERE/results/RESULTS-partial.md
 else MD=$HERE/RESULTS.md; fi
 if [ "$MD" = "$HERE/RESULTS.md" ]; then
   python3 "$HERE/report.py" "$RES" "$MD" "$ROOT/README.md"   # also the README's Performance table
