@@ -80,6 +80,12 @@ std::optional<BrokenFilter> broken_filter(const cli::Options& options)
   const auto& known = mail::known_codes();
   for (const auto& code : filter.codes) {
     if (std::find(known.begin(), known.end(), code) == known.end()) {
+      if (code.find_first_not_of("0123456789-,") == std::string::npos) {
+        // "--broken 3": the word after a bare --broken is taken as its codes.
+        throw UsageError("--broken: '" + text::one_line(*given) +
+                         "' is not a code: a word after --broken is read as its codes; put "
+                         "message numbers before --broken, or write --broken=CODES");
+      }
       std::string list;
       for (auto k : known) {
         list += list.empty() ? "" : ", ";

@@ -79,11 +79,16 @@ def list_broken_dovecot(ctx):
     eq([line.split("\t")[0] for line in lines], ["2", "3", "5"], "a row per broken message", res)
     check(lines[1].split("\t")[3] == "mime-truncated", f"the codes column: {lines[1]!r}", res)
 
-    res = box.run(["-v", "list", "--broken", "1", "2", "4"])
+    res = box.run(["-v", "list", "1", "2", "4", "--broken"])
     expect_ok(res, "list --broken with numbers")
     eq([line.split("\t")[0] for line in res.stdout.splitlines()], ["2"], "only 2 of 1, 2, 4", res)
     retrs = re.findall(r"^> RETR (\d+)$", res.stderr, re.M)
     eq(sorted(retrs), ["1", "2", "4"], "only the candidates are downloaded", res)
+
+    # A word after a bare --broken is its codes: a number there is a usage error that says so.
+    res = box.run(["list", "--broken", "2"])
+    eq(res.rc, 64, "list --broken 2: exit status", res)
+    check("put message numbers before --broken" in res.stderr, "the hint", res)
 
     # A code that exists but that no message has: nothing, exit 0.
     res = box.run(["--json", "list", "--broken=header-too-large"])
