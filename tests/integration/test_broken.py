@@ -199,6 +199,45 @@ def purge_broken_last_message_drops(ctx):
         check("deleted 1 message" in res.stdout, f"the summary: {res.stdout!r}", res)
 
 
+class FirstGoesAway:
+    """The server hangs up inside message `poisoned` once, and meanwhile another client deletes
+    message 1: in the next session every message after it has a number one lower."""
+
+    def __init__(self, box: Pop3Mailbox, poisoned: int):
+        self.box, self.poisoned, self.fired = box, poisoned, False
+
+    def session(self):
+        inner = self.box.session()
+
+        def handle(line: str):
+            if line.upper() == f"RETR {self.poisoned}" and not self.fired:
+                self.fired = True
+                part = pop3_wire(self.box.messages[self.poisoned - 1])[:40]
+                del self.box.messages[0]
+                del self.box.uids[0]
+                return [b"+OK\r\n" + part, close()]
+            return inner(line)
+
+        return handle
+
+
+@scenario
+def purge_broken_renumbered_after_drop(ctx):
+    """The server drops inside message 2 and message 1 is gone in the next session: the broken
+    message is now number 1 there, found by its UID, and DELE 1 deletes it (not the message
+    that is now number 2)."""
+    box = Pop3Mailbox([clean("r1"), clean("r2"), clean("r3")])
+    poisoned_uid = box.uids[1]
+    with ScriptedServer([], fallback=FirstGoesAway(box, 2)) as srv:
+        res = scripted(ctx, srv, ["--json", "purge", "--broken", "--yes"])
+        expect_ok(res, "purge --broken --yes")
+        eq([(m["number"], m["uid"]) for m in res.json()["deleted"]], [(1, poisoned_uid)],
+           "the broken message, by its new number", res)
+        eq([l for l in srv.sessions[-1] if l.startswith("DELE")], ["DELE 1"], "DELE 1", res)
+        eq(box.committed_deletes, [1], "the server deleted its message 1", res)
+        eq(box.uids, [poisoned_uid, "fake-uid-0003"], "which was the broken one (UIDs now)", res)
+
+
 @scenario
 def list_broken_code_server(ctx):
     """list --broken=CODE on the scripted server: message 2 drops the session, LIST lies about
