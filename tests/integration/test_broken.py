@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
 import mwtest as mw  # noqa: E402
 from mwtest import check, eq, expect_ok, scenario  # noqa: E402
 from scripted_server import Pop3Mailbox, ScriptedServer, close, on, pop3_wire  # noqa: E402
+from terminal import TmuxTerminal  # noqa: E402
 
 PASSWORD = "broken-Pa55-" + os.urandom(4).hex()
 
@@ -185,6 +187,33 @@ def purge_broken_server_drops(ctx):
         dele = [l for l in srv.sessions[1] if l.startswith("DELE")]
         eq(dele, ["DELE 2"], "DELE in the reopened session", res)
         check(any(l.startswith("UIDL") for l in srv.sessions[1]), "found again by UIDL", res)
+
+
+@scenario
+def purge_broken_asks(ctx):
+    """purge --broken on a terminal shows the broken message with its code and asks; n deletes
+    nothing, y deletes it (the one the server drops the connection in), and nothing else."""
+    for answer, deleted in (("n", []), ("y", [2])):
+        box, rules = dropping([clean("q1"), clean("q2"), clean("q3")], 2)
+        with ScriptedServer(rules, fallback=box) as srv:
+            hide_password()
+            args = ["-H", "127.0.0.1", "-p", str(srv.port), "--tls", "none", "--allow-plaintext",
+                    "-u", "broken", "--timeout", "10", "purge", "--broken"]
+            term = TmuxTerminal(ctx, shlex.join([ctx.bin] + args) + " 2>err.log", password=PASSWORD,
+                                width=120)
+            try:
+                screen = term.wait_for("[y/N]")
+                term.keys(answer, "Enter")
+                code = term.exit_code()
+                srv.settle()
+            finally:
+                term.close()
+            what = f"purge --broken answered {answer}"
+            check("connection-lost" in screen and "PROBLEMS" in screen,
+                  f"{what}: the table shows the code:\n{screen}")
+            check("Delete 1 message" in screen, f"{what}: the question:\n{screen}")
+            eq(code, 0, f"{what}: exit code")
+            eq(box.committed_deletes, deleted, f"{what}: deletions the server committed")
 
 
 @scenario
