@@ -66,8 +66,9 @@ void broken_option(po::options_description& options)
 {
   options.add_options()(
       "broken", po::value<std::string>()->implicit_value("")->value_name("CODES"),
-      "only messages a check finds an error in, or with =CODES (comma-separated, see `check`) "
-      "a finding with one of those codes; downloads every candidate to check it");
+      "only the messages a check finds an error in; --broken=CODES (comma-separated codes of "
+      "`check`): those with a finding of one of these codes. It downloads every candidate to "
+      "check it");
 }
 
 std::optional<BrokenFilter> broken_filter(const cli::Options& options)
