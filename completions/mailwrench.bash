@@ -13,12 +13,12 @@ _mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --us
 _mailwrench_selection_opts="--uid --uid-file --larger-than --smaller-than --older-than
     --newer-than --from --subject --header --all"
 
-_mailwrench_list_opts="--headers $_mailwrench_selection_opts"
+_mailwrench_list_opts="--headers --broken $_mailwrench_selection_opts"
 
 _mailwrench_fetch_opts="-o --output --new --state --delete --flush --limit --max-size --crlf
-    --wait-lock $_mailwrench_selection_opts"
+    --wait-lock --broken $_mailwrench_selection_opts"
 
-_mailwrench_purge_opts="-n --dry-run -y --yes $_mailwrench_selection_opts"
+_mailwrench_purge_opts="-n --dry-run -y --yes --broken $_mailwrench_selection_opts"
 
 _mailwrench_top_opts="--lines --raw $_mailwrench_selection_opts"
 
@@ -29,6 +29,9 @@ _mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --att
     --await-timeout --await-purge"
 
 _mailwrench_info_opts="--check --smtp"
+
+# The codes --broken=CODES accepts (src/mail/check.cpp known_codes()).
+_mailwrench_check_codes="address-invalid bare-cr base64-invalid body-line-too-long charset-unknown connection-lost content-type-invalid date-invalid date-missing encoded-word-invalid encoding-unknown field-duplicate from-invalid from-missing header-8bit header-line-too-long header-missing header-no-separator header-too-large mbox-from-line message-unterminated mime-boundary-missing mime-boundary-unclosed mime-too-deep mime-too-many-parts mime-truncated nul-byte quoted-printable-invalid retr-refused retr-timeout size-mismatch"
 
 # Options that take a value (the next word, or after '=').
 _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth
@@ -181,6 +184,11 @@ _mailwrench_value()
     --dsn-return)
         COMPREPLY=($(compgen -W "full hdrs" -- "$cur"))
         ;;
+    --broken)
+        # --broken=CODE,CODE: the check codes (mailwrench(1), CHECKING MESSAGES).
+        local done=${cur%"${cur##*,}"}
+        COMPREPLY=($(compgen -P "$done" -W "$_mailwrench_check_codes" -- "${cur##*,}"))
+        ;;
     --dsn-notify)
         _mailwrench_dsn_notify "$cur"
         ;;
@@ -208,10 +216,11 @@ _mailwrench()
     ((cword > 0)) && prev=${COMP_WORDS[cword - 1]}
 
     # COMP_WORDBREAKS usually holds '=', so "--tls=st" arrives as "--tls" "=" "st".
+    local after_eq=""
     if [[ $cur == "=" && $prev == --* ]]; then
-        cur="" cword=$((cword - 1))
+        cur="" cword=$((cword - 1)) after_eq=1
     elif [[ $prev == "=" ]] && ((cword >= 2)) && [[ ${COMP_WORDS[cword - 2]} == --* ]]; then
-        prev=${COMP_WORDS[cword - 2]} cword=$((cword - 2))
+        prev=${COMP_WORDS[cword - 2]} cword=$((cword - 2)) after_eq=1
     fi
 
     # Find the command word, skipping options and their values.
@@ -269,7 +278,9 @@ _mailwrench()
     fi
 
     # The value of an option.
-    if [[ $prev == -* ]] && _mailwrench_value "$prev" "$cur"; then
+    # (--broken takes its codes only after '=': "--broken 3" is --broken and message 3.)
+    if [[ $prev == -* ]] && [[ $prev != --broken || -n $after_eq ]] &&
+        _mailwrench_value "$prev" "$cur"; then
         return 0
     fi
 

@@ -173,6 +173,8 @@ complete -c mailwrench -n $checking -l retries -x -d 'reopen the session at most
 set -l list '__mailwrench_using_command list'
 set -l selecting '__mailwrench_using_command list; or __mailwrench_using_command top; or __mailwrench_using_command fetch; or __mailwrench_using_command check; or __mailwrench_using_command purge'
 complete -c mailwrench -n $list -l headers -d 'also show From, Subject and Date'
+# list, fetch and purge: --broken[=CODE,...] (a check of every candidate)
+complete -c mailwrench -n '__mailwrench_using_command list; or __mailwrench_using_command fetch; or __mailwrench_using_command purge' -l broken -f -a 'address-invalid bare-cr base64-invalid body-line-too-long charset-unknown connection-lost content-type-invalid date-invalid date-missing encoded-word-invalid encoding-unknown field-duplicate from-invalid from-missing header-8bit header-line-too-long header-missing header-no-separator header-too-large mbox-from-line message-unterminated mime-boundary-missing mime-boundary-unclosed mime-too-deep mime-too-many-parts mime-truncated nul-byte quoted-printable-invalid retr-refused retr-timeout size-mismatch' -d 'only what a check finds broken (downloads every candidate)'
 complete -c mailwrench -n $selecting -l uid -x -d 'the message with this UID (repeatable)'
 complete -c mailwrench -n $selecting -l uid-file -r -F -d "UIDs from FILE, one a line ('-' reads stdin)"
 complete -c mailwrench -n $selecting -l larger-than -x -d 'messages larger than SIZE (e.g. 500K, 5M, 1G)'

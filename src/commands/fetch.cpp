@@ -1,5 +1,6 @@
 #include "cli/command.hpp"
 #include "cli/process.hpp"
+#include "commands/broken.hpp"
 #include "commands/fetch_plan.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
@@ -40,6 +41,7 @@ struct FetchOptions {
   std::optional<std::uint64_t> max_size;
   bool crlf = false;
   std::chrono::seconds wait_lock{0};
+  std::optional<BrokenFilter> broken;  // --broken: only what a check calls broken
 };
 
 std::string mailbox_of(const cli::Settings& s)
@@ -312,9 +314,14 @@ int run(const cli::Context& context, const FetchOptions& o)
     state.emplace(store::UidState::load(state_path, mailbox_of(s)));
   }
 
-  auto session = Pop3Session::open(context, std::move(login));
-  auto& client = session.client();
+  auto session = Pop3Session::open(context, login);
   auto selected = select_messages(session, context, false, Missing::fail);
+  if (o.broken) {
+    // Only what a check calls broken (e.g. a copy before `purge --broken`); after a drop inside
+    // a message, fetched in the new session where it was found again by UID.
+    session = keep_broken(context, login, std::move(session), selected, *o.broken);
+  }
+  auto& client = session.client();
   if (o.only_new && selected.server_uids.empty() && !selected.rows.empty()) {
     throw Error(ExitCode::unavailable,
                 "the server does not support UIDL, so --new cannot tell new messages apart");
@@ -452,6 +459,7 @@ void fetch_options(po::options_description& options)
     ("wait-lock", po::value<std::string>()->value_name("SECONDS"),
      "wait this long for another run on the same mailbox to finish (default 0)");
   // clang-format on
+  broken_option(options);
 }
 
 cli::Run fetch(const cli::Options& options)
@@ -485,6 +493,7 @@ cli::Run fetch(const cli::Options& options)
   if (auto wait = options.given("wait-lock")) {
     o.wait_lock = std::chrono::seconds(cli::parse_number(*wait, "--wait-lock"));
   }
+  o.broken = broken_filter(options);
   return [o = std::move(o)](const cli::Context& context) { return run(context, o); };
 }
 

@@ -1,4 +1,5 @@
 #include "cli/command.hpp"
+#include "commands/broken.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/render.hpp"
@@ -9,15 +10,20 @@ namespace mw::commands {
 
 namespace {
 
-// The telnet session it replaces: USER/PASS, LIST, UIDL, (TOP n 0 for each), QUIT.
-int run(const cli::Context& context, bool headers)
+// The telnet session it replaces: USER/PASS, LIST, UIDL, (TOP n 0 for each), (with --broken
+// RETR n for each, checked), QUIT.
+int run(const cli::Context& context, bool headers, const std::optional<BrokenFilter>& broken)
 {
   const auto& s = context.settings;
-  auto session = Pop3Session::open(context);
+  auto login = Pop3Session::login_for(context);
+  auto session = Pop3Session::open(context, login);
   auto selected = select_messages(session, context, headers, Missing::ignore);
+  if (broken) {
+    session = keep_broken(context, login, std::move(session), selected, *broken);
+  }
   session.quit_quietly();
 
-  output::ListResult result{std::move(selected.rows), selected.headers_read};
+  output::ListResult result{std::move(selected.rows), selected.headers_read, broken.has_value()};
   if (s.json) {
     output::write_json(output::to_json(result), context.out);
   } else {
@@ -32,14 +38,14 @@ void list_options(po::options_description& options)
 {
   options.add_options()("headers", po::bool_switch(),
                         "also show From, Subject and Date (read with TOP n 0)");
+  broken_option(options);
 }
 
 cli::Run list(const cli::Options& options)
 {
   options.require_server();
-  return [headers = options.flag("headers")](const cli::Context& context) {
-    return run(context, headers);
-  };
+  return [headers = options.flag("headers"), broken = broken_filter(options)](
+             const cli::Context& context) { return run(context, headers, broken); };
 }
 
 }  // namespace mw::commands

@@ -1,4 +1,5 @@
 #include "cli/command.hpp"
+#include "commands/broken.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/render.hpp"
@@ -7,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -61,6 +63,7 @@ std::string count_text(std::size_t count, std::uint64_t octets)
 struct PurgeOptions {
   bool dry_run = false;
   bool yes = false;
+  std::optional<BrokenFilter> broken;
 };
 
 // The telnet session it replaces: USER/PASS, LIST, UIDL, TOP n 0 (look), DELE n..., QUIT.
@@ -76,13 +79,19 @@ int run(const cli::Context& context, const PurgeOptions& o)
   // nothing is read that only the table would show (filters on headers still read them).
   const bool asking = !o.dry_run && !o.yes;
   const bool shown_to_nobody = s.quiet && !s.json && !asking;
-  auto session = Pop3Session::open(context);
-  auto& client = session.client();
+  auto login = Pop3Session::login_for(context);
+  auto session = Pop3Session::open(context, login);
   auto selected = select_messages(session, context, !shown_to_nobody, Missing::fail);
+  if (o.broken) {
+    // Deleted below in the session the check ends with: after a drop, a new one where the
+    // messages were found again by UID (and the Deleter checks that UID again).
+    session = keep_broken(context, login, std::move(session), selected, *o.broken);
+  }
+  auto& client = session.client();
   const auto& rows = selected.rows;
   auto octets = mailbox::total_octets(rows);
 
-  output::ListResult shown{rows, selected.headers_read};
+  output::ListResult shown{rows, selected.headers_read, o.broken.has_value()};
   if (!s.json && !shown_to_nobody && !rows.empty()) {
     output::render_plain(shown, context.out, {context.out_is_terminal, context.terminal_width});
     context.out.flush();
@@ -92,7 +101,8 @@ int run(const cli::Context& context, const PurgeOptions& o)
     if (s.json) {
       output::write_json(output::to_json(rows, o.dry_run), context.out);
     } else if (!shown_to_nobody) {
-      context.out << "no message matches; nothing deleted\n";
+      context.out << (o.broken ? "no selected message is broken; nothing deleted\n"
+                               : "no message matches; nothing deleted\n");
     }
     return 0;
   }
@@ -157,16 +167,17 @@ void purge_options(po::options_description& options)
     ("dry-run,n", po::bool_switch(), "show what would be deleted; delete nothing")
     ("yes,y", po::bool_switch(), "do not ask for confirmation");
   // clang-format on
+  broken_option(options);
 }
 
 cli::Run purge(const cli::Options& options)
 {
   options.require_server();
-  if (options.settings().selection.empty()) {
-    throw UsageError("purge needs a selection (message numbers, --uid, --from, ...) or --all; "
-                     "it never deletes everything by default");
+  PurgeOptions purge{options.flag("dry-run"), options.flag("yes"), broken_filter(options)};
+  if (options.settings().selection.empty() && !purge.broken) {
+    throw UsageError("purge needs a selection (message numbers, --uid, --from, --broken, ...) "
+                     "or --all; it never deletes everything by default");
   }
-  PurgeOptions purge{options.flag("dry-run"), options.flag("yes")};
   return [purge](const cli::Context& context) { return run(context, purge); };
 }
 

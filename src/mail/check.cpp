@@ -275,6 +275,44 @@ std::string_view to_string(Severity severity)
 
 MessageChecker::MessageChecker(CheckLimits limits) : m_limits(limits) {}
 
+const std::vector<std::string_view>& known_codes()
+{
+  static const std::vector<std::string_view> codes = {
+      "address-invalid",
+      "bare-cr",
+      "base64-invalid",
+      "body-line-too-long",
+      "charset-unknown",
+      "connection-lost",
+      "content-type-invalid",
+      "date-invalid",
+      "date-missing",
+      "encoded-word-invalid",
+      "encoding-unknown",
+      "field-duplicate",
+      "from-invalid",
+      "from-missing",
+      "header-8bit",
+      "header-line-too-long",
+      "header-missing",
+      "header-no-separator",
+      "header-too-large",
+      "mbox-from-line",
+      "message-unterminated",
+      "mime-boundary-missing",
+      "mime-boundary-unclosed",
+      "mime-too-deep",
+      "mime-too-many-parts",
+      "mime-truncated",
+      "nul-byte",
+      "quoted-printable-invalid",
+      "retr-refused",
+      "retr-timeout",
+      "size-mismatch",
+  };
+  return codes;
+}
+
 void MessageChecker::add(std::string code, Severity severity, std::string detail, std::string where)
 {
   if (m_findings.size() >= k_max_findings) {

@@ -17,6 +17,11 @@ enum class Severity { warning, error };
 // "error" or "warning".
 std::string_view to_string(Severity severity);
 
+// Every finding code a check can report, sorted: those of MessageChecker and those of the
+// server's failures while sending a message (commands/check_messages.cpp). `--broken=CODES`
+// accepts these.
+const std::vector<std::string_view>& known_codes();
+
 // One problem found in a message: a stable code (documented in the man page), its severity,
 // what and how big in words, and where: a byte offset, a header name or a MIME part path.
 struct Finding {

@@ -22,6 +22,9 @@ struct Message {
   std::string from;                              // decoded (RFC 2047), UTF-8
   std::string subject;                           // decoded (RFC 2047), UTF-8
   std::optional<std::chrono::sys_seconds> date;  // the Date field, when it parses
+  // The codes of what a check found wrong with it, when a --broken selection chose it
+  // (mail::known_codes()); empty otherwise.
+  std::vector<std::string> problems;
 };
 
 // a + b, or UINT64_MAX when it would not fit (a server can claim any size).

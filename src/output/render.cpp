@@ -4,6 +4,7 @@
 #include "mail/rfc2047.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
 
@@ -67,6 +68,17 @@ std::string date_text(const std::optional<std::chrono::sys_seconds>& date, bool 
   return text;
 }
 
+// "nul-byte,bare-cr": the codes a check found (--broken).
+std::string codes_text(const std::vector<std::string>& codes)
+{
+  std::string text;
+  for (const auto& code : codes) {
+    text += text.empty() ? "" : ",";
+    text += code;
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string human_size(std::uint64_t octets)
@@ -101,6 +113,9 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
   if (!style.terminal) {
     for (const auto& m : result.messages) {
       out << m.number << '\t' << m.octets << '\t' << (m.uid.empty() ? "-" : clean(m.uid));
+      if (result.problems) {
+        out << '\t' << (m.problems.empty() ? "-" : clean(codes_text(m.problems)));
+      }
       if (result.headers) {
         out << '\t' << date_text(m.date, false) << '\t' << clean(m.from) << '\t'
             << clean(m.subject);
@@ -116,18 +131,28 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
     uid_width = std::max(uid_width, display_width(clean(m.uid)));
   }
   uid_width = std::min<std::size_t>(uid_width, 40);
+  std::size_t problems_width = 8;  // "PROBLEMS"
+  for (const auto& m : result.messages) {
+    problems_width = std::max(problems_width, display_width(clean(codes_text(m.problems))));
+  }
+  problems_width = std::min<std::size_t>(problems_width, 48);
+  const std::size_t problems_used = result.problems ? problems_width + 2 : 0;
   std::size_t from_needed = 4;  // "FROM"
   for (const auto& m : result.messages) {
     from_needed = std::max(from_needed, display_width(clean(m.from)));
   }
   auto row = [&](std::string_view number, std::string_view size, std::string_view uid,
-                 std::string_view date, std::string_view from, std::string_view subject) {
+                 std::string_view problems, std::string_view date, std::string_view from,
+                 std::string_view subject) {
     std::string line = std::string(number_width - std::min(number_width, number.size()), ' ');
     line.append(number).append("  ");
     line.append(std::string(9 - std::min<std::size_t>(9, size.size()), ' ')).append(size);
     line.append("  ").append(fit(uid, uid_width));
+    if (result.problems) {
+      line.append("  ").append(fit(problems, problems_width));
+    }
     if (result.headers) {
-      std::size_t used = number_width + 2 + 9 + 2 + uid_width + 2 + 16 + 2;
+      std::size_t used = number_width + 2 + 9 + 2 + uid_width + problems_used + 2 + 16 + 2;
       std::size_t rest = style.width > used + 30 ? style.width - used : 30;
       // The From column takes what its longest value needs, up to half of the room (the
       // subject keeps the rest), never less than
@@ -142,10 +167,11 @@ void render_plain(const ListResult& result, std::ostream& out, const PlainStyle&
     }
     out << line << '\n';
   };
-  row("#", "SIZE", "UID", "DATE", "FROM", "SUBJECT");
+  row("#", "SIZE", "UID", "PROBLEMS", "DATE", "FROM", "SUBJECT");
   for (const auto& m : result.messages) {
     row(std::to_string(m.number), human_size(m.octets), m.uid.empty() ? "-" : clean(m.uid),
-        date_text(m.date, true), clean(m.from), clean(m.subject));
+        m.problems.empty() ? "-" : clean(codes_text(m.problems)), date_text(m.date, true),
+        clean(m.from), clean(m.subject));
   }
   out << result.messages.size() << (result.messages.size() == 1 ? " message, " : " messages, ")
       << human_size(mailbox::total_octets(result.messages)) << "\n";
@@ -162,6 +188,9 @@ nlohmann::json to_json(const ListResult& result)
   for (const auto& m : result.messages) {
     nlohmann::json row = {{"number", m.number}, {"octets", m.octets}};
     row["uid"] = m.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.uid);
+    if (result.problems) {
+      row["problems"] = m.problems;
+    }
     if (result.headers) {
       row["from"] = m.from;
       row["subject"] = m.subject;
@@ -331,7 +360,9 @@ nlohmann::json to_json(const SendResult& result)
 
 nlohmann::json to_json(const std::vector<mailbox::Message>& purged, bool dry_run)
 {
-  auto rows = to_json(ListResult{purged, true});
+  const bool problems = std::any_of(purged.begin(), purged.end(),
+                                    [](const mailbox::Message& m) { return !m.problems.empty(); });
+  auto rows = to_json(ListResult{purged, true, problems});
   return {{"dry_run", dry_run},
           {dry_run ? "would_delete" : "deleted", std::move(rows["messages"])},
           {"count", rows["count"]},

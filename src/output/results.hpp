@@ -18,7 +18,8 @@ struct StatResult {
 // The result of `list`.
 struct ListResult {
   std::vector<mailbox::Message> messages;
-  bool headers = false;  // whether From, Subject and Date were read
+  bool headers = false;   // whether From, Subject and Date were read
+  bool problems = false;  // whether a check ran (--broken): each row's problem codes are shown
 };
 
 // The result of `top` (RFC 1939 TOP).
