@@ -38,8 +38,8 @@ ServerInfo implicit_tls(std::int64_t days)
   info.capabilities.push_back({"tls", true, true, {"USER", "SASL PLAIN", "TOP", "UIDL"}});
   return info;
 }
-
-const Verdict& find(const std::vector<Verdict>& verdicts, const std::string& check)
+// A copy: the verdicts are often a temporary (judge(...)), gone by the time a CHECK reads them.
+Verdict find(const std::vector<Verdict>& verdicts, const std::string& check)
 {
   auto it = std::find_if(verdicts.begin(), verdicts.end(),
                          [&](const Verdict& v) { return v.check == check; });
