@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 namespace po = boost::program_options;
 
@@ -47,6 +48,27 @@ net::Endpoint inspect_endpoint(const cli::Context& context)
   return endpoint;
 }
 
+// Connects as inspect_endpoint() says, timing it.
+std::unique_ptr<net::Connection> connect_timed(const cli::Context& context,
+                                               output::ServerInfo& info)
+{
+  const auto start = Clock::now();
+  auto connection = net::Connection::open(inspect_endpoint(context));
+  info.connect_ms = ms_since(start);
+  info.peer = connection->peer();
+  return connection;
+}
+
+// QUIT, POP3's or SMTP's: its failure is no news for a report that is complete.
+template <typename Client> void quit_quietly(const cli::Context& context, Client& client)
+{
+  try {
+    client.quit();
+  } catch (const Error& e) {
+    context.log->debug("QUIT failed: {}", e.what());
+  }
+}
+
 output::CapabilityStage stage_of(const char* name, const pop3::Capabilities& caps, bool encrypted)
 {
   return {name, caps.known, encrypted, caps.known ? caps.lines : std::vector<std::string>{}};
@@ -56,13 +78,10 @@ output::CapabilityStage stage_of(const char* name, const pop3::Capabilities& cap
 void look(const cli::Context& context, output::ServerInfo& info)
 {
   const auto& s = context.settings;
-  auto start = Clock::now();
-  auto connection = net::Connection::open(inspect_endpoint(context));
-  info.connect_ms = ms_since(start);
-  info.peer = connection->peer();
+  auto connection = connect_timed(context, info);
   pop3::Client client(*connection, transcript_for(context));
   client.set_reply_timeout(s.timeout);
-  start = Clock::now();
+  auto start = Clock::now();
   await_greeting(context, *connection, [&client] { client.read_greeting(); });
   info.greeting_ms = ms_since(start);
   info.greeting = client.greeting();
@@ -89,11 +108,7 @@ void look(const cli::Context& context, output::ServerInfo& info)
       info.capabilities.push_back(stage_of("tls", client.capa(), true));
     }
   }
-  try {
-    client.quit();
-  } catch (const Error& e) {
-    context.log->debug("QUIT failed: {}", e.what());
-  }
+  quit_quietly(context, client);
 }
 
 output::CapabilityStage stage_of(const char* name, const smtp::Extensions& ext, bool encrypted)
@@ -105,13 +120,10 @@ output::CapabilityStage stage_of(const char* name, const smtp::Extensions& ext, 
 void look_smtp(const cli::Context& context, output::ServerInfo& info)
 {
   const auto& s = context.settings;
-  auto start = Clock::now();
-  auto connection = net::Connection::open(inspect_endpoint(context));
-  info.connect_ms = ms_since(start);
-  info.peer = connection->peer();
+  auto connection = connect_timed(context, info);
   smtp::Client client(*connection, transcript_for(context));
   client.set_reply_timeout(s.timeout);
-  start = Clock::now();
+  auto start = Clock::now();
   smtp::Reply greeting;
   await_greeting(context, *connection, [&client, &greeting] { greeting = client.read_greeting(); });
   info.greeting_ms = ms_since(start);
@@ -140,11 +152,7 @@ void look_smtp(const cli::Context& context, output::ServerInfo& info)
       info.capabilities.push_back(stage_of("tls", client.hello(name), true));
     }
   }
-  try {
-    client.quit();
-  } catch (const Error& e) {
-    context.log->debug("QUIT failed: {}", e.what());
-  }
+  quit_quietly(context, client);
 }
 
 // Logs in as a command would (the same checks: no password over a connection that is not

@@ -332,6 +332,21 @@ std::string MessageChecker::where_header(std::string_view name) const
   return (m_path.empty() ? "" : "part " + m_path + ", ") + "header " + std::string(name);
 }
 
+bool MessageChecker::too_deep()
+{
+  if (m_depth + 1 <= m_limits.depth) {
+    return false;
+  }
+  if (!m_depth_reported) {
+    m_depth_reported = true;
+    add("mime-too-deep", Severity::error,
+        "MIME parts nested more than " + std::to_string(m_limits.depth) +
+            " deep (the limit; see --max-depth)",
+        where_part());
+  }
+  return true;
+}
+
 void MessageChecker::feed(std::string_view data)
 {
   std::size_t i = 0;
@@ -638,14 +653,7 @@ void MessageChecker::end_header_section()
           where_header("Content-Type"));
       return;
     }
-    if (m_depth + 1 > m_limits.depth) {
-      if (!m_depth_reported) {
-        m_depth_reported = true;
-        add("mime-too-deep", Severity::error,
-            "MIME parts nested more than " + std::to_string(m_limits.depth) +
-                " deep (the limit; see --max-depth)",
-            where_part());
-      }
+    if (too_deep()) {
       return;
     }
     m_multiparts.push_back({*type.boundary, m_path, 0, m_depth, type.subtype == "digest"});
@@ -653,14 +661,7 @@ void MessageChecker::end_header_section()
   }
   if (type.type == "message" && (type.subtype == "rfc822" || type.subtype == "global") &&
       identity) {
-    if (m_depth + 1 > m_limits.depth) {
-      if (!m_depth_reported) {
-        m_depth_reported = true;
-        add("mime-too-deep", Severity::error,
-            "MIME parts nested more than " + std::to_string(m_limits.depth) +
-                " deep (the limit; see --max-depth)",
-            where_part());
-      }
+    if (too_deep()) {
       return;
     }
     // The attached message is checked as a message of its own (RFC 3501 section 6.4.5 numbers

@@ -94,6 +94,8 @@ private:
   void decode_line_end(std::uint64_t start);
   void add(std::string code, Severity severity, std::string detail, std::string where);
   std::string where_part() const;
+  // Whether one more level of nesting is over --max-depth (reported once per message).
+  bool too_deep();
   std::string where_header(std::string_view name) const;
 
   CheckLimits m_limits;
