@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace po = boost::program_options;
 
@@ -119,15 +120,24 @@ Pop3Session keep_broken(const cli::Context& context, const cli::Login& login, Po
                 std::string(checked->gave_up->what()) + "; --broken acted on nothing");
   }
 
-  // The rows the check calls broken, with their codes (found by UID: a reopened session
-  // numbers them anew).
+  // The rows the check calls broken, with their codes. In the one session, by number; after
+  // a reopened session numbered them anew, by UID — but a UID the server gives to several
+  // messages names none of them (acting on it could delete the clean namesake).
+  const bool reopened = !checked->session || checked->result.reconnects > 0;
+  const auto shared = shared_uids(selected.server_uids);
   std::vector<mailbox::Message> kept;
   for (const auto& message : checked->result.messages) {
     if (!broken(message, filter)) {
       continue;
     }
+    if (reopened && (message.uid.empty() || shared.count(message.uid) != 0)) {
+      context.log->warn("message {} was found broken, but after the session was reopened its "
+                        "UID does not tell it from another message: left alone",
+                        message.number);
+      continue;
+    }
     auto row = std::find_if(rows.begin(), rows.end(), [&](const mailbox::Message& m) {
-      return message.uid.empty() ? m.number == message.number : m.uid == message.uid;
+      return reopened ? m.uid == message.uid : m.number == message.number;
     });
     if (row == rows.end()) {
       continue;
@@ -139,7 +149,6 @@ Pop3Session keep_broken(const cli::Context& context, const cli::Login& login, Po
             [](const auto& a, const auto& b) { return a.number < b.number; });
   rows = std::move(kept);
 
-  const bool reopened = !checked->session || checked->result.reconnects > 0;
   if (!reopened) {
     return std::move(*checked->session);
   }
@@ -164,9 +173,16 @@ Pop3Session keep_broken(const cli::Context& context, const cli::Login& login, Po
     selected.server_uids.push_back(id.uid);
     number_of.emplace(id.uid, id.number);
   }
+  const auto shared_now = shared_uids(selected.server_uids);
   std::vector<mailbox::Message> found;
   for (auto& row : rows) {
     auto it = number_of.find(row.uid);
+    if (shared_now.count(row.uid) != 0) {
+      context.log->warn("message {} (UID {}) cannot be told from another message with that UID "
+                        "in the new session: left alone",
+                        row.number, text::one_line(row.uid));
+      continue;
+    }
     if (row.uid.empty() || it == number_of.end()) {
       context.log->warn("message {} (UID {}) is no longer in the mailbox", row.number,
                         text::one_line(row.uid));

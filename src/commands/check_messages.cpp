@@ -8,6 +8,7 @@
 #include <iterator>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace mw::commands {
 
@@ -165,16 +166,26 @@ Pop3Session reopen(const cli::Context& context, const cli::Login& login,
                                   [](const mailbox::Message& m) { return !m.uid.empty(); });
   if (by_uid) {
     std::unordered_map<std::string, std::uint64_t> number_of;
+    std::vector<std::string> uids;
     for (auto& id : session.client().uidl().value_or(std::vector<pop3::UniqueId>{})) {
+      uids.push_back(id.uid);
       number_of.emplace(std::move(id.uid), id.number);
     }
-    // A message gone meanwhile (another client deleted it) is not looked for.
+    // A message gone meanwhile (another client deleted it), or whose UID the server gives to
+    // several messages (none of them is surely it), is not looked for.
+    const auto shared = shared_uids(uids);
     std::vector<mailbox::Message> left;
     for (auto i = from; i < plan.size(); ++i) {
       auto it = number_of.find(plan[i].uid);
-      if (it == number_of.end()) {
-        context.log->warn("message {} (UID {}) is no longer in the mailbox", plan[i].number,
-                          text::one_line(plan[i].uid));
+      if (it == number_of.end() || shared.count(plan[i].uid) != 0) {
+        if (it == number_of.end()) {
+          context.log->warn("message {} (UID {}) is no longer in the mailbox", plan[i].number,
+                            text::one_line(plan[i].uid));
+        } else {
+          context.log->warn("message {} (UID {}) cannot be told from another message with that "
+                            "UID in the new session: not checked",
+                            plan[i].number, text::one_line(plan[i].uid));
+        }
         continue;
       }
       plan[i].number = it->second;
@@ -187,6 +198,20 @@ Pop3Session reopen(const cli::Context& context, const cli::Login& login,
 }
 
 }  // namespace
+
+// The UIDs the server gives to more than one message (RFC 1939 says they are unique; some
+// servers repeat them).
+std::unordered_set<std::string> shared_uids(const std::vector<std::string>& uids)
+{
+  std::unordered_set<std::string> seen;
+  std::unordered_set<std::string> shared;
+  for (const auto& uid : uids) {
+    if (!seen.insert(uid).second) {
+      shared.insert(uid);
+    }
+  }
+  return shared;
+}
 
 CheckRun check_messages(const cli::Context& context, const cli::Login& login, Pop3Session session,
                         std::vector<mailbox::Message> plan, const CheckOptions& options,

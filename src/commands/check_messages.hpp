@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 namespace mw::commands {
@@ -41,5 +42,9 @@ struct CheckRun {
 CheckRun check_messages(const cli::Context& context, const cli::Login& login, Pop3Session session,
                         std::vector<mailbox::Message> plan, const CheckOptions& options,
                         output::Progress& progress);
+
+// The UIDs the server gives to more than one message (RFC 1939 says they are unique; some
+// servers repeat them): after a reopened session they name no message for sure.
+std::unordered_set<std::string> shared_uids(const std::vector<std::string>& uids);
 
 }  // namespace mw::commands

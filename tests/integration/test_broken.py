@@ -190,6 +190,25 @@ def purge_broken_server_drops(ctx):
 
 
 @scenario
+def purge_broken_one_uid_twice(ctx):
+    """The server gives one UID to a clean message (1) and a broken one (2): purge --broken
+    deletes message 2, the one the check found broken, never its clean namesake; after a
+    reconnect, where a UID cannot tell them apart, it deletes neither."""
+    box = Pop3Mailbox([clean("u1"), NUL, clean("u3")], uids=["same", "same", "other"])
+    with ScriptedServer([], fallback=box) as srv:
+        res = scripted(ctx, srv, ["purge", "--broken", "--yes"])
+        expect_ok(res, "purge --broken with one UID twice")
+        eq(box.committed_deletes, [2], "the broken message, not its clean namesake", res)
+    box = Pop3Mailbox([clean("v1"), clean("v2"), clean("v3")], uids=["same", "other", "same"])
+    part = pop3_wire(box.messages[2])[:40]
+    rules = [on(r"RETR 3$", b"+OK\r\n" + part, close(), times=None)]
+    with ScriptedServer(rules, fallback=box) as srv:
+        res = scripted(ctx, srv, ["purge", "--broken", "--yes"])
+        eq(box.committed_deletes, [], "nothing deleted when the UID names two messages", res)
+        check(res.rc in (0, 65), f"exit status {res.rc}", res)
+
+
+@scenario
 def purge_broken_asks(ctx):
     """purge --broken on a terminal shows the broken message with its code and asks; n deletes
     nothing, y deletes it (the one the server drops the connection in), and nothing else."""
