@@ -546,6 +546,14 @@ class Ctx:
                      time.monotonic() - t0)
         return res, out, err
 
+    def rss_checked(self, what: str) -> bool:
+        """Whether a peak-RSS limit applies to this binary: not to an AddressSanitizer build,
+        whose shadow memory and quarantine count in its RSS (it says so when not)."""
+        if b"__asan_init" in Path(self.bin).read_bytes():
+            print(f"  ({what}: AddressSanitizer build, the RSS limit is not checked)")
+            return False
+        return True
+
     def run_measured(self, args: list[str], *, password: str | None = None,
                      timeout: float = 50) -> tuple[Result, int]:
         """Runs mailwrench and returns (Result, its peak RSS in KiB). The peak is VmHWM of

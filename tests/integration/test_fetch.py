@@ -372,8 +372,7 @@ def fetch_50mb(ctx, target):
         data = (ctx.scratch / "measured.out").read_bytes()
         eq(hashlib.sha256(data).hexdigest(), want_sha, "SHA-256 of the message written to stdout", res)
     eq(box.server_uids(), box.uids, "the message is still on the server", res)
-    if b"__asan_init" in Path(ctx.bin).read_bytes():
-        print("  (AddressSanitizer build: the RSS limit is not checked)")
+    if not ctx.rss_checked(f"fetch into {target}"):
         return
     check(peak > 0, "could not read VmHWM of the mailwrench process", res)
     check(peak < limit_kib, f"peak RSS {peak} KiB fetching a 50 MB message into {target}, "

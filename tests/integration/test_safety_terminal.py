@@ -267,8 +267,7 @@ def baseline_rss(ctx) -> int:
 
 
 def expect_bounded(ctx, peak: int, res: mw.Result, what: str, extra_mib: int):
-    if b"__asan_init" in Path(ctx.bin).read_bytes():
-        print(f"  ({what}: AddressSanitizer build, the RSS limit is not checked)")
+    if not ctx.rss_checked(what):
         return
     base = baseline_rss(ctx)
     check(peak <= base + extra_mib * MIB,
