@@ -132,7 +132,10 @@ Secret run_password_command(const std::string& command, std::chrono::seconds tim
 {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + timeout;
-  const auto [pid, reader] = start_helper(command);
+  // (Not a structured binding: clang 14, which builds the fuzz targets, cannot capture one.)
+  const auto helper = start_helper(command);
+  const pid_t pid = helper.first;
+  const auto& reader = helper.second;
   constexpr std::size_t k_max_output = 64 * 1024;
   std::string output;
   char buf[4096];
