@@ -34,6 +34,36 @@ namespace mw::cli {
 // Reads an environment variable (injected so tests can parse without touching the real one).
 using Getenv = std::function<std::optional<std::string>(const std::string&)>;
 
+// The person at a terminal, for `mailwrench session`: a line editor with history and completion,
+// and a pager. What a command gets as Context::terminal when standard input and output are a
+// terminal (Context::open_terminal); none otherwise.
+class Terminal {
+public:
+  // Candidates for the word being typed (`word`), after the words before it (`before`).
+  using Completer =
+      std::function<std::vector<std::string>(std::string_view before, std::string_view word)>;
+  // Why read_line() returned no line.
+  enum class End { eof, interrupt };
+
+  virtual ~Terminal() = default;
+
+  // Reads one line after `prompt`, with line editing, completion and history; nullopt at the end
+  // of input (Ctrl-D, a terminal that went away) or at Ctrl-C (ended() says which). While the
+  // person types nothing, the idle callback runs every `every`.
+  virtual std::optional<std::string> read_line(const std::string& prompt) = 0;
+  virtual End ended() const = 0;
+  virtual void on_idle(std::chrono::milliseconds every, std::function<void()> idle) = 0;
+  virtual void complete_with(Completer completer) = 0;
+  // Keeps the history in the file `name` of the state directory (0600, never through a
+  // symbolic link); remember() adds a line to it (its callers never give it a secret).
+  virtual void keep_history(const std::string& name) = 0;
+  virtual void remember(const std::string& line) = 0;
+  // Where one command's output goes: the screen, or $PAGER (default less) once it is taller
+  // than the screen; end_page() waits for the pager.
+  virtual std::ostream& page() = 0;
+  virtual void end_page() = 0;
+};
+
 // What a command gets when it runs: its settings, and the world: where to read and write, the
 // terminal, the clock, this machine's name, the environment, the logger for the transcript
 // (-v), debug messages (-vv) and warnings. Commands reach none of these but through here (no
@@ -56,6 +86,8 @@ struct Context {
   // This machine's fully qualified name (EHLO, Message-ID).
   std::function<std::string()> host_name;
   Getenv getenv;
+  // Opens the person at the terminal (session): null unless stdin and stdout are a terminal.
+  std::function<std::unique_ptr<Terminal>()> open_terminal;
 
   // The same world for another account's settings (send --await watches one), with nobody to
   // ask.
@@ -72,7 +104,8 @@ struct Context {
             .err_is_terminal = false,
             .now = now,
             .host_name = host_name,
-            .getenv = getenv};
+            .getenv = getenv,
+            .open_terminal = {}};
   }
 };
 
@@ -147,6 +180,10 @@ struct Command {
 
 // Every command, in the order --help lists them.
 using CommandTable = std::vector<Command>;
+
+// The selection options of the command line (numbers, ranges, --uid, --from, ...), read from
+// the words a person typed in `session` ("headers 3-5 --from alice"); throws UsageError.
+select::Selection parse_selection(const std::vector<std::string>& words);
 
 // Parses a whole number for an option's value; the error names it ("invalid --limit 'x' ...").
 std::uint64_t parse_number(const std::string& text, const std::string& what);

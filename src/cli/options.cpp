@@ -460,6 +460,34 @@ void build_selection(const po::variables_map& vm, Settings& s)
   }
 }
 
+}  // namespace
+
+select::Selection parse_selection(const std::vector<std::string>& words)
+{
+  po::options_description visible = selection_options();
+  po::options_description desc;
+  desc.add(visible).add(positional_options());
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  try {
+    auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(
+        po::command_line_parser(words).options(desc).positional(positional).style(style).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("uid-file") != 0 && vm["uid-file"].as<std::string>() == "-") {
+    throw UsageError("--uid-file - cannot read standard input in a session");
+  }
+  Settings settings;
+  build_selection(vm, settings);
+  return std::move(settings.selection);
+}
+
+namespace {
+
 std::string environment_name(const std::string& option)
 {
   std::string name = "MAILWRENCH_";

@@ -2,6 +2,7 @@
 
 #include "cli/options.hpp"
 #include "cli/process.hpp"
+#include "cli/terminal.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -116,7 +117,8 @@ int run_command(const Invocation& invocation)
                         .err_is_terminal = isatty(STDERR_FILENO) == 1,
                         .now = std::chrono::system_clock::now,
                         .host_name = host_fqdn,
-                        .getenv = process_getenv};
+                        .getenv = process_getenv,
+                        .open_terminal = [] { return open_terminal(process_getenv); }};
   return invocation.run(context);
 }
 

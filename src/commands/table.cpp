@@ -21,6 +21,8 @@ void send_options(po::options_description& options);
 cli::Run send(const cli::Options& options);
 void info_options(po::options_description& options);
 cli::Run info(const cli::Options& options);
+void session_options(po::options_description& options);
+cli::Run session(const cli::Options& options);
 
 const cli::CommandTable& table()
 {
@@ -46,6 +48,9 @@ const cli::CommandTable& table()
       {"info", "",
        "verify a POP3 (or --smtp SMTP) server: capabilities, TLS, certificates; --check judges it",
        Service::pop3, false, &info_options, &info, "smtp"},
+      {"session", "",
+       "the POP3 (or --smtp SMTP) dialogue, typed at a prompt or read from a script, over TLS",
+       Service::pop3, false, &session_options, &session, "smtp"},
   };
   return rows;
 }

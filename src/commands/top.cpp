@@ -2,10 +2,12 @@
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
 #include "output/render.hpp"
+#include "output/terminal_text.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace po = boost::program_options;
@@ -14,15 +16,11 @@ namespace mw::commands {
 
 namespace {
 
-// On a terminal, a line is shown up to this many octets; the rest of it is counted, not shown.
-constexpr std::size_t k_terminal_line = 4096;
-
 // Streams one TOP reply to the output (plain) or collects it (JSON). On a terminal the
 // message cannot control it: control characters other than tab and line feed, C1 and
-// bidirectional controls and invalid UTF-8 are shown (text::visible), and a line longer than
-// k_terminal_line octets is cut there with "… [N more octets]" (in bounded memory: a 2 MB
-// header line is counted, not held). Into a pipe or a file, or with --raw, the message goes as
-// the server sent it.
+// bidirectional controls and invalid UTF-8 are shown, and a line longer than 4096 octets is cut
+// (output::TerminalText). Into a pipe or a file, or with --raw, the message goes as the server
+// sent it.
 class TopSink {
 public:
   // `heading` goes out before the message when the server sends it (one of several shown),
@@ -33,6 +31,9 @@ public:
       : m_out(out), m_collected(collected), m_terminal(terminal), m_heading(std::move(heading)),
         m_shown(shown)
   {
+    if (m_out != nullptr && m_terminal) {
+      m_text.emplace(*m_out);
+    }
   }
 
   pop3::Reply reply()
@@ -59,61 +60,14 @@ private:
     } else if (!m_terminal) {
       m_out->write(data.data(), static_cast<std::streamsize>(data.size()));
     } else {
-      // A UTF-8 character split between two chunks waits for its end.
-      m_pending.append(data);
-      const std::size_t complete = text::complete_utf8_prefix(m_pending);
-      show(std::string_view(m_pending).substr(0, complete));
-      m_pending.erase(0, complete);
+      m_text->write(data);
     }
   }
   void on_end()
   {
-    if (m_out != nullptr && m_terminal) {
-      show(m_pending);
-      m_pending.clear();
-      if (m_cut) {
-        mark_cut();
-      }
+    if (m_text) {
+      m_text->finish();
     }
-  }
-
-  // Complete characters for the terminal, line by line.
-  void show(std::string_view data)
-  {
-    std::size_t pos = 0;
-    while (pos < data.size()) {
-      const std::size_t newline = data.find('\n', pos);
-      const std::size_t end = newline == std::string_view::npos ? data.size() : newline;
-      if (m_cut) {
-        m_cut_octets += end - pos;
-      } else if (m_line + (end - pos) <= k_terminal_line) {
-        put(data.substr(pos, end - pos));
-        m_line += end - pos;
-      } else {
-        // Cut at the limit, but not inside a character.
-        const auto head = data.substr(pos, k_terminal_line - m_line);
-        const std::size_t shown = text::complete_utf8_prefix(head);
-        put(head.substr(0, shown));
-        m_cut = true;
-        m_cut_octets = (end - pos) - shown;
-      }
-      if (newline == std::string_view::npos) {
-        break;
-      }
-      if (m_cut) {
-        mark_cut();
-      }
-      *m_out << '\n';
-      m_line = 0;
-      pos = newline + 1;
-    }
-  }
-  void put(std::string_view data) { *m_out << text::visible(data, {.tab = true, .newline = true}); }
-  void mark_cut()
-  {
-    *m_out << "\u2026 [" << m_cut_octets << " more octets]";
-    m_cut = false;
-    m_cut_octets = 0;
   }
 
   std::ostream* m_out;
@@ -121,10 +75,7 @@ private:
   bool m_terminal;
   std::string m_heading;
   std::size_t* m_shown;
-  std::string m_pending;
-  std::size_t m_line = 0;  // octets of the current line shown so far
-  bool m_cut = false;      // the current line is over the limit: counted, not shown
-  std::uint64_t m_cut_octets = 0;
+  std::optional<output::TerminalText> m_text;  // on a terminal
   pop3::Status m_status;
 };
 

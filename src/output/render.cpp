@@ -394,13 +394,14 @@ nlohmann::json error_json(ExitCode code, const std::string& message)
             {"exit_code", static_cast<int>(code)}}}};
 }
 
-void write_json(const nlohmann::json& document, std::ostream& out)
+void write_json(const nlohmann::json& document, std::ostream& out, int indent)
 {
   // Invalid UTF-8 becomes U+FFFD and dump() escapes the C0 controls; C1 and bidirectional
   // controls, which dump() leaves as UTF-8, are escaped here as \uXXXX too (they can only be
   // inside strings, where the escape means the same character), so that the document is safe
   // on a terminal and its strings are unchanged.
-  const std::string dumped = document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string dumped =
+      document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string safe;
   safe.reserve(dumped.size());
   std::size_t i = 0;

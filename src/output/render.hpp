@@ -47,7 +47,8 @@ nlohmann::json to_json(const std::vector<mailbox::Message>& purged, bool dry_run
 nlohmann::json error_json(ExitCode code, const std::string& message);
 
 // Writes one JSON document and a newline; invalid UTF-8 becomes U+FFFD, and C1 and
-// bidirectional controls are written as \uXXXX escapes (see text::visible).
-void write_json(const nlohmann::json& document, std::ostream& out);
+// bidirectional controls are written as \uXXXX escapes (see text::visible). Indented by
+// `indent` spaces, or on one line when it is -1 (JSON Lines).
+void write_json(const nlohmann::json& document, std::ostream& out, int indent = 2);
 
 }  // namespace mw::output

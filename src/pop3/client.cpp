@@ -365,11 +365,12 @@ std::optional<std::vector<UniqueId>> Client::uidl()
 
 Requests::Requests(Client& client) : m_dispatch(*this), m_pipeline(client, m_dispatch) {}
 
-void Requests::add(std::string command, ReplyShape shape, LineEnding ending, Reply reply)
+void Requests::add(std::string command, ReplyShape shape, LineEnding ending, Reply reply,
+                   std::string shown)
 {
   const std::size_t tag = m_next_tag++;
   m_replies.emplace(tag, std::move(reply));
-  m_pipeline.push(std::move(command), shape, ending, tag);
+  m_pipeline.push(std::move(command), shape, ending, tag, std::move(shown));
 }
 
 void Requests::top(std::uint64_t number, std::uint64_t lines, Reply reply)
@@ -408,6 +409,14 @@ void Requests::noop(std::function<void(const Status&)> done)
   add(command("NOOP"), ReplyShape::single, LineEnding::crlf, {std::move(done), {}, {}});
 }
 
+void Requests::typed(std::string_view line, ReplyShape shape, Reply reply, std::string shown)
+{
+  if (line.find_first_of("\r\n") != std::string_view::npos) {
+    throw UsageError("a command is one line");
+  }
+  add(std::string(line) + "\r\n", shape, LineEnding::lf, std::move(reply), std::move(shown));
+}
+
 void Requests::run()
 {
   m_pipeline.run();
@@ -439,9 +448,10 @@ void Requests::Dispatch::on_end(std::size_t tag)
 
 Pipeline::Pipeline(Client& client, ReplySink& sink) : m_client(client), m_sink(sink) {}
 
-void Pipeline::push(std::string command, ReplyShape shape, LineEnding ending, std::size_t tag)
+void Pipeline::push(std::string command, ReplyShape shape, LineEnding ending, std::size_t tag,
+                    std::string shown)
 {
-  m_queued.push_back({std::move(command), shape, ending, tag});
+  m_queued.push_back({std::move(command), shape, ending, tag, std::move(shown)});
 }
 
 bool Pipeline::step()
@@ -466,7 +476,9 @@ bool Pipeline::step()
            m_in_flight_octets + m_queued.front().command.size() <= k_window_octets))) {
     auto& request = m_queued.front();
     m_client.m_channel.note(
-        '>', std::string_view(request.command).substr(0, request.command.size() - 2));
+        '>', request.shown.empty()
+                 ? std::string_view(request.command).substr(0, request.command.size() - 2)
+                 : std::string_view(request.shown));
     m_batch += request.command;
     m_in_flight_octets += request.command.size();
     m_in_flight.push_back(std::move(request));

@@ -45,8 +45,10 @@ class Pipeline {
 public:
   Pipeline(Client& client, ReplySink& sink);
 
-  // Queues a command (with CRLF); its reply events reach the sink with `tag` as index.
-  void push(std::string command, ReplyShape shape, LineEnding ending, std::size_t tag);
+  // Queues a command (with CRLF); its reply events reach the sink with `tag` as index. The
+  // transcript shows `shown` instead of the command when it is not empty.
+  void push(std::string command, ReplyShape shape, LineEnding ending, std::size_t tag,
+            std::string shown = {});
 
   // Sends what the window allows and reads one reply; false when nothing is left.
   bool step();
@@ -60,6 +62,7 @@ private:
     ReplyShape shape;
     LineEnding ending;
     std::size_t tag;
+    std::string shown;
   };
 
   Client& m_client;
@@ -101,6 +104,10 @@ public:
   void rset(std::function<void(const Status&)> done = {});
   // NOOP (section 5).
   void noop(std::function<void(const Status&)> done = {});
+  // A command line a person typed in `mailwrench session` (without CRLF), already checked by
+  // its caller: never a login, never DELE (the Deleter sends those). Its reply has `shape`,
+  // with LF line endings; the transcript shows `shown` instead when it is not empty.
+  void typed(std::string_view line, ReplyShape shape, Reply reply, std::string shown = {});
 
   // Sends and reads until every request, also those added meanwhile, is answered.
   void run();
@@ -117,7 +124,8 @@ private:
     Requests& m_requests;
   };
 
-  void add(std::string command, ReplyShape shape, LineEnding ending, Reply reply);
+  void add(std::string command, ReplyShape shape, LineEnding ending, Reply reply,
+           std::string shown = {});
 
   // The callbacks of the requests not answered yet, by tag (references stay valid while
   // callbacks add requests).

@@ -10,7 +10,7 @@ Deleter::Deleter(Requests& requests, std::unordered_map<std::uint64_t, std::stri
 
 void Deleter::remove(const Chosen& message, std::function<void(const Deletion&)> done)
 {
-  Deletion deletion{message.number, message.uid, Deletion::Result::marked, {}};
+  Deletion deletion{message.number, message.uid, Deletion::Result::marked, {}, {}};
   if (!message.uid.empty() && !m_uids.empty()) {
     auto listed = m_uids.find(message.number);
     if (listed == m_uids.end() || listed->second != message.uid) {
@@ -33,6 +33,8 @@ void Deleter::remove(const Chosen& message, std::function<void(const Deletion&)>
     if (!status.ok()) {
       deletion.result = Deletion::Result::refused;
       deletion.reason = status.text;
+    } else {
+      deletion.reply = status.text;
     }
     report(std::move(deletion), done);
   });

@@ -25,6 +25,7 @@ struct Deletion {
   std::string uid;
   Result result = Result::marked;
   std::string reason;  // for refused (the server's -ERR text) and moved
+  std::string reply;   // for marked: the text of the server's +OK
 };
 
 // The one place that deletes (ninja's Cleaner::Remove is the model): purge, fetch --delete and

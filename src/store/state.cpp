@@ -265,17 +265,19 @@ FileLock FileLock::acquire(const std::string& path, std::chrono::seconds wait)
   return FileLock(path, std::move(owner));
 }
 
-std::string default_state_path(const std::string& name)
+std::string state_directory()
 {
-  std::string base;
   // The XDG Base Directory specification: a relative XDG_STATE_HOME is invalid and ignored.
   const char* xdg = std::getenv("XDG_STATE_HOME");
   if (xdg != nullptr && xdg[0] == '/') {
-    base = xdg;
-  } else {
-    base = home_directory() + "/.local/state";
+    return std::string(xdg) + "/mailwrench";
   }
-  return base + "/mailwrench/" + safe_file_name(name.empty() ? "default" : name) + ".uids";
+  return home_directory() + "/.local/state/mailwrench";
+}
+
+std::string default_state_path(const std::string& name)
+{
+  return state_directory() + "/" + safe_file_name(name.empty() ? "default" : name) + ".uids";
 }
 
 }  // namespace mw::store

@@ -83,6 +83,10 @@ private:
   file::Fd m_fd;  // closing it releases the lock (flock(2) locks belong to the open file)
 };
 
+// Where mailwrench keeps its state: $XDG_STATE_HOME/mailwrench, else
+// ~/.local/state/mailwrench (the XDG Base Directory specification).
+std::string state_directory();
+
 // The default state file of a mailbox: $XDG_STATE_HOME/mailwrench/<name>.uids, else
 // ~/.local/state/mailwrench/<name>.uids, with `name` made file-name safe (safe_file_name()).
 std::string default_state_path(const std::string& name);
