@@ -363,3 +363,24 @@ TEST_CASE("preview: Content-Type and Content-Disposition parsing", "[mail][previ
   CHECK(disposition->filename == "y z");
   CHECK_FALSE(mw::mail::parse_content_disposition("; filename=x"));
 }
+
+TEST_CASE("preview: CRLF line ends read like LF", "[mail][preview]")
+{
+  const auto p = preview("Subject: crlf\r\n"
+                         "Content-Type: multipart/mixed; boundary=b\r\n"
+                         "\r\n"
+                         "--b\r\n"
+                         "Content-Type: text/plain; charset=windows-1252\r\n"
+                         "Content-Transfer-Encoding: quoted-printable\r\n"
+                         "\r\n"
+                         "a =80 sign=\r\n"
+                         " here\r\n"
+                         "second\r\n"
+                         "--b--\r\n",
+                         5, true);
+  CHECK(header(p, "Subject") == "crlf");
+  CHECK(p.part == "1");
+  CHECK(p.charset == "windows-1252");
+  CHECK(p.lines == Lines{"a \xe2\x82\xac sign here", "second"});
+  CHECK(p.notes.empty());
+}
