@@ -2,6 +2,7 @@
 
 #include "mail/address.hpp"
 #include "mail/date.hpp"
+#include "mail/mime.hpp"
 #include "mail/rfc2047.hpp"
 #include "util/text.hpp"
 
@@ -95,124 +96,6 @@ bool known_charset(std::string_view charset)
   }
   std::string ignored;
   return convert_to_utf8(charset, "", ignored);
-}
-
-// A Content-Type value (RFC 2045 section 5.1): type/subtype and the parameters a check uses.
-struct ContentType {
-  std::string type;
-  std::string subtype;
-  std::optional<std::string> boundary;
-  std::optional<std::string> charset;
-};
-
-bool is_token_char(unsigned char c)
-{
-  static constexpr std::string_view tspecials = "()<>@,;:\\\"/[]?=";
-  return c > 32 && c < 127 && tspecials.find(static_cast<char>(c)) == std::string_view::npos;
-}
-
-// Skips whitespace and RFC 822 comments (RFC 2045 allows them between tokens).
-void skip_cfws(std::string_view s, std::size_t& i)
-{
-  while (i < s.size()) {
-    if (is_space(static_cast<unsigned char>(s[i])) || s[i] == '\r' || s[i] == '\n') {
-      ++i;
-    } else if (s[i] == '(') {
-      int depth = 0;
-      while (i < s.size()) {
-        if (s[i] == '\\') {
-          ++i;
-        } else if (s[i] == '(') {
-          ++depth;
-        } else if (s[i] == ')' && --depth == 0) {
-          ++i;
-          break;
-        }
-        ++i;
-      }
-    } else {
-      break;
-    }
-  }
-}
-
-std::string read_token(std::string_view s, std::size_t& i)
-{
-  std::size_t start = i;
-  while (i < s.size() && is_token_char(static_cast<unsigned char>(s[i]))) {
-    ++i;
-  }
-  return std::string(s.substr(start, i - start));
-}
-
-// Parses a Content-Type value; nullopt when its type/subtype or a parameter cannot be read.
-std::optional<ContentType> parse_content_type(std::string_view value)
-{
-  ContentType result;
-  std::size_t i = 0;
-  skip_cfws(value, i);
-  result.type = lower(read_token(value, i));
-  skip_cfws(value, i);
-  if (result.type.empty() || i >= value.size() || value[i] != '/') {
-    return std::nullopt;
-  }
-  ++i;
-  skip_cfws(value, i);
-  result.subtype = lower(read_token(value, i));
-  if (result.subtype.empty()) {
-    return std::nullopt;
-  }
-  while (true) {
-    skip_cfws(value, i);
-    if (i >= value.size()) {
-      return result;
-    }
-    if (value[i] != ';') {
-      return std::nullopt;
-    }
-    ++i;
-    skip_cfws(value, i);
-    if (i >= value.size()) {
-      return result;  // a trailing ';' is common and harmless
-    }
-    auto name = lower(read_token(value, i));
-    skip_cfws(value, i);
-    if (name.empty() || i >= value.size() || value[i] != '=') {
-      return std::nullopt;
-    }
-    ++i;
-    skip_cfws(value, i);
-    std::string param;
-    if (i < value.size() && value[i] == '"') {
-      ++i;
-      bool closed = false;
-      while (i < value.size()) {
-        if (value[i] == '\\' && i + 1 < value.size()) {
-          param += value[i + 1];
-          i += 2;
-        } else if (value[i] == '"') {
-          ++i;
-          closed = true;
-          break;
-        } else {
-          param += value[i++];
-        }
-      }
-      if (!closed) {
-        return std::nullopt;
-      }
-    } else {
-      param = read_token(value, i);
-      if (param.empty()) {
-        return std::nullopt;
-      }
-    }
-    if (name == "boundary") {
-      result.boundary = param;
-    } else if (name == "charset") {
-      result.charset = param;
-    }
-  }
 }
 
 // The first malformed encoded-word of a header value (RFC 2047 sections 2-5) and why, or "".
@@ -627,7 +510,7 @@ void MessageChecker::end_header_section()
 
   // MIME (RFC 2045 section 5.2: no Content-Type is text/plain; RFC 2046 section 5.1.5: in a
   // multipart/digest, message/rfc822).
-  ContentType type{m_in_digest ? "message" : "text", m_in_digest ? "rfc822" : "plain", {}, {}};
+  ContentType type{m_in_digest ? "message" : "text", m_in_digest ? "rfc822" : "plain", {}, {}, {}};
   if (auto value = headers.get("Content-Type")) {
     if (auto parsed = parse_content_type(*value)) {
       type = std::move(*parsed);
@@ -635,7 +518,7 @@ void MessageChecker::end_header_section()
       add("content-type-invalid", Severity::warning,
           "Content-Type " + quote(*value) + " cannot be parsed (it is read as text/plain)",
           where_header("Content-Type"));
-      type = {"text", "plain", {}, {}};
+      type = {"text", "plain", {}, {}, {}};
     }
   }
   std::string encoding = "7bit";
