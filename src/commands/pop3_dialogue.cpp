@@ -2,6 +2,7 @@
 #include "commands/dialogue.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
+#include "mail/preview.hpp"
 #include "output/check_report.hpp"
 #include "output/progress.hpp"
 #include "output/render.hpp"
@@ -407,35 +408,38 @@ private:
     if (!status.ok()) {
       return;
     }
-    const auto headers = mail::Headers::parse(head);
+    // TOP gave the whole message when its body has fewer lines than were asked for.
+    const auto blank = head.find("\n\n");
+    const bool complete =
+        blank == std::string::npos ||
+        static_cast<std::uint64_t>(std::count(head.begin() + static_cast<std::ptrdiff_t>(blank) + 2,
+                                              head.end(), '\n')) < k_show_lines;
+    const auto preview = mail::preview(head, k_show_text_lines, complete);
     nlohmann::json fields = nlohmann::json::object();
     std::string plain;
-    for (const char* name : {"From", "To", "Cc", "Date", "Subject"}) {
-      if (auto value = headers.get(name)) {
-        fields[name] = select::field_text(*value);
-        plain += std::string(name) + ": " + select::field_text(*value) + "\n";
-      }
-    }
-    // The body: what TOP gave after the blank line, its first lines.
-    std::string_view rest(head);
-    const auto blank = rest.find("\n\n");
-    std::vector<std::string> lines;
-    if (blank != std::string_view::npos) {
-      rest.remove_prefix(blank + 2);
-      while (!rest.empty() && lines.size() < k_show_text_lines) {
-        const auto nl = rest.find('\n');
-        lines.push_back(text::visible(rest.substr(0, nl), {.tab = true}));
-        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-      }
+    for (const auto& field : preview.headers) {
+      fields[field.name] = field.value;
+      plain += field.name + ": " + text::one_line(field.value) + "\n";
     }
     plain += "\n";
-    for (const auto& l : lines) {
-      plain += l + "\n";
+    std::vector<std::string> lines;
+    for (const auto& line : preview.lines) {
+      lines.push_back(text::visible(line, {.tab = true}));
+      plain += lines.back() + "\n";
     }
-    if (!plain.empty()) {
-      plain.pop_back();
+    for (const auto& note : preview.notes) {
+      plain += "[" + text::one_line(note) + "]\n";
     }
-    exchange.note("message", {{"number", number}, {"headers", fields}, {"text", lines}}, plain);
+    plain.pop_back();
+    nlohmann::json shown = {
+        {"number", number}, {"headers", fields}, {"text", preview.lines}, {"notes", preview.notes}};
+    if (!preview.part.empty()) {
+      shown["part"] = preview.part;
+    }
+    if (!preview.content_type.empty()) {
+      shown["content_type"] = preview.content_type;
+    }
+    exchange.note("message", shown, plain);
   }
 
   // The report of `check` for a selection; a server that drops the connection inside a message
