@@ -67,7 +67,10 @@ private:
 // the rest as it comes. A pager that quit early (q in less) makes the rest go nowhere.
 class PagerBuf : public std::streambuf {
 public:
-  PagerBuf(std::size_t height, std::string pager) : m_height(height), m_pager(std::move(pager)) {}
+  PagerBuf(std::size_t height, std::size_t width, std::string pager)
+      : m_height(height), m_width(width), m_pager(std::move(pager))
+  {
+  }
   ~PagerBuf() override { close(); }
   PagerBuf(const PagerBuf&) = delete;
   PagerBuf& operator=(const PagerBuf&) = delete;
@@ -85,9 +88,22 @@ public:
     }
     m_held.clear();
     m_lines = 0;
+    m_column = 0;
   }
 
 protected:
+  // What is held goes to the screen now (before a prompt for more lines: DATA's 354).
+  int sync() override
+  {
+    if (m_pipe != nullptr) {
+      std::fflush(m_pipe);
+    } else {
+      std::cout << m_held;
+      std::cout.flush();
+      m_held.clear();
+    }
+    return 0;
+  }
   std::streamsize xsputn(const char* data, std::streamsize size) override
   {
     put(std::string_view(data, static_cast<std::size_t>(size)));
@@ -110,7 +126,17 @@ private:
       return;
     }
     m_held.append(data);
-    m_lines += static_cast<std::size_t>(std::count(data.begin(), data.end(), '\n'));
+    // Screen rows: a line longer than the screen is wide takes several (roughly: a UTF-8
+    // character counts as one column, a tab as one).
+    for (char c : data) {
+      if (c == '\n') {
+        ++m_lines;
+        m_column = 0;
+      } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80 && ++m_column > m_width) {
+        ++m_lines;
+        m_column = 1;
+      }
+    }
     if (m_lines + 1 < m_height) {
       return;
     }
@@ -130,7 +156,9 @@ private:
   }
 
   std::size_t m_height;
+  std::size_t m_width;
   std::string m_pager;
+  std::size_t m_column = 0;
   std::string m_held;
   std::size_t m_lines = 0;
   std::FILE* m_pipe = nullptr;
@@ -260,10 +288,12 @@ public:
   {
     winsize ws{};
     std::size_t height = 24;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 2) {
+    std::size_t width = 80;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 2 && ws.ws_col > 0) {
       height = ws.ws_row;
+      width = ws.ws_col;
     }
-    m_page_buf = std::make_unique<PagerBuf>(height, m_pager);
+    m_page_buf = std::make_unique<PagerBuf>(height, width, m_pager);
     m_page = std::make_unique<std::ostream>(m_page_buf.get());
     return *m_page;
   }

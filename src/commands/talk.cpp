@@ -122,7 +122,10 @@ int interactive(const cli::Context& context, cli::Terminal& terminal, Dialogue& 
     if (!typed) {
       const bool interrupted = terminal.ended() == cli::Terminal::End::interrupt;
       context.out << "Leaving without deleting anything.\n";
-      dialogue.leave([&](std::string_view) { return output::plain_exchange(context.out); });
+      dialogue.leave([&](std::string_view command) {
+        context.out << command << '\n';
+        return output::plain_exchange(context.out);
+      });
       return interrupted ? static_cast<int>(ExitCode::interrupt) : 0;
     }
     auto line = parse_typed_line(*typed);
