@@ -75,6 +75,18 @@ pop3::Reply shown_by(output::Exchange& exchange)
           {}};
 }
 
+// Whether a verb sent with --raw may carry a credential (XAUTH, XPASS, LOGIN, ...): its
+// arguments stay out of the transcript and the history.
+bool looks_secret(std::string_view verb)
+{
+  for (std::string_view word : {"AUTH", "PASS", "LOGIN", "TOKEN", "SECRET", "KEY"}) {
+    if (verb.find(word) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void no_arguments(const TypedLine& line)
 {
   if (!line.words.empty()) {
@@ -185,7 +197,10 @@ public:
     }
   }
 
-  bool secret(const TypedLine& line) const override { return k_logins.contains(line.verb); }
+  bool secret(const TypedLine& line) const override
+  {
+    return k_logins.contains(line.verb) || looks_secret(line.verb);
+  }
 
   std::string history_name() const override { return "history"; }
 
@@ -257,8 +272,10 @@ private:
       exchange.note("help", k_help, std::string_view(k_help, std::strlen(k_help) - 1));
       return After::next;
     } else if (m_raw) {
-      // An extension the server offers: verbatim, its reply read as one line.
-      m_requests->typed(line.text, pop3::ReplyShape::single, shown_by(exchange));
+      // An extension the server offers: verbatim, its reply read as one line; what looks like a
+      // credential is not in the transcript.
+      m_requests->typed(line.text, pop3::ReplyShape::single, shown_by(exchange),
+                        looks_secret(verb) ? verb + " <redacted>" : std::string());
     } else {
       throw UsageError("unknown command '" + line.verb +
                        "' (help lists the commands; --raw sends others as they are)");
