@@ -42,14 +42,16 @@ public:
   // Candidates for the word being typed (`word`), after the words before it (`before`).
   using Completer =
       std::function<std::vector<std::string>(std::string_view before, std::string_view word)>;
-  // Why read_line() returned no line.
-  enum class End { eof, interrupt };
+  // Why read_line() returned no line: the end of input (Ctrl-D), Ctrl-C (SIGINT), the terminal
+  // hung up (SIGHUP) or the process was asked to stop (SIGTERM).
+  enum class End { eof, interrupt, hangup, terminate };
 
   virtual ~Terminal() = default;
 
   // Reads one line after `prompt`, with line editing, completion and history; nullopt at the end
   // of input (Ctrl-D, a terminal that went away) or at Ctrl-C (ended() says which). While the
-  // person types nothing, the idle callback runs every `every`.
+  // person types nothing, the idle callback runs every `every`. SIGINT, SIGHUP and SIGTERM end
+  // the prompt (ended() says which); during a command they keep their usual effect.
   virtual std::optional<std::string> read_line(const std::string& prompt) = 0;
   virtual End ended() const = 0;
   virtual void on_idle(std::chrono::milliseconds every, std::function<void()> idle) = 0;

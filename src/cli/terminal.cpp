@@ -215,7 +215,10 @@ public:
     int count = 0;
     const char* line = el_gets(m_editline, &count);
     if (line == nullptr || count <= 0) {
-      m_ended = g_signal == SIGINT ? End::interrupt : End::eof;
+      m_ended = g_signal == SIGINT    ? End::interrupt
+                : g_signal == SIGHUP  ? End::hangup
+                : g_signal == SIGTERM ? End::terminate
+                                      : End::eof;
       // Leave the prompt's line: what follows starts on its own.
       std::cout << (m_ended == End::interrupt ? "^C\n" : "\n");
       std::cout.flush();

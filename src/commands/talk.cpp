@@ -120,13 +120,18 @@ int interactive(const cli::Context& context, cli::Terminal& terminal, Dialogue& 
       std::rethrow_exception(lost);
     }
     if (!typed) {
-      const bool interrupted = terminal.ended() == cli::Terminal::End::interrupt;
       context.out << "Leaving without deleting anything.\n";
       dialogue.leave([&](std::string_view command) {
         context.out << command << '\n';
         return output::plain_exchange(context.out);
       });
-      return interrupted ? static_cast<int>(ExitCode::interrupt) : 0;
+      switch (terminal.ended()) {
+      case cli::Terminal::End::eof: return 0;
+      case cli::Terminal::End::interrupt: return static_cast<int>(ExitCode::interrupt);
+      case cli::Terminal::End::hangup: return static_cast<int>(ExitCode::hangup);
+      case cli::Terminal::End::terminate: return static_cast<int>(ExitCode::terminate);
+      }
+      return 0;
     }
     auto line = parse_typed_line(*typed);
     if (!line) {
