@@ -484,6 +484,16 @@ def hostile_content_made_visible(ctx):
         objs = [json.loads(l) for l in out.decode().splitlines()]
         eq(objs[0]["lines"], HOSTILE.decode(errors="replace").split("\n")[:-1],
            "--json RETR: the exact lines, escaped (invalid UTF-8 as U+FFFD)", res)
+    # DELE shows the From and Subject of what it marks: made safe too (an RFC 2047 word may
+    # decode to an ESC).
+    evil = b"From: Evil \x1b[31m <e@example.org>\nSubject: =?UTF-8?Q?a=1B]0;t=07b?= \xc2\x9b\n\nbody\n"
+    with ScriptedServer([], fallback=Pop3Mailbox([evil])) as srv:
+        res, out = ctx.run_raw(scripted_args(srv) + ["session"], password=PASSWORD, stdin=b"DELE 1\n")
+    expect_ok(res, "DELE 1 of a message with hostile From and Subject")
+    for byte, name in RAW_CONTROLS:
+        check(byte not in out, f"DELE of a hostile message: {name} on stdout", res)
+    check("From: Evil \\x1b[31m <e@example.org>, Subject: a\\x1b]0;t\\x07b <U+009B>\n" in res.stdout,
+          "DELE: the hostile From and Subject shown visibly", res)
 
 
 # --------------------------------------------------------------------------- 10: --script, usage
