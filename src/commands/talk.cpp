@@ -218,7 +218,21 @@ int run(const cli::Context& context, const TalkOptions& options)
 
 std::optional<TypedLine> parse_typed_line(std::string_view line)
 {
-  const auto text = text::strip(line, " \t\r\n");
+  // A byte order mark an editor put before the first line is no part of the verb, and words
+  // are separated by any control character, not only blanks: "PASS\vsecret" or "\uFEFFPASS
+  // secret" is PASS (refused, shown without its argument), not a verb that holds the password.
+  constexpr std::string_view bom = "\xEF\xBB\xBF";
+  if (line.substr(0, bom.size()) == bom) {
+    line.remove_prefix(bom.size());
+  }
+  static const std::string separators = [] {
+    std::string s;
+    for (char c = 0; c <= ' '; ++c) {
+      s += c;
+    }
+    return s + '\x7f';
+  }();
+  const auto text = text::strip(line, separators);
   if (text.empty() || text.front() == '#') {
     return std::nullopt;
   }
@@ -226,11 +240,11 @@ std::optional<TypedLine> parse_typed_line(std::string_view line)
   typed.text = std::string(text);
   std::size_t pos = 0;
   while (pos < text.size()) {
-    const auto start = text.find_first_not_of(" \t", pos);
+    const auto start = text.find_first_not_of(separators, pos);
     if (start == std::string_view::npos) {
       break;
     }
-    const auto end = std::min(text.find_first_of(" \t", start), text.size());
+    const auto end = std::min(text.find_first_of(separators, start), text.size());
     std::string word(text.substr(start, end - start));
     if (typed.verb.empty()) {
       typed.verb = text::upper(word);

@@ -329,8 +329,10 @@ def credentials_refused_never_sent(ctx):
     them nowhere (stdout, stderr, the -v transcript, JSON); the server receives the login's
     USER/PASS only."""
     b64 = __import__("base64").b64encode(f"\0sess\0{TYPED_SECRET}".encode()).decode()
-    script = (f"USER somebody\nPASS {TYPED_SECRET}\npass {TYPED_SECRET}\nAPOP sess {TYPED_SECRET}\n"
-              f"AUTH PLAIN {b64}\n  Pass\t{TYPED_SECRET}\nSTAT\n")
+    # A byte order mark before the first line (an editor's), a vertical tab or another control
+    # character instead of the blank: still PASS, not a verb "PASS\vSECRET" shown or sent.
+    script = (f"\ufeffUSER somebody\nPASS {TYPED_SECRET}\npass {TYPED_SECRET}\nAPOP sess {TYPED_SECRET}\n"
+              f"AUTH PLAIN {b64}\n  Pass\t{TYPED_SECRET}\nPASS\v{TYPED_SECRET}\nPASS\x01{TYPED_SECRET}\nSTAT\n")
     box = Pop3Mailbox(msgs3("cred"))
     for glob, args in (([], ["--keep-going"]), (["-v"], ["--keep-going", "--raw"]), (["--json", "-v"], ["--keep-going"]),
                        (["-v"], [])):
@@ -339,17 +341,19 @@ def credentials_refused_never_sent(ctx):
             what = " ".join(glob + args) or "plain"
             eq(res.rc, 1, f"{what}: exit code (the refusals are failures)", res)
             for where, text in (("stdout", res.stdout), ("stderr", res.stderr)):
-                leaks = [f for f in (TYPED_SECRET, b64, b64[:-4]) if f in text]
+                leaks = [f for f in (TYPED_SECRET, TYPED_SECRET.upper(), b64, b64[:-4]) if f in text]
                 eq(leaks, [], f"{what}: the typed secret in {where}", res)
             eq(srv.saw(r"PASS .*"), [f"PASS {PASSWORD}"], f"{what}: PASS lines the server received", res)
             eq(srv.saw(r"(USER|APOP|AUTH) .*"), ["USER sess"], f"{what}: USER/APOP/AUTH lines received", res)
             eq([l for l in srv.received if TYPED_SECRET in l or b64 in l], [], f"{what}: the secret received", res)
+            eq(re.findall(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]", res.stdout), [], f"{what}: control characters on stdout", res)
             if "--json" in glob:
                 objs = json_lines(res)
                 eq([o["command"] for o in objs],
                    ["USER (not shown)", "PASS (not shown)", "PASS (not shown)", "APOP (not shown)",
-                    "AUTH (not shown)", "PASS (not shown)", "STAT", "QUIT"], f"{what}: commands", res)
-                check(all(not o["ok"] and "not typed here" in o["message"] for o in objs[:6]),
+                    "AUTH (not shown)", "PASS (not shown)", "PASS (not shown)", "PASS (not shown)", "STAT", "QUIT"],
+                   f"{what}: commands", res)
+                check(all(not o["ok"] and "not typed here" in o["message"] for o in objs[:8]),
                       f"{what}: each refused, saying why", res)
             elif "--keep-going" in args:
                 for verb in ("USER", "PASS", "APOP", "AUTH"):
