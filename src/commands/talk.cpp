@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "commands/dialogue.hpp"
 #include "output/exchange.hpp"
+#include "output/render.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
@@ -39,10 +40,11 @@ std::string shown(const Dialogue& dialogue, const TypedLine& line)
 // object); the first failure stops it (exit 1) unless --keep-going. A script that ends without
 // QUIT commits nothing: RSET, QUIT.
 int scripted(const cli::Context& context, Dialogue& dialogue, std::istream& in,
-             const TalkOptions& options)
+             const TalkOptions& options, std::string& current)
 {
   const bool json = context.settings.json;
   auto exchange_for = [&](std::string_view command, bool implicit) {
+    current = command;
     if (json) {
       return output::json_exchange(context.out, command, implicit);
     }
@@ -72,6 +74,7 @@ int scripted(const cli::Context& context, Dialogue& dialogue, std::istream& in,
     auto exchange = exchange_for(shown(dialogue, *line), false);
     const auto after = dialogue.run(*line, *exchange, more);
     exchange->finish();
+    current.clear();
     if (!exchange->ok()) {
       failed = true;
       if (!options.keep_going) {
@@ -163,32 +166,81 @@ int interactive(const cli::Context& context, cli::Terminal& terminal, Dialogue& 
   }
 }
 
+// --json in a script: an error that ends it (a lost connection, a refused login) is one more
+// JSON object on one line, naming the command it ended, not the indented error document that
+// cli::run writes, which a reader of JSON Lines cannot parse line by line.
+int json_lines_error(const cli::Context& context, const Error& e, const std::string& command)
+{
+  const std::string message = text::visible(e.what(), {.tab = true});
+  context.out.flush();
+  context.err << "mailwrench: error: " << message << std::endl;
+  auto document = output::error_json(e.code(), message);
+  if (!command.empty()) {
+    document["command"] = command;
+    document["ok"] = false;
+  }
+  output::write_json(document, context.out, -1);
+  return static_cast<int>(e.code());
+}
+
+int run_scripted(const cli::Context& context, const TalkOptions& options)
+{
+  std::ifstream script;
+  std::string current;
+  try {
+    if (!options.script.empty()) {
+      script.open(options.script);
+      if (!script) {
+        throw Error(ExitCode::no_input, "cannot read the script " + options.script);
+      }
+    }
+    auto dialogue =
+        options.smtp ? smtp_dialogue(context, options.raw) : pop3_dialogue(context, options.raw);
+    return scripted(context, *dialogue, options.script.empty() ? context.in : script, options,
+                    current);
+  } catch (const ClosedPipe&) {
+    throw;
+  } catch (const Error& e) {
+    if (!context.settings.json) {
+      throw;
+    }
+    return json_lines_error(context, e, current);
+  }
+}
+
 int run(const cli::Context& context, const TalkOptions& options)
 {
   std::unique_ptr<cli::Terminal> terminal;
   if (options.script.empty() && context.open_terminal) {
     terminal = context.open_terminal();
   }
-  std::ifstream script;
-  if (!options.script.empty()) {
-    script.open(options.script);
-    if (!script) {
-      throw Error(ExitCode::no_input, "cannot read the script " + options.script);
-    }
+  if (!terminal) {
+    return run_scripted(context, options);
   }
   auto dialogue =
       options.smtp ? smtp_dialogue(context, options.raw) : pop3_dialogue(context, options.raw);
-  if (terminal) {
-    return interactive(context, *terminal, *dialogue, options);
-  }
-  return scripted(context, *dialogue, options.script.empty() ? context.in : script, options);
+  return interactive(context, *terminal, *dialogue, options);
 }
 
 }  // namespace
 
 std::optional<TypedLine> parse_typed_line(std::string_view line)
 {
-  const auto text = text::strip(line, " \t\r\n");
+  // A byte order mark an editor put before the first line is no part of the verb, and words
+  // are separated by any control character, not only blanks: "PASS\vsecret" or "\uFEFFPASS
+  // secret" is PASS (refused, shown without its argument), not a verb that holds the password.
+  constexpr std::string_view bom = "\xEF\xBB\xBF";
+  if (line.substr(0, bom.size()) == bom) {
+    line.remove_prefix(bom.size());
+  }
+  static const std::string separators = [] {
+    std::string s;
+    for (char c = 0; c <= ' '; ++c) {
+      s += c;
+    }
+    return s + '\x7f';
+  }();
+  const auto text = text::strip(line, separators);
   if (text.empty() || text.front() == '#') {
     return std::nullopt;
   }
@@ -196,11 +248,11 @@ std::optional<TypedLine> parse_typed_line(std::string_view line)
   typed.text = std::string(text);
   std::size_t pos = 0;
   while (pos < text.size()) {
-    const auto start = text.find_first_not_of(" \t", pos);
+    const auto start = text.find_first_not_of(separators, pos);
     if (start == std::string_view::npos) {
       break;
     }
-    const auto end = std::min(text.find_first_of(" \t", start), text.size());
+    const auto end = std::min(text.find_first_of(separators, start), text.size());
     std::string word(text.substr(start, end - start));
     if (typed.verb.empty()) {
       typed.verb = text::upper(word);
