@@ -601,26 +601,7 @@ def retr_50mb_bounded_memory(ctx):
 
 
 
-def expected_failure(reason: str):
-    """A scenario for a known bug: it passes while the bug is there (saying so), and fails once
-    the bug is fixed, so that the marker is removed then."""
-    def wrap(fn):
-        def run(ctx):
-            try:
-                fn(ctx)
-            except mw.Failure as e:
-                print(f"  XFAIL (known bug: {reason})\n  " + str(e).split("\n", 1)[0])
-                return
-            mw.fail(f"{fn.__name__} passed: the known bug ({reason}) seems fixed; remove expected_failure")
-        run.__name__ = fn.__name__
-        run.__doc__ = fn.__doc__
-        return run
-    return wrap
-
-
 @scenario
-@expected_failure("--json collects a RETR's lines in memory before writing the object (output/exchange.cpp "
-                  "JsonExchange): a 9 MB message takes ~50 MiB")
 def retr_json_bounded_memory(ctx):
     """RETR of a 9 MB message with --json: the object is written, peak RSS under 32 MiB."""
     big = b"From: a@example.org\nSubject: big\n\n" + b"".join(
