@@ -4,7 +4,7 @@
 # bash-completion package (it only borrows _filedir from it when present).
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-_mailwrench_commands="stat list top fetch check purge send info help"
+_mailwrench_commands="stat list top fetch check purge send info session help"
 
 _mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
@@ -30,6 +30,8 @@ _mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --att
 
 _mailwrench_info_opts="--check --smtp"
 
+_mailwrench_session_opts="--smtp --script --keep-going --raw --keep-alive"
+
 # The codes --broken=CODES accepts (src/mail/check.cpp known_codes()).
 _mailwrench_check_codes="address-invalid bare-cr base64-invalid body-line-too-long charset-unknown connection-lost content-type-invalid date-invalid date-missing encoded-word-invalid encoding-unknown field-duplicate from-invalid from-missing header-8bit header-line-too-long header-missing header-no-separator header-too-large mbox-from-line message-unterminated mime-boundary-missing mime-boundary-unclosed mime-too-deep mime-too-many-parts mime-truncated nul-byte quoted-printable-invalid retr-refused retr-timeout size-mismatch"
 
@@ -39,7 +41,7 @@ _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --us
     --larger-than --smaller-than --older-than --newer-than --from --subject --header
     -o --output --state --limit --max-size --wait-lock --to --cc --bcc --body --body-file
     --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines
-    --max-header --max-depth --max-parts --retries "
+    --max-header --max-depth --max-parts --retries --script --keep-alive "
 
 _mailwrench_takes_value()
 {
@@ -178,7 +180,7 @@ _mailwrench_value()
     -a | --account | --await)
         _mailwrench_add_lines "$(_mailwrench_accounts)" "$cur"
         ;;
-    --config | --password-file | --cacert | --uid-file | --state | --attach | --body-file)
+    --config | --password-file | --cacert | --uid-file | --state | --attach | --body-file | --script)
         _mailwrench_files "$cur"
         ;;
     --dsn-return)
@@ -293,6 +295,7 @@ _mailwrench()
         send) opts+=" $_mailwrench_send_opts" ;;
         top) opts+=" $_mailwrench_top_opts" ;;
         info) opts+=" $_mailwrench_info_opts" ;;
+        session) opts+=" $_mailwrench_session_opts" ;;
         check) opts+=" $_mailwrench_check_opts" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -309,7 +312,7 @@ _mailwrench()
         done
         ((n == 0)) && COMPREPLY=($(compgen -W "$_mailwrench_commands" -- "$cur"))
     fi
-    # list/fetch/check/purge/top SELECTION: numbers, nothing to offer; send takes
+    # list/fetch/check/purge/top SELECTION: numbers, nothing to offer; send and session take
     # no arguments.
     return 0
 }

@@ -1,7 +1,7 @@
 # fish completion for mailwrench(1). Install as .../fish/vendor_completions.d/mailwrench.fish.
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 
-# The command word (stat, list, top, fetch, check, purge, send, info, help), skipping options and their values; nothing
+# The command word (stat, list, top, fetch, check, purge, send, info, session, help), skipping options and their values; nothing
 # (status 1) before it.
 function __mailwrench_command
     set -l tokens (commandline -opc)
@@ -18,7 +18,7 @@ function __mailwrench_command
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
                 --from --subject --header -o --output --state --limit --max-size --wait-lock \
                 --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
-                --dsn-envid --await --await-timeout --lines
+                --dsn-envid --await --await-timeout --lines --script --keep-alive
                 set skip 1
             case '-*'
             case '*'
@@ -131,8 +131,9 @@ complete -c mailwrench -n __mailwrench_no_command -a check -d 'find broken messa
 complete -c mailwrench -n __mailwrench_no_command -a purge -d 'delete the selected messages (DELE, QUIT)'
 complete -c mailwrench -n __mailwrench_no_command -a send -d 'send one message over SMTP (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)'
 complete -c mailwrench -n __mailwrench_no_command -a info -d 'verify a POP3 (or --smtp SMTP) server: greeting, capabilities, TLS session and certificates'
+complete -c mailwrench -n __mailwrench_no_command -a session -d 'the POP3 (or --smtp SMTP) dialogue, typed at a prompt or read from a script, over TLS'
 complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COMMAND'
-complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch check purge send info help'
+complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch check purge send info session help'
 
 # Global options (every command)
 complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file'
@@ -206,6 +207,14 @@ complete -c mailwrench -n $purge -s y -l yes -d 'do not ask for confirmation'
 # info
 complete -c mailwrench -n '__mailwrench_using_command info' -l check -d 'judge the server: a verdict list, exit 1 on a fail'
 complete -c mailwrench -n '__mailwrench_using_command info' -l smtp -d 'the account\'s SMTP server: EHLO keywords, STARTTLS, AUTH'
+
+# session (no arguments: the commands are typed, or read from a script)
+set -l session '__mailwrench_using_command session'
+complete -c mailwrench -n $session -l smtp -d 'the SMTP dialogue with the account\'s SMTP server'
+complete -c mailwrench -n $session -l script -r -F -d 'read the commands from FILE, one a line'
+complete -c mailwrench -n $session -l keep-going -d 'in a script, go on after a command fails (exit 1 at the end)'
+complete -c mailwrench -n $session -l raw -d 'send commands mailwrench does not know to the server as they are'
+complete -c mailwrench -n $session -l keep-alive -x -d 'at a terminal, send NOOP after SECONDS without a command (default 60; 0: never)'
 
 # send
 set -l send '__mailwrench_using_command send'

@@ -294,7 +294,7 @@ void session_options(po::options_description& options)
      "the SMTP dialogue with the account's SMTP server (smtp-* keys; ports 465, 587, 25)")
     ("script", po::value<std::string>()->value_name("FILE"),
      "read the commands from FILE, one a line (default: standard input when it is not a "
-     "terminal)")
+     "terminal); each reply is printed, with --json as one JSON object a line")
     ("keep-going", po::bool_switch(),
      "in a script, go on after a command fails (exit 1 at the end) instead of stopping")
     ("raw", po::bool_switch(),

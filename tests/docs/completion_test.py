@@ -194,7 +194,7 @@ def normalize(line, candidates, files=False, items=False):
     return result
 
 
-COMMANDS = ("stat", "list", "top", "fetch", "check", "purge", "send", "info")
+COMMANDS = ("stat", "list", "top", "fetch", "check", "purge", "send", "info", "session")
 
 
 def build_cases(binary, tmp):
@@ -211,9 +211,10 @@ def build_cases(binary, tmp):
     cases = [
         # (line, kind, expected, environment changes)
         ("mailwrench li", "exact", {"list"}, {}),
-        ("mailwrench s", "exact", {"stat", "send"}, {}),
+        ("mailwrench s", "exact", {"stat", "send", "session"}, {}),
         ("mailwrench st", "exact", {"stat"}, {}),
-        ("mailwrench se", "exact", {"send"}, {}),
+        ("mailwrench se", "exact", {"send", "session"}, {}),
+        ("mailwrench ses", "exact", {"session"}, {}),
         ("mailwrench f", "exact", {"fetch"}, {}),
         ("mailwrench pu", "exact", {"purge"}, {}),
         ("mailwrench ", "exact", every_command, {}),
@@ -240,7 +241,7 @@ def build_cases(binary, tmp):
         ("mailwrench help ", "exact", every_command, {}),
         ("mailwrench help l", "exact", {"list"}, {}),
         ("mailwrench help p", "exact", {"purge"}, {}),
-        ("mailwrench help se", "exact", {"send"}, {}),
+        ("mailwrench help se", "exact", {"send", "session"}, {}),
         ("mailwrench help list ", "exact", set(), {}),
         (f"mailwrench --cacert {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench --password-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
@@ -250,6 +251,12 @@ def build_cases(binary, tmp):
         ("mailwrench purge --d", "exact", {"--dry-run"}, {}),
         ("mailwrench purge --y", "exact", {"--yes"}, {}),
         ("mailwrench info --ch", "exact", {"--check"}, {}),
+        # session (issue 15): its own options; --script takes a file.
+        ("mailwrench session --k", "exact", {"--keep-going", "--keep-alive"}, {}),
+        ("mailwrench -a work session --s", "exact", {"--smtp", "--script"}, {}),
+        ("mailwrench session --r", "exact", {"--raw"}, {}),
+        (f"mailwrench session --script {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        (f"mailwrench session --script={files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         ("mailwrench fetch --max-size 5M --w", "exact", {"--wait-lock"}, {}),
         ("mailwrench fetch --n", "exact", {"--new", "--newer-than", "--no-pipelining"}, {}),
         ("mailwrench fetch -o ", "exact", {"maildir:", "mbox:", "dir:", "-"}, {}),
