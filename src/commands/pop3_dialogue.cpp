@@ -50,7 +50,8 @@ const char* const k_help =
     "  check [SELECTION]    download the messages and report what is wrong with them\n"
     "  help                 this text\n"
     "End of input (Ctrl-D) or Ctrl-C leaves without deleting anything (RSET, QUIT).\n"
-    "Credentials come from the usual sources (--user, --password-command, the config file):\n"
+    "Credentials come from the usual sources (--user, --password-command, --password-file,\n"
+    "MAILWRENCH_PASSWORD, ~/.netrc, the config file, the prompt before the session):\n"
     "USER, PASS, APOP and AUTH are not typed here.\n";
 
 std::string status_line(const pop3::Status& status)
@@ -215,7 +216,8 @@ private:
     if (k_logins.contains(verb)) {
       throw UsageError(verb + " is not typed here: the session is logged in already, and "
                               "credentials come from the usual sources (--user, "
-                              "--password-command, the config file), never the prompt");
+                              "--password-command, --password-file, MAILWRENCH_PASSWORD, "
+                              "~/.netrc, the config file), never this prompt");
     }
     if (verb == "STLS") {
       throw UsageError("STLS is not typed here: --tls chooses how the session is encrypted");
@@ -456,7 +458,7 @@ private:
     if (!preview.content_type.empty()) {
       shown["content_type"] = preview.content_type;
     }
-    exchange.note("message", shown, plain);
+    exchange.note("preview", shown, plain);
   }
 
   // The report of `check` for a selection; a server that drops the connection inside a message

@@ -43,12 +43,17 @@ int scripted(const cli::Context& context, Dialogue& dialogue, std::istream& in,
              const TalkOptions& options, std::string& current)
 {
   const bool json = context.settings.json;
+  bool stopped = false;  // by a failure: what follows is the tool's RSET and QUIT
   auto exchange_for = [&](std::string_view command, bool implicit) {
     current = command;
     if (json) {
       return output::json_exchange(context.out, command, implicit);
     }
-    context.out << "> " << command << (implicit ? " (the script ended without QUIT)" : "") << '\n';
+    context.out << "> " << command
+                << (!implicit ? ""
+                    : stopped ? " (the script stopped)"
+                              : " (the script ended without QUIT)")
+                << '\n';
     return output::plain_exchange(context.out);
   };
   auto leave = [&] {
@@ -79,6 +84,7 @@ int scripted(const cli::Context& context, Dialogue& dialogue, std::istream& in,
       failed = true;
       if (!options.keep_going) {
         if (after != Dialogue::After::quit) {
+          stopped = true;
           leave();
         }
         return 1;

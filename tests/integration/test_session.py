@@ -29,6 +29,7 @@ PASSWORD = "session-Pa55-" + os.urandom(4).hex()
 # A secret typed into a script by mistake (after PASS, in an AUTH line): it must go nowhere.
 TYPED_SECRET = "typed-Secret-" + os.urandom(6).hex()
 IMPLICIT = " (the script ended without QUIT)"
+STOPPED = " (the script stopped)"  # the RSET and QUIT after a failure stopped it
 
 
 # --------------------------------------------------------------------------- helpers
@@ -204,7 +205,7 @@ def every_command_json(ctx):
     eq(by[f"RETR {dots}"]["lines"], message_text(ctx, dots).split("\n")[:-1],
        f"--json RETR {dots}: the message's lines, un-dot-stuffed", res)
     eq([m["number"] for m in by["headers"]["messages"]], list(range(1, box["count"] + 1)), "--json headers", res)
-    eq(by["show 2"]["message"]["headers"].get("Subject"), ctx.msg(2)["subject"], "--json show 2 Subject", res)
+    eq(by["show 2"]["preview"]["headers"].get("Subject"), ctx.msg(2)["subject"], "--json show 2 Subject", res)
     eq(by["check 1-2"]["check"].get("checked"), 2, "--json check 1-2: checked", res)
     check("DELE n" in by["help"].get("help", ""), "--json help", res)
     check("deleted" not in by["QUIT"], "--json QUIT: no deletion to report", res)
@@ -294,7 +295,7 @@ def err_stops_the_script(ctx):
     uids = list(box.uids)
     res = session(ctx, script, box=box, glob=["-v"])
     eq(res.rc, 1, "exit code after an -ERR", res)
-    got = blocks(res, ["DELE 1", "RETR 99", "RSET" + IMPLICIT, "QUIT" + IMPLICIT])
+    got = blocks(res, ["DELE 1", "RETR 99", "RSET" + STOPPED, "QUIT" + STOPPED])
     check(got["RETR 99"].startswith("-ERR"), "RETR 99: the server's -ERR shown", res)
     check("> NOOP" not in res.stdout and "> DELE 2" not in res.stdout, "lines after the -ERR shown", res)
     sent = sent_commands(res)
@@ -388,7 +389,7 @@ def dele_after_the_mailbox_changed(ctx):
                 check("the mailbox changed since login" in objs[0].get("message", ""), f"{what}: message", res)
                 check("marked" not in objs[0], f"{what}: nothing marked", res)
             else:
-                got = blocks(res, ["DELE 2", "QUIT" + IMPLICIT])
+                got = blocks(res, ["DELE 2", "QUIT" + STOPPED])
                 check(re.fullmatch(r"mailwrench: message 2 is no longer the message with UID 'fake-uid-0002' "
                                    r"\(the mailbox changed since login\): nothing was marked\n", got["DELE 2"]),
                       f"{what}: the refusal", res)
@@ -421,14 +422,14 @@ def bad_commands_refused(ctx):
         with ScriptedServer([], fallback=box) as srv:
             res = scripted(ctx, srv, f"{line}\nNOOP\n")
         eq(res.rc, 1, f"{line}: exit code", res)
-        got = blocks(res, [line, "QUIT" + IMPLICIT])
+        got = blocks(res, [line, "QUIT" + STOPPED])
         check(re.fullmatch(rf"mailwrench: .*{pattern}.*\n", got[line]), f"{line}: refusal /{pattern}/", res)
         sent = srv.sessions[0]
         eq(sent[sent.index("UIDL") + 1:], ["QUIT"], f"{line}: sent after the login listing", res)
     with ScriptedServer([], fallback=box) as srv:
         res = scripted(ctx, srv, "DELE 1\nDELE 1\nNOOP\n")
     eq(res.rc, 1, "DELE 1 twice: exit code", res)
-    got = blocks(res, ["DELE 1", "DELE 1", "RSET" + IMPLICIT, "QUIT" + IMPLICIT])
+    got = blocks(res, ["DELE 1", "DELE 1", "RSET" + STOPPED, "QUIT" + STOPPED])
     check(re.fullmatch(r"mailwrench: message 1 is marked already \(RSET unmarks\)\n", got["DELE 1"]),
           "DELE 1 twice: the second refused", res)
     eq(srv.saw(r"DELE .*"), ["DELE 1"], "DELE 1 twice: DELEs sent", res)
