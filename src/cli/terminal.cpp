@@ -78,7 +78,7 @@ public:
       std::fflush(m_pipe);
       pclose(m_pipe);
       m_pipe = nullptr;
-      std::signal(SIGINT, SIG_DFL);
+      sigaction(SIGINT, &m_old_sigint, nullptr);
     } else {
       std::cout << m_held;
       std::cout.flush();
@@ -116,10 +116,14 @@ private:
     }
     std::cout.flush();
     // The pager reads the keyboard itself; Ctrl-C is its own while it runs (as git does).
-    std::signal(SIGINT, SIG_IGN);
+    // Afterwards Ctrl-C gets its handler back (the connection's: "interrupted by SIGINT").
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGINT, &ignore, &m_old_sigint);
     m_pipe = popen(m_pager.c_str(), "w");
     if (m_pipe == nullptr) {
-      std::signal(SIGINT, SIG_DFL);
+      sigaction(SIGINT, &m_old_sigint, nullptr);
       std::cout << m_held;
       m_held.clear();
       m_height = SIZE_MAX;  // no pager: the screen it is
@@ -134,6 +138,7 @@ private:
   std::string m_held;
   std::size_t m_lines = 0;
   std::FILE* m_pipe = nullptr;
+  struct sigaction m_old_sigint {};
 };
 
 // Reads one UTF-8 character from the terminal for libedit, running the idle callback while
