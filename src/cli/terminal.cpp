@@ -52,6 +52,12 @@ public:
   ~PromptSignals()
   {
     for (std::size_t i = 0; i < k_signals.size(); ++i) {
+      // The terminal hung up: it is gone, and the SIGHUPs still to come (from the kernel and
+      // from the terminal emulator) must not cut short the RSET and QUIT that leave.
+      if (k_signals[i] == SIGHUP && g_signal == SIGHUP) {
+        m_old[i].sa_handler = SIG_IGN;
+        m_old[i].sa_flags = 0;
+      }
       sigaction(k_signals[i], &m_old[i], nullptr);
     }
   }
@@ -420,7 +426,10 @@ int read_octet(EditTerminal& terminal, unsigned char& octet)
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    return n == 0 ? 0 : -1;  // the end of input, or a terminal that went away (EIO)
+    // The end of input, or EIO: in libedit's raw mode both mean that the terminal went away,
+    // and its SIGHUP may come only now: taken as the hang-up it is (see ~PromptSignals).
+    g_signal = SIGHUP;
+    return n == 0 ? 0 : -1;
   }
 }
 
