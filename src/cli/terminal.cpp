@@ -52,6 +52,12 @@ public:
   ~PromptSignals()
   {
     for (std::size_t i = 0; i < k_signals.size(); ++i) {
+      // The terminal hung up: it is gone, and the SIGHUPs still to come (from the kernel and
+      // from the terminal emulator) must not cut short the RSET and QUIT that leave.
+      if (k_signals[i] == SIGHUP && g_signal == SIGHUP) {
+        m_old[i].sa_handler = SIG_IGN;
+        m_old[i].sa_flags = 0;
+      }
       sigaction(k_signals[i], &m_old[i], nullptr);
     }
   }
@@ -81,7 +87,7 @@ public:
       std::fflush(m_pipe);
       pclose(m_pipe);
       m_pipe = nullptr;
-      std::signal(SIGINT, SIG_DFL);
+      sigaction(SIGINT, &m_old_sigint, nullptr);
     } else {
       std::cout << m_held;
       std::cout.flush();
@@ -142,10 +148,14 @@ private:
     }
     std::cout.flush();
     // The pager reads the keyboard itself; Ctrl-C is its own while it runs (as git does).
-    std::signal(SIGINT, SIG_IGN);
+    // Afterwards Ctrl-C gets its handler back (the connection's: "interrupted by SIGINT").
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGINT, &ignore, &m_old_sigint);
     m_pipe = popen(m_pager.c_str(), "w");
     if (m_pipe == nullptr) {
-      std::signal(SIGINT, SIG_DFL);
+      sigaction(SIGINT, &m_old_sigint, nullptr);
       std::cout << m_held;
       m_held.clear();
       m_height = SIZE_MAX;  // no pager: the screen it is
@@ -162,6 +172,7 @@ private:
   std::string m_held;
   std::size_t m_lines = 0;
   std::FILE* m_pipe = nullptr;
+  struct sigaction m_old_sigint {};
 };
 
 // Reads one UTF-8 character from the terminal for libedit, running the idle callback while
@@ -448,7 +459,10 @@ int read_octet(EditTerminal& terminal, unsigned char& octet)
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    return n == 0 ? 0 : -1;  // the end of input, or a terminal that went away (EIO)
+    // The end of input, or EIO: in libedit's raw mode both mean that the terminal went away,
+    // and its SIGHUP may come only now: taken as the hang-up it is (see ~PromptSignals).
+    g_signal = SIGHUP;
+    return n == 0 ? 0 : -1;
   }
 }
 
