@@ -123,24 +123,28 @@ int interactive(const cli::Context& context, cli::Terminal& terminal, Dialogue& 
   }
   context.out << "Connected; type help for the commands. QUIT commits deletions; Ctrl-D leaves "
                  "without deleting.\n";
+  // Ctrl-D, Ctrl-C, a hung-up terminal or SIGTERM, at the prompt or at the QUIT question.
+  auto leave = [&] {
+    context.out << "Leaving without deleting anything.\n";
+    dialogue.leave([&](std::string_view command) {
+      context.out << command << '\n';
+      return output::plain_exchange(context.out);
+    });
+    switch (terminal.ended()) {
+    case cli::Terminal::End::eof: return 0;
+    case cli::Terminal::End::interrupt: return static_cast<int>(ExitCode::interrupt);
+    case cli::Terminal::End::hangup: return static_cast<int>(ExitCode::hangup);
+    case cli::Terminal::End::terminate: return static_cast<int>(ExitCode::terminate);
+    }
+    return 0;
+  };
   for (;;) {
     auto typed = terminal.read_line(dialogue.prompt());
     if (lost) {
       std::rethrow_exception(lost);
     }
     if (!typed) {
-      context.out << "Leaving without deleting anything.\n";
-      dialogue.leave([&](std::string_view command) {
-        context.out << command << '\n';
-        return output::plain_exchange(context.out);
-      });
-      switch (terminal.ended()) {
-      case cli::Terminal::End::eof: return 0;
-      case cli::Terminal::End::interrupt: return static_cast<int>(ExitCode::interrupt);
-      case cli::Terminal::End::hangup: return static_cast<int>(ExitCode::hangup);
-      case cli::Terminal::End::terminate: return static_cast<int>(ExitCode::terminate);
-      }
-      return 0;
+      return leave();
     }
     auto line = parse_typed_line(*typed);
     if (!line) {
@@ -150,11 +154,19 @@ int interactive(const cli::Context& context, cli::Terminal& terminal, Dialogue& 
       terminal.remember(line->text);
     }
     if (line->verb == "QUIT") {
+      // Asked through the line reader, where Ctrl-C and Ctrl-D mean what they mean at the
+      // prompt: leave without deleting.
       const auto pending = dialogue.pending();
-      if (!pending.empty() &&
-          !(context.confirm && context.confirm("QUIT commits: " + pending + ". Go on?"))) {
-        context.out << "QUIT not sent: the messages stay marked (RSET unmarks them).\n";
-        continue;
+      if (!pending.empty()) {
+        auto answer = terminal.read_line("QUIT commits: " + pending + ". Go on? [y/N] ");
+        if (!answer) {
+          return leave();
+        }
+        const auto yes = text::trim(*answer);
+        if (yes.empty() || (yes.front() != 'y' && yes.front() != 'Y')) {
+          context.out << "QUIT not sent: the messages stay marked (RSET unmarks them).\n";
+          continue;
+        }
       }
     }
     auto& page = terminal.page();

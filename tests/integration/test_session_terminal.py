@@ -139,23 +139,6 @@ class _Sub:
         return getattr(self._ctx, name)
 
 
-def known_bug(reason: str):
-    """An expected failure: the scenario passes while it fails (printing why), and fails once
-    it passes, so that the mark is removed with the fix."""
-    def mark(fn):
-        def run(ctx, *args, **kwargs):
-            try:
-                fn(ctx, *args, **kwargs)
-            except Failure as e:
-                print(f"XFAIL {fn.__name__} (known bug: {reason}): {str(e)[:300]}")
-                return
-            raise Failure(f"{fn.__name__} passes now: remove its known_bug mark ({reason})")
-        run.__name__ = fn.__name__
-        run.__doc__ = fn.__doc__
-        return run
-    return mark
-
-
 def nothing_committed(srv: ScriptedServer, box: Pop3Mailbox, what: str):
     srv.settle()
     eq(box.committed_deletes, [], f"{what}: deletions the server committed")
@@ -396,9 +379,6 @@ def quit_asks(ctx):
 
 
 @scenario
-@known_bug("the QUIT question is read from /dev/tty by cli::terminal_confirm (src/cli/run.cpp) "
-           "while the connection's SA_RESTART SIGINT handler is in place: Ctrl-C only notes the "
-           "signal, fgets goes on waiting for Enter, and the next command is interrupted")
 def ctrl_c_at_quit_question(ctx):
     """Ctrl-C at "QUIT commits: ... [y/N]": mailwrench leaves (exit 130) without deleting."""
     box = Pop3Mailbox(messages())
@@ -570,7 +550,7 @@ def sighup_at_prompt(ctx):
         check("Leaving without deleting anything." in screen, f"SIGHUP: leaves without deleting:\n{screen}")
         nothing_committed(srv, box, "DELE 1, then SIGHUP twice")
         check(srv.saw("RSET") and srv.saw("QUIT"), f"SIGHUP twice: RSET and QUIT were sent: {srv.received}")
-        eq(code, 0, f"SIGHUP twice at the prompt: exit code (as at the end of input)\n{screen}")
+        eq(code, 129, f"SIGHUP twice at the prompt: exit code (128 + SIGHUP, nothing deleted)\n{screen}")
 
 
 if __name__ == "__main__":
