@@ -419,6 +419,7 @@ class Ctx:
             else:
                 run_env[k] = v
                 note.append(f"{k}={v}")
+        timeout *= self.slowness()
         argv = [self.bin] + args
         t0 = time.monotonic()
         try:
@@ -546,6 +547,13 @@ class Ctx:
                      time.monotonic() - t0)
         return res, out, err
 
+    def slowness(self) -> float:
+        """How much longer a run may take than the scenario says: 3 for a sanitizer build
+        (ASan and UBSan make large transfers several times slower)."""
+        if not hasattr(self, "_slowness"):
+            self._slowness = 3.0 if b"__asan_init" in Path(self.bin).read_bytes() else 1.0
+        return self._slowness
+
     def rss_checked(self, what: str) -> bool:
         """Whether a peak-RSS limit applies to this binary: not to an AddressSanitizer build,
         whose shadow memory and quarantine count in its RSS (it says so when not)."""
@@ -564,6 +572,7 @@ class Ctx:
         run_env = self.base_env(None)
         if password is not None:
             run_env["MAILWRENCH_PASSWORD"] = password
+        timeout *= self.slowness()
         argv = [self.bin] + args
         out_path, err_path = self.scratch / "measured.out", self.scratch / "measured.err"
         t0 = time.monotonic()
