@@ -11,20 +11,6 @@ bool is_space(unsigned char c)
   return c == ' ' || c == '\t';
 }
 
-int hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  return -1;
-}
-
 // Skips whitespace and RFC 822 comments (RFC 2045 allows them between tokens).
 void skip_cfws(std::string_view s, std::size_t& i)
 {
@@ -122,9 +108,8 @@ std::string decode_extended_value(std::string_view value)
   }
   std::string out;
   for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '%' && i + 2 < value.size() && hex_value(value[i + 1]) >= 0 &&
-        hex_value(value[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(value[i + 1]) * 16 + hex_value(value[i + 2])));
+    if (const int octet = text::hex_octet(value, i + 1); value[i] == '%' && octet >= 0) {
+      out.push_back(static_cast<char>(octet));
       i += 2;
     } else {
       out.push_back(value[i]);
@@ -219,9 +204,8 @@ std::string decode_quoted_printable(std::string_view text)
       soft = true;
     }
     for (std::size_t i = 0; i < line.size(); ++i) {
-      if (line[i] == '=' && i + 2 < line.size() && hex_value(line[i + 1]) >= 0 &&
-          hex_value(line[i + 2]) >= 0) {
-        out.push_back(static_cast<char>(hex_value(line[i + 1]) * 16 + hex_value(line[i + 2])));
+      if (const int octet = text::hex_octet(line, i + 1); line[i] == '=' && octet >= 0) {
+        out.push_back(static_cast<char>(octet));
         i += 2;
       } else {
         out.push_back(line[i]);

@@ -97,20 +97,6 @@ std::optional<std::string> decode_base64(std::string_view text)
   return out;
 }
 
-int hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  return -1;
-}
-
 // RFC 2047 section 4.2; a stray "=" is kept as it is rather than rejecting the whole word.
 std::string decode_q(std::string_view text)
 {
@@ -119,9 +105,8 @@ std::string decode_q(std::string_view text)
     const char c = text[i];
     if (c == '_') {
       out.push_back(' ');
-    } else if (c == '=' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-               hex_value(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
+    } else if (const int octet = mw::text::hex_octet(text, i + 1); c == '=' && octet >= 0) {
+      out.push_back(static_cast<char>(octet));
       i += 2;
     } else {
       out.push_back(c);

@@ -34,6 +34,34 @@ void append_hex(std::string& out, unsigned char byte, Hex letters)
   out += digits[byte & 0x0F];
 }
 
+namespace {
+
+int hex_digit(char c)
+{
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+int hex_octet(std::string_view s, std::size_t at)
+{
+  if (at + 1 >= s.size()) {
+    return -1;
+  }
+  const int high = hex_digit(s[at]);
+  const int low = hex_digit(s[at + 1]);
+  return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
 std::string printable(std::string_view s)
 {
   std::string out;

@@ -18,6 +18,10 @@ std::string_view strip(std::string_view s, std::string_view set);
 enum class Hex { lower, upper };
 void append_hex(std::string& out, unsigned char byte, Hex letters = Hex::lower);
 
+// The octet that the two hexadecimal digits (either case) at s[at] and s[at + 1] write, or -1
+// when there are not two there (the escapes of quoted-printable, RFC 2047's Q, RFC 2231).
+int hex_octet(std::string_view s, std::size_t at);
+
 // At most 80 characters of s with control and 8-bit bytes as '?', for error messages that
 // quote what a server sent.
 std::string printable(std::string_view s);
