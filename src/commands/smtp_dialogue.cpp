@@ -28,7 +28,8 @@ const char* const k_help =
     "  MAIL FROM:<addr> [params]    start a transaction (MAIL FROM:<> for a bounce)\n"
     "  RCPT TO:<addr> [params]      add a recipient\n"
     "  DATA                         then type the message, ended by a line with only \".\"\n"
-    "                               (the tool dot-stuffs it and sends CRLF line ends)\n"
+    "                               (the tool dot-stuffs it and sends CRLF line ends; when\n"
+    "                               DATA is refused the lines up to \".\" are dropped)\n"
     "  DATA FILE                    send the message in FILE instead (a mailwrench extension)\n"
     "  RSET                         abandon the transaction\n"
     "  VRFY addr, EXPN list         ask the server about an address or a list\n"
@@ -84,7 +85,7 @@ std::string read_message_file(const std::string& path)
 class SmtpDialogue : public Dialogue {
 public:
   SmtpDialogue(const cli::Context& context, bool raw)
-      : m_context(context), m_raw(raw), m_session(SmtpSession::open(context, context.settings.ehlo))
+      : m_context(context), m_raw(raw), m_session(SmtpSession::open(context, ""))
   {
     const auto& s = context.settings;
     m_name = (s.user.empty() ? "" : s.user + "@") + s.host;
@@ -262,19 +263,20 @@ private:
                             " instead of 354: an unexpected reply, out of step with the "
                             "commands; the message was not sent");
       }
-      if (!file && !m_context.open_terminal) {
-        // Standard input is no terminal, so this is a script: the message lines that follow
-        // DATA in it are not commands (a refused RSET or QUIT in a message must not run).
+      if (!file) {
+        // The message lines that follow are not commands, whether a script has them or a
+        // person pasted them: read up to "." and dropped (a RSET or QUIT in them must not run).
         std::size_t skipped = 0;
-        while (auto text = more("")) {
+        while (auto text = more("data (refused, dropped; \".\" ends)> ")) {
           if (*text == ".") {
             break;
           }
           ++skipped;
         }
-        exchange.note("skipped", skipped,
-                      "(the " + std::to_string(skipped) +
-                          " message lines up to \".\" were skipped: DATA was refused)");
+        exchange.note("dropped", skipped,
+                      "(DATA was refused: the " + std::to_string(skipped) +
+                          (skipped == 1 ? " message line" : " message lines") +
+                          " up to \".\" were dropped, not sent)");
       }
       return;
     }

@@ -24,7 +24,7 @@ bool has_control(std::string_view s)
 {
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
       return true;
     }
   }
