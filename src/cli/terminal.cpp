@@ -88,6 +88,18 @@ public:
   }
 
 protected:
+  // A flush shows what is held (SMTP DATA's 354 before the message is typed at "data> ").
+  int sync() override
+  {
+    if (m_pipe != nullptr) {
+      std::fflush(m_pipe);
+    } else {
+      std::cout << m_held;
+      std::cout.flush();
+      m_held.clear();
+    }
+    return 0;
+  }
   std::streamsize xsputn(const char* data, std::streamsize size) override
   {
     put(std::string_view(data, static_cast<std::size_t>(size)));
