@@ -275,8 +275,9 @@ private:
         }
         exchange.note("dropped", skipped,
                       "(DATA was refused: the " + std::to_string(skipped) +
-                          (skipped == 1 ? " message line" : " message lines") +
-                          " up to \".\" were dropped, not sent)");
+                          (skipped == 1 ? " message line up to \".\" was"
+                                        : " message lines up to \".\" were") +
+                          " dropped, not sent)");
       }
       return;
     }
