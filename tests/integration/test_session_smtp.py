@@ -257,6 +257,24 @@ def data_refused_skips_message(ctx):
 
 
 @sc
+def unfinished_data_not_sent(ctx):
+    """A script that ends inside DATA (no line "."): exit 65, the connection closed without
+    ending the message, so nothing arrives; -v shows the exchange with AUTH redacted."""
+    frm, to = claim(ctx, 2)
+    tok = token("sessnodot")
+    script = f"MAIL FROM:<{frm.address}>\nRCPT TO:<{to.address}>\nDATA\nSubject: {tok}\n\nbody\n"
+    res = session(ctx, frm, script, glob=["-v"])
+    eq(res.rc, 65, "a script that ends inside DATA: exit 65 (EX_DATAERR)", res)
+    check(re.search(r"input ended inside DATA.*the message was not sent", res.stderr), "the error says so", res)
+    check(re.search(r"^> AUTH \S+ <redacted>$", res.stderr, re.M) or re.search(r"^> AUTH \S+$", res.stderr, re.M),
+          "-v: the tool's AUTH in the transcript, redacted", res)
+    check(re.search(r"^> DATA$", res.stderr, re.M) and re.search(r"^< 354 ", res.stderr, re.M), "-v: DATA, 354", res)
+    no_secret(res, frm, "unfinished DATA")
+    if pfx.find_delivered(to.maildir, tok.encode(), 3.0):
+        fail("a message whose DATA never ended arrived", res)
+
+
+@sc
 def auth_refused(ctx):
     """AUTH and STARTTLS typed are refused with a hint; the AUTH line is never shown; BDAT is
     refused without --raw."""
