@@ -63,6 +63,9 @@ public:
   virtual bool secret(const TypedLine& line) const = 0;
   // The history file's name in the state directory.
   virtual std::string history_name() const = 0;
+  // What a person is told first, and when the session ends without QUIT.
+  virtual std::string banner() const = 0;
+  virtual std::string leaving() const = 0;
 };
 
 // The words of `candidates` that start with `word`, ignoring ASCII case, in the case the word

@@ -204,6 +204,12 @@ public:
   }
 
   std::string history_name() const override { return "history"; }
+  std::string banner() const override
+  {
+    return "Connected; type help for the commands. QUIT commits deletions; Ctrl-D leaves "
+           "without deleting.";
+  }
+  std::string leaving() const override { return "Leaving without deleting anything."; }
 
 private:
   After dispatch(const TypedLine& line, output::Exchange& exchange)

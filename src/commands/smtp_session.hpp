@@ -31,6 +31,9 @@ public:
   // session is encrypted or not opened (RFC 3207); with a --user it is authenticated.
   static SmtpSession open(const cli::Context& context, const std::string& ehlo);
 
+  // The client, for the commands a person types in `mailwrench session --smtp`.
+  smtp::Client& client() { return *m_client; }
+
   // What the server offers, from its last EHLO.
   const smtp::Extensions& extensions() const { return m_client->extensions(); }
 

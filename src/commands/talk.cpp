@@ -121,11 +121,10 @@ int interactive(const cli::Context& context, cli::Terminal& terminal, Dialogue& 
       }
     });
   }
-  context.out << "Connected; type help for the commands. QUIT commits deletions; Ctrl-D leaves "
-                 "without deleting.\n";
+  context.out << dialogue.banner() << '\n';
   // Ctrl-D, Ctrl-C, a hung-up terminal or SIGTERM, at the prompt or at the QUIT question.
   auto leave = [&] {
-    context.out << "Leaving without deleting anything.\n";
+    context.out << dialogue.leaving() << '\n';
     dialogue.leave([&](std::string_view command) {
       context.out << command << '\n';
       return output::plain_exchange(context.out);

@@ -319,6 +319,30 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
   return t;
 }
 
+Reply Client::typed(std::string_view line, std::string_view shown)
+{
+  if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    throw UsageError("a command is one line, without control characters");
+  }
+  send_in_step(std::string(line) + "\r\n", shown);
+  auto reply = read_reply();
+  const auto verb = text::upper(line.substr(0, std::min(line.find(' '), line.size())));
+  if (reply.code == 250 && verb == "EHLO") {
+    m_extensions = Extensions::from_ehlo(reply);
+    m_parser.set_enhanced(m_extensions.enhanced_status_codes);
+  } else if (reply.code == 250 && verb == "HELO") {
+    m_extensions = Extensions{};
+    m_parser.set_enhanced(false);
+  }
+  return reply;
+}
+
+Reply Client::typed_message(std::string_view message)
+{
+  write_message(message, Chunking::no);
+  return read_reply();
+}
+
 void Client::quit()
 {
   send_in_step(smtp::quit());

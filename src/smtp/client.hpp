@@ -67,6 +67,16 @@ public:
   // QUIT (RFC 5321 section 4.1.1.10).
   void quit();
 
+  // A command line a person typed in `mailwrench session --smtp` (without CRLF), already
+  // checked by its caller (never AUTH or STARTTLS: the session does those): sent once every
+  // earlier reply has been read, and its whole reply read, every line of it. A line with CR,
+  // LF or NUL throws UsageError. An EHLO answered 250 sets extensions() (a HELO clears them);
+  // the transcript shows `shown` instead of the line when it is not empty.
+  Reply typed(std::string_view line, std::string_view shown = {});
+  // The message after a 354 to a typed DATA (LF or CRLF line endings, not dot-stuffed: the
+  // client does that and sends the line "." after it); returns the final reply.
+  Reply typed_message(std::string_view message);
+
   // Whether to pipeline when the server offers PIPELINING (--no-pipelining turns it off).
   void set_pipelining(bool allowed) { m_allow_pipelining = allowed; }
 
