@@ -316,7 +316,7 @@ private:
       }
       m_in_data = false;
     }
-    exchange.note("message", nlohmann::json{{"lines", lines}, {"octets", message.size()}},
+    exchange.note("data", nlohmann::json{{"lines", lines}, {"octets", message.size()}},
                   "(message: " + std::to_string(lines) + (lines == 1 ? " line, " : " lines, ") +
                       std::to_string(message.size()) + " octets)");
     show(m_session->client().typed_message(message), exchange);

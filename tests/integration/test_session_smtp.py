@@ -183,8 +183,8 @@ def deliver_json(ctx):
     data = objs[3]
     eq(data["lines"][0][:4], "354 ", "--json DATA: the 354 first", res)
     check(re.fullmatch(r"250 2\.0\.0 Ok: queued as \w+", data["status"]), "--json DATA: the final reply", res)
-    eq(data["message"]["lines"], 10, "--json DATA: message.lines", res)
-    check(data["message"]["octets"] > 50, "--json DATA: message.octets", res)
+    eq(data["data"]["lines"], 10, "--json DATA: data.lines", res)
+    check(data["data"]["octets"] > 50, "--json DATA: data.octets", res)
     eq(objs[-1]["status"], "221 2.0.0 Bye", "--json QUIT", res)
     body = body_of(delivered(to, tok, res, "deliver_json"))
     eq(body[:3], ["first line", ".leading dot", "..two leading dots"], "--json: the body as delivered", res)
