@@ -135,6 +135,23 @@ po::options_description positional_options()
   return d;
 }
 
+// Words parsed against `visible` and the positional "args", abbreviations not guessed; throws
+// po::error.
+po::variables_map store_words(const std::vector<std::string>& words,
+                              const po::options_description& visible)
+{
+  po::options_description desc;
+  desc.add(visible).add(positional_options());
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+  po::store(po::command_line_parser(words).options(desc).positional(positional).style(style).run(),
+            vm);
+  po::notify(vm);
+  return vm;
+}
+
 // Every option of every command, for finding the command word and for "did you mean".
 po::options_description all_options(const CommandTable& table)
 {
@@ -464,17 +481,9 @@ void build_selection(const po::variables_map& vm, Settings& s)
 
 select::Selection parse_selection(const std::vector<std::string>& words)
 {
-  po::options_description visible = selection_options();
-  po::options_description desc;
-  desc.add(visible).add(positional_options());
-  po::positional_options_description positional;
-  positional.add("args", -1);
   po::variables_map vm;
   try {
-    auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(
-        po::command_line_parser(words).options(desc).positional(positional).style(style).run(), vm);
-    po::notify(vm);
+    vm = store_words(words, selection_options());
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }
@@ -722,16 +731,9 @@ po::variables_map read_words(const std::vector<std::string>& args, const Command
   if (command != nullptr) {
     visible.add(own_options(*command));
   }
-  po::options_description desc;
-  desc.add(visible).add(positional_options());
-  po::positional_options_description positional;
-  positional.add("args", -1);
   po::variables_map vm;
   try {
-    auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(args).options(desc).positional(positional).style(style).run(),
-              vm);
-    po::notify(vm);
+    vm = store_words(args, visible);
   } catch (const po::unknown_option& e) {
     auto name = e.get_option_name();
     auto bare = name;

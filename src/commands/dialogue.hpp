@@ -27,6 +27,9 @@ std::optional<TypedLine> parse_typed_line(std::string_view line);
 // A message number typed as an argument ("3"): at least 1; throws UsageError naming `verb`.
 std::uint64_t typed_number(const std::string& word, std::string_view verb);
 
+// Throws UsageError when a command that takes no arguments (STAT, RSET, QUIT) was given some.
+void no_arguments(const TypedLine& line);
+
 // Where `mailwrench session` gets more lines for a command that reads some (SMTP DATA typed at
 // the prompt): nullopt at the end of input.
 using MoreLines = std::function<std::optional<std::string>(const std::string& prompt)>;

@@ -88,13 +88,6 @@ bool looks_secret(std::string_view verb)
   return false;
 }
 
-void no_arguments(const TypedLine& line)
-{
-  if (!line.words.empty()) {
-    throw UsageError(line.verb + " takes no arguments");
-  }
-}
-
 class Pop3Dialogue : public Dialogue {
 public:
   Pop3Dialogue(const cli::Context& context, bool raw)

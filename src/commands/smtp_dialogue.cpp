@@ -63,13 +63,6 @@ std::string_view arguments(const TypedLine& line)
   return end == std::string_view::npos ? std::string_view() : text::trim(text.substr(end));
 }
 
-void no_arguments(const TypedLine& line)
-{
-  if (!line.words.empty()) {
-    throw UsageError(line.verb + " takes no arguments");
-  }
-}
-
 std::string read_message_file(const std::string& path)
 {
   std::ifstream in(path, std::ios::binary);

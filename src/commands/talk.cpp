@@ -290,6 +290,13 @@ std::uint64_t typed_number(const std::string& word, std::string_view verb)
   return number;
 }
 
+void no_arguments(const TypedLine& line)
+{
+  if (!line.words.empty()) {
+    throw UsageError(line.verb + " takes no arguments");
+  }
+}
+
 std::vector<std::string> matching(const std::vector<std::string>& candidates, std::string_view word)
 {
   const bool upper = !word.empty() && word.front() >= 'A' && word.front() <= 'Z';
