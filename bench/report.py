@@ -127,6 +127,18 @@ def scale_tables(rows, sizes):
             a, b = row(n, tool), row(small, tool)
             value = (a["median"] / n) / (b["median"] / small) if ok(a) and ok(b) else None
             target(f"{label}: per-message time at {n:,} ÷ at {small:,}", value, "<=", SCALE_TIME_RATIO)
+    # what each further message costs: the difference between two sizes, so that the fixed cost
+    # of start-up, handshake and login drops out (issue 16 wants ~64 bytes of state per message)
+    ml = ["| command | sizes | µs per further message | RSS bytes per further message |",
+          "|---|---|---:|---:|"]
+    for n in ns[1:]:
+        for tool, label, _t in SCALE_CMDS:
+            a, b = row(n, tool), row(small, tool)
+            if not (ok(a) and ok(b) and a["rss"] and b["rss"]):
+                continue
+            dt = (a["median"] - b["median"]) / (n - small) * 1e6
+            dm = (a["rss"] - b["rss"]) * 1024 / (n - small)
+            ml.append(f"| {label} | {small:,} → {n:,} | {dt:.1f} | {dm:,.0f} |")
     for n, limit_of in ((100000, lambda t: t), (1000000, lambda t: SCALE_1M_MIB)):
         if n not in ns:
             continue
@@ -136,7 +148,7 @@ def scale_tables(rows, sizes):
             r = row(n, tool)
             value = r["rss"] / 1024 if r is not None and r["status"] == "ok" and r["rss"] else None
             target(f"{label}: peak RSS at {n:,}, MiB", value, "<", limit_of(t), "{:.1f}")
-    return "\n".join(lines), "\n".join(tl), console, "\n".join(short)
+    return "\n".join(lines), "\n".join(tl), console, "\n".join(short), "\n".join(ml)
 
 
 def load(res: str):
@@ -353,7 +365,7 @@ Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and lo
     sizes = load_scale(res)
     scale = scale_tables(rows, sizes)
     if scale:
-        s_table, s_targets, s_console, s_short = scale
+        s_table, s_targets, s_console, s_short, s_marginal = scale
         console += s_console
         data = "; ".join(f"{n:,} × ~{size}B ({octets:,} octets served)" for n, octets, size in sizes)
         md = md[:raw_at] + f"""
@@ -372,6 +384,11 @@ smaller size. × mailwrench (mpop rows) = mpop's median ÷ mailwrench's for the 
 This machine has {m['nproc']} CPUs shared with other work (the load column), so single-run numbers carry its noise.
 
 {s_table}
+
+The cost of one more message, between two sizes (the fixed cost drops out; peak RSS is GNU time's `%M`
+of one run, so the memory column is the growth of the peak, not an allocation count):
+
+{s_marginal}
 
 ### Targets (issue 16: linear time, memory that does not grow with the mailbox)
 
@@ -410,6 +427,7 @@ This machine has {m['nproc']} CPUs shared with other work (the load column), so 
                       f"{' --only 9' if not has_main else ''}` ({m['nproc']} CPUs, {m['cpu']}, a VM shared with "
                       f"other work; mailwrench commit {v['mailwrench_commit']}), medians. Full report: "
                       f"[bench/{os.path.basename(out)}](bench/{os.path.basename(out)}).\n\n" + s_short +
+                      "\n\nThe cost of one more message (the difference between two sizes):\n\n" + s_marginal +
                       "\n\nTargets (issue 16):\n\n" + s_targets + "\n",
                       "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->")
     if readme and has_main:
