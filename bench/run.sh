@@ -12,8 +12,9 @@
 #   --only JOBS    comma-separated subset of the jobs 1..9 (e.g. --only 1,7); 6 is the latency set,
 #                  9 the scale set (`--only 9` alone writes bench/RESULTS-scale.md and the README's
 #                  scale table)
-#   --scale-1m     job 9 also at 1,000,000 messages (or MW_BENCH_SCALE_1M=1): needs ~5 GB of disk
-#                  and several minutes to fill and to fetch; off by default
+#   --scale-1m     job 9 also at 1,000,000 messages (or MW_BENCH_SCALE_1M=1): needs ~10 GB of disk
+#                  (mailbox and three Maildirs of 2 GB each), and tens of minutes (mpop's fetch of
+#                  100,000 alone took 105 s here); off by default
 #   --keep         keep the work directory (servers are stopped all the same)
 #
 # Jobs (the numbers of issue 7): 1 fetch N ~10 KB messages into a Maildir; 2 purge all N;
@@ -511,7 +512,8 @@ fi
 # per tool (the budget rule still lowers that for the slow ones). report.py turns the rows into
 # per-message cost (wall / N, peak RSS / N), the per-message time ratio between sizes and issue
 # 16's memory targets. Outputs are moved aside, not deleted, as in job 1 (deleting 100,000 files
-# slows the next runs' fsyncs); all goes with the work directory at the end (100k: ~1 GB).
+# slows the next runs' fsyncs); all goes with the work directory at the end (100k: ~1 GB and
+# ~600,000 files, whose removal after the report took ~4 minutes on this machine's disk).
 if job_on 9; then
   if [ $QUICK = 1 ]; then SCALE_NS="1000 10000"; else SCALE_NS="10000 100000"; fi
   [ "$SCALE_1M" = 1 ] && SCALE_NS="$SCALE_NS 1000000"
