@@ -3,12 +3,15 @@
 
     report.py RESULT_DIR OUTPUT.md [README.md]
 
-With README.md (run.sh gives it for a full run), the part of its "Performance" section between
-the markers <!-- bench:begin --> and <!-- bench:end --> is replaced by the run's short table and
-its targets, so that the README shows what bench/RESULTS.md says.
+With README.md (run.sh gives it for a full run and for a scale-only run, `--only 9`), the part
+of its "Performance" section between the markers <!-- bench:begin --> and <!-- bench:end --> is
+replaced by the run's short table and its targets (full run only), and the part between
+<!-- bench-scale:begin --> and <!-- bench-scale:end --> by the scale table (job 9, issue 16),
+so that the README shows what bench/RESULTS.md (RESULTS-scale.md) says.
 
 RESULT_DIR holds rows.tsv (one row per job and tool, written by run.sh's measure()),
-meta.json (machine, versions, sizes) and the hyperfine JSON files. Only the standard library.
+meta.json (machine, versions, sizes), scale.tsv (job 9: messages, octets served, message size per
+mailbox size) and the hyperfine JSON files. Only the standard library.
 """
 from __future__ import annotations
 
@@ -32,7 +35,120 @@ JOBS = [
     ("s0", "5. send {sends} messages, one process each (STARTTLS + AUTH PLAIN)", "s0"),
     ("c0", "8. check {n} × ~10 KB (issue 14) vs fetch of them", "c0"),
 ]
-ALL_JOBS = "1,2,3,4,5,6,7,8"
+ALL_JOBS = "1,2,3,4,5,6,7,8,9"
+
+
+# job 9 (issue 16): the commands measured at every mailbox size, in the order of the tables,
+# with the memory target at 100,000 messages (MiB; None: no target at that size)
+SCALE_CMDS = [
+    ("mailwrench list", "`list`", None),
+    ("mailwrench list --headers", "`list --headers`", 48.0),
+    ("mailwrench --json list --headers", "`--json list --headers`", 48.0),
+    ("mailwrench fetch", "`fetch -o maildir:DIR`", 48.0),
+    ("mailwrench fetch --new", "`fetch --new` (nothing new)", 48.0),
+    ("mailwrench purge --all", "`purge --all --yes`", 32.0),
+    ("mpop fetch", "mpop, the same fetch", None),
+    ("mpop purge", "mpop, the same purge", None),
+]
+SCALE_TIME_RATIO = 1.25   # per-message time at 100k within 1.25 x of that at 10k
+SCALE_1M_MIB = 128.0      # at 1,000,000: none over 128 MiB
+
+
+def load_scale(res: str) -> list[tuple[int, int, str]]:
+    path = os.path.join(res, "scale.tsv")
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path):
+        p = line.rstrip("\n").split("\t")
+        if len(p) >= 3 and p[0].isdigit():
+            out.append((int(p[0]), int(p[1] or 0), p[2]))
+    return out
+
+
+def scale_tables(rows, sizes):
+    """The scale report: (table, target table, console lines, README short table), or None."""
+    if not sizes:
+        return None
+
+    def row(n, tool):
+        for r in rows:
+            if r["group"] == f"z{n}" and r["tool"] == tool:
+                return r
+        return None
+
+    def ok(r):
+        return r is not None and r["status"] == "ok" and r["median"] is not None
+
+    lines = ["| messages | command | runs | median s | min–max s | peak RSS MiB | µs per message | RSS bytes per message | × mailwrench | load | check; notes |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    short = ["| messages | command | wall s | peak RSS MiB | µs / message | RSS bytes / message |",
+             "|---:|---|---:|---:|---:|---:|"]
+    for n, octets, _size in sizes:
+        first = True
+        for tool, label, _t in SCALE_CMDS:
+            r = row(n, tool)
+            if r is None:
+                continue
+            ref = None
+            if tool.startswith("mpop "):
+                ref = row(n, "mailwrench " + tool.split()[1] + (" --all" if tool.endswith("purge") else ""))
+            ratio = f"{r['median'] / ref['median']:.2f}" if ok(r) and ok(ref) else "—"
+            rss = f"{r['rss'] / 1024:.1f}" if r["rss"] else "—"
+            per_t = f"{r['median'] / n * 1e6:.1f}" if ok(r) else "—"
+            per_m = f"{r['rss'] * 1024 / n:,.0f}" if r["rss"] else "—"
+            rng = f"{fmt_s(r['min'])}–{fmt_s(r['max'])}" if r["min"] is not None else "—"
+            check = r["check"] if r["status"] == "ok" else f"**{r['status']}**: {r['check']}"
+            lines.append(f"| {f'{n:,}' if first else ''} | {label} | {r['runs']} | {fmt_s(r['median'])} | {rng} | "
+                         f"{rss} | {per_t} | {per_m} | {ratio} | {r['load']} | "
+                         f"{check.replace('|', '/')}; {r['note'].replace('|', '/')} |")
+            if ok(r):
+                short.append(f"| {f'{n:,}' if first else ''} | {label} | {fmt_s(r['median'])} | {rss} | {per_t} | {per_m} |")
+            first = False
+    tl = ["| target | measured | wanted | result |", "|---|---:|---:|---|"]
+    console = []
+
+    def target(name, value, op, limit, fmt="{:.2f}"):
+        if value is None:
+            verdict, shown = "n/a (not measured)", "—"
+        else:
+            good = value <= limit if op == "<=" else value < limit
+            verdict, shown = ("PASS" if good else "FAIL"), fmt.format(value)
+        wanted = f"{'≤' if op == '<=' else '<'} {limit:g}"
+        tl.append(f"| {name} | {shown} | {wanted} | **{verdict}** |")
+        console.append(f"{verdict:5s} {name}: {shown} (wanted {wanted})")
+
+    ns = [n for n, _o, _s in sizes]
+    small = ns[0]
+    for n in ns[1:]:
+        for tool, label, _t in SCALE_CMDS:
+            if not tool.startswith("mailwrench"):
+                continue
+            a, b = row(n, tool), row(small, tool)
+            value = (a["median"] / n) / (b["median"] / small) if ok(a) and ok(b) else None
+            target(f"{label}: per-message time at {n:,} ÷ at {small:,}", value, "<=", SCALE_TIME_RATIO)
+    # what each further message costs: the difference between two sizes, so that the fixed cost
+    # of start-up, handshake and login drops out (issue 16 wants ~64 bytes of state per message)
+    ml = ["| command | sizes | µs per further message | RSS bytes per further message |",
+          "|---|---|---:|---:|"]
+    for n in ns[1:]:
+        for tool, label, _t in SCALE_CMDS:
+            a, b = row(n, tool), row(small, tool)
+            if not (ok(a) and ok(b) and a["rss"] and b["rss"]):
+                continue
+            dt = (a["median"] - b["median"]) / (n - small) * 1e6
+            dm = (a["rss"] - b["rss"]) * 1024 / (n - small)
+            ml.append(f"| {label} | {small:,} → {n:,} | {dt:.1f} | {dm:,.0f} |")
+    for n, limit_of in ((100000, lambda t: t), (1000000, lambda t: SCALE_1M_MIB)):
+        if n not in ns:
+            continue
+        for tool, label, t in SCALE_CMDS:
+            if t is None and n != 1000000 or not tool.startswith("mailwrench"):
+                continue
+            r = row(n, tool)
+            value = r["rss"] / 1024 if r is not None and r["status"] == "ok" and r["rss"] else None
+            target(f"{label}: peak RSS at {n:,}, MiB", value, "<", limit_of(t), "{:.1f}")
+    return "\n".join(lines), "\n".join(tl), console, "\n".join(short), "\n".join(ml)
 
 
 def load(res: str):
@@ -161,7 +277,7 @@ def main(argv: list[str]) -> int:
         "partial run (`--only " + meta["only"] + "`)" if meta["only"] != meta.get("all_jobs", ALL_JOBS) else "full run")
     md = f"""# mailwrench benchmark results
 
-{kind}, {meta['date']}, produced by `bench/run.sh{' --quick' if meta['quick'] else ''}`: {mins(meta['elapsed_s'] - meta.get('setup_s', 0))} of
+{kind}, {meta['date']}, produced by `bench/run.sh{' --quick' if meta['quick'] else ''}{' --only ' + meta['only'] if meta['only'] != meta.get('all_jobs', ALL_JOBS) else ''}`: {mins(meta['elapsed_s'] - meta.get('setup_s', 0))} of
 servers, data and measuring, after {mins(meta.get('setup_s', 0))} of install check and (incremental) build.
 Every number below comes from this one run: same machine, same servers, same mailbox.
 
@@ -238,6 +354,46 @@ Peak RSS: median over the timed runs of GNU time's `%M`, i.e. the largest single
 Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and logs) is written to
 `bench/results/<date>/` by each run; it is not kept in git.
 """
+    main_keys = {k for k, _l, _r in JOBS}
+    has_main = any(r["group"] in main_keys for r in rows)
+    raw_at = md.find("\nRaw data (hyperfine JSON")
+    if not has_main:  # a scale-only run: no jobs 1-8 tables, targets or notes
+        # (the Data paragraph describes jobs 1-8's mailboxes: filled by every run, not measured here)
+        md = md[:md.find("\n**Data:**")] + "\n" + md[raw_at:]
+        table, console = "", []
+        raw_at = md.find("\nRaw data (hyperfine JSON")
+    sizes = load_scale(res)
+    scale = scale_tables(rows, sizes)
+    if scale:
+        s_table, s_targets, s_console, s_short, s_marginal = scale
+        console += s_console
+        data = "; ".join(f"{n:,} × ~{size}B ({octets:,} octets served)" for n, octets, size in sizes)
+        md = md[:raw_at] + f"""
+## Scale (job 9, issue 16)
+
+How the cost grows with the mailbox. Mailboxes: {data}, generated by `bench/fill.py` (realistic
+headers, body lines of 60–76 characters, dot-lines in every 7th message), in
+one read-only mailbox per size (list, list --headers, --json list --headers, fetch, fetch --new) and one
+purge mailbox restored from a hard-linked template before every purge run (Dovecot's index rebuilt by a
+STAT, outside the timing). `fetch --new` is measured on the run after a first one that filled its state
+file (nothing is new: UIDL of every message, state file loaded and saved). The tools of one size are
+interleaved as in the other jobs, with at most 3 timed runs each (1 when the warm-up run alone takes
+more than {meta['budget'] / 2:g} s). µs per message = median wall ÷ messages, RSS bytes per message = peak RSS ÷
+messages: both include the fixed cost of start-up, TLS handshake and login, which weighs more at the
+smaller size. × mailwrench (mpop rows) = mpop's median ÷ mailwrench's for the same job (> 1: mailwrench is faster).
+This machine has {m['nproc']} CPUs shared with other work (the load column), so single-run numbers carry its noise.
+
+{s_table}
+
+The cost of one more message, between two sizes (the fixed cost drops out; peak RSS is GNU time's `%M`
+of one run, so the memory column is the growth of the peak, not an allocation count):
+
+{s_marginal}
+
+### Targets (issue 16: linear time, memory that does not grow with the mailbox)
+
+{s_targets}
+""" + md[raw_at:]
     subst = meta.get("substitute", [])
 
     def short(text: str) -> str:
@@ -247,7 +403,7 @@ Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and lo
         return text.strip().replace("|", "\\|")
 
     cl = ["| job | tool | command (timed) | prepare (before every run, not timed) |", "|---|---|---|---|"]
-    for key, _label, _ref in JOBS:
+    for key in [k for k, _l, _r in JOBS] + [f"z{n}" for n, _o, _s in load_scale(res)]:
         for r in (r for r in rows if r["group"] == key):
             rid = re.sub(r"[^A-Za-z0-9]+", "-", f"{key}-{r['tool']}")
             try:
@@ -266,23 +422,32 @@ Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and lo
             f"- {r['group']} {r['tool']}: {r['status']} — {r['check']}" for r in failed) + "\n"
     with open(out, "w") as f:
         f.write(md)
-    if readme:
+    if readme and scale:
+        update_readme(readme, f"Scale (job 9): measured {meta['date']} by `sudo bench/run.sh"
+                      f"{' --only 9' if not has_main else ''}` ({m['nproc']} CPUs, {m['cpu']}, a VM shared with "
+                      f"other work; mailwrench commit {v['mailwrench_commit']}), medians. Full report: "
+                      f"[bench/{os.path.basename(out)}](bench/{os.path.basename(out)}).\n\n" + s_short +
+                      "\n\nThe cost of one more message (the difference between two sizes):\n\n" + s_marginal +
+                      "\n\nTargets (issue 16):\n\n" + s_targets + "\n",
+                      "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->")
+    if readme and has_main:
         update_readme(readme, f"Measured {meta['date']} by `sudo bench/run.sh` ({m['nproc']} CPUs, {m['cpu']}, "
                       f"a VM shared with other work; mailwrench commit {v['mailwrench_commit']}), medians; "
                       f"× mailwrench > 1 means mailwrench is faster. Full report, method and exact commands: "
                       f"[bench/RESULTS.md](bench/RESULTS.md).\n\n" + "\n".join(short_lines) +
                       "\n\nTargets (issues 7 and 14):\n\n" + target_table + "\n")
     print()
-    print(table)
-    print()
+    if table:
+        print(table)
+        print()
     print("\n".join(console))
     if failed:
         print("\nFAILED: " + "; ".join(f"{r['group']} {r['tool']}" for r in failed))
     return 0
 
 
-def update_readme(path: str, text: str) -> None:
-    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+def update_readme(path: str, text: str, begin: str = "<!-- bench:begin -->",
+                  end: str = "<!-- bench:end -->") -> None:
     with open(path) as f:
         readme = f.read()
     a, b = readme.find(begin), readme.find(end)

@@ -2,21 +2,30 @@
 # bench/run.sh — mailwrench against mpop, fetchmail, curl, msmtp and swaks, in one run, on a
 # private Dovecot + Postfix on loopback (the integration-test fixtures).
 #
-#   bench/run.sh [--quick] [--runs N] [--budget SECONDS] [--only JOBS] [--keep]
+#   bench/run.sh [--quick] [--runs N] [--budget SECONDS] [--only JOBS] [--scale-1m] [--keep]
 #
 #   --quick        1,000 messages, one 20 MB message, 20 sends, at most 3 runs (a few minutes)
 #   --runs N       at most N timed runs per tool (default 5; --quick 3)
 #   --budget S     seconds of timed runs a tool may take before its run count is lowered
 #                  (default 20; --quick 10). A tool whose warm-up run alone takes longer than
 #                  S/2 is measured once: its warm-up run is the measurement (marked "1 run").
-#   --only JOBS    comma-separated subset of the jobs 1..8 (e.g. --only 1,7); 6 is the latency set
+#   --only JOBS    comma-separated subset of the jobs 1..9 (e.g. --only 1,7); 6 is the latency set,
+#                  9 the scale set (`--only 9` alone writes bench/RESULTS-scale.md and the README's
+#                  scale table)
+#   --scale-1m     job 9 also at 1,000,000 messages (or MW_BENCH_SCALE_1M=1): needs ~10 GB of disk
+#                  (mailbox and three Maildirs of 2 GB each), and tens of minutes (mpop's fetch of
+#                  100,000 alone took 105 s here); off by default
 #   --keep         keep the work directory (servers are stopped all the same)
 #
 # Jobs (the numbers of issue 7): 1 fetch N ~10 KB messages into a Maildir; 2 purge all N;
 # 3 list --headers of N; 4 one 200 MB message; 5 send 200 messages, one process each;
 # 6 jobs 1-3 again through a network namespace with 20 ms round trip; 7 the wire limit;
 # 8 (issue 14) `check` of job 1's N messages against `fetch` of them into a Maildir, on disk and
-# on tmpfs (no disk), interleaved.
+# on tmpfs (no disk), interleaved; 9 (issue 16) scale: 10,000 and 100,000 messages of ~2 KB
+# (1,000,000 with --scale-1m), each of list, list --headers, --json list --headers, fetch,
+# fetch --new (nothing new) and purge --all, with mpop's fetch and purge beside them: wall time,
+# peak RSS and their cost per message, the 100k/10k per-message time ratio and issue 16's
+# memory targets.
 # Every tool uses POP3S (implicit TLS, certificate verified) and USER/PASS (curl: SASL PLAIN,
 # it cannot be made to send USER/PASS), SMTP submission with STARTTLS + AUTH PLAIN.
 #
@@ -28,7 +37,8 @@
 #
 # Output: the table on stdout; bench/RESULTS.md and the table in README.md's "Performance"
 # section (a --quick run or an --only run writes bench/results/RESULTS-quick.md /
-# RESULTS-partial.md instead and leaves the README alone); hyperfine JSON, peak RSS, the
+# RESULTS-partial.md instead and leaves the README alone; `--only 9` writes bench/RESULTS-scale.md
+# and the README's scale table, between <!-- bench-scale:begin/end -->); hyperfine JSON, peak RSS, the
 # exact commands and logs under bench/results/<date>/ (not in git).
 #
 # Needs root: the fixtures run Dovecot's mail processes as uid 8, and the latency set creates a
@@ -39,8 +49,8 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-ALL_JOBS="1,2,3,4,5,6,7,8"
-QUICK=0; RUNS=""; BUDGET=""; ONLY=$ALL_JOBS; KEEP=0
+ALL_JOBS="1,2,3,4,5,6,7,8,9"
+QUICK=0; RUNS=""; BUDGET=""; ONLY=$ALL_JOBS; KEEP=0; SCALE_1M=${MW_BENCH_SCALE_1M:-0}
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1;;
@@ -48,6 +58,7 @@ while [ $# -gt 0 ]; do
     --budget) BUDGET=$2; shift;;
     --only) ONLY=$2; shift;;
     --keep) KEEP=1;;
+    --scale-1m) SCALE_1M=1;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 64;;
   esac
@@ -489,6 +500,89 @@ EOF
   done
 fi
 
+# ------------------------------------------------------------------ 9. scale (issue 16)
+# How cost grows with the mailbox: for each size SN (10,000 and 100,000 messages of ~2 KB;
+# 1,000,000 with --scale-1m; --quick: 1,000 and 10,000) one read-only mailbox (list, list
+# --headers, --json list --headers, fetch, fetch --new) and one purge mailbox restored from a
+# hard-linked template before every run (purge --all --yes, and mpop's purge as in job 2), with
+# mpop's fetch of the same mailbox as in job 1. `fetch --new` measures the run after a first one
+# that filled its state file (that first run is part of the prepare step, once): nothing is new,
+# so it costs the UIDL of every message and the state file's load and save. Every command runs
+# under `timeout`, so that a stuck run fails its row instead of the bench; at most 3 timed runs
+# per tool (the budget rule still lowers that for the slow ones). report.py turns the rows into
+# per-message cost (wall / N, peak RSS / N), the per-message time ratio between sizes and issue
+# 16's memory targets. Outputs are moved aside, not deleted, as in job 1 (deleting 100,000 files
+# slows the next runs' fsyncs); all goes with the work directory at the end (100k: ~1 GB and
+# ~600,000 files, whose removal after the report took ~4 minutes on this machine's disk).
+if job_on 9; then
+  if [ $QUICK = 1 ]; then SCALE_NS="1000 10000"; else SCALE_NS="10000 100000"; fi
+  [ "$SCALE_1M" = 1 ] && SCALE_NS="$SCALE_NS 1000000"
+  SCALE_KB=2K
+  RUNS_SAVED=$RUNS; RUNS=$(( RUNS < 3 ? RUNS : 3 ))
+  : > "$RES/scale.tsv"
+  for SN in $SCALE_NS; do
+    SR=mw-s$SN; SP=mw-sp$SN; STO=$(( SN >= 1000000 ? 3600 : 900 ))
+    say "scale $SN: filling $SN x $SCALE_KB twice (read-only mailbox and purge template)"
+    mailbox $SR; mailbox $SP
+    python3 "$HERE/fill.py" fill "$(md $SR)" "$SN" "$SCALE_KB"
+    python3 "$HERE/fill.py" snapshot "$(md $SR)" "$WORK/stemplate-$SN"
+    SRESTORE="python3 $HERE/fill.py restore $(md $SP) $WORK/stemplate-$SN >/dev/null && $STAT $SP $PWF $CA >/dev/null"
+    eval "$SRESTORE"
+    read -r S_CHECK S_OCTETS < <($STAT $SR "$PWF" "$CA")   # also builds Dovecot's index
+    [ "$S_CHECK" = "$SN" ] || { echo "run.sh: STAT of $SR says $S_CHECK messages, expected $SN" >&2; exit 1; }
+    printf '%s\t%s\t%s\n' "$SN" "$S_OCTETS" "$SCALE_KB" >> "$RES/scale.tsv"
+    cat > "$WORK/mpoprc-s$SN" <<MPOPRC
+defaults
+host $A
+port $P
+tls on
+tls_starttls off
+tls_trust_file $CA
+auth user
+timeout 900
+received_header off
+password $SCRATCH_PW
+account fetch
+user $SR
+uidls_file $WORK/mpop-uidls-s$SN
+delivery maildir $OUT/s$SN-mpop
+account purge
+user $SP
+uidls_file $WORK/mpop-uidls-sp$SN
+delivery maildir $OUT/s$SN-mpop-purge
+MPOPRC
+    chmod 600 "$WORK/mpoprc-s$SN"
+    mkdir -p "$OUT/s$SN-mpop-purge"/{cur,new,tmp}
+    TO="timeout $STO"
+    SCHK_EMPTY="r=\$($STAT $SP $PWF $CA); echo \"STAT after the last run: \$r\"; [ \"\$r\" = '0 0' ]"
+    g=z$SN
+    measure "$g" "mailwrench list" "list: LIST + UIDL, one row per message" "true" \
+      "$TO $MW0 -u $SR list > $OUT/s$SN-list.txt" \
+      "n=\$(wc -l < $OUT/s$SN-list.txt); echo \"\$n rows\"; [ \$n = $SN ]"
+    measure "$g" "mailwrench list --headers" "pipelined TOP n 0" "true" \
+      "$TO $MW0 -u $SR list --headers > $OUT/s$SN-listh.txt" \
+      "n=\$(wc -l < $OUT/s$SN-listh.txt); echo \"\$n rows\"; [ \$n = $SN ]"
+    measure "$g" "mailwrench --json list --headers" "one JSON document" "true" \
+      "$TO $MW0 -u $SR --json list --headers > $OUT/s$SN-listh.json" \
+      "python3 -c 'import json,sys; n=len(json.load(open(sys.argv[1]))[\"messages\"]); print(\"%d messages in the JSON\" % n); sys.exit(n != $SN)' $OUT/s$SN-listh.json"
+    measure "$g" "mailwrench fetch" "fetch -o maildir:DIR, all" "$ASIDE $OUT/s$SN-mw" \
+      "$TO $MW0 -u $SR fetch -o maildir:$OUT/s$SN-mw >/dev/null" "count_new $OUT/s$SN-mw $SN"
+    measure "$g" "mailwrench fetch --new" "nothing new: the state file was filled by one run before (in the prepare step, once)" \
+      "[ -e $WORK/s$SN-new.done ] || { $TO $MW0 -u $SR fetch --new --state $WORK/s$SN.uids -o maildir:$OUT/s$SN-new >/dev/null && touch $WORK/s$SN-new.done; }" \
+      "$TO $MW0 -u $SR fetch --new --state $WORK/s$SN.uids -o maildir:$OUT/s$SN-new >/dev/null" \
+      "count_new $OUT/s$SN-new $SN"
+    measure "$g" "mailwrench purge --all" "purge --all --yes, -q, on a restored mailbox" "$SRESTORE" \
+      "$TO $MW0 -u $SP purge --all --yes >/dev/null" "$SCHK_EMPTY"
+    measure "$g" "mpop fetch" "delivery maildir, keep; fsync + link per file (as job 1)" \
+      "rm -f $WORK/mpop-uidls-s$SN && $ASIDE $OUT/s$SN-mpop && mkdir -p $OUT/s$SN-mpop/cur $OUT/s$SN-mpop/new $OUT/s$SN-mpop/tmp" \
+      "$TO mpop -C $WORK/mpoprc-s$SN -q --keep=on fetch" "count_new $OUT/s$SN-mpop $SN"
+    measure "$g" "mpop purge" "--keep=off --killsize=0 (as job 2), on a restored mailbox" "$SRESTORE" \
+      "$TO mpop -C $WORK/mpoprc-s$SN -q --keep=off --killsize=0 purge" "$SCHK_EMPTY"
+    run_group
+  done
+  RUNS=$RUNS_SAVED
+fi
+
 # ------------------------------------------------------------------ report
 T_END=$(date +%s)
 python3 - "$RES/meta.json" <<EOF
@@ -523,6 +617,7 @@ meta = {
         "python": platform.python_version(),
     },
     "netns": {"mode": """$NS_MODE""", "rtt": """$RTT_NOTE"""},
+    "scale_1m": "$SCALE_1M" == "1",
     # report.py writes the exact commands with these replaced by short names
     "substitute": [["$MW_BIN", "mailwrench"], ["$HERE/", "bench/"], ["$WORK", "\$W"],
                    ["$SCRATCH_PW", "\$PW"], ["$SEND_PW", "\$SPW"], ["$RES/", "\$R/"]],
@@ -530,10 +625,12 @@ meta = {
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
 if [ $QUICK = 1 ]; then MD=$HERE/results/RESULTS-quick.md
+elif [ "$ONLY" = 9 ]; then MD=$HERE/RESULTS-scale.md   # the scale set alone: its own kept report
 elif [ "$ONLY" != "$ALL_JOBS" ]; then MD=$HERE/results/RESULTS-partial.md
 else MD=$HERE/RESULTS.md; fi
-if [ "$MD" = "$HERE/RESULTS.md" ]; then
-  python3 "$HERE/report.py" "$RES" "$MD" "$ROOT/README.md"   # also the README's Performance table
+if [ "$MD" = "$HERE/RESULTS.md" ] || [ "$MD" = "$HERE/RESULTS-scale.md" ]; then
+  # also the README's Performance tables (a scale-only run: only its scale table)
+  python3 "$HERE/report.py" "$RES" "$MD" "$ROOT/README.md"
 else
   python3 "$HERE/report.py" "$RES" "$MD"
 fi
