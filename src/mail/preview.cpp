@@ -1,5 +1,6 @@
 #include "mail/preview.hpp"
 
+#include "mail/check.hpp"
 #include "mail/mime.hpp"
 #include "mail/rfc2047.hpp"
 #include "util/base64.hpp"
@@ -14,8 +15,8 @@ namespace mw::mail {
 
 namespace {
 
-// Multiparts nested deeper are not followed (as CheckLimits::depth).
-constexpr std::size_t k_max_depth = 20;
+// Multiparts nested deeper are not followed: the limit `check` holds messages to.
+constexpr std::size_t k_max_depth = CheckLimits{}.depth;
 // Octets of a header value or an attachment name kept.
 constexpr std::size_t k_max_value = 2000;
 constexpr std::size_t k_max_name = 200;

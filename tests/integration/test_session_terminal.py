@@ -305,46 +305,28 @@ mw.add("ctrl_c_in_command", ctrl_c_in_command, paged_first=False)
 mw.add("ctrl_c_in_command_after_pager", ctrl_c_in_command, paged_first=True)
 
 
-@scenario
-def ctrl_c_leaves(ctx):
-    """Ctrl-C at the prompt after DELE 1: "Leaving without deleting anything.", RSET and QUIT,
-    exit 130; the server deleted nothing."""
+def key_leaves(ctx, key: str, name: str, expected: int):
+    """KEY (Ctrl-C or Ctrl-D) at the prompt after DELE 1: "Leaving without deleting anything.",
+    RSET and QUIT, exit EXPECTED (130 for Ctrl-C, 0 for Ctrl-D); the server deleted nothing."""
     box = Pop3Mailbox(messages())
     with ScriptedServer([], fallback=box) as srv:
         s = Session(ctx, srv)
         try:
             s.start()
             mark_first(s)
-            s.keys("C-c")
+            s.keys(key)
             code = s.exit_code()
             screen = s.screen()
         finally:
             s.close()
-        eq(code, 130, f"Ctrl-C at the prompt: exit code\n{screen}")
-        check("Leaving without deleting anything." in screen, f"Ctrl-C says it leaves without deleting:\n{screen}")
-        nothing_committed(srv, box, "DELE 1 then Ctrl-C")
-        check(srv.saw("RSET") and srv.saw("QUIT"), f"Ctrl-C: RSET and QUIT were sent: {srv.received}")
+        eq(code, expected, f"{name} at the prompt: exit code\n{screen}")
+        check("Leaving without deleting anything." in screen, f"{name} says it leaves without deleting:\n{screen}")
+        nothing_committed(srv, box, f"DELE 1 then {name}")
+        check(srv.saw("RSET") and srv.saw("QUIT"), f"{name}: RSET and QUIT were sent: {srv.received}")
 
 
-@scenario
-def ctrl_d_leaves(ctx):
-    """Ctrl-D at the prompt after DELE 1: "Leaving without deleting anything.", exit 0; the
-    server deleted nothing."""
-    box = Pop3Mailbox(messages())
-    with ScriptedServer([], fallback=box) as srv:
-        s = Session(ctx, srv)
-        try:
-            s.start()
-            mark_first(s)
-            s.keys("C-d")
-            code = s.exit_code()
-            screen = s.screen()
-        finally:
-            s.close()
-        eq(code, 0, f"Ctrl-D at the prompt: exit code\n{screen}")
-        check("Leaving without deleting anything." in screen, f"Ctrl-D says it leaves without deleting:\n{screen}")
-        nothing_committed(srv, box, "DELE 1 then Ctrl-D")
-        check(srv.saw("RSET") and srv.saw("QUIT"), f"Ctrl-D: RSET and QUIT were sent: {srv.received}")
+mw.add("ctrl_c_leaves", key_leaves, "C-c", "Ctrl-C", 130)
+mw.add("ctrl_d_leaves", key_leaves, "C-d", "Ctrl-D", 0)
 
 
 @scenario
