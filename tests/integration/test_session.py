@@ -398,6 +398,22 @@ def dele_after_the_mailbox_changed(ctx):
             eq(box.committed_deletes, [], f"{what}: deleted", res)
 
 
+@scenario
+def dele_one_uid_twice(ctx):
+    """A server that gives messages 1 and 2 the same UID: DELE 2 marks message 2 (its From and
+    Subject are shown, UIDL 2 still names the UID it had at login), QUIT deletes message 2 and
+    never message 1, its namesake."""
+    box = Pop3Mailbox(msgs3("twice"), uids=["same-uid", "same-uid", "other-uid"])
+    with ScriptedServer([], fallback=box) as srv:
+        res = scripted(ctx, srv, "DELE 2\nQUIT\n")
+    expect_ok(res, "DELE 2, QUIT with one UID twice")
+    got = blocks(res, ["DELE 2", "QUIT"])
+    check(re.search(r"marked 2 for deletion at QUIT: UID same-uid, .*From: Sender 2 <s2@example\.org>, "
+                    r"Subject: twice subject 2", got["DELE 2"]), "the marked line names message 2", res)
+    eq(srv.saw(r"DELE .*"), ["DELE 2"], "DELEs sent", res)
+    eq(box.committed_deletes, [2], "deleted", res)
+
+
 # --------------------------------------------------------------------------- 8: bad commands
 
 BAD = [
