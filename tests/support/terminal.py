@@ -26,8 +26,14 @@ class TmuxTerminal:
         env["TERM"] = "xterm"
         script = ctx.scratch / "run.sh"
         script.write_text(f"cd {shlex.quote(str(ctx.scratch))}\n{command}\necho $? >{self.rc}\nsleep 60\n")
-        subprocess.run(["tmux", "-S", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width),
-                        "-y", "50", "sh", str(script)], env=env, check=True, timeout=20)
+        start = ["tmux", "-S", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width),
+                 "-y", "50", "sh", str(script)]
+        # Under load a new tmux server now and then dies as it starts ("server exited
+        # unexpectedly"; seen once in a clean-clone ASan run): clear what is left of it, start again.
+        if subprocess.run(start, env=env, capture_output=True, timeout=20).returncode != 0:
+            self.close()
+            time.sleep(0.2)
+            subprocess.run(start, env=env, check=True, timeout=20)
 
     def screen(self) -> str:
         return subprocess.run(["tmux", "-S", self.socket, "capture-pane", "-p", "-J"], capture_output=True,
