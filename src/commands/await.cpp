@@ -87,20 +87,14 @@ output::AwaitOutcome await_delivery(const cli::Context& context, const AwaitOpti
   for (;;) {
     auto session = Pop3Session::open(watch);
     auto& client = session.client();
-    auto listings = client.list();
-    auto uids = client.uidl();
+    const auto listing = client.listing();
     std::vector<std::uint64_t> numbers;
     std::vector<std::string> numbers_uids;
-    std::unordered_map<std::uint64_t, std::string> uid_of;
-    for (std::size_t i = 0; i < listings.size(); ++i) {
-      std::string uid;
-      if (uids && i < uids->size() && (*uids)[i].number == listings[i].number) {
-        uid = (*uids)[i].uid;
-        uid_of[listings[i].number] = uid;
-      }
+    for (std::size_t i = 0; i < listing.size(); ++i) {
+      const std::string uid(listing.uid(i));
       // Without a UID (UIDL gone since the baseline) a message cannot be told from an old one.
       if (!uid.empty() && seen.insert(uid).second) {
-        numbers.push_back(listings[i].number);
+        numbers.push_back(listing.number(i));
         numbers_uids.push_back(uid);
       }
     }
@@ -121,7 +115,7 @@ output::AwaitOutcome await_delivery(const cli::Context& context, const AwaitOpti
       outcome.number = numbers[i];
       outcome.uid = numbers_uids[i];
       if (options.purge) {
-        pop3::Deleter deleter(requests, std::move(uid_of), pop3::DryRun::no);
+        pop3::Deleter deleter(requests, listing, pop3::DryRun::no);
         deleter.remove({numbers[i], numbers_uids[i]});
         requests.run();
         outcome.purged = deleter.marked() == 1 && client.quit().ok();

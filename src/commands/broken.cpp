@@ -61,6 +61,19 @@ std::vector<std::string> codes_of(const output::CheckedMessage& message)
   return codes;
 }
 
+// The picked messages are the rows kept, found in the listing of the session to go on with.
+void repick(Selected& selected)
+{
+  selected.picked.clear();
+  selected.octets = 0;
+  for (const auto& row : selected.rows) {
+    if (auto i = selected.listing.find(row.number)) {
+      selected.picked.push_back(static_cast<std::uint32_t>(*i));
+      selected.octets = mailbox::add_octets(selected.octets, row.octets);
+    }
+  }
+}
+
 }  // namespace
 
 void broken_option(po::options_description& options)
@@ -124,7 +137,7 @@ Pop3Session keep_broken(const cli::Context& context, const cli::Login& login, Po
   // a reopened session numbered them anew, by UID — but a UID the server gives to several
   // messages names none of them (acting on it could delete the clean namesake).
   const bool reopened = !checked->session || checked->result.reconnects > 0;
-  const auto shared = shared_uids(selected.server_uids);
+  const auto shared = selected.listing.shared_uids();
   std::vector<mailbox::Message> kept;
   for (const auto& message : checked->result.messages) {
     if (!broken(message, filter)) {
@@ -150,6 +163,7 @@ Pop3Session keep_broken(const cli::Context& context, const cli::Login& login, Po
   rows = std::move(kept);
 
   if (!reopened) {
+    repick(selected);
     return std::move(*checked->session);
   }
   // The session the last message ended is gone: go on in a new one (opened here when it was
@@ -157,23 +171,20 @@ Pop3Session keep_broken(const cli::Context& context, const cli::Login& login, Po
   auto current =
       checked->session ? std::move(*checked->session) : Pop3Session::open(context, login);
   if (rows.empty()) {
+    repick(selected);
     return current;
   }
-  auto listing = current.client().uidl();
-  if (!listing) {
+  selected.listing = current.client().listing();
+  if (!selected.listing.has_uids()) {
     throw Error(ExitCode::unavailable,
                 "the server dropped the session inside a message and has no UIDL, so the "
                 "messages found broken cannot be told apart in a new session; nothing was done");
   }
-  selected.uid_of.clear();
-  selected.server_uids.clear();
-  std::unordered_map<std::string, std::uint64_t> number_of;
-  for (const auto& id : *listing) {
-    selected.uid_of.emplace(id.number, id.uid);
-    selected.server_uids.push_back(id.uid);
-    number_of.emplace(id.uid, id.number);
+  std::unordered_map<std::string_view, std::uint64_t> number_of;
+  for (std::size_t i = 0; i < selected.listing.size(); ++i) {
+    number_of.emplace(selected.listing.uid(i), selected.listing.number(i));
   }
-  const auto shared_now = shared_uids(selected.server_uids);
+  const auto shared_now = selected.listing.shared_uids();
   std::vector<mailbox::Message> found;
   for (auto& row : rows) {
     auto it = number_of.find(row.uid);
@@ -194,6 +205,7 @@ Pop3Session keep_broken(const cli::Context& context, const cli::Login& login, Po
   std::sort(found.begin(), found.end(),
             [](const auto& a, const auto& b) { return a.number < b.number; });
   rows = std::move(found);
+  repick(selected);
   return current;
 }
 

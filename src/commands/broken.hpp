@@ -26,8 +26,9 @@ void broken_option(boost::program_options::options_description& options);
 // ones (mail::known_codes()).
 std::optional<BrokenFilter> broken_filter(const cli::Options& options);
 
-// Checks the selected messages (commands/check_messages: each one downloaded, streamed, never
-// stored) and keeps in `selected` only those the filter calls broken, each with its problem
+// Checks the selected messages (`selected.rows`; commands/check_messages: each one downloaded,
+// streamed, never stored) and keeps in `selected` (rows and picked) only those the filter
+// calls broken, each with its problem
 // codes. Returns the session to go on with: the one given, or the one reopened after the
 // server dropped it inside a message; then the kept messages are found again by UID and
 // `selected` describes the new session (its numbers and UIDL listing), so a message that

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <sys/stat.h>
 
@@ -79,33 +80,38 @@ void warn_about_old_state(const cli::Context& context, const std::string& state_
 class Fetcher {
 public:
   Fetcher(const cli::Context& context, const FetchOptions& options, store::Sink& sink,
-          std::optional<store::UidState>& state, std::vector<mailbox::Message> plan,
-          output::FetchResult& result, output::Progress& progress, pop3::Requests& requests,
-          pop3::Deleter& deleter)
+          std::optional<store::UidState>& state, const pop3::Listing& listing,
+          std::vector<std::uint32_t> plan, output::FetchResult& result, output::Progress& progress,
+          pop3::Requests& requests, pop3::Deleter& deleter)
       : m_context(context), m_options(options), m_requests(requests), m_deleter(deleter),
-        m_sink(sink), m_state(state), m_plan(std::move(plan)), m_result(result),
+        m_sink(sink), m_state(state), m_listing(listing), m_plan(std::move(plan)), m_result(result),
         m_progress(progress), m_last_sync(std::chrono::steady_clock::now())
   {
   }
 
-  // Queues a RETR for every planned message, each reply to its own callbacks.
-  void start()
+  // Feeds the pipeline a RETR for each planned message, each reply to its own callbacks, a
+  // window at a time; then (--flush) a DELE for each message in `stored_before`, which a
+  // previous run stored (their UIDs are in the state file).
+  void start(std::vector<std::uint32_t> stored_before)
   {
-    const auto ending = m_options.crlf ? pop3::LineEnding::crlf : pop3::LineEnding::lf;
-    for (std::size_t i = 0; i < m_plan.size(); ++i) {
-      m_requests.retr(m_plan[i].number, ending,
-                      {[this, i](const pop3::Status& status) { on_status(i, status); },
-                       [this, i](std::string_view data) { on_data(i, data); },
-                       [this, i] { on_end(i); }});
-    }
-  }
-
-  // Deletes messages a previous run stored (their UIDs are in the state file): --flush.
-  void delete_stored_before(const std::vector<mailbox::Message>& rows)
-  {
-    for (const auto& row : rows) {
-      remove(row);
-    }
+    m_stored_before = std::move(stored_before);
+    m_requests.feed([this] {
+      if (m_next < m_plan.size()) {
+        const auto tag = m_next++;
+        const auto ending = m_options.crlf ? pop3::LineEnding::crlf : pop3::LineEnding::lf;
+        m_requests.retr(m_listing.number(m_plan[tag]), ending,
+                        {[this, tag](const pop3::Status& status) { on_status(tag, status); },
+                         [this, tag](std::string_view data) { on_data(tag, data); },
+                         [this, tag] { on_end(tag); }});
+        return true;
+      }
+      const auto flushed = m_next++ - m_plan.size();
+      if (flushed < m_stored_before.size()) {
+        remove(m_stored_before[flushed]);
+        return true;
+      }
+      return false;
+    });
   }
 
   // After the session: what is still pending becomes durable and is recorded (no DELE can
@@ -140,8 +146,8 @@ public:
     m_delivery.reset();  // the sink drops what was never synced
     try {
       if (m_state) {
-        for (const auto& uid : m_recorded) {
-          m_state->forget(uid);
+        for (const auto i : m_recorded) {
+          m_state->forget(std::string(m_listing.uid(i)));
         }
         m_state->save();
       }
@@ -158,29 +164,43 @@ public:
   std::uint64_t deletes_sent() const { return m_deletes_sent; }
 
 private:
-  void remove(const mailbox::Message& row)
+  // A message as the listing describes it, with its index there.
+  mailbox::Message row(std::uint32_t i) const
+  {
+    mailbox::Message row;
+    row.number = m_listing.number(i);
+    row.octets = m_listing.octets(i);
+    row.uid = m_listing.uid(i);
+    return row;
+  }
+
+  void remove(std::uint32_t i)
   {
     ++m_deletes_sent;
-    m_deleter.remove({row.number, row.uid}, [this, row](const pop3::Deletion& d) {
-      if (d.result == pop3::Deletion::Result::refused) {
-        m_result.failed.push_back(
-            {row.number, row.uid, row.octets, "", "the server refused DELE: " + d.reason});
-      } else if (d.result == pop3::Deletion::Result::moved) {
-        m_result.failed.push_back({row.number, row.uid, row.octets, "", d.reason});
-      }
-    });
+    m_deleter.remove({m_listing.number(i), std::string(m_listing.uid(i))},
+                     [this, i](const pop3::Deletion& d) {
+                       if (d.result == pop3::Deletion::Result::refused) {
+                         fail(i, "the server refused DELE: " + d.reason);
+                       } else if (d.result == pop3::Deletion::Result::moved) {
+                         fail(i, d.reason);
+                       }
+                     });
+  }
+
+  void fail(std::uint32_t i, std::string reason)
+  {
+    m_result.failed.push_back({m_listing.number(i), std::string(m_listing.uid(i)),
+                               m_listing.octets(i), "", std::move(reason)});
   }
 
   void on_status(std::size_t tag, const pop3::Status& status)
   {
-    const auto& row = m_plan[tag];
     if (!status.ok()) {
-      m_result.failed.push_back(
-          {row.number, row.uid, row.octets, "", "the server refused RETR: " + status.text});
+      fail(m_plan[tag], "the server refused RETR: " + status.text);
       return;
     }
     m_octets = 0;
-    m_delivery = m_sink.begin(row);
+    m_delivery = m_sink.begin(row(m_plan[tag]));
   }
 
   void on_data(std::size_t tag, std::string_view data)
@@ -191,10 +211,11 @@ private:
         // LIST said it was small enough; the message itself says otherwise. Reading on would
         // let the server decide how much we store.
         m_delivery.reset();
-        const auto& row = m_plan[tag];
-        throw Error(ExitCode::data, "message " + std::to_string(row.number) +
+        const auto i = m_plan[tag];
+        throw Error(ExitCode::data, "message " + std::to_string(m_listing.number(i)) +
                                         " is larger than --max-size " + output::human_size(*max) +
-                                        ", though LIST said " + std::to_string(row.octets) +
+                                        ", though LIST said " +
+                                        std::to_string(m_listing.octets(i)) +
                                         " octets: its partial copy was discarded");
       }
       m_delivery->write(data);
@@ -207,11 +228,18 @@ private:
   {
     ++m_retrs_done;
     if (m_delivery) {
-      const auto& row = m_plan[tag];
+      const auto i = m_plan[tag];
       auto path = m_delivery->commit();
       m_delivery.reset();
-      m_committed.push_back({tag, m_result.stored.size()});
-      m_result.stored.push_back({row.number, row.uid, m_octets, path, ""});
+      ++m_result.count;
+      m_result.octets = mailbox::add_octets(m_result.octets, m_octets);
+      std::size_t stored = k_not_listed;
+      if (m_context.settings.json) {  // the JSON document lists each one
+        stored = m_result.stored.size();
+        m_result.stored.push_back(
+            {m_listing.number(i), std::string(m_listing.uid(i)), m_octets, path, ""});
+      }
+      m_committed.push_back({i, stored, false});
       ++m_unsynced;
       m_progress.message_done();
     }
@@ -249,15 +277,23 @@ private:
   store::Sink::Visible on_visible()
   {
     return [this](std::size_t index, const std::string& where) {
-      const auto& committed = m_committed.at(index);
-      m_result.stored.at(committed.stored).path = where;
-      const auto& row = m_plan[committed.tag];
-      if (m_state && !row.uid.empty()) {
-        m_state->record(row.uid);
-        m_recorded.push_back(row.uid);
+      auto& committed = m_committed.at(index - m_committed_before);
+      committed.visible = true;
+      if (committed.stored != k_not_listed) {
+        m_result.stored.at(committed.stored).path = where;
+      }
+      const auto i = committed.index;
+      if (m_state && !m_listing.uid(i).empty()) {
+        m_state->record(std::string(m_listing.uid(i)));
+        m_recorded.push_back(i);
       }
       if (m_options.delete_after && !m_session_over) {
-        remove(row);
+        remove(i);
+      }
+      // Only what is on its way is kept: a run over a mailbox of any size holds a batch.
+      while (!m_committed.empty() && m_committed.front().visible) {
+        m_committed.pop_front();
+        ++m_committed_before;
       }
     };
   }
@@ -269,19 +305,25 @@ private:
   bool m_session_over = false;  // no DELE may be sent any more
   store::Sink& m_sink;
   std::optional<store::UidState>& m_state;
-  std::vector<mailbox::Message> m_plan;
+  const pop3::Listing& m_listing;
+  std::vector<std::uint32_t> m_plan;  // indices into m_listing
+  std::vector<std::uint32_t> m_stored_before;
+  std::size_t m_next = 0;  // what feeding asks for next: a RETR of m_plan, then a --flush DELE
   output::FetchResult& m_result;
   output::Progress& m_progress;
   std::unique_ptr<store::Delivery> m_delivery;
   std::uint64_t m_octets = 0;
   std::size_t m_retrs_done = 0;
   std::uint64_t m_deletes_sent = 0;
-  std::vector<std::string> m_recorded;  // UIDs this run added to the state
+  std::vector<std::uint32_t> m_recorded;  // the messages whose UIDs this run added to the state
+  static constexpr std::size_t k_not_listed = SIZE_MAX;
   struct Committed {
-    std::size_t tag;     // into m_plan
-    std::size_t stored;  // into m_result.stored
+    std::uint32_t index;  // into m_listing
+    std::size_t stored;   // into m_result.stored, or k_not_listed
+    bool visible;
   };
-  std::vector<Committed> m_committed;  // by the sink's commit index
+  std::deque<Committed> m_committed;   // not yet visible, by the sink's commit index
+  std::size_t m_committed_before = 0;  // the commit index of m_committed.front()
   std::size_t m_unsynced = 0;          // committed since the last advance or sync
   std::chrono::steady_clock::time_point m_last_sync;
   std::function<void()> m_before_visible;
@@ -315,14 +357,18 @@ int run(const cli::Context& context, const FetchOptions& o)
   }
 
   auto session = Pop3Session::open(context, login);
-  auto selected = select_messages(session, context, false, Missing::fail);
+  // Only the picked messages' places in the listing are kept, unless a check needs the rows.
+  const RowSink only_places = [](mailbox::Message&) {};
+  auto selected =
+      select_messages(session, context, false, Missing::fail, o.broken ? RowSink{} : only_places);
   if (o.broken) {
     // Only what a check calls broken (e.g. a copy before `purge --broken`); after a drop inside
     // a message, fetched in the new session where it was found again by UID.
     session = keep_broken(context, login, std::move(session), selected, *o.broken);
   }
   auto& client = session.client();
-  if (o.only_new && selected.server_uids.empty() && !selected.rows.empty()) {
+  const auto& listing = selected.listing;
+  if (o.only_new && listing.uids_given() == 0 && !selected.picked.empty()) {
     throw Error(ExitCode::unavailable,
                 "the server does not support UIDL, so --new cannot tell new messages apart");
   }
@@ -330,7 +376,7 @@ int run(const cli::Context& context, const FetchOptions& o)
   // Plan: what to fetch, what to skip and say so, what earlier runs stored.
   output::FetchResult result;
   result.output = o.output;
-  auto plan = plan_fetch(std::move(selected.rows), selected.server_uids, state ? &*state : nullptr,
+  auto plan = plan_fetch(listing, selected.picked, state ? &*state : nullptr,
                          {o.delete_after || o.flush, o.max_size, o.limit});
   result.skipped = std::move(plan.skipped);
   result.failed = std::move(plan.failed);
@@ -352,9 +398,9 @@ int run(const cli::Context& context, const FetchOptions& o)
                             plan.fetch.size(), plan.octets);
 
   pop3::Requests requests(client);
-  pop3::Deleter deleter(requests, selected.uid_of, pop3::DryRun::no);
-  Fetcher fetcher(context, o, *sink, state, std::move(plan.fetch), result, progress, requests,
-                  deleter);
+  pop3::Deleter deleter(requests, listing, pop3::DryRun::no);
+  Fetcher fetcher(context, o, *sink, state, listing, std::move(plan.fetch), result, progress,
+                  requests, deleter);
   const bool wait_for_reader = data_on_stdout && (state || o.delete_after);
   if (wait_for_reader) {
     // A message in the pipe's buffer has not reached the reader (`| head -c 100` may leave
@@ -362,10 +408,7 @@ int run(const cli::Context& context, const FetchOptions& o)
     fetcher.before_visible([timeout = s.timeout] { cli::wait_until_stdout_read(timeout); });
   }
   try {
-    fetcher.start();
-    if (o.flush) {
-      fetcher.delete_stored_before(plan.stored_before);
-    }
+    fetcher.start(o.flush ? std::move(plan.stored_before) : std::vector<std::uint32_t>{});
     requests.run();
   } catch (const Error& e) {
     // Nothing is deleted without QUIT; keep what is complete on disk and in the state file,
@@ -382,7 +425,7 @@ int run(const cli::Context& context, const FetchOptions& o)
     } else {
       fetcher.salvage();
     }
-    auto stored = result.stored.size();
+    auto stored = result.count;
     throw Error(e.code(), std::string(e.what()) + " (stored " + std::to_string(stored) +
                               (stored == 1 ? " message" : " messages") +
                               " before that; nothing was deleted on the server)");
@@ -420,7 +463,7 @@ int run(const cli::Context& context, const FetchOptions& o)
   fetcher.finish();
   result.deleted = deleter.marked();
   if (state) {
-    state->retain(selected.server_uids);
+    state->retain(listing.uids_on_server());
     state->save();
   }
 

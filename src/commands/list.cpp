@@ -17,18 +17,25 @@ int run(const cli::Context& context, bool headers, const std::optional<BrokenFil
   const auto& s = context.settings;
   auto login = Pop3Session::login_for(context);
   auto session = Pop3Session::open(context, login);
-  auto selected = select_messages(session, context, headers, Missing::ignore);
+  const bool with_headers = headers || s.selection.needs_headers();
+  output::ListWriter writer(
+      context.out, s.json ? output::ListWriter::Kind::json : output::ListWriter::Kind::plain,
+      {context.out_is_terminal, context.terminal_width}, with_headers, broken.has_value());
   if (broken) {
+    // A check reads every message first: the rows it keeps are written after it.
+    auto selected = select_messages(session, context, headers, Missing::ignore);
     session = keep_broken(context, login, std::move(session), selected, *broken);
-  }
-  session.quit_quietly();
-
-  output::ListResult result{std::move(selected.rows), selected.headers_read, broken.has_value()};
-  if (s.json) {
-    output::write_json(output::to_json(result), context.out);
+    session.quit_quietly();
+    for (const auto& row : selected.rows) {
+      writer.add(row);
+    }
   } else {
-    output::render_plain(result, context.out, {context.out_is_terminal, context.terminal_width});
+    // Each row is written as soon as it is known: a mailbox of any size in constant memory.
+    select_messages(session, context, headers, Missing::ignore,
+                    [&writer](const mailbox::Message& row) { writer.add(row); });
+    session.quit_quietly();
   }
+  writer.finish();
   return 0;
 }
 

@@ -23,20 +23,17 @@ constexpr std::size_t k_max_header_octets = 1024 * 1024;
 constexpr std::size_t k_max_field_octets = 4096;
 constexpr std::size_t k_max_kept_octets = 16 * 1024;
 
-// Reads the header sections of `count` messages (TOP n 0): each reply is parsed as it ends,
-// and only the fields called one of `names` are kept, bounded (see k_max_kept_octets).
+// Reads the header section of one message after another (TOP n 0): each reply is parsed as it
+// ends, and only the fields called one of `names` are kept, bounded (see k_max_kept_octets).
 class HeaderReader {
 public:
-  HeaderReader(std::size_t count, std::vector<std::string> names)
-      : m_headers(count), m_ok(count, 0), m_names(std::move(names))
-  {
-  }
+  explicit HeaderReader(std::vector<std::string> names) : m_names(std::move(names)) {}
 
-  // The callbacks for the TOP reply of message `index`.
-  pop3::Reply reply(std::size_t index)
+  // The callbacks for a TOP reply; `done` gets its headers (null when the server refused).
+  pop3::Reply reply(std::function<void(mail::Headers*)> done)
   {
-    return {[this, index](const pop3::Status& status) {
-              m_ok[index] = status.ok() ? 1 : 0;
+    return {[this](const pop3::Status& status) {
+              m_ok = status.ok();
               m_block.clear();
             },
             [this](std::string_view data) {
@@ -44,32 +41,28 @@ public:
                 m_block.append(data.substr(0, k_max_header_octets - m_block.size()));
               }
             },
-            [this, index] {
-              if (m_ok[index] != 0) {
-                m_headers[index] = mail::Headers::parse(m_block);
-                m_headers[index].keep_only(m_names, k_max_field_octets, k_max_kept_octets);
+            [this, done = std::move(done)] {
+              std::optional<mail::Headers> headers;
+              if (m_ok) {
+                headers = mail::Headers::parse(m_block);
+                headers->keep_only(m_names, k_max_field_octets, k_max_kept_octets);
               }
               m_block.clear();
+              done(headers ? &*headers : nullptr);
             }};
   }
 
-  bool ok(std::size_t index) const { return m_ok[index] != 0; }
-  mail::Headers& headers(std::size_t index) { return m_headers[index]; }
-
 private:
-  std::vector<mail::Headers> m_headers;
-  std::vector<char> m_ok;
   std::vector<std::string> m_names;
+  bool m_ok = false;
   std::string m_block;  // the reply being read
 };
 
 // Every message number and UID the user named exists, and names one message: a UID that the
 // server repeats (RFC 1939 section 7 wants them unique) would select messages nobody chose.
-void check_named_messages(const select::Selection& selection,
-                          const std::vector<pop3::ScanListing>& listings,
-                          const std::unordered_map<std::string, std::vector<std::uint64_t>>& by_uid)
+void check_named_messages(const select::Selection& selection, const pop3::Listing& listing)
 {
-  std::uint64_t count = listings.size();
+  std::uint64_t count = listing.size();
   for (const auto& r : selection.ranges()) {
     // An open range ("10-") names no particular message: it may select none.
     if (r.last != UINT64_MAX && r.last > count) {
@@ -79,18 +72,32 @@ void check_named_messages(const select::Selection& selection,
                                       "; nothing was changed");
     }
   }
+  if (selection.uids().empty()) {
+    return;
+  }
+  // One pass over the mailbox, whatever the number of UIDs named (a --uid-file may name
+  // thousands).
+  std::unordered_map<std::string_view, std::vector<std::uint64_t>> numbers;
   for (const auto& uid : selection.uids()) {
-    auto found = by_uid.find(uid);
-    if (found == by_uid.end()) {
+    numbers.emplace(uid, std::vector<std::uint64_t>{});
+  }
+  for (std::size_t i = 0; i < listing.size(); ++i) {
+    if (auto found = numbers.find(listing.uid(i)); found != numbers.end()) {
+      found->second.push_back(listing.number(i));
+    }
+  }
+  for (const auto& uid : selection.uids()) {
+    const auto& found = numbers.at(uid);
+    if (found.empty()) {
       throw Error(ExitCode::data, "no message with UID '" + uid +
                                       "' in the mailbox (already deleted?); nothing was changed");
     }
-    if (found->second.size() > 1) {
-      std::string numbers;
-      for (auto n : found->second) {
-        numbers += (numbers.empty() ? "" : ", ") + std::to_string(n);
+    if (found.size() > 1) {
+      std::string list;
+      for (auto n : found) {
+        list += (list.empty() ? "" : ", ") + std::to_string(n);
       }
-      throw Error(ExitCode::data, "the server gives the UID '" + uid + "' to messages " + numbers +
+      throw Error(ExitCode::data, "the server gives the UID '" + uid + "' to messages " + list +
                                       " (UIDs should be unique), so it does not say which one "
                                       "is meant: select by number; nothing was changed");
     }
@@ -99,99 +106,104 @@ void check_named_messages(const select::Selection& selection,
 
 }  // namespace
 
+mailbox::Message Selected::row(std::size_t i) const
+{
+  mailbox::Message row;
+  row.number = listing.number(i);
+  row.octets = listing.octets(i);
+  row.uid = listing.uid(i);
+  return row;
+}
+
 Selected select_messages(Pop3Session& session, const cli::Context& context, bool want_headers,
-                         Missing missing)
+                         Missing missing, const RowSink& sink)
 {
   const auto& selection = context.settings.selection;
   auto& client = session.client();
-  auto listings = client.list();
-  std::uint64_t total = 0;
-  for (const auto& l : listings) {
-    if (l.octets > UINT64_MAX - total) {
-      throw ProtocolError("the server's LIST sizes add up to more than 2^64 octets");
-    }
-    total += l.octets;
-  }
-  auto uids = client.uidl();
-  if (!uids && selection.needs_uids()) {
+  Selected selected;
+  selected.listing = client.listing();
+  const auto& listing = selected.listing;
+  if (!listing.has_uids() && selection.needs_uids()) {
     throw Error(ExitCode::unavailable,
                 "the server does not support UIDL, so messages cannot be selected by UID");
   }
-  Selected selected;
-  std::unordered_map<std::uint64_t, std::string> uid_of;
-  std::unordered_map<std::string, std::vector<std::uint64_t>> number_of;
-  if (uids) {
-    for (auto& u : *uids) {
-      number_of[u.uid].push_back(u.number);
-      selected.server_uids.push_back(u.uid);
-      uid_of[u.number] = std::move(u.uid);
-    }
-  }
   if (missing == Missing::fail) {
-    check_named_messages(selection, listings, number_of);
+    check_named_messages(selection, listing);
   }
+
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(context.now());
+  auto pick = [&](std::size_t i, mailbox::Message& row) {
+    selected.picked.push_back(static_cast<std::uint32_t>(i));
+    selected.octets = mailbox::add_octets(selected.octets, row.octets);
+    if (sink) {
+      sink(row);
+    } else {
+      selected.rows.push_back(std::move(row));
+    }
+  };
 
   // Headers are read only for the messages that numbers, UIDs and sizes leave in: one UID of
   // 10,000 messages is one TOP, not 10,000.
-  std::vector<mailbox::Message> candidates;
-  for (const auto& l : listings) {
-    mailbox::Message row;
-    row.number = l.number;
-    row.octets = l.octets;
-    if (auto it = uid_of.find(l.number); it != uid_of.end()) {
-      row.uid = it->second;
+  selected.headers_read = want_headers || selection.needs_headers();
+  std::vector<std::uint32_t> candidates;
+  for (std::size_t i = 0; i < listing.size(); ++i) {
+    auto row = selected.row(i);
+    if (!selection.matches_listing(row)) {
+      continue;
     }
-    if (selection.matches_listing(row)) {
-      candidates.push_back(std::move(row));
+    if (!selected.headers_read) {
+      if (selection.matches(row, nullptr, now)) {
+        pick(i, row);
+      }
+    } else {
+      candidates.push_back(static_cast<std::uint32_t>(i));
     }
   }
-
-  selected.headers_read = want_headers || selection.needs_headers();
-  std::vector<mail::Headers> headers(selected.headers_read ? candidates.size() : 0);
-  if (selected.headers_read && !candidates.empty()) {
-    if (client.capabilities().known && !client.capabilities().top) {
-      throw Error(ExitCode::unavailable, "the server does not support TOP, which reading "
-                                         "From, Subject and Date needs");
+  if (candidates.empty()) {
+    return selected;
+  }
+  if (client.capabilities().known && !client.capabilities().top) {
+    throw Error(ExitCode::unavailable, "the server does not support TOP, which reading "
+                                       "From, Subject and Date needs");
+  }
+  auto names = selection.header_names();
+  for (const char* shown : {"From", "Subject", "Date"}) {
+    names.emplace_back(shown);
+  }
+  HeaderReader reader(std::move(names));
+  pop3::Requests requests(client);
+  std::size_t next = 0;
+  requests.feed([&] {
+    if (next == candidates.size()) {
+      return false;
     }
-    auto names = selection.header_names();
-    for (const char* shown : {"From", "Subject", "Date"}) {
-      names.emplace_back(shown);
-    }
-    HeaderReader reader(candidates.size(), std::move(names));
-    pop3::Requests requests(client);
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-      requests.top(candidates[i].number, 0, reader.reply(i));
-    }
-    requests.run();
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-      if (!reader.ok(i)) {
-        // The message may have gone (another session); it is shown without headers.
-        context.log->warn("cannot read the headers of message {}", candidates[i].number);
-        continue;
+    const std::size_t i = candidates[next++];
+    requests.top(listing.number(i), 0, reader.reply([&, i](mail::Headers* headers) {
+      auto row = selected.row(i);
+      if (headers == nullptr) {
+        // The message may have gone (another session); it is shown without headers, and a
+        // header filter cannot match it.
+        context.log->warn("cannot read the headers of message {}", row.number);
+        if (!selection.needs_headers() && selection.matches(row, nullptr, now)) {
+          pick(i, row);
+        }
+        return;
       }
-      headers[i] = std::move(reader.headers(i));
-      auto& row = candidates[i];
       row.has_headers = true;
       // Shown as matched (select::field_text): every From (or Subject) field, not only the
       // first, the one a filter matched first.
-      row.from = selection.shown(headers[i], "From");
-      row.subject = selection.shown(headers[i], "Subject");
-      if (auto date = headers[i].get("Date")) {
+      row.from = selection.shown(*headers, "From");
+      row.subject = selection.shown(*headers, "Subject");
+      if (auto date = headers->get("Date")) {
         row.date = mail::parse_date(*date);
       }
-    }
-  }
-
-  auto now = std::chrono::time_point_cast<std::chrono::seconds>(context.now());
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    if (selection.needs_headers() && !candidates[i].has_headers) {
-      continue;  // a header filter cannot match a message whose headers could not be read
-    }
-    if (selection.matches(candidates[i], selected.headers_read ? &headers[i] : nullptr, now)) {
-      selected.rows.push_back(std::move(candidates[i]));
-    }
-  }
-  selected.uid_of = std::move(uid_of);
+      if (selection.matches(row, headers, now)) {
+        pick(i, row);
+      }
+    }));
+    return true;
+  });
+  requests.run();
   return selected;
 }
 

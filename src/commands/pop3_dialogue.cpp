@@ -96,12 +96,12 @@ public:
   {
     // The listing at login: what numbers name, and which UID each message had then.
     auto selected = select_messages(*m_session, context, false, Missing::ignore);
-    m_uid_of = selected.uid_of;
+    m_listing = std::move(selected.listing);
     for (auto& row : selected.rows) {
       m_messages.emplace(row.number, std::move(row));
     }
     m_requests = std::make_unique<pop3::Requests>(m_session->client());
-    m_deleter = std::make_unique<pop3::Deleter>(*m_requests, m_uid_of, pop3::DryRun::no);
+    m_deleter = std::make_unique<pop3::Deleter>(*m_requests, m_listing, pop3::DryRun::no);
     const auto& s = context.settings;
     m_name = (m_login.user.empty() ? "" : m_login.user + "@") + s.host;
     if (!s.account.empty()) {
@@ -488,7 +488,7 @@ private:
   bool m_raw;
   cli::Login m_login;
   std::optional<Pop3Session> m_session;
-  std::unordered_map<std::uint64_t, std::string> m_uid_of;
+  pop3::Listing m_listing;
   std::map<std::uint64_t, mailbox::Message> m_messages;  // at login
   std::unique_ptr<pop3::Requests> m_requests;
   std::unique_ptr<pop3::Deleter> m_deleter;

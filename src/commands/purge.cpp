@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <optional>
 #include <sstream>
 
@@ -19,22 +20,31 @@ namespace {
 
 using pop3::DryRun;
 
-// All or nothing: every selected message is marked for deletion through the one Deleter, or
+// All or nothing: every chosen message is marked for deletion through the one Deleter, or
 // none is (RSET) and purge fails. With a dry run nothing is marked, and RSET makes sure of it.
-void delete_messages(pop3::Client& client, const Selected& selected, DryRun dry_run)
+// `count` messages are chosen, `chosen(k)` the k-th; their DELEs are fed to the pipeline a
+// window at a time.
+void delete_messages(pop3::Client& client, const pop3::Listing& listing, std::size_t count,
+                     const std::function<pop3::Chosen(std::size_t)>& chosen, DryRun dry_run)
 {
   pop3::Requests requests(client);
-  pop3::Deleter deleter(requests, selected.uid_of, dry_run);
+  pop3::Deleter deleter(requests, listing, dry_run);
   std::string failure;
-  for (const auto& row : selected.rows) {
-    deleter.remove({row.number, row.uid}, [&failure](const pop3::Deletion& d) {
-      if (failure.empty() && d.result == pop3::Deletion::Result::refused) {
-        failure = "the server refused DELE " + std::to_string(d.number) + ": " + d.reason;
-      } else if (failure.empty() && d.result == pop3::Deletion::Result::moved) {
-        failure = d.reason;
-      }
-    });
-  }
+  auto done = [&failure](const pop3::Deletion& d) {
+    if (failure.empty() && d.result == pop3::Deletion::Result::refused) {
+      failure = "the server refused DELE " + std::to_string(d.number) + ": " + d.reason;
+    } else if (failure.empty() && d.result == pop3::Deletion::Result::moved) {
+      failure = d.reason;
+    }
+  };
+  std::size_t next = 0;
+  requests.feed([&] {
+    if (next == count) {
+      return false;
+    }
+    deleter.remove(chosen(next++), done);
+    return true;
+  });
   requests.run();
   if (deleter.dry_run() || !failure.empty()) {
     deleter.undo();
@@ -81,22 +91,46 @@ int run(const cli::Context& context, const PurgeOptions& o)
   const bool shown_to_nobody = s.quiet && !s.json && !asking;
   auto login = Pop3Session::login_for(context);
   auto session = Pop3Session::open(context, login);
-  auto selected = select_messages(session, context, !shown_to_nobody, Missing::fail);
+  const bool with_headers = !shown_to_nobody || s.selection.needs_headers();
+  const output::PlainStyle style{context.out_is_terminal, context.terminal_width};
+  // The rows are kept for what needs them after the listing: the question, the JSON document,
+  // a check (--broken). Otherwise each is shown as it comes and only its place is kept.
+  const bool keep_rows = asking || s.json || o.broken.has_value();
+  std::optional<output::ListWriter> table;
+  if (!s.json && !shown_to_nobody) {
+    table.emplace(context.out, output::ListWriter::Kind::plain, style, with_headers,
+                  o.broken.has_value());
+  }
+  std::vector<mailbox::Message> rows;
+  auto selected = select_messages(session, context, !shown_to_nobody, Missing::fail,
+                                  [&](mailbox::Message& row) {
+                                    if (table && !o.broken) {
+                                      table->add(row);
+                                    }
+                                    if (keep_rows) {
+                                      rows.push_back(std::move(row));
+                                    }
+                                  });
   if (o.broken) {
     // Deleted below in the session the check ends with: after a drop, a new one where the
     // messages were found again by UID (and the Deleter checks that UID again).
+    selected.rows = std::move(rows);
     session = keep_broken(context, login, std::move(session), selected, *o.broken);
+    rows = std::move(selected.rows);
+    if (table) {
+      for (const auto& row : rows) {
+        table->add(row);
+      }
+    }
   }
   auto& client = session.client();
-  const auto& rows = selected.rows;
-  auto octets = mailbox::total_octets(rows);
-
-  output::ListResult shown{rows, selected.headers_read, o.broken.has_value()};
-  if (!s.json && !shown_to_nobody && !rows.empty()) {
-    output::render_plain(shown, context.out, {context.out_is_terminal, context.terminal_width});
+  const std::size_t count = selected.picked.size();
+  const auto octets = o.broken ? mailbox::total_octets(rows) : selected.octets;
+  if (table && count > 0) {
+    table->finish();
     context.out.flush();
   }
-  if (rows.empty()) {
+  if (count == 0) {
     session.quit_quietly();
     if (s.json) {
       output::write_json(output::to_json(rows, o.dry_run), context.out);
@@ -113,12 +147,13 @@ int run(const cli::Context& context, const PurgeOptions& o)
     // stdout is not that terminal (`purge 7 >log`, --json), the table comes with the question.
     std::ostringstream question;
     if (s.json || !context.out_is_terminal) {
-      output::render_plain(shown, question, {true, context.terminal_width});
+      output::render_plain(output::ListResult{rows, with_headers, o.broken.has_value()}, question,
+                           {true, context.terminal_width});
     }
-    question << "Delete " << count_text(rows.size(), octets) << " from mailbox " << account_text(s)
+    question << "Delete " << count_text(count, octets) << " from mailbox " << account_text(s)
              << "?";
     if (!context.confirm(question.str())) {
-      delete_messages(client, {}, DryRun::yes);
+      delete_messages(client, selected.listing, 0, {}, DryRun::yes);
       session.quit_quietly();
       if (s.json) {
         output::write_json(output::to_json(std::vector<mailbox::Message>{}, false), context.out);
@@ -129,7 +164,15 @@ int run(const cli::Context& context, const PurgeOptions& o)
     }
   }
 
-  delete_messages(client, selected, dry_run);
+  // By the rows kept, or by each picked message's place in the listing.
+  const auto chosen = [&](std::size_t k) -> pop3::Chosen {
+    if (keep_rows) {
+      return {rows[k].number, rows[k].uid};
+    }
+    const auto i = selected.picked[k];
+    return {selected.listing.number(i), std::string(selected.listing.uid(i))};
+  };
+  delete_messages(client, selected.listing, count, chosen, dry_run);
   // RFC 1939 section 6: deletions happen in the UPDATE state, only after +OK to QUIT.
   pop3::Status quit;
   try {
@@ -150,10 +193,10 @@ int run(const cli::Context& context, const PurgeOptions& o)
   } else if (shown_to_nobody) {
     // Nothing to say: the exit status tells.
   } else if (dry_run == DryRun::yes) {
-    context.out << "would delete " << count_text(rows.size(), octets)
+    context.out << "would delete " << count_text(count, octets)
                 << "; nothing deleted (--dry-run)\n";
   } else {
-    context.out << "deleted " << count_text(rows.size(), octets) << "\n";
+    context.out << "deleted " << count_text(count, octets) << "\n";
   }
   return 0;
 }

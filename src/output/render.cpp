@@ -108,73 +108,171 @@ void render_plain(const StatResult& result, std::ostream& out, const PlainStyle&
   out << "\n";
 }
 
-void render_plain(const ListResult& result, std::ostream& out, const PlainStyle& style)
+// The columns of list's table on a terminal, as wide as the rows they were measured on need.
+struct ListWriter::Layout {
+  std::size_t number = 1;
+  std::size_t uid = 3;
+  std::size_t problems = 8;  // "PROBLEMS"
+  std::size_t from = 4;      // "FROM": what the longest value needs
+
+  void measure(const mailbox::Message& m)
+  {
+    number = std::max(number, std::to_string(m.number).size());
+    uid = std::max(uid, display_width(clean(m.uid)));
+    problems = std::max(problems, display_width(clean(codes_text(m.problems))));
+    from = std::max(from, display_width(clean(m.from)));
+  }
+};
+
+namespace {
+
+nlohmann::json row_json(const mailbox::Message& m, bool headers, bool problems)
 {
-  if (!style.terminal) {
-    for (const auto& m : result.messages) {
-      out << m.number << '\t' << m.octets << '\t' << (m.uid.empty() ? "-" : clean(m.uid));
-      if (result.problems) {
-        out << '\t' << (m.problems.empty() ? "-" : clean(codes_text(m.problems)));
+  nlohmann::json row = {{"number", m.number}, {"octets", m.octets}};
+  row["uid"] = m.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.uid);
+  if (problems) {
+    row["problems"] = m.problems;
+  }
+  if (headers) {
+    row["from"] = m.from;
+    row["subject"] = m.subject;
+    row["date"] = m.date ? nlohmann::json(mail::format_rfc3339(*m.date)) : nlohmann::json(nullptr);
+  }
+  return row;
+}
+
+}  // namespace
+
+ListWriter::ListWriter(std::ostream& out, Kind kind, const PlainStyle& style, bool headers,
+                       bool problems)
+    : m_out(out), m_kind(kind), m_style(style), m_headers(headers), m_problems(problems)
+{
+}
+
+ListWriter::~ListWriter() = default;
+
+void ListWriter::add(const mailbox::Message& m)
+{
+  ++m_count;
+  m_octets = mailbox::add_octets(m_octets, m.octets);
+  switch (m_kind) {
+  case Kind::json: {
+    // As write_json would indent it inside "messages": four more spaces on every line.
+    std::string text = json_text(row_json(m, m_headers, m_problems), 2);
+    m_out << (m_count == 1 ? "{\n  \"messages\": [\n" : ",\n") << "    ";
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      m_out << text[i];
+      if (text[i] == '\n' && i + 1 < text.size()) {
+        m_out << "    ";
       }
-      if (result.headers) {
-        out << '\t' << date_text(m.date, false) << '\t' << clean(m.from) << '\t'
-            << clean(m.subject);
-      }
-      out << '\n';
     }
     return;
   }
-  std::size_t number_width = 1;
-  std::size_t uid_width = 3;
-  for (const auto& m : result.messages) {
-    number_width = std::max(number_width, std::to_string(m.number).size());
-    uid_width = std::max(uid_width, display_width(clean(m.uid)));
-  }
-  uid_width = std::min<std::size_t>(uid_width, 40);
-  std::size_t problems_width = 8;  // "PROBLEMS"
-  for (const auto& m : result.messages) {
-    problems_width = std::max(problems_width, display_width(clean(codes_text(m.problems))));
-  }
-  problems_width = std::min<std::size_t>(problems_width, 48);
-  const std::size_t problems_used = result.problems ? problems_width + 2 : 0;
-  std::size_t from_needed = 4;  // "FROM"
-  for (const auto& m : result.messages) {
-    from_needed = std::max(from_needed, display_width(clean(m.from)));
-  }
-  auto row = [&](std::string_view number, std::string_view size, std::string_view uid,
-                 std::string_view problems, std::string_view date, std::string_view from,
-                 std::string_view subject) {
-    std::string line = std::string(number_width - std::min(number_width, number.size()), ' ');
-    line.append(number).append("  ");
-    line.append(std::string(9 - std::min<std::size_t>(9, size.size()), ' ')).append(size);
-    line.append("  ").append(fit(uid, uid_width));
-    if (result.problems) {
-      line.append("  ").append(fit(problems, problems_width));
+  case Kind::plain:
+    if (!m_style.terminal) {
+      write_plain_line(m);
+      return;
     }
-    if (result.headers) {
-      std::size_t used = number_width + 2 + 9 + 2 + uid_width + problems_used + 2 + 16 + 2;
-      std::size_t rest = style.width > used + 30 ? style.width - used : 30;
-      // The From column takes what its longest value needs, up to half of the room (the
-      // subject keeps the rest), never less than
-      // the old min(28, a third).
-      std::size_t from_width =
-          std::min(from_needed, std::max(rest / 2, std::min<std::size_t>(28, rest / 3)));
-      line.append("  ").append(fit(date, 16)).append("  ").append(fit(from, from_width));
-      line.append("  ").append(fit(subject, rest - from_width - 2));
-      while (!line.empty() && line.back() == ' ') {
-        line.pop_back();
-      }
+    if (m_layout) {
+      write_table_row(m);
+      return;
     }
-    out << line << '\n';
-  };
-  row("#", "SIZE", "UID", "PROBLEMS", "DATE", "FROM", "SUBJECT");
-  for (const auto& m : result.messages) {
-    row(std::to_string(m.number), human_size(m.octets), m.uid.empty() ? "-" : clean(m.uid),
-        m.problems.empty() ? "-" : clean(codes_text(m.problems)), date_text(m.date, true),
-        clean(m.from), clean(m.subject));
+    m_held.push_back(m);
+    if (m_held.size() >= k_layout_rows) {
+      lay_out();
+    }
+    return;
   }
-  out << result.messages.size() << (result.messages.size() == 1 ? " message, " : " messages, ")
-      << human_size(mailbox::total_octets(result.messages)) << "\n";
+}
+
+void ListWriter::finish()
+{
+  if (m_kind == Kind::json) {
+    m_out << (m_count == 0 ? "{\n  \"messages\": []" : "\n  ]") << ",\n  \"count\": " << m_count
+          << ",\n  \"octets\": " << m_octets << "\n}\n";
+    return;
+  }
+  if (!m_style.terminal) {
+    return;
+  }
+  if (!m_layout) {
+    lay_out();
+  }
+  m_out << m_count << (m_count == 1 ? " message, " : " messages, ") << human_size(m_octets) << "\n";
+}
+
+void ListWriter::write_plain_line(const mailbox::Message& m)
+{
+  m_out << m.number << '\t' << m.octets << '\t' << (m.uid.empty() ? "-" : clean(m.uid));
+  if (m_problems) {
+    m_out << '\t' << (m.problems.empty() ? "-" : clean(codes_text(m.problems)));
+  }
+  if (m_headers) {
+    m_out << '\t' << date_text(m.date, false) << '\t' << clean(m.from) << '\t' << clean(m.subject);
+  }
+  m_out << '\n';
+}
+
+void ListWriter::lay_out()
+{
+  Layout layout;
+  for (const auto& m : m_held) {
+    layout.measure(m);
+  }
+  m_layout = std::make_unique<Layout>(layout);
+  m_layout->uid = std::min<std::size_t>(m_layout->uid, 40);
+  m_layout->problems = std::min<std::size_t>(m_layout->problems, 48);
+  table_line("#", "SIZE", "UID", "PROBLEMS", "DATE", "FROM", "SUBJECT");
+  for (const auto& m : m_held) {
+    write_table_row(m);
+  }
+  m_held.clear();
+  m_held.shrink_to_fit();
+}
+
+void ListWriter::write_table_row(const mailbox::Message& m)
+{
+  table_line(std::to_string(m.number), human_size(m.octets), m.uid.empty() ? "-" : clean(m.uid),
+             m.problems.empty() ? "-" : clean(codes_text(m.problems)), date_text(m.date, true),
+             clean(m.from), clean(m.subject));
+}
+
+void ListWriter::table_line(std::string_view number, std::string_view size, std::string_view uid,
+                            std::string_view problems, std::string_view date, std::string_view from,
+                            std::string_view subject)
+{
+  const auto& w = *m_layout;
+  std::string line = std::string(w.number - std::min(w.number, number.size()), ' ');
+  line.append(number).append("  ");
+  line.append(std::string(9 - std::min<std::size_t>(9, size.size()), ' ')).append(size);
+  line.append("  ").append(fit(uid, w.uid));
+  if (m_problems) {
+    line.append("  ").append(fit(problems, w.problems));
+  }
+  if (m_headers) {
+    const std::size_t problems_used = m_problems ? w.problems + 2 : 0;
+    std::size_t used = w.number + 2 + 9 + 2 + w.uid + problems_used + 2 + 16 + 2;
+    std::size_t rest = m_style.width > used + 30 ? m_style.width - used : 30;
+    // The From column takes what its longest value needs, up to half of the room (the
+    // subject keeps the rest), never less than the old min(28, a third).
+    std::size_t from_width =
+        std::min(w.from, std::max(rest / 2, std::min<std::size_t>(28, rest / 3)));
+    line.append("  ").append(fit(date, 16)).append("  ").append(fit(from, from_width));
+    line.append("  ").append(fit(subject, rest - from_width - 2));
+    while (!line.empty() && line.back() == ' ') {
+      line.pop_back();
+    }
+  }
+  m_out << line << '\n';
+}
+
+void render_plain(const ListResult& result, std::ostream& out, const PlainStyle& style)
+{
+  ListWriter writer(out, ListWriter::Kind::plain, style, result.headers, result.problems);
+  for (const auto& m : result.messages) {
+    writer.add(m);
+  }
+  writer.finish();
 }
 
 nlohmann::json to_json(const StatResult& result)
@@ -186,18 +284,7 @@ nlohmann::json to_json(const ListResult& result)
 {
   auto messages = nlohmann::json::array();
   for (const auto& m : result.messages) {
-    nlohmann::json row = {{"number", m.number}, {"octets", m.octets}};
-    row["uid"] = m.uid.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.uid);
-    if (result.problems) {
-      row["problems"] = m.problems;
-    }
-    if (result.headers) {
-      row["from"] = m.from;
-      row["subject"] = m.subject;
-      row["date"] =
-          m.date ? nlohmann::json(mail::format_rfc3339(*m.date)) : nlohmann::json(nullptr);
-    }
-    messages.push_back(std::move(row));
+    messages.push_back(row_json(m, result.headers, result.problems));
   }
   return {{"messages", std::move(messages)},
           {"count", result.messages.size()},
@@ -214,14 +301,10 @@ void render_plain(const FetchResult& result, std::ostream& out)
     out << "failed message " << m.number << " (UID " << (m.uid.empty() ? "-" : clean(m.uid))
         << "): " << clean(m.reason) << "\n";
   }
-  std::uint64_t octets = 0;
-  for (const auto& m : result.stored) {
-    octets = mailbox::add_octets(octets, m.octets);
-  }
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.2f", result.seconds);
-  out << "stored " << result.stored.size() << (result.stored.size() == 1 ? " message" : " messages")
-      << " (" << human_size(octets) << ") in " << seconds << " s";
+  out << "stored " << result.count << (result.count == 1 ? " message" : " messages") << " ("
+      << human_size(result.octets) << ") in " << seconds << " s";
   if (!result.skipped.empty()) {
     out << ", skipped " << result.skipped.size();
   }
@@ -250,16 +333,12 @@ nlohmann::json to_json(const FetchResult& result)
     }
     return array;
   };
-  std::uint64_t octets = 0;
-  for (const auto& m : result.stored) {
-    octets = mailbox::add_octets(octets, m.octets);
-  }
   return {{"output", result.output},
           {"stored", rows(result.stored, true)},
           {"skipped", rows(result.skipped, false)},
           {"failed", rows(result.failed, false)},
-          {"count", result.stored.size()},
-          {"octets", octets},
+          {"count", result.count},
+          {"octets", result.octets},
           {"deleted", result.deleted},
           {"seconds", result.seconds}};
 }
@@ -394,7 +473,7 @@ nlohmann::json error_json(ExitCode code, const std::string& message)
             {"exit_code", static_cast<int>(code)}}}};
 }
 
-void write_json(const nlohmann::json& document, std::ostream& out, int indent)
+std::string json_text(const nlohmann::json& document, int indent)
 {
   // Invalid UTF-8 becomes U+FFFD and dump() escapes the C0 controls; C1 and bidirectional
   // controls, which dump() leaves as UTF-8, are escaped here as \uXXXX too (they can only be
@@ -422,7 +501,12 @@ void write_json(const nlohmann::json& document, std::ostream& out, int indent)
     }
     i += length;
   }
-  out << safe << '\n';
+  return safe;
+}
+
+void write_json(const nlohmann::json& document, std::ostream& out, int indent)
+{
+  out << json_text(document, indent) << '\n';
 }
 
 }  // namespace mw::output

@@ -41,7 +41,11 @@ struct FetchedMessage {
 
 // The result of `fetch`.
 struct FetchResult {
-  std::string output;  // the --output target
+  std::string output;        // the --output target
+  std::uint64_t count = 0;   // messages stored
+  std::uint64_t octets = 0;  // their octets, as stored
+  // Each message stored, when its row is wanted (the JSON document's "stored"): a plain run
+  // over a large mailbox keeps only the counts.
   std::vector<FetchedMessage> stored;
   std::vector<FetchedMessage> skipped;
   std::vector<FetchedMessage> failed;

@@ -313,44 +313,43 @@ void check_rows(std::string_view command, std::size_t rows)
 
 }  // namespace
 
-std::vector<ScanListing> Client::list()
+void Client::read_list(const std::function<void(const ScanListing&)>& row)
 {
   send_in_step(command("LIST"));
-  // Parsed row by row: a hostile server's LIST costs 16 octets a row, at most
-  // k_max_listing_rows of them.
-  std::vector<ScanListing> listings;
+  // Parsed row by row, at most k_max_listing_rows of them.
+  std::size_t rows = 0;
   LineSplitter splitter;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
     splitter.feed(data, [&](std::string_view line) {
-      check_rows("LIST", listings.size());
-      listings.push_back(parse_scan_listing(line));
+      check_rows("LIST", rows++);
+      row(parse_scan_listing(line));
     });
   });
   if (!status.ok()) {
     throw Error(exit_code_for(status, ExitCode::protocol),
                 "the server refused LIST: " + describe(status));
   }
-  return listings;
 }
 
-std::optional<std::vector<UniqueId>> Client::uidl()
+bool Client::read_uidl(const std::function<void(const UniqueId&)>& row)
 {
   if (m_capabilities.known && !m_capabilities.uidl) {
-    return std::nullopt;
+    return false;
   }
   send_in_step(command("UIDL"));
-  std::vector<UniqueId> ids;
+  std::size_t rows = 0;
   std::size_t octets = 0;
   LineSplitter splitter;
   auto status = read_reply(ReplyShape::multi_line, LineEnding::crlf, [&](std::string_view data) {
     splitter.feed(data, [&](std::string_view line) {
-      check_rows("UIDL", ids.size());
-      ids.push_back(parse_unique_id(line));
-      octets += ids.back().uid.size();
+      check_rows("UIDL", rows++);
+      auto id = parse_unique_id(line);
+      octets += id.uid.size();
       if (octets > k_max_uidl_octets) {
         throw ProtocolError("the server's UIDL reply has more than " +
                             std::to_string(k_max_uidl_octets / (1024 * 1024)) + " MiB of UIDs");
       }
+      row(id);
     });
   });
   if (!status.ok()) {
@@ -358,9 +357,35 @@ std::optional<std::vector<UniqueId>> Client::uidl()
       throw Error(exit_code_for(status, ExitCode::protocol),
                   "the server refused UIDL: " + describe(status));
     }
+    return false;
+  }
+  return true;
+}
+
+std::vector<ScanListing> Client::list()
+{
+  std::vector<ScanListing> listings;
+  read_list([&](const ScanListing& row) { listings.push_back(row); });
+  return listings;
+}
+
+std::optional<std::vector<UniqueId>> Client::uidl()
+{
+  std::vector<UniqueId> ids;
+  if (!read_uidl([&](const UniqueId& id) { ids.push_back(id); })) {
     return std::nullopt;
   }
   return ids;
+}
+
+Listing Client::listing()
+{
+  Listing listing;
+  read_list([&](const ScanListing& row) { listing.add_listing(row); });
+  if (read_uidl([&](const UniqueId& id) { listing.add_uid(id.number, id.uid); })) {
+    listing.set_has_uids();
+  }
+  return listing;
 }
 
 Requests::Requests(Client& client) : m_dispatch(*this), m_pipeline(client, m_dispatch) {}
@@ -419,7 +444,15 @@ void Requests::typed(std::string_view line, ReplyShape shape, Reply reply, std::
 
 void Requests::run()
 {
-  m_pipeline.run();
+  do {
+    // Topped up before each step: the pipeline's check for replies nobody asked for sees every
+    // request that is still to come.
+    while (m_feed && m_pipeline.queued() < k_window_commands) {
+      if (!m_feed()) {
+        m_feed = nullptr;
+      }
+    }
+  } while (m_pipeline.step());
 }
 
 void Requests::Dispatch::on_status(std::size_t tag, const Status& status)

@@ -2,6 +2,7 @@
 
 #include "net/channel.hpp"
 #include "net/stream.hpp"
+#include "pop3/listing.hpp"
 #include "pop3/protocol.hpp"
 #include "util/error.hpp"
 #include "util/secret.hpp"
@@ -56,6 +57,9 @@ public:
   // Steps until every pushed command (including those pushed meanwhile) is answered.
   void run();
 
+  // How many commands wait to be sent.
+  std::size_t queued() const { return m_queued.size(); }
+
 private:
   struct Request {
     std::string command;
@@ -109,7 +113,13 @@ public:
   // with LF line endings; the transcript shows `shown` instead when it is not empty.
   void typed(std::string_view line, ReplyShape shape, Reply reply, std::string shown = {});
 
-  // Sends and reads until every request, also those added meanwhile, is answered.
+  // Adds requests as they are needed: `next` adds one request (or more) and returns true, or
+  // returns false once it has none left. run() calls it whenever fewer requests than fill a
+  // pipelining window wait to be sent, so that a run over a mailbox of any size holds a
+  // window's worth of requests, not one per message.
+  void feed(std::function<bool()> next) { m_feed = std::move(next); }
+
+  // Sends and reads until every request, also those added meanwhile or fed, is answered.
   void run();
 
 private:
@@ -131,6 +141,7 @@ private:
   // callbacks add requests).
   std::unordered_map<std::size_t, Reply> m_replies;
   std::size_t m_next_tag = 0;
+  std::function<bool()> m_feed;
   Dispatch m_dispatch;
   Pipeline m_pipeline;
 };
@@ -175,6 +186,10 @@ public:
   // UIDL (RFC 1939 section 7); nullopt if the server does not support it.
   std::optional<std::vector<UniqueId>> uidl();
 
+  // LIST, then UIDL unless the server lacks it (then has_uids() is false): the session's
+  // listing, read row by row into its compact form.
+  Listing listing();
+
   // QUIT (RFC 1939 section 6): the server commits deletions only on +OK.
   Status quit();
 
@@ -193,6 +208,9 @@ private:
                     const std::function<void(std::string_view)>& on_data,
                     const std::function<void(const Status&)>& on_status = {});
   Status read_status(ReplyShape shape = ReplyShape::single);
+  // LIST and UIDL, each row handed over as it is parsed; read_uidl is false without UIDL.
+  void read_list(const std::function<void(const ScanListing&)>& row);
+  bool read_uidl(const std::function<void(const UniqueId&)>& row);
   // Throws 76 if anything has arrived that no command asked for (see Channel::quiet); `next`
   // names the command about to be sent.
   void expect_quiet(std::string_view next);

@@ -2,18 +2,17 @@
 
 namespace mw::pop3 {
 
-Deleter::Deleter(Requests& requests, std::unordered_map<std::uint64_t, std::string> uids,
-                 DryRun dry_run)
-    : m_requests(requests), m_uids(std::move(uids)), m_dry_run(dry_run)
+Deleter::Deleter(Requests& requests, const Listing& listing, DryRun dry_run)
+    : m_requests(requests), m_listing(listing), m_dry_run(dry_run)
 {
 }
 
 void Deleter::remove(const Chosen& message, std::function<void(const Deletion&)> done)
 {
   Deletion deletion{message.number, message.uid, Deletion::Result::marked, {}, {}};
-  if (!message.uid.empty() && !m_uids.empty()) {
-    auto listed = m_uids.find(message.number);
-    if (listed == m_uids.end() || listed->second != message.uid) {
+  if (!message.uid.empty() && m_listing.has_uids()) {
+    auto listed = m_listing.uid_of(message.number);
+    if (!listed || *listed != message.uid) {
       // The number no longer names the message that was chosen: deleting it would delete
       // another one.
       deletion.result = Deletion::Result::moved;

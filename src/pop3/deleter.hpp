@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <unordered_map>
 
 namespace mw::pop3 {
 
@@ -35,8 +34,9 @@ struct Deletion {
 // reports each outcome the same way. Deletions happen only at +OK to QUIT (section 6).
 class Deleter {
 public:
-  // `uids`: the session's UIDL listing, number to UID (empty when the server has no UIDL).
-  Deleter(Requests& requests, std::unordered_map<std::uint64_t, std::string> uids, DryRun dry_run);
+  // `listing`: the session's LIST and UIDL (without UIDs when the server has no UIDL); it must
+  // outlive the Deleter.
+  Deleter(Requests& requests, const Listing& listing, DryRun dry_run);
 
   // Queues DELE for the message (sent with the requests' next run), or with a dry run only
   // reports it; `done` gets the outcome once it is known.
@@ -54,7 +54,7 @@ private:
   void report(Deletion deletion, const std::function<void(const Deletion&)>& done);
 
   Requests& m_requests;
-  std::unordered_map<std::uint64_t, std::string> m_uids;
+  const Listing& m_listing;
   DryRun m_dry_run;
   std::size_t m_marked = 0;
   std::size_t m_failed = 0;

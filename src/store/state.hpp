@@ -48,7 +48,7 @@ public:
   // Removes a UID (the next save() drops it from the file and the journal).
   void forget(const std::string& uid) { m_uids.erase(uid); }
   // Forgets the UIDs that are not in `on_server` any more, so the file stays small.
-  void retain(const std::vector<std::string>& on_server);
+  void retain(std::vector<std::string_view> on_server);
   // Atomically replaces the file: writes PATH.tmp-<pid>, fsyncs, renames, fsyncs the directory;
   // creates missing parent directories (0700); errors are mw::Error 73 naming the path.
   void save() const;

@@ -87,6 +87,8 @@ TEST_CASE("fetch and purge documents", "[output]")
   FetchResult fetch;
   fetch.output = "maildir:/m";
   fetch.stored.push_back({1, "u1", 100, "/m/new/x", ""});
+  fetch.count = 1;
+  fetch.octets = 100;
   fetch.skipped.push_back({2, "u2", 5000, "", "larger than --max-size 1.0 KiB"});
   auto json = to_json(fetch);
   CHECK(json["count"] == 1);

@@ -427,7 +427,12 @@ DeleterRun delete_with(const std::string& replies, const std::vector<Chosen>& ch
   client.read_greeting();
   server.writes.clear();
   Requests requests(client);
-  Deleter deleter(requests, {{1, "u1"}, {2, "u2"}, {3, "u3"}}, dry_run);
+  Listing listing;
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    listing.add_listing({n, 100});
+    listing.add_uid(n, "u" + std::to_string(n));
+  }
+  Deleter deleter(requests, listing, dry_run);
   DeleterRun run;
   for (const auto& c : chosen) {
     deleter.remove(c, [&run](const Deletion& d) { run.outcomes.push_back(d); });
