@@ -2,6 +2,7 @@
 
 #include "mail/date.hpp"
 #include "mail/headers.hpp"
+#include "output/progress.hpp"
 #include "select/selection.hpp"
 #include "util/error.hpp"
 
@@ -118,10 +119,17 @@ mailbox::Message Selected::row(std::size_t i) const
 Selected select_messages(Pop3Session& session, const cli::Context& context, bool want_headers,
                          Missing missing, const RowSink& sink)
 {
-  const auto& selection = context.settings.selection;
+  const auto& s = context.settings;
+  const auto& selection = s.selection;
   auto& client = session.client();
+  // A large mailbox's listing takes seconds: a terminal sees it move. Rows written to the same
+  // terminal first clear the line.
+  output::Steps steps(context.err, context.err_is_terminal && !s.quiet && !s.json,
+                      context.out_is_terminal ? &context.out : nullptr);
   Selected selected;
-  selected.listing = client.listing();
+  selected.listing = client.listing([&steps](std::string_view command, std::size_t rows) {
+    steps.show(command == "LIST" ? "listing" : "reading UIDs", rows);
+  });
   const auto& listing = selected.listing;
   if (!listing.has_uids() && selection.needs_uids()) {
     throw Error(ExitCode::unavailable,
@@ -135,6 +143,9 @@ Selected select_messages(Pop3Session& session, const cli::Context& context, bool
   auto pick = [&](std::size_t i, mailbox::Message& row) {
     selected.picked.push_back(static_cast<std::uint32_t>(i));
     selected.octets = mailbox::add_octets(selected.octets, row.octets);
+    if (context.out_is_terminal) {
+      steps.clear();
+    }
     if (sink) {
       sink(row);
     } else {
@@ -173,12 +184,14 @@ Selected select_messages(Pop3Session& session, const cli::Context& context, bool
   HeaderReader reader(std::move(names));
   pop3::Requests requests(client);
   std::size_t next = 0;
+  std::size_t read = 0;
   requests.feed([&] {
     if (next == candidates.size()) {
       return false;
     }
     const std::size_t i = candidates[next++];
     requests.top(listing.number(i), 0, reader.reply([&, i](mail::Headers* headers) {
+      steps.show("reading headers", ++read, candidates.size());
       auto row = selected.row(i);
       if (headers == nullptr) {
         // The message may have gone (another session); it is shown without headers, and a

@@ -2,6 +2,7 @@
 #include "commands/broken.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"
+#include "output/progress.hpp"
 #include "output/render.hpp"
 #include "pop3/deleter.hpp"
 #include "util/error.hpp"
@@ -25,12 +26,17 @@ using pop3::DryRun;
 // `count` messages are chosen, `chosen(k)` the k-th; their DELEs are fed to the pipeline a
 // window at a time.
 void delete_messages(pop3::Client& client, const pop3::Listing& listing, std::size_t count,
-                     const std::function<pop3::Chosen(std::size_t)>& chosen, DryRun dry_run)
+                     const std::function<pop3::Chosen(std::size_t)>& chosen, DryRun dry_run,
+                     output::Steps* steps = nullptr)
 {
   pop3::Requests requests(client);
   pop3::Deleter deleter(requests, listing, dry_run);
   std::string failure;
-  auto done = [&failure](const pop3::Deletion& d) {
+  std::size_t marked = 0;
+  auto done = [&](const pop3::Deletion& d) {
+    if (steps != nullptr) {
+      steps->show("marking for deletion", ++marked, count);
+    }
     if (failure.empty() && d.result == pop3::Deletion::Result::refused) {
       failure = "the server refused DELE " + std::to_string(d.number) + ": " + d.reason;
     } else if (failure.empty() && d.result == pop3::Deletion::Result::moved) {
@@ -172,7 +178,10 @@ int run(const cli::Context& context, const PurgeOptions& o)
     const auto i = selected.picked[k];
     return {selected.listing.number(i), std::string(selected.listing.uid(i))};
   };
-  delete_messages(client, selected.listing, count, chosen, dry_run);
+  {
+    output::Steps steps(context.err, context.err_is_terminal && !s.quiet && !s.json);
+    delete_messages(client, selected.listing, count, chosen, dry_run, &steps);
+  }
   // RFC 1939 section 6: deletions happen in the UPDATE state, only after +OK to QUIT.
   pop3::Status quit;
   try {

@@ -69,4 +69,46 @@ void Progress::draw(bool force)
   m_drawn = true;
 }
 
+Steps::Steps(std::ostream& out, bool enabled, std::ostream* flush_first)
+    : m_out(out), m_enabled(enabled), m_flush_first(flush_first),
+      m_last_draw(std::chrono::steady_clock::now())
+{
+}
+
+Steps::~Steps()
+{
+  clear();
+}
+
+void Steps::show(std::string_view phase, std::uint64_t done, std::uint64_t total)
+{
+  if (!m_enabled) {
+    return;
+  }
+  // Nothing for a phase shorter than the first interval: a small mailbox shows no flicker.
+  auto now = std::chrono::steady_clock::now();
+  if (now - m_last_draw < std::chrono::milliseconds(100)) {
+    return;
+  }
+  m_last_draw = now;
+  if (m_flush_first != nullptr) {
+    m_flush_first->flush();
+  }
+  m_out << "\r" << phase << ": " << done;
+  if (total > 0) {
+    m_out << "/" << total << " (" << done * 100 / total << "%)";
+  }
+  m_out << (total == 1 || (total == 0 && done == 1) ? " message" : " messages") << "\033[K"
+        << std::flush;
+  m_drawn = true;
+}
+
+void Steps::clear()
+{
+  if (m_drawn) {
+    m_out << "\r\033[K" << std::flush;
+    m_drawn = false;
+  }
+}
+
 }  // namespace mw::output

@@ -378,11 +378,22 @@ std::optional<std::vector<UniqueId>> Client::uidl()
   return ids;
 }
 
-Listing Client::listing()
+Listing Client::listing(const std::function<void(std::string_view, std::size_t)>& rows)
 {
   Listing listing;
-  read_list([&](const ScanListing& row) { listing.add_listing(row); });
-  if (read_uidl([&](const UniqueId& id) { listing.add_uid(id.number, id.uid); })) {
+  read_list([&](const ScanListing& row) {
+    listing.add_listing(row);
+    if (rows) {
+      rows("LIST", listing.size());
+    }
+  });
+  std::size_t uids = 0;
+  if (read_uidl([&](const UniqueId& id) {
+        listing.add_uid(id.number, id.uid);
+        if (rows) {
+          rows("UIDL", ++uids);
+        }
+      })) {
     listing.set_has_uids();
   }
   return listing;

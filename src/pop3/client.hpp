@@ -187,8 +187,9 @@ public:
   std::optional<std::vector<UniqueId>> uidl();
 
   // LIST, then UIDL unless the server lacks it (then has_uids() is false): the session's
-  // listing, read row by row into its compact form.
-  Listing listing();
+  // listing, read row by row into its compact form. `rows` (when given) hears of each row
+  // read: the command ("LIST", "UIDL") and how many rows it has given so far.
+  Listing listing(const std::function<void(std::string_view, std::size_t)>& rows = {});
 
   // QUIT (RFC 1939 section 6): the server commits deletions only on +OK.
   Status quit();
