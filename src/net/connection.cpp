@@ -450,7 +450,8 @@ struct Connection::Impl {
   {
     bytes = 0;
     if (tls_active) {
-      ERR_clear_error();
+      // The error queue is empty here (read() clears it, tls_step() after every failure), as
+      // SSL_get_error() needs; clearing it before every record cost more than the check.
       if (SSL_read_ex(ssl, buf.data(), buf.size(), &bytes) == 1) {
         return Step::done;
       }
@@ -488,6 +489,7 @@ struct Connection::Impl {
       throw_if_signalled();
     }
     const auto deadline = Clock::now() + endpoint.timeout;
+    ERR_clear_error();
     std::size_t total = 0;
     while (total < buf.size()) {
       std::size_t bytes = 0;
