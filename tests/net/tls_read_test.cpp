@@ -1,7 +1,7 @@
 // net::Connection's reads and writes against an in-process OpenSSL server on loopback: many
 // TLS records per read, records larger than the caller's buffer, close_notify and truncated
-// closes, a record cut off mid-way (timeout), TLS 1.3 KeyUpdate both ways, read_arrived(),
-// a TLS error after data, and STLS-style upgrade in place (issue 16.3).
+// closes, a record cut off mid-way (timeout; SIGTERM), TLS 1.3 KeyUpdate both ways,
+// read_arrived(), a TLS error after data, and STLS-style upgrade in place (issue 16.3).
 #define CATCH_CONFIG_MAIN
 #include "net/connection.hpp"
 #include "util/error.hpp"
@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -489,5 +491,48 @@ TEST_CASE("STLS upgrades the connection in place")
   CHECK(read_all(*connection, 12, 1024) == "+OK secure\r\n");
   connection->write("QUIT\r\n");
   CHECK(read_all(*connection, 100, 1024) == "+OK bye\r\n");
+  CHECK(server.finish().empty());
+}
+
+TEST_CASE("SIGTERM while a TLS read waits mid-record: the signal's Error at once")
+{
+  // In a child process: the signal is noted for good in the process that receives it.
+  Gate accepted;
+  Gate done;
+  TestServer server([&](Session& s) {
+    const auto records = s.encrypted(pattern(1000));
+    s.send_raw(records.substr(0, records.size() / 2));
+    accepted.open();
+    done.wait();
+  });
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int status = 3;
+    try {
+      auto connection = connect(server);  // 5 s timeout
+      std::vector<char> buf(4096);
+      connection->read_some(buf);
+      status = 1;  // returned
+    } catch (const mw::Error& e) {
+      const std::string what = e.what();
+      status = e.code() == static_cast<mw::ExitCode>(128 + SIGTERM) &&
+                       what.find("interrupted by SIGTERM") != std::string::npos
+                   ? 0
+                   : 2;
+    } catch (...) {
+    }
+    ::_exit(status);
+  }
+  REQUIRE(accepted.wait());
+  std::this_thread::sleep_for(300ms);  // the child is in read_some, waiting for the record's end
+  const auto start = std::chrono::steady_clock::now();
+  ::kill(child, SIGTERM);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(std::chrono::steady_clock::now() - start < 2s);  // not at the 5 s deadline
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  done.open();
   CHECK(server.finish().empty());
 }
