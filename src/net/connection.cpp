@@ -7,9 +7,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -24,8 +24,11 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <limits>
 #include <optional>
+#include <poll.h>
 #include <span>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <utility>
 
@@ -257,6 +260,104 @@ void throw_if_signalled()
               std::string("interrupted by ") + name + "; nothing more was sent to the server");
 }
 
+// What OpenSSL reads ahead from the socket in one recv(2): many TLS records (of at most 16 KB
+// of data each) per system call, instead of a header and a body per record. A constant per
+// connection, allocated by OpenSSL once TLS is on.
+constexpr std::size_t k_read_ahead_bytes = 128 * 1024;
+
+// The socket under OpenSSL: a BIO of our own rather than BIO_s_socket, for send(2) with
+// MSG_NOSIGNAL (a server gone away is an error to report, never SIGPIPE) and so that the
+// transport sees how each call ended (end of stream, errno). The socket is non-blocking: a
+// call that would wait sets the BIO's retry flag, and the caller waits (Impl::wait_for).
+struct SocketBioState {
+  int fd = -1;
+  bool eof = false;  // recv(2) returned 0: the peer closed its side
+  int error = 0;     // errno of the last failed call, 0 after a success
+};
+
+int socket_bio_read(BIO* bio, char* out, int size)
+{
+  auto* state = static_cast<SocketBioState*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (size <= 0) {
+    return 0;
+  }
+  for (;;) {
+    const ssize_t n = ::recv(state->fd, out, static_cast<std::size_t>(size), 0);
+    if (n > 0) {
+      state->error = 0;
+      return static_cast<int>(n);
+    }
+    if (n == 0) {
+      state->eof = true;
+      state->error = 0;
+      return 0;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    state->error = errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+    if (state->error == 0) {
+      BIO_set_retry_read(bio);
+    }
+    return -1;
+  }
+}
+
+int socket_bio_write(BIO* bio, const char* data, int size)
+{
+  auto* state = static_cast<SocketBioState*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (size <= 0) {
+    return 0;
+  }
+  for (;;) {
+    const ssize_t n = ::send(state->fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    if (n >= 0) {
+      state->error = 0;
+      return static_cast<int>(n);
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    state->error = errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+    if (state->error == 0) {
+      BIO_set_retry_write(bio);
+    }
+    return -1;
+  }
+}
+
+long socket_bio_ctrl(BIO* bio, int command, long /*number*/, void* /*pointer*/)
+{
+  switch (command) {
+  case BIO_CTRL_FLUSH: return 1;
+  case BIO_CTRL_EOF: return static_cast<SocketBioState*>(BIO_get_data(bio))->eof ? 1 : 0;
+  default: return 0;
+  }
+}
+
+int socket_bio_create(BIO* bio)
+{
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+const BIO_METHOD* socket_bio_method()
+{
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "mailwrench socket");
+    if (m == nullptr || BIO_meth_set_read(m, socket_bio_read) != 1 ||
+        BIO_meth_set_write(m, socket_bio_write) != 1 ||
+        BIO_meth_set_ctrl(m, socket_bio_ctrl) != 1 ||
+        BIO_meth_set_create(m, socket_bio_create) != 1) {
+      throw Error(ExitCode::software, "cannot set up OpenSSL's socket BIO");
+    }
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
 
 std::string normalize_fingerprint(std::string_view fingerprint)
@@ -284,41 +385,218 @@ std::string normalize_fingerprint(std::string_view fingerprint)
 }
 
 struct Connection::Impl {
-  // The SSL object copies the context's settings when the stream is made, so the context
-  // is configured first.
+  // The SSL object copies the context's settings when it is made (make_session()), so the
+  // context is configured first.
   explicit Impl(const Endpoint& e)
-      : endpoint(e), ssl_context(make_context(e.tls)), stream(io, ssl_context),
-        wake(io, SignalScope::wake_fd())
+      : endpoint(e), ssl_context(make_context(e.tls)), socket(io), wake(io, SignalScope::wake_fd())
   {
     throw_if_signalled();
   }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() { SSL_free(ssl); }
 
   std::string where() const { return endpoint.host + ":" + std::to_string(endpoint.port); }
 
-  // Starts a read into `buf`: through TLS once it is on, else from the socket.
-  template <typename Handler> void start_read(std::span<char> buf, Handler&& handler)
+  // How one step of a non-blocking read, write or handshake ended.
+  enum class Step { done, want_read, want_write, failed };
+  using Clock = std::chrono::steady_clock;
+
+  // The Step of an OpenSSL call that failed with SSL_get_error() `code`, and for `failed` its
+  // error as Asio's SSL stream reported it (so that messages and the close semantics of
+  // read() stay what they were): close_notify is end of file, a close without it is a
+  // truncated stream, a socket error is its errno, a TLS error OpenSSL's reason.
+  Step tls_step(int code, error_code& ec)
   {
-    auto mutable_buf = asio::buffer(buf.data(), buf.size());
-    if (tls_active) {
-      stream.async_read_some(mutable_buf, std::forward<Handler>(handler));
+    const unsigned long queued = ERR_get_error();
+    ERR_clear_error();
+    switch (code) {
+    case SSL_ERROR_WANT_READ: return Step::want_read;
+    case SSL_ERROR_WANT_WRITE: return Step::want_write;
+    case SSL_ERROR_ZERO_RETURN: ec = asio::error::eof; return Step::failed;
+    default: break;
+    }
+    if (bio_state.error != 0) {
+      ec = error_code(bio_state.error, boost::system::system_category());
+    } else if (bio_state.eof) {
+      ec = asio::ssl::error::stream_truncated;
+    } else if (queued != 0) {
+      ec = error_code(static_cast<int>(queued), asio::error::get_ssl_category());
+    } else if (code == SSL_ERROR_SYSCALL) {
+      ec = asio::ssl::error::unspecified_system_error;
     } else {
-      stream.next_layer().async_read_some(mutable_buf, std::forward<Handler>(handler));
+      ec = asio::ssl::error::unexpected_result;
+    }
+    return Step::failed;
+  }
+
+  // The Step of a socket call that returned -1 with errno.
+  static Step socket_step(short wanted, error_code& ec)
+  {
+    if (errno == EINTR) {
+      return Step::done;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return wanted == POLLIN ? Step::want_read : Step::want_write;
+    }
+    ec = error_code(errno, boost::system::system_category());
+    return Step::failed;
+  }
+
+  // One read of what is there, without waiting: a TLS record's data (OpenSSL reads ahead many
+  // records per recv(2) and consumes post-handshake messages on the way), or what the socket
+  // holds.
+  Step read_step(std::span<char> buf, std::size_t& bytes, error_code& ec)
+  {
+    bytes = 0;
+    if (tls_active) {
+      // The error queue is empty here (read() clears it, tls_step() after every failure), as
+      // SSL_get_error() needs; clearing it before every record cost more than the check.
+      if (SSL_read_ex(ssl, buf.data(), buf.size(), &bytes) == 1) {
+        return Step::done;
+      }
+      return tls_step(SSL_get_error(ssl, 0), ec);
+    }
+    const ssize_t n = ::recv(socket.native_handle(), buf.data(), buf.size(), 0);
+    if (n > 0) {
+      bytes = static_cast<std::size_t>(n);
+      return Step::done;
+    }
+    if (n == 0) {
+      ec = asio::error::eof;
+      return Step::failed;
+    }
+    return socket_step(POLLIN, ec);
+  }
+
+  // Reads into `buf` as much as it holds of what has arrived: with TLS, every record OpenSSL
+  // has read ahead, so that one call returns many records' data for one system call. Waits
+  // (until the deadline, or a signal) only while nothing at all has arrived, and not at all
+  // unless `wait`. A server that closes (with TLS close_notify or without, or resets) has
+  // closed: `closed` is set and what was read before is returned; any other error is an
+  // Error 74, at once if nothing was read, else by the next read.
+  std::size_t read(std::span<char> buf, bool wait)
+  {
+    if (!read_error.empty()) {
+      const std::string message = std::move(read_error);
+      read_error.clear();
+      throw Error(ExitCode::io, "reading from " + where() + " failed: " + message);
+    }
+    if (closed || buf.empty()) {
+      return 0;
+    }
+    if (wait) {
+      throw_if_signalled();
+    }
+    const auto deadline = Clock::now() + endpoint.timeout;
+    ERR_clear_error();
+    std::size_t total = 0;
+    while (total < buf.size()) {
+      std::size_t bytes = 0;
+      error_code ec;
+      const Step step = read_step(buf.subspan(total), bytes, ec);
+      if (step == Step::done) {
+        total += bytes;
+        // Without TLS one recv(2) took all that had arrived; with TLS, stop where OpenSSL's
+        // read-ahead buffer runs out rather than make a system call that would find nothing.
+        if (total > 0 && (!tls_active || SSL_has_pending(ssl) == 0)) {
+          break;
+        }
+      } else if (step == Step::want_read) {
+        if (total > 0 || !wait) {
+          break;
+        }
+        wait_for(POLLIN, deadline, "waiting for");
+      } else if (step == Step::want_write) {
+        // A TLS 1.3 KeyUpdate asked of us is answered while reading.
+        wait_for(POLLOUT, deadline, "waiting for");
+      } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+                 ec == asio::error::connection_reset) {
+        closed = true;
+        break;
+      } else if (total > 0) {
+        read_error = ec.message();
+        break;
+      } else {
+        throw Error(ExitCode::io, "reading from " + where() + " failed: " + ec.message());
+      }
+    }
+    return total;
+  }
+
+  // Writes all of `data` (until the deadline, or a signal).
+  void write(std::string_view data)
+  {
+    throw_if_signalled();
+    const auto deadline = Clock::now() + endpoint.timeout;
+    while (!data.empty()) {
+      std::size_t bytes = 0;
+      error_code ec;
+      Step step = Step::done;
+      if (tls_active) {
+        ERR_clear_error();
+        if (SSL_write_ex(ssl, data.data(), data.size(), &bytes) != 1) {
+          step = tls_step(SSL_get_error(ssl, 0), ec);
+        }
+      } else if (const ssize_t n =
+                     ::send(socket.native_handle(), data.data(), data.size(), MSG_NOSIGNAL);
+                 n >= 0) {
+        bytes = static_cast<std::size_t>(n);
+      } else {
+        step = socket_step(POLLOUT, ec);
+      }
+      if (step == Step::done) {
+        data.remove_prefix(bytes);
+      } else if (step == Step::want_write) {
+        wait_for(POLLOUT, deadline, "sending to");
+      } else if (step == Step::want_read) {
+        wait_for(POLLIN, deadline, "sending to");
+      } else {
+        throw Error(ExitCode::io, "sending to " + where() + " failed: " + ec.message());
+      }
     }
   }
 
-  // The `bytes` of a read that ended with `ec`. A server that closes without TLS close_notify
-  // (or resets) has still closed: `closed` is set; any other error is an Error 74.
-  std::size_t read_result(const error_code& ec, std::size_t bytes)
+  // Closes the socket: after a timeout or a signal nothing more goes out.
+  void abandon()
   {
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-        ec == asio::error::connection_reset) {
-      closed = true;
-      return bytes;
+    error_code ignored;
+    socket.close(ignored);
+  }
+
+  [[noreturn]] void timed_out(const char* what)
+  {
+    throw Error(ExitCode::temporary, "timed out after " + std::to_string(endpoint.timeout.count()) +
+                                         " s " + what + " " + where() +
+                                         " (--timeout sets the limit)");
+  }
+
+  // Waits until the socket is ready for `events` (POLLIN or POLLOUT), or throws: Error 75 at
+  // the deadline, the signal's Error when one is noted (the wake-up pipe is polled too). Both
+  // close the connection first.
+  void wait_for(short events, Clock::time_point deadline, const char* what)
+  {
+    for (;;) {
+      if (g_signal != 0) {
+        abandon();
+        throw_if_signalled();
+      }
+      const auto left = deadline - Clock::now();
+      if (left <= Clock::duration::zero()) {
+        abandon();
+        timed_out(what);
+      }
+      // Rounded up, so that a wait never ends just before the deadline and spins.
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+      pollfd fds[2] = {{socket.native_handle(), events, 0}, {wake.native_handle(), POLLIN, 0}};
+      const int ready = ::poll(fds, 2, static_cast<int>(std::min<decltype(ms)>(ms, 1 << 30)));
+      if (ready < 0 && errno != EINTR) {
+        throw Error(ExitCode::io, "waiting for " + where() + " failed: " + std::strerror(errno));
+      }
+      if (ready > 0 && fds[0].revents != 0 && g_signal == 0) {
+        return;
+      }
     }
-    if (ec) {
-      throw Error(ExitCode::io, "reading from " + where() + " failed: " + ec.message());
-    }
-    return bytes;
   }
 
   // Runs one asynchronous operation to completion or until the deadline, or until a signal
@@ -341,15 +619,12 @@ struct Connection::Impl {
     while (result == asio::error::would_block && g_signal == 0 && io.run_one_until(deadline) > 0) {
     }
     if (result == asio::error::would_block || g_signal != 0) {
-      error_code ignored;
-      stream.next_layer().close(ignored);
+      abandon();
       io.restart();
       while (result == asio::error::would_block && io.run_one() > 0) {
       }
       throw_if_signalled();
-      throw Error(ExitCode::temporary, "timed out after " +
-                                           std::to_string(endpoint.timeout.count()) + " s " + what +
-                                           " " + where() + " (--timeout sets the limit)");
+      timed_out(what);
     }
     return result;
   }
@@ -373,7 +648,7 @@ struct Connection::Impl {
     }
     ec = run(
         [&](auto handler) {
-          asio::async_connect(stream.next_layer(), results,
+          asio::async_connect(socket, results,
                               [handler](error_code e, const tcp::endpoint&) { handler(e, 0); });
         },
         unused, "connecting to");
@@ -385,9 +660,14 @@ struct Connection::Impl {
       throw Error(ExitCode::unavailable, "cannot connect to " + where() + ": " + ec.message());
     }
     error_code ignored;
-    stream.next_layer().set_option(tcp::no_delay(true), ignored);
+    socket.set_option(tcp::no_delay(true), ignored);
+    // Reads and writes never block: they wait in wait_for(), with the deadline and the signals.
+    socket.non_blocking(true, ec);
+    if (ec) {
+      throw Error(ExitCode::io, "cannot use the connection to " + where() + ": " + ec.message());
+    }
     // Asio's socket() has no SOCK_CLOEXEC: no program we start may inherit the connection.
-    const int fd = stream.next_layer().native_handle();
+    const int fd = socket.native_handle();
     ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
   }
 
@@ -434,9 +714,53 @@ struct Connection::Impl {
     return context;
   }
 
+  // Notes every problem chain verification finds, and lets the handshake go on (inspect).
+  static int note_problem(int preverified, X509_STORE_CTX* store)
+  {
+    auto* tls =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* self = tls != nullptr ? static_cast<Impl*>(SSL_get_app_data(tls)) : nullptr;
+    if (preverified == 0 && self != nullptr) {
+      VerifyProblem problem;
+      problem.depth = X509_STORE_CTX_get_error_depth(store);
+      problem.code = X509_STORE_CTX_get_error(store);
+      problem.reason = X509_verify_cert_error_string(problem.code);
+      problem.name = problem.code == X509_V_ERR_HOSTNAME_MISMATCH ||
+                     problem.code == X509_V_ERR_IP_ADDRESS_MISMATCH;
+      auto& problems = self->problems;
+      const bool seen = std::any_of(problems.begin(), problems.end(), [&](const VerifyProblem& p) {
+        return p.code == problem.code && p.depth == problem.depth;
+      });
+      if (!seen) {
+        problems.push_back(std::move(problem));
+      }
+    }
+    return 1;
+  }
+
+  // The TLS session over the connected socket, as the context says, reading ahead.
+  void make_session()
+  {
+    SSL_free(ssl);
+    ssl = SSL_new(ssl_context.native_handle());
+    BIO* bio = BIO_new(socket_bio_method());
+    if (ssl == nullptr || bio == nullptr) {
+      BIO_free(bio);
+      throw Error(ExitCode::software, "cannot start TLS: out of memory");
+    }
+    bio_state = SocketBioState{};
+    bio_state.fd = socket.native_handle();
+    BIO_set_data(bio, &bio_state);
+    SSL_set_bio(ssl, bio, bio);
+    SSL_set_app_data(ssl, this);
+    SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_set_read_ahead(ssl, 1);
+    SSL_set_default_read_buffer_len(ssl, k_read_ahead_bytes);
+  }
+
   void handshake()
   {
-    SSL* ssl = stream.native_handle();
+    make_session();
     const auto& host = endpoint.host;
     bool ip = is_ip_address(host);
     if (!ip) {
@@ -448,25 +772,7 @@ struct Connection::Impl {
     const bool inspect = endpoint.tls.inspect && !endpoint.tls.legacy_only;
     if (inspect) {
       // Every problem is noted, none ends the handshake.
-      stream.set_verify_callback([this](bool preverified, asio::ssl::verify_context& context) {
-        if (!preverified) {
-          X509_STORE_CTX* store = context.native_handle();
-          VerifyProblem problem;
-          problem.depth = X509_STORE_CTX_get_error_depth(store);
-          problem.code = X509_STORE_CTX_get_error(store);
-          problem.reason = X509_verify_cert_error_string(problem.code);
-          problem.name = problem.code == X509_V_ERR_HOSTNAME_MISMATCH ||
-                         problem.code == X509_V_ERR_IP_ADDRESS_MISMATCH;
-          const bool seen =
-              std::any_of(problems.begin(), problems.end(), [&](const VerifyProblem& p) {
-                return p.code == problem.code && p.depth == problem.depth;
-              });
-          if (!seen) {
-            problems.push_back(std::move(problem));
-          }
-        }
-        return true;
-      });
+      SSL_set_verify(ssl, SSL_get_verify_mode(ssl), note_problem);
     }
     if (inspect ||
         (!endpoint.tls.insecure && endpoint.tls.fingerprint.empty() && !endpoint.tls.legacy_only)) {
@@ -478,13 +784,21 @@ struct Connection::Impl {
         X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
       }
     }
-    std::size_t unused = 0;
-    error_code ec = run(
-        [&](auto handler) {
-          stream.async_handshake(asio::ssl::stream_base::client,
-                                 [handler](error_code e) { handler(e, 0); });
-        },
-        unused, "in the TLS handshake with");
+    throw_if_signalled();
+    const auto deadline = Clock::now() + endpoint.timeout;
+    error_code ec;
+    for (;;) {
+      ERR_clear_error();
+      const int result = SSL_connect(ssl);
+      if (result == 1) {
+        break;
+      }
+      const Step step = tls_step(SSL_get_error(ssl, result), ec);
+      if (step == Step::failed) {
+        break;
+      }
+      wait_for(step == Step::want_read ? POLLIN : POLLOUT, deadline, "in the TLS handshake with");
+    }
     if (ec) {
       long verify = SSL_get_verify_result(ssl);
       if (verify != X509_V_OK) {
@@ -556,8 +870,7 @@ struct Connection::Impl {
     if (!tls_active) {
       return "";
     }
-    X509* cert = SSL_get0_peer_certificate(
-        const_cast<asio::ssl::stream<tcp::socket>&>(stream).native_handle());
+    X509* cert = SSL_get0_peer_certificate(ssl);
     if (cert == nullptr) {
       return "";
     }
@@ -573,11 +886,14 @@ struct Connection::Impl {
   Endpoint endpoint;
   asio::io_context io;
   asio::ssl::context ssl_context;
-  asio::ssl::stream<tcp::socket> stream;
+  tcp::socket socket;                   // non-blocking once connected
   asio::posix::stream_descriptor wake;  // readable once a signal is noted
   bool waking = false;                  // a wait on `wake` is pending
+  SSL* ssl = nullptr;                   // the TLS session, from the handshake on
+  SocketBioState bio_state;             // the socket under `ssl`
   bool tls_active = false;
   bool closed = false;
+  std::string read_error;  // an error met after data was read: the next read reports it
   std::vector<VerifyProblem> problems;  // with TlsOptions::inspect
 };
 
@@ -585,8 +901,7 @@ Connection::Connection(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
 Connection::~Connection()
 {
-  error_code ignored;
-  m_impl->stream.next_layer().close(ignored);
+  m_impl->abandon();
 }
 
 std::unique_ptr<Connection> Connection::open(const Endpoint& endpoint)
@@ -601,76 +916,20 @@ std::unique_ptr<Connection> Connection::open(const Endpoint& endpoint)
 
 std::size_t Connection::read_some(std::span<char> buf)
 {
-  auto& d = *m_impl;
-  if (d.closed) {
-    return 0;
-  }
-  std::size_t bytes = 0;
-  const error_code ec =
-      d.run([&](auto handler) { d.start_read(buf, std::move(handler)); }, bytes, "waiting for");
-  return d.read_result(ec, bytes);
+  return m_impl->read(buf, true);
 }
 
 std::size_t Connection::read_arrived(std::span<char> buf)
 {
-  auto& d = *m_impl;
-  if (d.closed || buf.empty()) {
-    return 0;
-  }
-  // A read that runs only as far as it can without waiting: what the kernel (or, with TLS, the
-  // records it holds) already has; TLS records that carry no data (session tickets) are
-  // consumed on the way. A read still waiting after that is cancelled.
-  bool done = false;
-  error_code result;
-  std::size_t bytes = 0;
-  auto handler = [&](error_code ec, std::size_t n) {
-    done = true;
-    result = ec;
-    bytes = n;
-  };
-  d.start_read(buf, handler);
-  d.io.restart();
-  while (!done && d.io.poll() > 0) {
-  }
-  if (!done) {
-    error_code ignored;
-    d.stream.next_layer().cancel(ignored);
-    d.io.restart();
-    // Until this read's handler has run, not until the io_context is out of work: the wait for
-    // a signal (Impl::wake) stays pending for the connection's lifetime.
-    const auto deadline = std::chrono::steady_clock::now() + d.endpoint.timeout;
-    while (!done && d.io.run_one_until(deadline) > 0) {
-    }
-    if (!done) {
-      d.stream.next_layer().close(ignored);
-      d.io.restart();
-      while (!done && d.io.run_one() > 0) {
-      }
-      throw Error(ExitCode::io, "reading from " + d.where() + " could not be cancelled");
-    }
-  }
-  if (result == asio::error::operation_aborted) {
-    return bytes;
-  }
-  return d.read_result(result, bytes);
+  // Only as far as it can go without waiting: what the kernel (or, with TLS, the records it
+  // holds) already has; TLS records that carry no data (session tickets) are consumed on the
+  // way.
+  return m_impl->read(buf, false);
 }
 
 void Connection::write(std::string_view data)
 {
-  auto& d = *m_impl;
-  std::size_t bytes = 0;
-  auto buffer = asio::buffer(data.data(), data.size());
-  error_code ec;
-  if (d.tls_active) {
-    ec = d.run([&](auto handler) { asio::async_write(d.stream, buffer, handler); }, bytes,
-               "sending to");
-  } else {
-    ec = d.run([&](auto handler) { asio::async_write(d.stream.next_layer(), buffer, handler); },
-               bytes, "sending to");
-  }
-  if (ec) {
-    throw Error(ExitCode::io, "sending to " + d.where() + " failed: " + ec.message());
-  }
+  m_impl->write(data);
 }
 
 void Connection::start_tls()
@@ -688,7 +947,7 @@ std::string Connection::tls_description() const
   if (!m_impl->tls_active) {
     return "";
   }
-  SSL* ssl = m_impl->stream.native_handle();
+  SSL* ssl = m_impl->ssl;
   return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
 }
 
@@ -698,7 +957,7 @@ TlsSession Connection::tls_session() const
   if (!m_impl->tls_active) {
     return session;
   }
-  SSL* ssl = m_impl->stream.native_handle();
+  SSL* ssl = m_impl->ssl;
   session.protocol = SSL_get_version(ssl);
   session.cipher = SSL_get_cipher_name(ssl);
   // The client's view of the peer's chain includes the server's own certificate first.
@@ -728,7 +987,7 @@ void Connection::set_timeout(std::chrono::seconds limit)
 std::string Connection::peer() const
 {
   error_code ec;
-  auto ep = m_impl->stream.next_layer().remote_endpoint(ec);
+  auto ep = m_impl->socket.remote_endpoint(ec);
   if (ec) {
     return m_impl->where();
   }
