@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <limits>
 #include <pwd.h>
 #include <sys/file.h>
 #include <thread>
@@ -103,24 +104,11 @@ UidState UidState::load(const std::string& path, const std::string& mailbox)
   UidState state;
   state.m_path = path;
   state.m_mailbox = mailbox;
-  // UIDs recorded by a run that did not get to save(): one a line, no header.
-  bool journal_missing = false;
-  const std::string journal = read_file(journal_of(path), journal_missing);
-  for (std::size_t start = 0; start < journal.size();) {
-    std::size_t end = journal.find('\n', start);
-    if (end == std::string::npos) {
-      break;  // a line cut short by a kill: that message was not recorded
-    }
-    const std::string_view line = std::string_view(journal).substr(start, end - start);
-    start = end + 1;
-    if (valid_uid(line)) {
-      state.m_uids.emplace(line);
-    }
-  }
   bool missing = false;
-  const std::string content = read_file(path, missing);
-  if (missing || content.empty()) {
-    return state;
+  state.m_file = read_file(path, missing);
+  const std::string& content = state.m_file;
+  if (content.size() > std::numeric_limits<std::uint32_t>::max()) {
+    bad_state(path, 1, "larger than 4 GiB");
   }
   std::size_t line_number = 0;
   std::size_t start = 0;
@@ -130,6 +118,7 @@ UidState UidState::load(const std::string& path, const std::string& mailbox)
       end = content.size();
     }
     const std::string_view line = std::string_view(content).substr(start, end - start);
+    const std::size_t at = start;
     start = end + 1;
     ++line_number;
     if (line_number == 1) {
@@ -155,22 +144,75 @@ UidState UidState::load(const std::string& path, const std::string& mailbox)
     if (!valid_uid(line)) {
       bad_state(path, line_number, "not a UID (printable characters without spaces)");
     }
-    state.m_uids.emplace(line);
+    state.m_loaded.push_back(
+        {static_cast<std::uint32_t>(at), static_cast<std::uint16_t>(line.size()), 0});
+  }
+  // save() writes them in order: sorting is a check then, and a hand-edited file still works.
+  auto less = [&state](const Loaded& x, const Loaded& y) {
+    return state.loaded(x) < state.loaded(y);
+  };
+  if (!std::is_sorted(state.m_loaded.begin(), state.m_loaded.end(), less)) {
+    std::sort(state.m_loaded.begin(), state.m_loaded.end(), less);
+  }
+  auto same = [&state](const Loaded& x, const Loaded& y) {
+    return state.loaded(x) == state.loaded(y);
+  };
+  state.m_loaded.erase(std::unique(state.m_loaded.begin(), state.m_loaded.end(), same),
+                       state.m_loaded.end());
+  state.m_loaded.shrink_to_fit();
+  state.m_kept = state.m_loaded.size();
+
+  // UIDs recorded by a run that did not get to save(): one a line, no header.
+  bool journal_missing = false;
+  const std::string journal = read_file(journal_of(path), journal_missing);
+  for (std::size_t from = 0; from < journal.size();) {
+    std::size_t end = journal.find('\n', from);
+    if (end == std::string::npos) {
+      break;  // a line cut short by a kill: that message was not recorded
+    }
+    const std::string_view line = std::string_view(journal).substr(from, end - from);
+    from = end + 1;
+    if (valid_uid(line) && !state.contains(line)) {
+      state.m_added.emplace(line);
+    }
   }
   return state;
 }
 
+const UidState::Loaded* UidState::find_loaded(std::string_view uid) const
+{
+  auto it = std::lower_bound(m_loaded.begin(), m_loaded.end(), uid,
+                             [this](const Loaded& l, std::string_view u) { return loaded(l) < u; });
+  return it != m_loaded.end() && loaded(*it) == uid ? &*it : nullptr;
+}
+
 bool UidState::contains(std::string_view uid) const
 {
-  return m_uids.find(uid) != m_uids.end();
+  const Loaded* found = find_loaded(uid);
+  return (found != nullptr && found->gone == 0) || m_added.find(uid) != m_added.end();
 }
 
 void UidState::add(const std::string& uid)
 {
   // What the reader would refuse is never written.
-  if (valid_uid(uid)) {
-    m_uids.insert(uid);
+  if (!valid_uid(uid) || contains(uid)) {
+    return;
   }
+  if (auto* found = const_cast<Loaded*>(find_loaded(uid))) {
+    found->gone = 0;
+    ++m_kept;
+  } else {
+    m_added.insert(uid);
+  }
+}
+
+void UidState::forget(const std::string& uid)
+{
+  if (auto* found = const_cast<Loaded*>(find_loaded(uid)); found != nullptr && found->gone == 0) {
+    found->gone = 1;
+    --m_kept;
+  }
+  m_added.erase(uid);
 }
 
 void UidState::record(const std::string& uid)
@@ -178,7 +220,7 @@ void UidState::record(const std::string& uid)
   if (!valid_uid(uid)) {
     return;
   }
-  m_uids.insert(uid);
+  add(uid);
   file::make_directories(file::parent_of(m_path), k_dir_mode);
   const auto owner =
       file::open_private(journal_of(m_path), O_WRONLY | O_CREAT | O_APPEND, k_file_mode, "open");
@@ -189,16 +231,22 @@ void UidState::record(const std::string& uid)
 
 void UidState::retain(std::vector<std::string_view> on_server)
 {
-  // Both in order, walked side by side: no second copy of a large mailbox's UIDs.
+  // All in order, walked side by side: no second copy of a large mailbox's UIDs.
   std::sort(on_server.begin(), on_server.end());
+  auto on = [&on_server](auto& from, std::string_view uid) {
+    from = std::lower_bound(from, on_server.end(), uid);
+    return from != on_server.end() && *from == uid;
+  };
   auto server = on_server.begin();
-  for (auto it = m_uids.begin(); it != m_uids.end();) {
-    server = std::lower_bound(server, on_server.end(), std::string_view(*it));
-    if (server == on_server.end() || *server != *it) {
-      it = m_uids.erase(it);
-    } else {
-      ++it;
+  for (auto& l : m_loaded) {
+    if (l.gone == 0 && !on(server, loaded(l))) {
+      l.gone = 1;
+      --m_kept;
     }
+  }
+  server = on_server.begin();
+  for (auto it = m_added.begin(); it != m_added.end();) {
+    it = on(server, *it) ? std::next(it) : m_added.erase(it);
   }
 }
 
@@ -217,8 +265,21 @@ void UidState::save() const
     out.write(k_mailbox_line);
     out.write(m_mailbox);
     out.write("\n");
-    for (const std::string& uid : m_uids) {
-      out.write(uid);
+    // The loaded and the added, merged in order (what load() expects, and cheap to check).
+    auto added = m_added.begin();
+    for (const auto& l : m_loaded) {
+      if (l.gone != 0) {
+        continue;
+      }
+      for (; added != m_added.end() && std::string_view(*added) < loaded(l); ++added) {
+        out.write(*added);
+        out.write("\n");
+      }
+      out.write(loaded(l));
+      out.write("\n");
+    }
+    for (; added != m_added.end(); ++added) {
+      out.write(*added);
       out.write("\n");
     }
     out.sync(true);

@@ -106,6 +106,34 @@ TEST_CASE("UidState: save, load and retain round-trip", "[store]")
   CHECK(entries == 1);
 }
 
+TEST_CASE("UidState: loaded and added UIDs merge; forgotten ones can come back", "[store]")
+{
+  const TempDir tmp;
+  const std::string path = tmp / "work.uids";
+  // A hand-edited file: out of order, one UID twice.
+  write_file(path, "# mailwrench uid state 2\n# mailbox me@pop.example:995\nm\nc\nx\nc\n");
+  auto state = mw::store::UidState::load(path, k_box);
+  CHECK(state.size() == 3);
+  CHECK(state.contains("c"));
+  state.add("a");
+  state.add("n");
+  state.add("m");  // already there
+  CHECK(state.size() == 5);
+  state.forget("x");
+  state.forget("n");
+  CHECK_FALSE(state.contains("x"));
+  CHECK_FALSE(state.contains("n"));
+  CHECK(state.size() == 3);
+  state.add("x");
+  CHECK(state.contains("x"));
+  state.add("z");
+  state.retain({"z", "a", "c", "x", "q"});
+  CHECK_FALSE(state.contains("m"));
+  CHECK(state.size() == 4);
+  state.save();
+  CHECK(read_file(path) == "# mailwrench uid state 2\n# mailbox me@pop.example:995\na\nc\nx\nz\n");
+}
+
 TEST_CASE("UidState: the journal keeps what a killed run stored", "[store]")
 {
   const TempDir tmp;
