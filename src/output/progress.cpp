@@ -96,10 +96,13 @@ void Steps::show(std::string_view phase, std::uint64_t done, std::uint64_t total
   }
   m_out << "\r" << phase << ": " << done;
   if (total > 0) {
-    m_out << "/" << total << " (" << done * 100 / total << "%)";
+    m_out << "/" << total;
   }
-  m_out << (total == 1 || (total == 0 && done == 1) ? " message" : " messages") << "\033[K"
-        << std::flush;
+  m_out << (total == 1 || (total == 0 && done == 1) ? " message" : " messages");
+  if (total > 0) {
+    m_out << " (" << done * 100 / total << "%)";
+  }
+  m_out << "\033[K" << std::flush;
   m_drawn = true;
 }
 

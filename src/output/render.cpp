@@ -149,7 +149,14 @@ ListWriter::ListWriter(std::ostream& out, Kind kind, const PlainStyle& style, bo
 {
 }
 
-ListWriter::~ListWriter() = default;
+ListWriter::~ListWriter()
+{
+  // Left unfinished by a failure: what follows (the error document) starts on a line of its
+  // own.
+  if (m_kind == Kind::json && m_count > 0 && !m_finished) {
+    m_out << '\n';
+  }
+}
 
 void ListWriter::add(const mailbox::Message& m)
 {
@@ -187,6 +194,7 @@ void ListWriter::add(const mailbox::Message& m)
 
 void ListWriter::finish()
 {
+  m_finished = true;
   if (m_kind == Kind::json) {
     m_out << (m_count == 0 ? "{\n  \"messages\": []" : "\n  ]") << ",\n  \"count\": " << m_count
           << ",\n  \"octets\": " << m_octets << "\n}\n";

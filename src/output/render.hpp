@@ -65,6 +65,7 @@ private:
   bool m_problems;
   std::uint64_t m_count = 0;
   std::uint64_t m_octets = 0;
+  bool m_finished = false;
   std::vector<mailbox::Message> m_held;  // a terminal's first rows, until laid out
   struct Layout;
   std::unique_ptr<Layout> m_layout;
