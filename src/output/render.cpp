@@ -250,7 +250,10 @@ void ListWriter::table_line(std::string_view number, std::string_view size, std:
                             std::string_view subject)
 {
   const auto& w = *m_layout;
-  std::string line = std::string(w.number - std::min(w.number, number.size()), ' ');
+  // A number longer than the rows laid out had (message 10000 after 2000 rows) widens its
+  // row, and the subject gives the room back: a row never wraps.
+  const std::size_t number_width = std::max(w.number, number.size());
+  std::string line = std::string(number_width - number.size(), ' ');
   line.append(number).append("  ");
   line.append(std::string(9 - std::min<std::size_t>(9, size.size()), ' ')).append(size);
   line.append("  ").append(fit(uid, w.uid));
@@ -259,7 +262,7 @@ void ListWriter::table_line(std::string_view number, std::string_view size, std:
   }
   if (m_headers) {
     const std::size_t problems_used = m_problems ? w.problems + 2 : 0;
-    std::size_t used = w.number + 2 + 9 + 2 + w.uid + problems_used + 2 + 16 + 2;
+    std::size_t used = number_width + 2 + 9 + 2 + w.uid + problems_used + 2 + 16 + 2;
     std::size_t rest = m_style.width > used + 30 ? m_style.width - used : 30;
     // The From column takes what its longest value needs, up to half of the room (the
     // subject keeps the rest), never less than the old min(28, a third).

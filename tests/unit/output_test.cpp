@@ -108,3 +108,93 @@ TEST_CASE("fetch and purge documents", "[output]")
   CHECK(purge["would_delete"][0]["number"] == 7);
   CHECK_FALSE(purge.contains("deleted"));
 }
+
+namespace {
+
+std::vector<mailbox::Message> numbered_rows(std::uint64_t count)
+{
+  std::vector<mailbox::Message> rows;
+  for (std::uint64_t n = 1; n <= count; ++n) {
+    mailbox::Message m;
+    m.number = n;
+    m.octets = 2000 + n;
+    m.uid = "uid-" + std::to_string(n);
+    m.has_headers = true;
+    m.from = "Sender <s" + std::to_string(n % 7) + "@example.org>";
+    m.subject = "message " + std::to_string(n) + " with a subject long enough to be cut short";
+    rows.push_back(m);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("ListWriter: the streamed JSON document is the document to_json makes", "[output]")
+{
+  for (std::uint64_t count : {0u, 1u, 3u}) {
+    auto rows = numbered_rows(count);
+    std::ostringstream streamed;
+    ListWriter writer(streamed, ListWriter::Kind::json, {}, true, false);
+    for (const auto& m : rows) {
+      writer.add(m);
+    }
+    writer.finish();
+    CHECK(nlohmann::json::parse(streamed.str()) == to_json(ListResult{rows, true, false}));
+    // Indented as write_json indents, "messages" first (as the man page shows it).
+    CHECK(streamed.str().rfind("{\n  \"messages\": [", 0) == 0);
+    CHECK(streamed.str().back() == '\n');
+  }
+}
+
+TEST_CASE("ListWriter: a JSON document cut short by a failure ends its line", "[output]")
+{
+  std::ostringstream out;
+  {
+    ListWriter writer(out, ListWriter::Kind::json, {}, false, false);
+    writer.add(numbered_rows(1)[0]);
+  }
+  CHECK(out.str().back() == '\n');
+  CHECK_THROWS(nlohmann::json::parse(out.str()));
+}
+
+TEST_CASE("ListWriter: a terminal table past its laid-out rows never wraps", "[output]")
+{
+  const PlainStyle style{true, 100};
+  auto rows = numbered_rows(ListWriter::k_layout_rows + 12000);
+  std::ostringstream out;
+  ListWriter writer(out, ListWriter::Kind::plain, style, true, false);
+  for (const auto& m : rows) {
+    writer.add(m);
+  }
+  writer.finish();
+  std::istringstream lines(out.str());
+  std::string line;
+  std::size_t count = 0;
+  std::size_t widest = 0;
+  while (std::getline(lines, line)) {
+    ++count;
+    std::size_t columns = 0;
+    for (char c : line) {
+      columns += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    }
+    widest = std::max(widest, columns);
+  }
+  CHECK(count == rows.size() + 2);  // the heading and the total line
+  CHECK(widest <= style.width);
+  CHECK(out.str().find("\n14000  ") != std::string::npos);
+}
+
+TEST_CASE("ListWriter: a pipe gets the lines render_plain writes, as they come", "[output]")
+{
+  auto rows = numbered_rows(3);
+  std::ostringstream whole;
+  render_plain(ListResult{rows, true, false}, whole, {});
+  std::ostringstream streamed;
+  ListWriter writer(streamed, ListWriter::Kind::plain, {}, true, false);
+  writer.add(rows[0]);
+  CHECK(streamed.str() == whole.str().substr(0, whole.str().find('\n') + 1));
+  writer.add(rows[1]);
+  writer.add(rows[2]);
+  writer.finish();
+  CHECK(streamed.str() == whole.str());
+}
