@@ -164,16 +164,6 @@ public:
   std::uint64_t deletes_sent() const { return m_deletes_sent; }
 
 private:
-  // A message as the listing describes it, with its index there.
-  mailbox::Message row(std::uint32_t i) const
-  {
-    mailbox::Message row;
-    row.number = m_listing.number(i);
-    row.octets = m_listing.octets(i);
-    row.uid = m_listing.uid(i);
-    return row;
-  }
-
   void remove(std::uint32_t i)
   {
     ++m_deletes_sent;
@@ -200,7 +190,7 @@ private:
       return;
     }
     m_octets = 0;
-    m_delivery = m_sink.begin(row(m_plan[tag]));
+    m_delivery = m_sink.begin(row_of(m_listing, m_plan[tag]));
   }
 
   void on_data(std::size_t tag, std::string_view data)

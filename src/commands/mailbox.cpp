@@ -107,7 +107,7 @@ void check_named_messages(const select::Selection& selection, const pop3::Listin
 
 }  // namespace
 
-mailbox::Message Selected::row(std::size_t i) const
+mailbox::Message row_of(const pop3::Listing& listing, std::size_t i)
 {
   mailbox::Message row;
   row.number = listing.number(i);
@@ -126,6 +126,15 @@ Selected select_messages(Pop3Session& session, const cli::Context& context, bool
   // terminal first clear the line.
   output::Steps steps(context.err, context.err_is_terminal && !s.quiet && !s.json,
                       context.out_is_terminal ? &context.out : nullptr);
+  // Rows handed on are written at once; what is buffered reaches the reader whenever the
+  // server keeps us waiting (`list | head` on a slow server), not only at the end.
+  struct FlushWhileWaiting {
+    pop3::Client& client;
+    ~FlushWhileWaiting() { client.before_reading({}); }
+  } flushing{client};
+  if (sink) {
+    client.before_reading([&out = context.out] { out.flush(); });
+  }
   Selected selected;
   selected.listing = client.listing([&steps](std::string_view command, std::size_t rows) {
     steps.show(command == "LIST" ? "listing" : "reading UIDs", rows);

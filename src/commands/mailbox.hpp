@@ -12,6 +12,9 @@
 
 namespace mw::commands {
 
+// Message `i` of `listing` as LIST and UIDL describe it (no headers).
+mailbox::Message row_of(const pop3::Listing& listing, std::size_t i);
+
 // The messages a selection picked, as LIST and UIDL (and, when read, TOP n 0) described them.
 // What is kept per message is the listing's 24 octets and its UID, and 4 octets for each one
 // picked: a row with headers exists only while it is handed to its caller (RowSink), unless
@@ -23,8 +26,8 @@ struct Selected {
   std::vector<mailbox::Message> rows;  // the picked rows, when no RowSink took them
   bool headers_read = false;
 
-  // The row of listing index `i` as LIST and UIDL describe it (no headers).
-  mailbox::Message row(std::size_t i) const;
+  // The row of listing index `i` (row_of).
+  mailbox::Message row(std::size_t i) const { return row_of(listing, i); }
 };
 
 // Takes each picked message as soon as it is known, in mailbox order (with its headers, when

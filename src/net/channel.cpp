@@ -56,6 +56,9 @@ void Channel::fill()
     m_end -= m_begin;
     m_begin = 0;
   }
+  if (m_before_fill) {
+    m_before_fill();
+  }
   auto n = m_stream.read_some(std::span<char>(m_buffer.data() + m_end, m_buffer.size() - m_end));
   if (n == 0) {
     throw Error(ExitCode::io, "the server closed the connection unexpectedly");

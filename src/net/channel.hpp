@@ -48,6 +48,10 @@ public:
   // Reads at least one more byte; throws Error 74 when the server closed the connection.
   void fill();
 
+  // Runs `before` each time fill() is about to read (and perhaps wait for) the server: e.g.
+  // flushing rows already written, so that a reader sees them while the server is slow.
+  void before_fill(std::function<void()> before) { m_before_fill = std::move(before); }
+
   // True when nothing beyond what was consumed has arrived: no byte buffered, and none
   // waiting in the stream (read into the buffer, without waiting, if there are).
   bool quiet();
@@ -63,6 +67,7 @@ private:
   std::size_t m_end = 0;
   Pace m_pace;
   std::vector<std::string> m_hidden;
+  std::function<void()> m_before_fill;
 };
 
 }  // namespace mw::net

@@ -194,6 +194,10 @@ public:
   // QUIT (RFC 1939 section 6): the server commits deletions only on +OK.
   Status quit();
 
+  // Runs `before` each time a reply needs more bytes from the server (see
+  // net::Channel::before_fill); an empty function removes it.
+  void before_reading(std::function<void()> before) { m_channel.before_fill(std::move(before)); }
+
   // Whether PIPELINING is used (the server offers it, unless forced off).
   bool pipelining() const { return m_capabilities.pipelining && m_allow_pipelining; }
   void set_pipelining(bool allowed) { m_allow_pipelining = allowed; }
