@@ -316,7 +316,7 @@ def progress_run(ctx, quiet: bool) -> tuple[int, list[str], int, str, str]:
 @scenario
 def progress_shows_while_listing(ctx):
     """On a terminal (stderr; stdout into a file), a slow LIST shows 'listing: N messages' and
-    slow TOPs 'reading headers: N/30 (P%) messages' while they last; after the end the pane
+    slow TOPs 'reading headers: N/30 messages (P%)' while they last; after the end the pane
     keeps no progress line; out.txt has all 30 rows."""
     what = "list --headers > out.txt on a terminal"
     code, screens, _, final, out = progress_run(ctx, quiet=False)
@@ -324,8 +324,8 @@ def progress_shows_while_listing(ctx):
     eq(code, 0, f"{what}: exit code")
     check(re.search(r"(?m)^listing: \d+ messages?\s*$", seen),
           f"{what}: 'listing: N messages' never shown while LIST came; screens:\n{seen[-3000:]}")
-    check(re.search(r"(?m)^reading headers: \d+/30 \(\d+%\) messages\s*$", seen),
-          f"{what}: 'reading headers: N/30 (P%) messages' never shown; screens:\n{seen[-3000:]}")
+    check(re.search(r"(?m)^reading headers: \d+/30 messages \(\d+%\)\s*$", seen),
+          f"{what}: 'reading headers: N/30 messages (P%)' never shown; screens:\n{seen[-3000:]}")
     check(not PROGRESS.search(final), f"{what}: a stale progress line is left on the screen:\n{final}")
     check(final.strip() == "", f"{what}: the screen after the end is not empty:\n{final}")
     rows = out.splitlines()
@@ -349,7 +349,7 @@ def progress_not_shown_with_quiet(ctx):
 def progress_shows_while_marking(ctx):
     """purge --all --yes on a terminal (stdout into a file) of 30
     messages whose DELEs are each answered 100 ms late: the pane shows 'marking for deletion:
-    N/30 (P%) messages' while they last and no progress line after the end; all 30 deleted."""
+    N/30 messages (P%)' while they last and no progress line after the end; all 30 deleted."""
     box = Pop3Mailbox(msgs(30, "pd"))
     what = "purge --all --yes on a terminal, slow DELEs"
     with ScriptedServer([], fallback=Slow(box, "DELE", 0.1)) as srv:
@@ -357,8 +357,8 @@ def progress_shows_while_marking(ctx):
         srv.settle()
     seen = "\n---\n".join(screens)
     eq(code, 0, f"{what}: exit code")
-    check(re.search(r"(?m)^marking for deletion: \d+/30 \(\d+%\) messages\s*$", seen),
-          f"{what}: 'marking for deletion: N/30 (P%) messages' never shown; screens:\n{seen[-3000:]}")
+    check(re.search(r"(?m)^marking for deletion: \d+/30 messages \(\d+%\)\s*$", seen),
+          f"{what}: 'marking for deletion: N/30 messages (P%)' never shown; screens:\n{seen[-3000:]}")
     check(not PROGRESS.search(final), f"{what}: a stale progress line is left on the screen:\n{final}")
     eq(box.committed_deletes, list(range(1, 31)), f"{what}: deleted at QUIT")
 
