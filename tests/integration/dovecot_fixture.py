@@ -483,6 +483,9 @@ service pop3-login {{
 }}
 service pop3 {{
   process_limit = 200
+  # The default 256 MB is not enough for a mailbox of a million messages (bench --scale-1m):
+  # Dovecot's pop3 process dies with "Out of memory" at LIST.
+  vsz_limit = 2G
 }}
 # The tests fail logins on purpose; without this, anvil's auth penalty would slow every
 # later login from 127.0.0.1 down to 15 s. (Dovecot's documented way to turn it off.)
