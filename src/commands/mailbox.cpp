@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include <unordered_map>
-#include <unordered_set>
 
 namespace mw::commands {
 

@@ -131,7 +131,7 @@ int run(const cli::Context& context, const PurgeOptions& o)
   }
   auto& client = session.client();
   const std::size_t count = selected.picked.size();
-  const auto octets = o.broken ? mailbox::total_octets(rows) : selected.octets;
+  const auto octets = selected.octets;  // of the rows kept, also after a check (repick)
   if (table && count > 0) {
     table->finish();
     context.out.flush();
