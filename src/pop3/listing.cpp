@@ -22,12 +22,27 @@ void Listing::add_listing(const ScanListing& row)
 
 std::uint32_t Listing::intern(std::string_view uid)
 {
-  if (m_arena.size() + uid.size() > std::numeric_limits<std::uint32_t>::max()) {
-    throw ProtocolError("the server's UIDL reply has more than 4 GiB of UIDs");
+  static_assert(k_max_line < k_block, "a UID fits in a block");
+  if (uid.empty()) {
+    return 0;
   }
-  const auto at = static_cast<std::uint32_t>(m_arena.size());
-  m_arena.append(uid);
+  if (uid.size() > k_block - m_block_used) {
+    if ((m_blocks.size() + 1) * k_block > std::numeric_limits<std::uint32_t>::max()) {
+      throw ProtocolError("the server's UIDL reply has more than 4 GiB of UIDs");
+    }
+    m_blocks.push_back(std::make_unique_for_overwrite<char[]>(k_block));
+    m_block_used = 0;
+  }
+  const auto at = static_cast<std::uint32_t>((m_blocks.size() - 1) * k_block + m_block_used);
+  std::copy(uid.begin(), uid.end(), m_blocks.back().get() + m_block_used);
+  m_block_used += uid.size();
   return at;
+}
+
+std::string_view Listing::text(std::uint32_t at, std::uint32_t size) const
+{
+  return size == 0 ? std::string_view()
+                   : std::string_view(m_blocks[at / k_block].get() + at % k_block, size);
 }
 
 void Listing::add_uid(std::uint64_t number, std::string_view uid)
@@ -59,7 +74,7 @@ void Listing::add_uid(std::uint64_t number, std::string_view uid)
 std::string_view Listing::uid(std::size_t i) const
 {
   const auto& entry = m_entries[i];
-  return std::string_view(m_arena).substr(entry.uid_at, entry.uid_size);
+  return text(entry.uid_at, entry.uid_size);
 }
 
 void Listing::index_numbers() const
@@ -114,7 +129,7 @@ std::vector<std::string_view> Listing::uids_on_server() const
     }
   }
   for (const auto& [at, size] : m_other_uids) {
-    uids.push_back(std::string_view(m_arena).substr(at, size));
+    uids.push_back(text(at, size));
   }
   return uids;
 }

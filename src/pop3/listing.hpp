@@ -3,6 +3,8 @@
 #include "pop3/protocol.hpp"
 
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,8 +14,10 @@
 namespace mw::pop3 {
 
 // A session's LIST and UIDL (RFC 1939 sections 5 and 7), held compactly: 24 octets a message
-// and its UID in one arena, however large the mailbox (a million messages take ~40 MB, not the
-// gigabyte that a string and a map node per message would). Messages keep LIST's order; a
+// and its UID in an arena, however large the mailbox (a million messages take ~45 MB, not the
+// gigabyte that a string and a map node per message would). Both grow in blocks, never by
+// reallocating: a vector that doubles holds its old and new copies at once (and up to twice
+// what it needs after). Messages keep LIST's order; a
 // message is named by its index here (0 ..< size()), its number by number(i).
 class Listing {
 public:
@@ -61,12 +65,17 @@ private:
   static_assert(sizeof(Entry) == 24);
 
   std::uint32_t intern(std::string_view uid);
+  std::string_view text(std::uint32_t at, std::uint32_t size) const;
   // Builds m_by_number when LIST's numbers are not ascending (a server's odd order).
   void index_numbers() const;
 
-  std::vector<Entry> m_entries;
-  std::string m_arena;  // the UIDs, one after another
-  // UIDL rows that name no message (see add_uid): offset and size in m_arena.
+  std::deque<Entry> m_entries;
+  // The UIDs, one after another in blocks of k_block octets (a UID never crosses a block);
+  // offset `at` is block at / k_block, octet at % k_block.
+  static constexpr std::size_t k_block = std::size_t{1} << 20;
+  std::vector<std::unique_ptr<char[]>> m_blocks;
+  std::size_t m_block_used = k_block;  // octets taken in the last block
+  // UIDL rows that name no message (see add_uid): offset and size in the blocks.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> m_other_uids;
   bool m_ascending = true;
   mutable std::vector<std::uint32_t> m_by_number;  // indices sorted by number, when !ascending

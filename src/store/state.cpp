@@ -14,7 +14,6 @@
 #include <sys/file.h>
 #include <thread>
 #include <unistd.h>
-#include <unordered_set>
 #include <utility>
 
 namespace mw::store {
@@ -99,6 +98,82 @@ std::string mailbox_identity(const std::string& user, const std::string& host, s
   return user + "@" + lower + ":" + std::to_string(port);
 }
 
+std::string_view UidSet::entry(std::size_t at) const
+{
+  const std::size_t end = m_arena.find('\n', at);
+  return std::string_view(m_arena).substr(at, end - at);
+}
+
+std::size_t UidSet::slot_of(std::string_view uid) const
+{
+  const std::size_t mask = m_slots.size() - 1;
+  for (std::size_t i = std::hash<std::string_view>{}(uid)&mask;; i = (i + 1) & mask) {
+    if (m_slots[i] == 0 || entry(m_slots[i] - 1) == uid) {
+      return i;
+    }
+  }
+}
+
+bool UidSet::contains(std::string_view uid) const
+{
+  return !m_slots.empty() && m_slots[slot_of(uid)] != 0;
+}
+
+void UidSet::grow()
+{
+  std::vector<std::uint32_t> old = std::move(m_slots);
+  m_slots.assign(old.empty() ? 1024 : old.size() * 2, 0);
+  m_used = 0;
+  for (const std::uint32_t taken : old) {
+    // An erased UID's slot is not carried over.
+    if (taken != 0 && m_arena[taken - 1] != '\0') {
+      m_slots[slot_of(entry(taken - 1))] = taken;
+      ++m_used;
+    }
+  }
+}
+
+void UidSet::insert(std::string_view uid)
+{
+  // At most 3/4 of the slots taken, so that a probe ends soon.
+  if ((m_used + 1) * 4 > m_slots.size() * 3) {
+    grow();
+  }
+  const std::size_t slot = slot_of(uid);
+  if (m_slots[slot] != 0) {
+    return;
+  }
+  if (m_arena.size() + uid.size() + 1 >= std::numeric_limits<std::uint32_t>::max()) {
+    throw Error(ExitCode::software, "more than 4 GiB of new UIDs in one run");
+  }
+  m_slots[slot] = static_cast<std::uint32_t>(m_arena.size() + 1);
+  m_arena.append(uid);
+  m_arena.push_back('\n');
+  ++m_used;
+  ++m_live;
+}
+
+void UidSet::erase(std::string_view uid)
+{
+  if (m_slots.empty()) {
+    return;
+  }
+  if (const std::uint32_t taken = m_slots[slot_of(uid)]; taken != 0) {
+    // No valid UID begins with NUL: the entry matches nothing now, and probes pass over it.
+    m_arena[taken - 1] = '\0';
+    --m_live;
+  }
+}
+
+std::vector<std::string_view> UidSet::sorted() const
+{
+  std::vector<std::string_view> uids;
+  uids.reserve(m_live);
+  for_each([&uids](std::string_view uid) { uids.push_back(uid); });
+  std::sort(uids.begin(), uids.end());
+  return uids;
+}
+
 UidState UidState::load(const std::string& path, const std::string& mailbox)
 {
   UidState state;
@@ -173,7 +248,7 @@ UidState UidState::load(const std::string& path, const std::string& mailbox)
     const std::string_view line = std::string_view(journal).substr(from, end - from);
     from = end + 1;
     if (valid_uid(line) && !state.contains(line)) {
-      state.m_added.emplace(line);
+      state.m_added.insert(line);
     }
   }
   return state;
@@ -189,7 +264,7 @@ const UidState::Loaded* UidState::find_loaded(std::string_view uid) const
 bool UidState::contains(std::string_view uid) const
 {
   const Loaded* found = find_loaded(uid);
-  return (found != nullptr && found->gone == 0) || m_added.find(uid) != m_added.end();
+  return (found != nullptr && found->gone == 0) || m_added.contains(uid);
 }
 
 void UidState::add(const std::string& uid)
@@ -221,12 +296,14 @@ void UidState::record(const std::string& uid)
     return;
   }
   add(uid);
-  file::make_directories(file::parent_of(m_path), k_dir_mode);
-  const auto owner =
-      file::open_private(journal_of(m_path), O_WRONLY | O_CREAT | O_APPEND, k_file_mode, "open");
+  if (m_journal.get() < 0) {
+    file::make_directories(file::parent_of(m_path), k_dir_mode);
+    m_journal =
+        file::open_private(journal_of(m_path), O_WRONLY | O_CREAT | O_APPEND, k_file_mode, "open");
+  }
   // One write per line: O_APPEND keeps it whole. No fsync: the journal only has to survive
   // the process (a kill), and losing it to a power cut costs a refetch, never a message.
-  file::write_all(owner.get(), uid + "\n", journal_of(m_path));
+  file::write_all(m_journal.get(), uid + "\n", journal_of(m_path));
 }
 
 void UidState::retain(std::vector<std::string_view> on_server)
@@ -244,9 +321,14 @@ void UidState::retain(std::vector<std::string_view> on_server)
       --m_kept;
     }
   }
-  server = on_server.begin();
-  for (auto it = m_added.begin(); it != m_added.end();) {
-    it = on(server, *it) ? std::next(it) : m_added.erase(it);
+  std::vector<std::string_view> gone;
+  m_added.for_each([&](std::string_view uid) {
+    if (!std::binary_search(on_server.begin(), on_server.end(), uid)) {
+      gone.push_back(uid);
+    }
+  });
+  for (const std::string_view uid : gone) {
+    m_added.erase(uid);
   }
 }
 
@@ -266,19 +348,20 @@ void UidState::save() const
     out.write(m_mailbox);
     out.write("\n");
     // The loaded and the added, merged in order (what load() expects, and cheap to check).
-    auto added = m_added.begin();
+    const std::vector<std::string_view> sorted = m_added.sorted();
+    auto added = sorted.begin();
     for (const auto& l : m_loaded) {
       if (l.gone != 0) {
         continue;
       }
-      for (; added != m_added.end() && std::string_view(*added) < loaded(l); ++added) {
+      for (; added != sorted.end() && *added < loaded(l); ++added) {
         out.write(*added);
         out.write("\n");
       }
       out.write(loaded(l));
       out.write("\n");
     }
-    for (; added != m_added.end(); ++added) {
+    for (; added != sorted.end(); ++added) {
       out.write(*added);
       out.write("\n");
     }
@@ -293,6 +376,7 @@ void UidState::save() const
   }
   file::sync_directory(directory);
   // Everything the journal held is in the file now.
+  m_journal.reset();
   file::remove_quietly(journal_of(m_path));
 }
 

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -162,6 +163,52 @@ TEST_CASE("UidState: the journal keeps what a killed run stored", "[store]")
   CHECK_FALSE(fs::exists(path + ".journal"));
   CHECK(read_file(path) ==
         "# mailwrench uid state 2\n# mailbox me@pop.example:995\nsaved-1\nstored-2\nstored-3\n");
+}
+
+TEST_CASE("UidState: record after save starts a new journal", "[store]")
+{
+  const TempDir tmp;
+  const std::string path = tmp / "work.uids";
+  auto state = mw::store::UidState::load(path, k_box);
+  state.record("one");
+  state.save();
+  CHECK_FALSE(fs::exists(path + ".journal"));
+  // The journal the first record() opened is gone with save(): a record now must not go to
+  // the unlinked file.
+  state.record("two");
+  CHECK(read_file(path + ".journal") == "two\n");
+  auto next = mw::store::UidState::load(path, k_box);
+  CHECK(next.contains("one"));
+  CHECK(next.contains("two"));
+}
+
+TEST_CASE("UidSet: 100,000 UIDs compactly, erased and added again", "[store]")
+{
+  mw::store::UidSet set;
+  constexpr std::size_t n = 100'000;
+  auto uid = [](std::size_t i) { return "UID-" + std::to_string(i * 7919 % 1'000'003) + "-x"; };
+  for (std::size_t i = 0; i < n; ++i) {
+    set.insert(uid(i));
+  }
+  set.insert(uid(5));  // already there
+  CHECK(set.size() == n);
+  for (std::size_t i = 0; i < n; i += 2) {
+    set.erase(uid(i));
+  }
+  CHECK(set.size() == n / 2);
+  CHECK_FALSE(set.contains(uid(0)));
+  CHECK(set.contains(uid(1)));
+  CHECK_FALSE(set.contains("UID-1-"));
+  set.insert(uid(0));
+  CHECK(set.contains(uid(0)));
+  CHECK(set.size() == n / 2 + 1);
+  const auto sorted = set.sorted();
+  CHECK(sorted.size() == set.size());
+  CHECK(std::is_sorted(sorted.begin(), sorted.end()));
+  CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+  // ~12 octets of UID text and its newline, and 4-octet slots at most 3/4 full (a std::set of
+  // strings took ~100 octets a UID).
+  CHECK(set.footprint() < (n + 1) * 40);
 }
 
 TEST_CASE("UidState: an empty file is an empty state, blank lines are skipped", "[store]")
