@@ -134,10 +134,11 @@ _mailwrench_output()
     return 0
 }
 
-# The value of fetch --import-state: mpop:, fetchmail: or getmail:, then a file.
+# The value "$1" of fetch --import-state: mpop:, fetchmail: or getmail:, then a file; the
+# candidates are cut to the word being completed, "$2" (as for _mailwrench_output).
 _mailwrench_import_state()
 {
-    local value=$1
+    local value=$1 word=$2
     case $value in
     mpop:* | fetchmail:* | getmail:*) ;;
     *)
@@ -146,12 +147,13 @@ _mailwrench_import_state()
         return 0
         ;;
     esac
-    local kind=${value%%:*} path=${value#*:} f IFS=$'\n'
+    local kind=${value%%:*} path=${value#*:} cut=$((${#value} - ${#word})) f IFS=$'\n'
     local -a found
     found=($(compgen -f -- "$path"))
     for f in "${found[@]}"; do
         [[ -d $f ]] && f+=/
-        COMPREPLY+=("$kind:$f")
+        f="$kind:$f"
+        COMPREPLY+=("${f:cut}")
     done
     # A directory goes on with its entries, a file ends the word.
     if ((${#found[@]} == 1)) && [[ -d ${found[0]} ]] || ((${#found[@]} > 1)); then
@@ -191,7 +193,7 @@ _mailwrench_value()
         _mailwrench_output "$cur" "$cur"
         ;;
     --import-state)
-        _mailwrench_import_state "$cur"
+        _mailwrench_import_state "$cur" "$cur"
         ;;
     --tls)
         COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur"))
@@ -290,6 +292,8 @@ _mailwrench()
         local kind=${COMP_WORDS[kind_at]} opt=""
         if [[ $kind == --output=* ]]; then
             kind=${kind#--output=} opt=--output
+        elif [[ $kind == --import-state=* ]]; then
+            kind=${kind#--import-state=} opt=--import-state
         else
             local opt_at=$((kind_at - 1))
             [[ ${COMP_WORDS[opt_at]} == "=" ]] && ((opt_at--))
@@ -297,6 +301,10 @@ _mailwrench()
         fi
         if [[ $opt == -o || $opt == --output ]]; then
             _mailwrench_output "$kind:$word" "$word"
+            return 0
+        fi
+        if [[ $opt == --import-state ]]; then
+            _mailwrench_import_state "$kind:$word" "$word"
             return 0
         fi
     fi

@@ -222,7 +222,7 @@ TEST_CASE("import: reading the file: missing, a directory, parsed by its tool", 
   CHECK(all(mw::store::read_foreign_uids(source, k_alice)) == std::vector<std::string>{"u1"});
 }
 
-TEST_CASE("import: into the state, counting what it had; twice changes nothing", "[import]")
+TEST_CASE("import: into the state, counting what it had (twice changes nothing)", "[import]")
 {
   TempDir dir;
   const std::string box = "alice@pop.example.org:995";
