@@ -308,7 +308,8 @@ ForeignUids parse_getmail_oldmail(std::string text, const std::string& path,
 ForeignUids read_foreign_uids(const ImportSource& source, const ForeignMailbox& mailbox)
 {
   const auto& path = source.path;
-  const file::Fd owner(file::open_retrying(path, O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO named by mistake is refused below instead of waiting for a writer.
+  const file::Fd owner(file::open_retrying(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (owner.get() < 0) {
     file::fail("read", path, errno, ExitCode::no_input);
   }

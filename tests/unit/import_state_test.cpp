@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <sys/stat.h>
 #include <vector>
 
 using mw::ExitCode;
@@ -208,13 +209,18 @@ TEST_CASE("import: a malformed getmail file is refused with its line", "[import]
   }
 }
 
-TEST_CASE("import: reading the file: missing, a directory, parsed by its tool", "[import]")
+TEST_CASE("import: reading the file: missing, a directory, a FIFO, parsed by its tool", "[import]")
 {
   TempDir dir;
   mw::store::ImportSource source{ForeignTool::fetchmail, dir / "missing"};
   CHECK(refusal([&] { mw::store::read_foreign_uids(source, k_alice); }).first ==
         ExitCode::no_input);
   source.path = dir.path();
+  CHECK(refusal([&] { mw::store::read_foreign_uids(source, k_alice); }).first ==
+        ExitCode::no_input);
+  // A FIFO without a writer is refused at once, not waited on.
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  source.path = dir / "fifo";
   CHECK(refusal([&] { mw::store::read_foreign_uids(source, k_alice); }).first ==
         ExitCode::no_input);
   write_file(dir / "fetchids", "alice@pop.example.org u1\n");
