@@ -253,6 +253,27 @@ def imported_uids_gone_from_the_server_are_dropped(ctx):
 
 
 @scenario
+def import_only_with_limit_0_then_new(ctx):
+    """--limit 0 imports without fetching (what the manual suggests for a look first); the next
+    plain fetch --new, without --import-state, fetches what the other tool had not."""
+    box = new_box(ctx, "only", 3)
+    ids = ctx.scratch / "fetchids"
+    ids.write_text(f"{box.user}@{ctx.env['host']} {box.uids[0]}\n{box.user}@{ctx.env['host']} gone-1\n")
+    md = ctx.scratch / "md"
+    res = box.run(["--json", "fetch", "--import-state", f"fetchmail:{ids}", "--limit", "0",
+                   "-o", f"maildir:{md}"])
+    expect_ok(res, "fetch --import-state --limit 0")
+    eq((res.json()["imported"]["taken"], res.json()["count"]), (2, 0), "UIDs taken, messages stored", res)
+    eq(stored_ids(md), [], "messages stored by the import alone", res)
+    res = box.run(["fetch", "--new", "-o", f"maildir:{md}"])
+    expect_ok(res, "the next fetch --new")
+    eq(stored_ids(md), sorted(message_id(box.msg(n)) for n in (2, 3)),
+       "the next fetch --new stores what the other tool had not", res)
+    default = ctx.home / ".local" / "state" / "mailwrench" / f"{box.user}@{ctx.env['host']}-{ctx.env['pop3s_port']}.uids"
+    eq(state_uids(default), sorted(box.uids), "the default state file", res)
+
+
+@scenario
 def another_users_record_refused(ctx):
     """Records of another user are refused (78), nothing fetched, no state written."""
     mine = new_box(ctx, "mine", 2)
