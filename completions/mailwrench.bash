@@ -16,7 +16,7 @@ _mailwrench_selection_opts="--uid --uid-file --larger-than --smaller-than --olde
 _mailwrench_list_opts="--headers --broken $_mailwrench_selection_opts"
 
 _mailwrench_fetch_opts="-o --output --new --state --delete --flush --limit --max-size --crlf
-    --wait-lock --broken $_mailwrench_selection_opts"
+    --wait-lock --broken --import-state $_mailwrench_selection_opts"
 
 _mailwrench_purge_opts="-n --dry-run -y --yes --broken $_mailwrench_selection_opts"
 
@@ -41,7 +41,7 @@ _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --us
     --larger-than --smaller-than --older-than --newer-than --from --subject --header
     -o --output --state --limit --max-size --wait-lock --to --cc --bcc --body --body-file
     --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines
-    --max-header --max-depth --max-parts --retries --script --keep-alive "
+    --max-header --max-depth --max-parts --retries --script --keep-alive --import-state "
 
 _mailwrench_takes_value()
 {
@@ -134,6 +134,34 @@ _mailwrench_output()
     return 0
 }
 
+# The value "$1" of fetch --import-state: mpop:, fetchmail: or getmail:, then a file; the
+# candidates are cut to the word being completed, "$2" (as for _mailwrench_output).
+_mailwrench_import_state()
+{
+    local value=$1 word=$2
+    case $value in
+    mpop:* | fetchmail:* | getmail:*) ;;
+    *)
+        COMPREPLY=($(compgen -W "mpop: fetchmail: getmail:" -- "$value"))
+        compopt -o nospace 2>/dev/null
+        return 0
+        ;;
+    esac
+    local kind=${value%%:*} path=${value#*:} cut=$((${#value} - ${#word})) f IFS=$'\n'
+    local -a found
+    found=($(compgen -f -- "$path"))
+    for f in "${found[@]}"; do
+        [[ -d $f ]] && f+=/
+        f="$kind:$f"
+        COMPREPLY+=("${f:cut}")
+    done
+    # A directory goes on with its entries, a file ends the word.
+    if ((${#found[@]} == 1)) && [[ -d ${found[0]} ]] || ((${#found[@]} > 1)); then
+        compopt -o nospace 2>/dev/null
+    fi
+    return 0
+}
+
 # The value of send --dsn-notify: NEVER, or a comma-separated list of SUCCESS, FAILURE and
 # DELAY; after a comma, the words not yet in the list.
 _mailwrench_dsn_notify()
@@ -163,6 +191,9 @@ _mailwrench_value()
     case $opt in
     -o | --output)
         _mailwrench_output "$cur" "$cur"
+        ;;
+    --import-state)
+        _mailwrench_import_state "$cur" "$cur"
         ;;
     --tls)
         COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur"))
@@ -261,6 +292,8 @@ _mailwrench()
         local kind=${COMP_WORDS[kind_at]} opt=""
         if [[ $kind == --output=* ]]; then
             kind=${kind#--output=} opt=--output
+        elif [[ $kind == --import-state=* ]]; then
+            kind=${kind#--import-state=} opt=--import-state
         else
             local opt_at=$((kind_at - 1))
             [[ ${COMP_WORDS[opt_at]} == "=" ]] && ((opt_at--))
@@ -268,6 +301,10 @@ _mailwrench()
         fi
         if [[ $opt == -o || $opt == --output ]]; then
             _mailwrench_output "$kind:$word" "$word"
+            return 0
+        fi
+        if [[ $opt == --import-state ]]; then
+            _mailwrench_import_state "$kind:$word" "$word"
             return 0
         fi
     fi

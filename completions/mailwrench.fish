@@ -18,7 +18,8 @@ function __mailwrench_command
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
                 --from --subject --header -o --output --state --limit --max-size --wait-lock \
                 --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
-                --dsn-envid --await --await-timeout --lines --script --keep-alive
+                --dsn-envid --await --await-timeout --lines --script --keep-alive \
+                --import-state
                 set skip 1
             case '-*'
             case '*'
@@ -87,6 +88,20 @@ end
 
 # The value of fetch --output: the kind of target first (maildir:, mbox:, dir:, or - for
 # standard output), then the path after the prefix (directories for maildir: and dir:).
+function __mailwrench_import_state
+    set -l token (string replace -r -- '^--import-state=' '' (commandline -ct))
+    switch $token
+        case 'mpop:*' 'fetchmail:*' 'getmail:*'
+            set -l kind (string split -m 1 -- : $token)[1]
+            set -l path (string split -m 1 -- : $token)[2]
+            printf '%s\n' $kind:(__fish_complete_path $path)
+        case '*'
+            printf '%s\t%s\n' mpop: 'mpop uidls FILE (~/.mpop_uidls/USER_at_HOST)' \
+                fetchmail: 'fetchmail .fetchids FILE (~/.fetchids)' \
+                getmail: 'getmail oldmail-HOST-PORT-USER FILE (~/.getmail/)'
+    end
+end
+
 function __mailwrench_output
     set -l token (string replace -r -- '^--output=' '' (commandline -ct))
     switch $token
@@ -198,6 +213,7 @@ complete -c mailwrench -n $fetch -l limit -x -d 'fetch at most N messages'
 complete -c mailwrench -n $fetch -l max-size -x -d 'skip (and report) messages larger than SIZE'
 complete -c mailwrench -n $fetch -l crlf -d 'store CRLF line endings as sent (default: LF)'
 complete -c mailwrench -n $fetch -l wait-lock -x -d 'wait this long (seconds) for another run on the same mailbox'
+complete -c mailwrench -n $fetch -l import-state -x -a '(__mailwrench_import_state)' -d 'first record the UIDs mpop, fetchmail or getmail retrieved (implies --new)'
 
 # purge
 set -l purge '__mailwrench_using_command purge'

@@ -4,13 +4,15 @@
 # when something is missing.
 set -euo pipefail
 extra=("$@")
-# Build tools and libraries; the servers the integration tests start; the tools the
-# documentation tests use (tmux: a real terminal for the prompts).
+# Build tools and libraries; the servers the integration tests start (and the clients whose
+# records fetch --import-state reads); the tools the documentation tests use (tmux: a real
+# terminal for the prompts).
 packages=(
   cmake make g++ pkg-config
   libboost-dev libboost-program-options-dev libboost-regex-dev libssl-dev libspdlog-dev
   nlohmann-json3-dev catch2 libedit-dev
   dovecot-core dovecot-pop3d postfix openssl ca-certificates python3
+  mpop fetchmail getmail6
   mandoc groff-base man-db bash-completion zsh fish tmux
   dpkg-dev clang-14 libclang-rt-14-dev clang-format-14
 )

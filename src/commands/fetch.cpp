@@ -8,6 +8,7 @@
 #include "output/render.hpp"
 #include "pop3/deleter.hpp"
 #include "select/selection.hpp"
+#include "store/import_state.hpp"
 #include "store/sink.hpp"
 #include "store/state.hpp"
 #include "util/error.hpp"
@@ -42,7 +43,8 @@ struct FetchOptions {
   std::optional<std::uint64_t> max_size;
   bool crlf = false;
   std::chrono::seconds wait_lock{0};
-  std::optional<BrokenFilter> broken;  // --broken: only what a check calls broken
+  std::optional<BrokenFilter> broken;              // --broken: only what a check calls broken
+  std::optional<store::ImportSource> import_from;  // --import-state TOOL:FILE
 };
 
 std::string mailbox_of(const cli::Settings& s)
@@ -325,6 +327,18 @@ int run(const cli::Context& context, const FetchOptions& o)
   const auto& s = context.settings;
   auto started = std::chrono::steady_clock::now();
   const auto& spec = o.spec;
+  const bool data_on_stdout = spec.kind == store::OutputSpec::Kind::standard_output;
+  std::ostream& summary = data_on_stdout ? context.err : context.out;
+
+  // Another tool's record is read whole, and refused, before anything is asked or written.
+  std::optional<store::ForeignUids> foreign;
+  std::optional<store::ImportSource> source = o.import_from;
+  if (source) {
+    if (source->path.starts_with("~/")) {
+      source->path = context.getenv("HOME").value_or("~") + source->path.substr(1);
+    }
+    foreign = store::read_foreign_uids(*source, {s.user, s.host, s.port});
+  }
 
   // The password before any file is opened: a --password-command (up to --timeout) or a prompt
   // must not hold the lock.
@@ -344,6 +358,19 @@ int run(const cli::Context& context, const FetchOptions& o)
   }
   if (o.only_new) {
     state.emplace(store::UidState::load(state_path, mailbox_of(s)));
+  }
+  std::optional<store::ImportCount> imported;
+  if (foreign) {
+    // Saved at once: the record is taken over whatever the fetch below does.
+    imported = store::import_uids(*state, *foreign);
+    if (imported->taken > 0) {
+      state->save();
+    }
+    if (!s.json && !s.quiet) {
+      summary << "imported " << imported->taken << (imported->taken == 1 ? " UID" : " UIDs")
+              << " from " << store::tool_name(source->tool) << "'s record " << source->path << " ("
+              << imported->already << " recorded already)\n";
+    }
   }
 
   auto session = Pop3Session::open(context, login);
@@ -382,8 +409,6 @@ int run(const cli::Context& context, const FetchOptions& o)
 
   auto sink =
       store::open_sink(spec, o.crlf ? store::LineEnding::crlf : store::LineEnding::lf, context.out);
-  bool data_on_stdout = spec.kind == store::OutputSpec::Kind::standard_output;
-  std::ostream& summary = data_on_stdout ? context.err : context.out;
   output::Progress progress(context.err, context.err_is_terminal && !s.quiet && !s.json,
                             plan.fetch.size(), plan.octets);
 
@@ -461,7 +486,14 @@ int run(const cli::Context& context, const FetchOptions& o)
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (s.json) {
-    output::write_json(output::to_json(result), summary);
+    auto document = output::to_json(result);
+    if (imported) {
+      document["imported"] = {{"from", store::tool_name(source->tool)},
+                              {"file", source->path},
+                              {"taken", imported->taken},
+                              {"already", imported->already}};
+    }
+    output::write_json(document, summary);
   } else if (!s.quiet || !result.failed.empty()) {
     output::render_plain(result, summary);
   }
@@ -490,7 +522,10 @@ void fetch_options(po::options_description& options)
      "skip (and report) messages larger than SIZE")
     ("crlf", po::bool_switch(), "store CRLF line endings as sent (default: LF)")
     ("wait-lock", po::value<std::string>()->value_name("SECONDS"),
-     "wait this long for another run on the same mailbox to finish (default 0)");
+     "wait this long for another run on the same mailbox to finish (default 0)")
+    ("import-state", po::value<std::string>()->value_name("TOOL:FILE"),
+     "first record as stored the UIDs that mpop, fetchmail or getmail retrieved from this "
+     "mailbox (mpop:FILE, fetchmail:FILE, getmail:FILE); implies --new");
   // clang-format on
   broken_option(options);
 }
@@ -509,6 +544,14 @@ cli::Run fetch(const cli::Options& options)
     options.blame("output", e);
   }
   o.only_new = options.flag("new");
+  if (auto from = options.given("import-state")) {
+    o.import_from = store::parse_import_source(*from);
+    o.only_new = true;
+    if (options.flag("flush")) {
+      throw UsageError("--import-state and --flush in one run would delete on the server what "
+                       "the other tool retrieved, unseen: import first, --flush in a later run");
+    }
+  }
   o.delete_after = options.flag("delete");
   o.flush = options.flag("flush");
   if (o.flush && !o.only_new) {

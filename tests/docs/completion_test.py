@@ -269,6 +269,11 @@ def build_cases(binary, tmp):
         (f"mailwrench -a work fetch -o maildir:{files}/x --c", "exact",
          {"--config", "--cacert", "--crlf"}, {}),
         (f"mailwrench fetch --state {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        # fetch --import-state TOOL:FILE (issue 17.3).
+        ("mailwrench fetch --import-state ", "exact", {"mpop:", "fetchmail:", "getmail:"}, {}),
+        ("mailwrench fetch --import-state=f", "exact", {"fetchmail:"}, {}),
+        (f"mailwrench fetch --import-state mpop:{files}/c", "files", {"ca.pem", "cb.txt", "cdir"}, {}),
+        (f"mailwrench fetch --import-state=getmail:{files}/c", "files", {"ca.pem", "cb.txt", "cdir"}, {}),
         (f"mailwrench fetch --state={files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench purge --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench fetch --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
