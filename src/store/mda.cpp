@@ -117,8 +117,11 @@ void kill_group(pid_t pid) noexcept
 }
 
 // Waits for `pid` to exit, at most until `deadline`: its wait status, or nullopt when it is still
-// running then.
-std::optional<int> wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline)
+// running then. A signal caught meanwhile (SIGINT, SIGTERM or SIGHUP, which the connection notes
+// and acts on once this returns) is passed on to the command's process group as SIGTERM, as if it
+// shared our process group: Ctrl-C stops it rather than waiting for it until the deadline.
+std::optional<int> wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline,
+                              bool& passed_on)
 {
   using clock = std::chrono::steady_clock;
   // A pidfd becomes readable when the process exits (Linux 5.3); without one, poll every 10 ms.
@@ -138,11 +141,13 @@ std::optional<int> wait_until(pid_t pid, std::chrono::steady_clock::time_point d
       return std::nullopt;
     }
     const int wait_ms = static_cast<int>(std::min<long long>(left, pidfd.get() >= 0 ? 1000 : 10));
-    if (pidfd.get() >= 0) {
-      pollfd ready{pidfd.get(), POLLIN, 0};
-      ::poll(&ready, 1, wait_ms);  // EINTR (a signal noted for the connection): look again
-    } else {
-      ::poll(nullptr, 0, wait_ms);
+    pollfd ready{pidfd.get(), POLLIN, 0};
+    const int n = pidfd.get() >= 0 ? ::poll(&ready, 1, wait_ms) : ::poll(nullptr, 0, wait_ms);
+    if (n < 0 && errno == EINTR && !passed_on) {
+      // Only the handlers of the connection's signals interrupt us (SA_RESTART does not apply
+      // to poll).
+      ::kill(-pid, SIGTERM);
+      passed_on = true;
     }
   }
 }
@@ -171,8 +176,8 @@ class MdaSink;
 // The message goes into an unlinked temporary file; commit() gives the file to the command.
 class MdaDelivery final : public Delivery {
 public:
-  MdaDelivery(const MdaOptions& options, detail::Unsynced& unsynced)
-      : m_options(options), m_unsynced(unsynced)
+  MdaDelivery(const MdaOptions& options, detail::Unsynced& unsynced, bool& interrupted)
+      : m_options(options), m_unsynced(unsynced), m_interrupted(interrupted)
   {
     std::string dir;
     m_fd = temporary_file(dir);
@@ -191,6 +196,10 @@ public:
 
   std::string commit() override
   {
+    if (m_interrupted) {
+      // A signal ends this run (once the connection sees it): no command is started any more.
+      throw Deferred("the MDA was not run: the run was interrupted by a signal");
+    }
     m_file->flush();
     if (::lseek(m_fd.get(), 0, SEEK_SET) != 0) {
       file::fail("rewind", m_file->path(), errno);
@@ -251,7 +260,8 @@ private:
       ::_exit(127);
     }
     ::setpgid(pid, pid);  // also here: no race with the kill on a timeout
-    const auto status = wait_until(pid, std::chrono::steady_clock::now() + m_options.timeout);
+    const auto status =
+        wait_until(pid, std::chrono::steady_clock::now() + m_options.timeout, m_interrupted);
     if (!status) {
       kill_group(pid);
       throw Deferred("the MDA did not finish within " + std::to_string(m_options.timeout.count()) +
@@ -262,6 +272,7 @@ private:
 
   const MdaOptions& m_options;
   detail::Unsynced& m_unsynced;
+  bool& m_interrupted;  // the sink's: a signal was passed on to a command
   file::Fd m_fd;
   std::optional<file::OutFile> m_file;
   std::string m_head;
@@ -274,7 +285,7 @@ public:
 
   std::unique_ptr<Delivery> begin(const mailbox::Message&) override
   {
-    return std::make_unique<MdaDelivery>(m_options, m_unsynced);
+    return std::make_unique<MdaDelivery>(m_options, m_unsynced, m_interrupted);
   }
 
   // What the command took is its own (durable once it exited 0): nothing to wait for.
@@ -283,6 +294,7 @@ public:
 private:
   MdaOptions m_options;
   detail::Unsynced m_unsynced;
+  bool m_interrupted = false;
 };
 
 }  // namespace

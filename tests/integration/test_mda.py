@@ -8,6 +8,7 @@ Every scenario gets fresh users (Ctx.mailbox): alice, bob and carol are only rea
 import json
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -177,6 +178,38 @@ def mda_hangs(ctx):
         time.sleep(0.05)
     else:
         mw.fail(f"the MDA's child {sleeper} still runs", res)
+
+
+@scenario
+def mda_interrupted(ctx):
+    """Ctrl-C (SIGINT) while an MDA runs reaches the MDA too (as it would in mpop's process
+    group): mailwrench stops at once with 130, nothing is deleted."""
+    box = box_of(ctx, "intr", 2)
+    started = ctx.scratch / "started"
+    pids = ctx.scratch / "pids"
+    mda = script(ctx, "mda.sh", f"cat > /dev/null\nsleep 300 & echo $! > {pids}\ntouch {started}\nwait\n")
+    p = ctx.popen(box.conn() + ["fetch", "--delete", "-o", f"mda:{mda}"], password=box.password)
+    try:
+        for _ in range(400):
+            if started.exists() or p.poll() is not None:
+                break
+            time.sleep(0.05)
+        check(started.exists(), "the MDA started")
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    res = mw.Result(["mailwrench", "fetch", "--delete", "-o", f"mda:{mda}"], p.returncode, out, err,
+                    time.monotonic() - t0)
+    eq(p.returncode, 130, "exit code after SIGINT", res)
+    check(time.monotonic() - t0 < 10, "stopped at once", res)
+    eq(box.server_uids(), box.uids, "nothing deleted", res)
+    sleeper = int(pids.read_text())
+    check(not Path(f"/proc/{sleeper}").exists() or ") Z" in Path(f"/proc/{sleeper}/stat").read_text(),
+          "the MDA's child was stopped too", res)
 
 
 @scenario
