@@ -226,13 +226,14 @@ private:
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
       const std::string_view entry(*e);
       const std::string_view name = entry.substr(0, entry.find('='));
-      if (name != "MAILWRENCH_PASSWORD" && name != "MAILWRENCH_SENDER" &&
-          name != "MAILWRENCH_ACCOUNT") {
+      // (Not MAILWRENCH_ACCOUNT: that would choose the account of a mailwrench the command runs.)
+      if (name != "MAILWRENCH_PASSWORD" && name != "MAILWRENCH_MDA_SENDER" &&
+          name != "MAILWRENCH_MDA_ACCOUNT") {
         env_strings.emplace_back(entry);
       }
     }
-    env_strings.push_back("MAILWRENCH_SENDER=" + values.sender);
-    env_strings.push_back("MAILWRENCH_ACCOUNT=" + values.account);
+    env_strings.push_back("MAILWRENCH_MDA_SENDER=" + values.sender);
+    env_strings.push_back("MAILWRENCH_MDA_ACCOUNT=" + values.account);
     std::vector<char*> envp;
     for (auto& entry : env_strings) {
       envp.push_back(entry.data());

@@ -252,14 +252,14 @@ HOSTILE = [
 @scenario
 def mda_sender_shell_injection(ctx):
     """A hostile Return-Path is one argument whatever the quoting around %F, never shell syntax;
-    %A is USER@HOST without an account; and MAILWRENCH_SENDER holds the same value."""
+    %A is USER@HOST without an account; and MAILWRENCH_MDA_SENDER holds the same value."""
     box = box_of(ctx, "inject", len(HOSTILE), senders=HOSTILE)
     work = ctx.scratch / "work"
     work.mkdir()
     out = ctx.scratch / "out"
     out.mkdir()
     cmd = (f"cd {work} && n=$(ls {out} | wc -l) && "
-           f"printf '[%%s]\\n' %F '%F' \"%F\" \"$MAILWRENCH_SENDER\" %A > {out}/$n && cat >/dev/null")
+           f"printf '[%%s]\\n' %F '%F' \"%F\" \"$MAILWRENCH_MDA_SENDER\" %A > {out}/$n && cat >/dev/null")
     res = box.run(["fetch", "--delete", "-o", f"mda:{cmd}"])
     expect_ok(res, "fetch with hostile senders")
     eq(sorted(os.listdir(work)), [], "files the shell was tricked into creating", res)

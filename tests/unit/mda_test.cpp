@@ -124,8 +124,8 @@ TEST_CASE("mda: the command gets the whole message and the values in its environ
   CHECK(where.rfind("mda:cat", 0) == 0);
   CHECK(read_file(dir / "msg") == message);
   const auto env = read_file(dir / "env");
-  CHECK(env.find("MAILWRENCH_SENDER=s@example.org\n") != std::string::npos);
-  CHECK(env.find("MAILWRENCH_ACCOUNT=work\n") != std::string::npos);
+  CHECK(env.find("MAILWRENCH_MDA_SENDER=s@example.org\n") != std::string::npos);
+  CHECK(env.find("MAILWRENCH_MDA_ACCOUNT=work\n") != std::string::npos);
   CHECK(env.find("do-not-pass-on") == std::string::npos);
 }
 
