@@ -16,7 +16,7 @@ _mailwrench_selection_opts="--uid --uid-file --larger-than --smaller-than --olde
 _mailwrench_list_opts="--headers --broken $_mailwrench_selection_opts"
 
 _mailwrench_fetch_opts="-o --output --new --state --delete --flush --limit --max-size --crlf
-    --wait-lock --broken --import-state $_mailwrench_selection_opts"
+    --wait-lock --mda-timeout --broken --import-state $_mailwrench_selection_opts"
 
 _mailwrench_purge_opts="-n --dry-run -y --yes --broken $_mailwrench_selection_opts"
 
@@ -39,7 +39,7 @@ _mailwrench_check_codes="address-invalid bare-cr base64-invalid body-line-too-lo
 _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --cacert --fingerprint --timeout --uid --uid-file
     --larger-than --smaller-than --older-than --newer-than --from --subject --header
-    -o --output --state --limit --max-size --wait-lock --to --cc --bcc --body --body-file
+    -o --output --state --limit --max-size --wait-lock --mda-timeout --to --cc --bcc --body --body-file
     --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines
     --max-header --max-depth --max-parts --retries --script --keep-alive --import-state "
 
@@ -100,8 +100,9 @@ _mailwrench_files()
     fi
 }
 
-# The value of --output: first the kind of target (maildir:, mbox:, dir: or - for standard
-# output), then the path after the prefix (directories for maildir: and dir:, files for mbox:).
+# The value of --output: first the kind of target (maildir:, mbox:, dir:, mda: or - for standard
+# output), then the path after the prefix (directories for maildir: and dir:, files for mbox:,
+# commands for mda:).
 # $1 is the whole value typed so far, $2 the part of it that readline replaces: all of it, or
 # with ':' in COMP_WORDBREAKS (the default) only what follows the colon.
 _mailwrench_output()
@@ -109,8 +110,16 @@ _mailwrench_output()
     local value=$1 word=$2
     case $value in
     maildir:* | mbox:* | dir:*) ;;
+    mda:*)
+        local cut=$((${#value} - ${#2})) f IFS=$'\n'
+        for f in $(compgen -c -- "${value#mda:}"); do
+            f="mda:$f"
+            COMPREPLY+=("${f:cut}")
+        done
+        return 0
+        ;;
     *)
-        COMPREPLY=($(compgen -W "maildir: mbox: dir: -" -- "$value"))
+        COMPREPLY=($(compgen -W "maildir: mbox: dir: mda: -" -- "$value"))
         [[ ${COMPREPLY[*]} == - ]] || compopt -o nospace 2>/dev/null
         return 0
         ;;

@@ -16,7 +16,7 @@ function __mailwrench_command
             case -a --account --config -H --host -p --port --tls -u --user --auth \
                 --password-command --password-file --cacert --fingerprint --timeout \
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
-                --from --subject --header -o --output --state --limit --max-size --wait-lock \
+                --from --subject --header -o --output --state --limit --max-size --wait-lock --mda-timeout \
                 --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
                 --dsn-envid --await --await-timeout --lines --script --keep-alive \
                 --import-state
@@ -86,8 +86,8 @@ function __mailwrench_accounts
     string replace -r -- '#.*' '' <$config | string replace -rf -- '^\s*\[account (.*\S)\s*\]\s*$' '$1'
 end
 
-# The value of fetch --output: the kind of target first (maildir:, mbox:, dir:, or - for
-# standard output), then the path after the prefix (directories for maildir: and dir:).
+# The value of fetch --import-state: the tool first (mpop:, fetchmail:, getmail:),
+# then its record file.
 function __mailwrench_import_state
     set -l token (string replace -r -- '^--import-state=' '' (commandline -ct))
     switch $token
@@ -102,6 +102,9 @@ function __mailwrench_import_state
     end
 end
 
+# The value of fetch --output: the kind of target first (maildir:, mbox:, dir:, mda:, or - for
+# standard output), then the path after the prefix (directories for maildir: and dir:, a
+# command for mda:).
 function __mailwrench_output
     set -l token (string replace -r -- '^--output=' '' (commandline -ct))
     switch $token
@@ -111,10 +114,13 @@ function __mailwrench_output
             printf '%s\n' $kind:(__fish_complete_directories $path)
         case 'mbox:*'
             printf '%s\n' mbox:(__fish_complete_path (string sub -s 6 -- $token))
+        case 'mda:*'
+            printf '%s\n' mda:(complete -C (string sub -s 5 -- $token) | string replace -r -- '\t.*' '')
         case '*'
             printf '%s\t%s\n' maildir: 'Maildir DIR (created if missing)' \
                 mbox: 'mbox FILE (mboxrd, locked while written)' \
                 dir: 'directory DIR of .eml files, one per UID' \
+                mda: 'COMMAND given each message on its stdin (%F sender, %A account)' \
                 - 'standard output (one message)'
     end
 end
@@ -204,7 +210,7 @@ complete -c mailwrench -n $selecting -l all -d 'every message'
 
 # fetch
 set -l fetch '__mailwrench_using_command fetch'
-complete -c mailwrench -n $fetch -s o -l output -x -a '(__mailwrench_output)' -d 'maildir:DIR | mbox:FILE | dir:DIR | - (stdout)'
+complete -c mailwrench -n $fetch -s o -l output -x -a '(__mailwrench_output)' -d 'maildir:DIR | mbox:FILE | dir:DIR | mda:COMMAND | - (stdout)'
 complete -c mailwrench -n $fetch -l new -d 'skip messages whose UID the state file records'
 complete -c mailwrench -n $fetch -l state -r -F -d 'the state file of --new'
 complete -c mailwrench -n $fetch -l delete -d 'delete each message on the server once it is safely stored'
@@ -214,6 +220,7 @@ complete -c mailwrench -n $fetch -l max-size -x -d 'skip (and report) messages l
 complete -c mailwrench -n $fetch -l crlf -d 'store CRLF line endings as sent (default: LF)'
 complete -c mailwrench -n $fetch -l wait-lock -x -d 'wait this long (seconds) for another run on the same mailbox'
 complete -c mailwrench -n $fetch -l import-state -x -a '(__mailwrench_import_state)' -d 'first record the UIDs mpop, fetchmail or getmail retrieved (implies --new)'
+complete -c mailwrench -n $fetch -l mda-timeout -x -d 'kill an mda: command still running after SECONDS (exit 75)'
 
 # purge
 set -l purge '__mailwrench_using_command purge'

@@ -9,6 +9,7 @@
 #include "pop3/deleter.hpp"
 #include "select/selection.hpp"
 #include "store/import_state.hpp"
+#include "store/mda.hpp"
 #include "store/sink.hpp"
 #include "store/state.hpp"
 #include "util/error.hpp"
@@ -45,7 +46,14 @@ struct FetchOptions {
   std::chrono::seconds wait_lock{0};
   std::optional<BrokenFilter> broken;              // --broken: only what a check calls broken
   std::optional<store::ImportSource> import_from;  // --import-state TOOL:FILE
+  std::chrono::seconds mda_timeout{300};           // --mda-timeout
 };
+
+// What an MDA command's %A stands for: the account, or USER@HOST without one.
+std::string mda_account(const cli::Settings& s)
+{
+  return s.account.empty() ? s.user + "@" + s.host : s.account;
+}
 
 std::string mailbox_of(const cli::Settings& s)
 {
@@ -98,6 +106,9 @@ public:
   {
     m_stored_before = std::move(stored_before);
     m_requests.feed([this] {
+      if (m_deferred) {
+        return false;  // the MDA asked to try later: nothing more is asked for
+      }
       if (m_next < m_plan.size()) {
         const auto tag = m_next++;
         const auto ending = m_options.crlf ? pop3::LineEnding::crlf : pop3::LineEnding::lf;
@@ -165,6 +176,10 @@ public:
   // How many DELEs were asked for (whatever the server answered).
   std::uint64_t deletes_sent() const { return m_deletes_sent; }
 
+  // Why the delivery agent stopped the run (it asked to try later), naming the message; nullopt
+  // when it did not.
+  const std::optional<std::string>& deferred() const { return m_deferred; }
+
 private:
   void remove(std::uint32_t i)
   {
@@ -190,6 +205,9 @@ private:
     if (!status.ok()) {
       fail(m_plan[tag], "the server refused RETR: " + status.text);
       return;
+    }
+    if (m_deferred) {
+      return;  // a RETR sent before the MDA asked to try later: its reply is read, not stored
     }
     m_octets = 0;
     m_delivery = m_sink.begin(row_of(m_listing, m_plan[tag]));
@@ -221,7 +239,22 @@ private:
     ++m_retrs_done;
     if (m_delivery) {
       const auto i = m_plan[tag];
-      auto path = m_delivery->commit();
+      std::string path;
+      try {
+        path = m_delivery->commit();
+      } catch (const store::Refused& e) {
+        // The MDA did not take it: it stays on the server, unrecorded, and the run goes on.
+        m_delivery.reset();
+        fail(i, e.what());
+        m_progress.message_done();
+        after_message();
+        return;
+      } catch (const store::Deferred& e) {
+        m_delivery.reset();
+        m_deferred = "message " + std::to_string(m_listing.number(i)) + ": " + e.what();
+        after_message();
+        return;
+      }
       m_delivery.reset();
       ++m_result.count;
       m_result.octets = mailbox::add_octets(m_result.octets, m_octets);
@@ -235,6 +268,12 @@ private:
       ++m_unsynced;
       m_progress.message_done();
     }
+    after_message();
+  }
+
+  // After each RETR reply: what is committed becomes durable and visible when its batch is due.
+  void after_message()
+  {
     // The last batch waits for QUIT unless its DELEs must go before it: so a session found
     // out of step at the end keeps nothing it may have misread.
     bool last = m_retrs_done == m_plan.size();
@@ -319,6 +358,7 @@ private:
   std::size_t m_unsynced = 0;          // committed since the last advance or sync
   std::chrono::steady_clock::time_point m_last_sync;
   std::function<void()> m_before_visible;
+  std::optional<std::string> m_deferred;  // the MDA asked to try later (see deferred())
 };
 
 // The telnet session it replaces: USER/PASS, LIST, UIDL, RETR n (saved by hand), DELE n, QUIT.
@@ -407,8 +447,10 @@ int run(const cli::Context& context, const FetchOptions& o)
                      " are selected: select one (e.g. its number), or use mbox:FILE");
   }
 
-  auto sink =
-      store::open_sink(spec, o.crlf ? store::LineEnding::crlf : store::LineEnding::lf, context.out);
+  auto sink = spec.kind == store::OutputSpec::Kind::mda
+                  ? store::open_mda({spec.path, mda_account(s), o.mda_timeout})
+                  : store::open_sink(spec, o.crlf ? store::LineEnding::crlf : store::LineEnding::lf,
+                                     context.out);
   output::Progress progress(context.err, context.err_is_terminal && !s.quiet && !s.json,
                             plan.fetch.size(), plan.octets);
 
@@ -481,6 +523,14 @@ int run(const cli::Context& context, const FetchOptions& o)
     state->retain(listing.uids_on_server());
     state->save();
   }
+  if (const auto& deferred = fetcher.deferred()) {
+    // What the MDA took before is deleted (with --delete) and recorded; the rest waits.
+    progress.clear();
+    throw Error(ExitCode::temporary, *deferred +
+                                         "; stopped there: " + std::to_string(result.count) +
+                                         (result.count == 1 ? " message was" : " messages were") +
+                                         " delivered, that one and the rest stay on the server");
+  }
 
   progress.clear();
   result.seconds =
@@ -507,8 +557,10 @@ void fetch_options(po::options_description& options)
   // clang-format off
   options.add_options()
     ("output,o", po::value<std::string>()->value_name("TARGET"),
-     "maildir:DIR | mbox:FILE | dir:DIR | - (stdout, one message); an existing Maildir "
-     "may be given as DIR")
+     "maildir:DIR | mbox:FILE | dir:DIR | mda:COMMAND (each message to COMMAND's stdin; %F "
+     "sender, %A account) | - (stdout, one message); an existing Maildir may be given as DIR")
+    ("mda-timeout", po::value<std::string>()->value_name("SECONDS"),
+     "kill an mda: command still running after SECONDS and stop (exit 75; default 300)")
     ("new", po::bool_switch(), "skip messages whose UID the state file records")
     ("state", po::value<std::string>()->value_name("FILE"),
      "the state file of --new (default $XDG_STATE_HOME/mailwrench/"
@@ -536,7 +588,8 @@ cli::Run fetch(const cli::Options& options)
   FetchOptions o;
   o.output = options.configured("output").value_or("");
   if (o.output.empty()) {
-    throw UsageError("fetch needs --output maildir:DIR, mbox:FILE, dir:DIR or - (stdout)");
+    throw UsageError(
+        "fetch needs --output maildir:DIR, mbox:FILE, dir:DIR, mda:COMMAND or - (stdout)");
   }
   try {
     o.spec = store::parse_output(o.output);
@@ -568,6 +621,12 @@ cli::Run fetch(const cli::Options& options)
   }
   if (auto wait = options.given("wait-lock")) {
     o.wait_lock = std::chrono::seconds(cli::parse_number(*wait, "--wait-lock"));
+  }
+  if (auto timeout = options.configured("mda-timeout")) {
+    o.mda_timeout = std::chrono::seconds(cli::parse_number(*timeout, "--mda-timeout"));
+    if (o.mda_timeout.count() == 0) {
+      throw UsageError("--mda-timeout must be at least 1 second");
+    }
   }
   o.broken = broken_filter(options);
   return [o = std::move(o)](const cli::Context& context) { return run(context, o); };

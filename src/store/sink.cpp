@@ -1,5 +1,6 @@
 #include "store/sink.hpp"
 
+#include "store/mda.hpp"
 #include "store/sinks.hpp"
 #include "util/error.hpp"
 
@@ -11,7 +12,8 @@ namespace mw::store {
 namespace {
 
 constexpr std::string_view k_forms =
-    "expected maildir:DIR, mbox:FILE, dir:DIR or - (standard output); a bare path is taken only "
+    "expected maildir:DIR, mbox:FILE, dir:DIR, mda:COMMAND or - (standard output); a bare path is "
+    "taken only "
     "for an existing Maildir (a directory with cur/, new/ and tmp/)";
 
 // "~" and "~/..." written after a prefix such as "maildir:" are not expanded by the shell.
@@ -112,6 +114,16 @@ OutputSpec parse_output(std::string_view text)
   if (text == "-") {
     return {OutputSpec::Kind::standard_output, ""};
   }
+  if (text.substr(0, 4) == "mda:") {
+    // The command as written: sh(1) expands what it should ("~" included).
+    const std::string_view command = text.substr(4);
+    if (command.find_first_not_of(" \t") == std::string_view::npos) {
+      throw UsageError("--output " + std::string(text) + ": the command is missing; " +
+                       std::string(k_forms));
+    }
+    check_mda_command(command);
+    return {OutputSpec::Kind::mda, std::string(command)};
+  }
   struct Prefix {
     std::string_view name;
     OutputSpec::Kind kind;
@@ -145,6 +157,7 @@ std::unique_ptr<Sink> open_sink(const OutputSpec& spec, LineEnding ending, std::
   case OutputSpec::Kind::mbox: return detail::open_mbox(spec.path, ending);
   case OutputSpec::Kind::dir: return detail::open_dir(spec.path);
   case OutputSpec::Kind::standard_output: return std::make_unique<StreamSink>(out);
+  case OutputSpec::Kind::mda: break;  // open_mda() takes what only the command knows
   }
   throw Error(ExitCode::software, "internal error: unknown output kind");
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "mailbox/message.hpp"
+#include "util/error.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -32,9 +33,26 @@ public:
   // Appends the next bytes of the message; throws mw::Error 73 (naming the path) on failure,
   // after removing what was written.
   virtual void write(std::string_view data) = 0;
-  // Ends the message and returns where it goes: a file path, the mbox path, or "-" for standard
-  // output. It is durable (and, for a Maildir, visible) only after the Sink's next sync().
+  // Ends the message and returns where it goes: a file path, the mbox path, "-" for standard
+  // output, or "mda:COMMAND". It is durable (and, for a Maildir, visible) only after the Sink's
+  // next sync(). A sink that hands messages to a program (mda:) may throw Refused (this message
+  // was not taken; go on with the next) or Deferred (not taken, and the program asks to try
+  // later: deliver nothing more in this run); either way the message is not committed.
   virtual std::string commit() = 0;
+};
+
+// A message the delivery agent did not take (it failed, or was killed): it stays on the server
+// and the run goes on (exit 1 at the end).
+class Refused : public Error {
+public:
+  explicit Refused(const std::string& message) : Error(ExitCode::partial, message) {}
+};
+
+// A message the delivery agent asked to be retried later (EX_TEMPFAIL, or it did not finish in
+// time): it and every message after it stay on the server (exit 75).
+class Deferred : public Error {
+public:
+  explicit Deferred(const std::string& message) : Error(ExitCode::temporary, message) {}
 };
 
 // A destination for many messages.
@@ -67,22 +85,23 @@ public:
 
 // A parsed `--output` value.
 struct OutputSpec {
-  enum class Kind { maildir, mbox, dir, standard_output };
+  enum class Kind { maildir, mbox, dir, standard_output, mda };
   Kind kind = Kind::maildir;
-  std::string path;  // empty for standard_output
+  std::string path;  // empty for standard_output; the command for mda
 };
 
-// Parses "maildir:DIR", "mbox:FILE", "dir:DIR" or "-" (a leading "~/" in the path is the home
-// directory); a bare path naming an existing Maildir (with cur/, new/ and tmp/) is a maildir;
-// anything else is an mw::UsageError explaining the forms.
+// Parses "maildir:DIR", "mbox:FILE", "dir:DIR", "mda:COMMAND" (placeholders checked, see
+// store/mda.hpp) or "-" (a leading "~/" in the path is the home directory); a bare path naming an
+// existing Maildir (with cur/, new/ and tmp/) is a maildir; anything else is an mw::UsageError
+// explaining the forms.
 OutputSpec parse_output(std::string_view text);
 
-// Opens the destination, creating what is missing (directories 0700, files 0600); an mbox is
-// locked (fcntl write lock and FILE.lock dot-lock, held until the Sink is destroyed; Error 75
-// when another process holds either). Standard output (`out`) gets the raw bytes of each message,
-// no From line and no separator: the caller uses it for one message; a bad `out` (closed standard
-// output) or a failed write to it is an Error 74. Errors creating anything are mw::Error 73
-// naming the path.
+// Opens the destination (not mda: open_mda() in store/mda.hpp opens that), creating what is missing
+// (directories 0700, files 0600); an mbox is locked (fcntl write lock and FILE.lock dot-lock, held
+// until the Sink is destroyed; Error 75 when another process holds either). Standard output (`out`)
+// gets the raw bytes of each message, no From line and no separator: the caller uses it for one
+// message; a bad `out` (closed standard output) or a failed write to it is an Error 74. Errors
+// creating anything are mw::Error 73 naming the path.
 std::unique_ptr<Sink> open_sink(const OutputSpec& spec, LineEnding ending, std::ostream& out);
 
 }  // namespace mw::store

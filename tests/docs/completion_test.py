@@ -176,7 +176,8 @@ class Zsh(Shell):
 
 def normalize(line, candidates, files=False, items=False):
     """Candidates as a set: without the '--opt=' that fish keeps, the '=' suffix zsh may show,
-    for files only the base name (zsh offers the last path component), and for the items of a
+    for files only the base name (zsh offers the last path component; a command after mda:
+    without the prefix), and for the items of a
     comma-separated list only the item (zsh offers it without the items before it)."""
     last = line.split(" ")[-1]
     prefix = last.split("=", 1)[0] + "=" if last.startswith("--") and "=" in last else ""
@@ -188,6 +189,7 @@ def normalize(line, candidates, files=False, items=False):
             c = c[:-1]
         if files:
             c = c.rstrip("/").rsplit("/", 1)[-1]
+            c = c.removeprefix("mda:")  # a command after --output mda: (a file, of PATH)
         if items:
             c = c.rsplit(",", 1)[-1]
         result.add(c)
@@ -259,9 +261,12 @@ def build_cases(binary, tmp):
         (f"mailwrench session --script={files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         ("mailwrench fetch --max-size 5M --w", "exact", {"--wait-lock"}, {}),
         ("mailwrench fetch --n", "exact", {"--new", "--newer-than", "--no-pipelining"}, {}),
-        ("mailwrench fetch -o ", "exact", {"maildir:", "mbox:", "dir:", "-"}, {}),
-        ("mailwrench fetch --output m", "exact", {"maildir:", "mbox:"}, {}),
+        ("mailwrench fetch -o ", "exact", {"maildir:", "mbox:", "dir:", "mda:", "-"}, {}),
+        ("mailwrench fetch --output m", "exact", {"maildir:", "mbox:", "mda:"}, {}),
         ("mailwrench fetch --output=d", "exact", {"dir:"}, {}),
+        ("mailwrench fetch --output mda:dovecon", "files", {"doveconf"}, {}),
+        ("mailwrench fetch -o mda:doveco", "files", {"doveconf", "dovecot"}, {}),
+        ("mailwrench fetch --md", "exact", {"--mda-timeout"}, {}),
         (f"mailwrench fetch -o mbox:{files}/c", "files", {"ca.pem", "cb.txt", "cdir"}, {}),
         (f"mailwrench fetch -o maildir:{files}/c", "files", {"cdir"}, {}),
         (f"mailwrench fetch -o maildir:{files}/c", "files-excludes", {"ca.pem", "cb.txt"}, {}),

@@ -160,7 +160,8 @@ TEST_CASE("parse_output takes a bare path only for an existing Maildir", "[store
       FAIL("accepted " << text);
     } catch (const mw::UsageError& error) {
       CHECK(error.code() == mw::ExitCode::usage);
-      CHECK_THAT(error.what(), Catch::Contains("maildir:DIR, mbox:FILE, dir:DIR or -"));
+      CHECK_THAT(error.what(),
+                 Catch::Contains("maildir:DIR, mbox:FILE, dir:DIR, mda:COMMAND or -"));
     }
   }
 }
