@@ -890,7 +890,9 @@ void read_server(const Sources& in, Service service, Settings& s)
 {
   s.host = in.lookup("host").value_or("");
   Source source = Source::none;
-  auto tls = in.lookup("tls", &source).value_or("implicit");
+  // A host that is a path is a Unix-domain socket (send --lmtp to a local delivery agent):
+  // local, so no TLS unless asked for.
+  auto tls = in.lookup("tls", &source).value_or(s.host.starts_with('/') ? "none" : "implicit");
   in.checked("tls", source, [&] {
     if (tls == "implicit") {
       s.tls = TlsMode::implicit;
