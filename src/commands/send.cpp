@@ -103,10 +103,10 @@ struct SendOptions {
   std::string dsn_return;
   std::string dsn_envid;
   bool dry_run = false;
-  std::optional<AwaitOptions> await;  // --await ACCOUNT
-  bool lmtp = false;                  // --lmtp: RFC 2033
+  std::optional<AwaitOptions> await;           // --await ACCOUNT
+  bool lmtp = false;                           // --lmtp: RFC 2033
   std::optional<cli::Settings> lmtp_settings;  // --lmtp's defaults: port 24, --tls none
-  std::optional<Stage> quit_after;    // --quit-after: a probe, no message
+  std::optional<Stage> quit_after;             // --quit-after: a probe, no message
   std::string quit_after_name;
 };
 
@@ -339,7 +339,7 @@ int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
     // LMTP (RFC 2033 section 4.2): each recipient has its own reply after the message.
     for (std::size_t i = 0; i < t.recipients.size(); ++i) {
       const auto& r = i < t.delivery.size() && t.delivery[i] ? *t.delivery[i] : t.recipients[i];
-      accepted += r.positive() ? 1 : 0;
+      accepted += r.positive() ? 1U : 0U;
       temporary = temporary || r.transient();
     }
     if (accepted == 0) {
@@ -486,7 +486,7 @@ int probe_exit_code(const smtp::Transaction& t, Stage stage)
   std::size_t accepted = 0;
   bool temporary = false;
   for (const auto& r : t.recipients) {
-    accepted += r.positive() ? 1 : 0;
+    accepted += r.positive() ? 1U : 0U;
     temporary = temporary || r.transient();
   }
   if (accepted == t.recipients.size()) {
@@ -529,8 +529,9 @@ int probe(const cli::Context& context, const SendOptions& o)
     }
     auto utf8 = [](const std::string& a) { return !is_ascii(a); };
     envelope.parameters.smtputf8 =
-        utf8(envelope.from) || std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
-                                           [&](const smtp::Recipient& r) { return utf8(r.address); });
+        utf8(envelope.from) ||
+        std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                    [&](const smtp::Recipient& r) { return utf8(r.address); });
     if (envelope.parameters.smtputf8 && !session.extensions().smtputf8) {
       session.check([] {
         throw Error(ExitCode::data, "an address has non-ASCII characters and the server does not "
@@ -695,20 +696,23 @@ void check_combination(const SendOptions& o)
 void check_probe(const SendOptions& o)
 {
   std::vector<std::string> message;
-  const std::pair<bool, const char*> k_message_options[] = {
-      {!o.subject.empty(), "--subject"},      {o.body.has_value(), "--body"},
-      {!o.body_file.empty(), "--body-file"},  {!o.attachments.empty(), "--attach"},
-      {!o.extra_headers.empty(), "--header"}, {o.raw, "--raw"},
-      {o.chunking, "--chunking"},             {o.dry_run, "--dry-run"},
-      {o.await.has_value(), "--await"}};
+  const std::pair<bool, const char*> k_message_options[] = {{!o.subject.empty(), "--subject"},
+                                                            {o.body.has_value(), "--body"},
+                                                            {!o.body_file.empty(), "--body-file"},
+                                                            {!o.attachments.empty(), "--attach"},
+                                                            {!o.extra_headers.empty(), "--header"},
+                                                            {o.raw, "--raw"},
+                                                            {o.chunking, "--chunking"},
+                                                            {o.dry_run, "--dry-run"},
+                                                            {o.await.has_value(), "--await"}};
   for (const auto& [given, name] : k_message_options) {
     if (given) {
       message.emplace_back(name);
     }
   }
   if (!message.empty()) {
-    throw UsageError("--quit-after " + o.quit_after_name + " sends no message: " +
-                     text::join(message, ", ") + " do not apply");
+    throw UsageError("--quit-after " + o.quit_after_name +
+                     " sends no message: " + text::join(message, ", ") + " do not apply");
   }
   const auto stage = *o.quit_after;
   if ((stage == Stage::mail || stage == Stage::rcpt) && o.from.empty()) {

@@ -9,9 +9,7 @@ namespace {
 // accepted, deferred (4yz: may be tried again later) or rejected.
 std::string_view verdict(bool accepted, const SmtpOutcome& reply)
 {
-  return accepted                                ? "accepted"
-         : reply.code >= 400 && reply.code < 500 ? "deferred"
-                                                 : "rejected";
+  return accepted ? "accepted" : reply.code >= 400 && reply.code < 500 ? "deferred" : "rejected";
 }
 
 void write_reply(const SmtpOutcome& reply, std::ostream& out)
@@ -64,7 +62,7 @@ nlohmann::json to_json(const ProbeResult& result)
     j["address"] = r.address;
     j["accepted"] = r.accepted;
     recipients.push_back(std::move(j));
-    accepted += r.accepted ? 1 : 0;
+    accepted += r.accepted ? 1U : 0U;
   }
   nlohmann::json doc = {{"quit_after", result.quit_after},
                         {"protocol", result.lmtp ? "lmtp" : "smtp"},
@@ -73,12 +71,12 @@ nlohmann::json to_json(const ProbeResult& result)
                         {"accepted", accepted},
                         {"rejected", result.recipients.size() - accepted},
                         {"sent", false}};
-  doc["tls"] = result.hello && !result.tls.empty() ? nlohmann::json(result.tls)
-                                                   : nlohmann::json(nullptr);
-  doc["auth"] = result.auth_mechanism.empty()
-                    ? nlohmann::json(nullptr)
-                    : nlohmann::json{{"user", result.auth_user},
-                                     {"mechanism", result.auth_mechanism}};
+  doc["tls"] =
+      result.hello && !result.tls.empty() ? nlohmann::json(result.tls) : nlohmann::json(nullptr);
+  doc["auth"] =
+      result.auth_mechanism.empty()
+          ? nlohmann::json(nullptr)
+          : nlohmann::json{{"user", result.auth_user}, {"mechanism", result.auth_mechanism}};
   doc["from"] = result.mail ? nlohmann::json(result.from) : nlohmann::json(nullptr);
   doc["mail"] = result.mail ? outcome_json(*result.mail) : nlohmann::json(nullptr);
   return doc;

@@ -338,9 +338,8 @@ void Client::read_outcome(Transaction& t)
     }
   } catch (const Error& e) {
     // Some recipients may have the message already: say how far the replies went.
-    throw Error(e.code(), std::string(e.what()) + " (after " +
-                              std::to_string(due - replies.due()) + " of the " +
-                              std::to_string(due) +
+    throw Error(e.code(), std::string(e.what()) + " (after " + std::to_string(due - replies.due()) +
+                              " of the " + std::to_string(due) +
                               " LMTP replies to the message: the recipients answered before "
                               "then may have it)");
   }

@@ -369,8 +369,7 @@ std::string lhlo(std::string_view domain)
   return "LHLO " + std::string(domain) + "\r\n";
 }
 
-LmtpReplies::LmtpReplies(const std::vector<Reply>& rcpt_replies)
-    : m_replies(rcpt_replies.size())
+LmtpReplies::LmtpReplies(const std::vector<Reply>& rcpt_replies) : m_replies(rcpt_replies.size())
 {
   for (std::size_t i = 0; i < rcpt_replies.size(); ++i) {
     if (rcpt_replies[i].positive()) {

@@ -60,20 +60,43 @@ std::vector<Reply> replies_of(std::string_view wire, std::size_t cut)
   return out;
 }
 
-// A server that has sent `incoming` (handed out `step` octets a read) and records what it got.
+// A server that answers each command line the client writes with the next of `answers` (the
+// first is the greeting), the message after DATA's 354 once its final "." arrives; reads hand
+// out what has been answered, `step` octets at most. It records what it got.
 class ScriptStream : public net::Stream {
 public:
-  ScriptStream(std::string incoming, std::size_t step) : m_incoming(std::move(incoming)), m_step(step)
+  ScriptStream(std::vector<std::string> answers, std::size_t step)
+      : m_answers(std::move(answers)), m_step(step)
   {
+    release();
   }
   std::size_t read_some(std::span<char> buf) override
   {
-    auto n = std::min({buf.size(), m_step, m_incoming.size() - m_offset});
-    std::memcpy(buf.data(), m_incoming.data() + m_offset, n);
+    auto n = std::min({buf.size(), m_step, m_out.size() - m_offset});
+    std::memcpy(buf.data(), m_out.data() + m_offset, n);
     m_offset += n;
     return n;
   }
-  void write(std::string_view data) override { written.append(data); }
+  void write(std::string_view data) override
+  {
+    written.append(data);
+    for (auto end = written.find("\r\n", m_seen); end != std::string::npos;
+         end = written.find("\r\n", m_seen)) {
+      const auto line = written.substr(m_seen, end - m_seen);
+      m_seen = end + 2;
+      if (m_in_data) {
+        m_in_data = line != ".";
+        if (!m_in_data) {
+          release();
+        }
+        continue;
+      }
+      const bool is_data = line == "DATA";
+      if (release().starts_with("354") && is_data) {
+        m_in_data = true;
+      }
+    }
+  }
   void start_tls() override {}
   bool encrypted() const override { return false; }
   std::string tls_description() const override { return ""; }
@@ -81,10 +104,37 @@ public:
   std::string written;
 
 private:
-  std::string m_incoming;
+  std::string release()
+  {
+    if (m_next >= m_answers.size()) {
+      return "";
+    }
+    m_out += m_answers[m_next];
+    return m_answers[m_next++];
+  }
+
+  std::vector<std::string> m_answers;
   std::size_t m_step;
+  std::size_t m_next = 0;
+  std::string m_out;
   std::size_t m_offset = 0;
+  std::size_t m_seen = 0;
+  bool m_in_data = false;
 };
+
+// RFC 2033's server side, one answer per client line (the replies after the dot together).
+std::vector<std::string> rfc_answers()
+{
+  return {"220 foo.edu LMTP server ready\r\n",
+          "250-foo.edu\r\n250-PIPELINING\r\n250 SIZE\r\n",
+          "250 OK\r\n",
+          "250 OK\r\n",
+          "550 No such user here\r\n",
+          "250 OK\r\n",
+          "354 Start mail input; end with <CRLF>.<CRLF>\r\n",
+          "250 OK\r\n452 <green@foo.edu> is temporarily over quota\r\n",
+          "221 foo.edu closing connection\r\n"};
+}
 
 }  // namespace
 
@@ -139,16 +189,17 @@ TEST_CASE("LMTP: a reply after the last one due is out of step", "[lmtp]")
 TEST_CASE("LMTP: the client speaks RFC 2033's example session byte for byte", "[lmtp]")
 {
   for (std::size_t step : {std::size_t{1}, std::size_t{7}, std::size_t{65536}}) {
-    ScriptStream server(k_rfc_server, step);
+    ScriptStream server(rfc_answers(), step);
     Client client(server);
     client.set_lmtp(true);
     client.read_greeting();
     const auto& ext = client.hello("foo.edu");
     CHECK(ext.pipelining);
-    std::vector<Recipient> recipients{{"pat@foo.edu", {}}, {"jones@foo.edu", {}}, {"green@foo.edu", {}}};
+    std::vector<Recipient> recipients{
+        {"pat@foo.edu", {}}, {"jones@foo.edu", {}}, {"green@foo.edu", {}}};
     // The RFC's "...etc. etc. etc." is the wire form: the line is "..etc. etc. etc.", dot-stuffed.
-    auto t = client.send("chris@bar.com", {}, recipients, "Blah blah blah...\r\n..etc. etc. etc.\r\n",
-                         Chunking::no);
+    auto t = client.send("chris@bar.com", {}, recipients,
+                         "Blah blah blah...\r\n..etc. etc. etc.\r\n", Chunking::no);
     client.quit();
     CHECK(server.written == k_rfc_client);
     CHECK(t.sent);
@@ -165,21 +216,16 @@ TEST_CASE("LMTP: the client speaks RFC 2033's example session byte for byte", "[
 
 TEST_CASE("LMTP: without PIPELINING the same replies, in lock-step", "[lmtp]")
 {
-  std::string server_bytes = "220 lmtp ready\r\n"
-                             "250 lmtp\r\n"
-                             "250 2.1.0 OK\r\n"
-                             "550 5.1.1 <x@foo.edu> User doesn't exist\r\n"
-                             "250 2.1.5 OK\r\n"
-                             "354 go ahead\r\n"
-                             "250 2.0.0 <y@foo.edu> Saved\r\n"
-                             "221 bye\r\n";
-  ScriptStream server(server_bytes, 5);
+  ScriptStream server({"220 lmtp ready\r\n", "250 lmtp\r\n", "250 2.1.0 OK\r\n",
+                       "550 5.1.1 <x@foo.edu> User doesn't exist\r\n", "250 2.1.5 OK\r\n",
+                       "354 go ahead\r\n", "250 2.0.0 <y@foo.edu> Saved\r\n", "221 bye\r\n"},
+                      5);
   Client client(server);
   client.set_lmtp(true);
   client.read_greeting();
   client.hello("me.example");
-  auto t = client.send("a@bar.com", {}, {{"x@foo.edu", {}}, {"y@foo.edu", {}}}, "Hi\r\n",
-                       Chunking::no);
+  auto t =
+      client.send("a@bar.com", {}, {{"x@foo.edu", {}}, {"y@foo.edu", {}}}, "Hi\r\n", Chunking::no);
   client.quit();
   CHECK(server.written == "LHLO me.example\r\nMAIL FROM:<a@bar.com>\r\nRCPT TO:<x@foo.edu>\r\n"
                           "RCPT TO:<y@foo.edu>\r\nDATA\r\nHi\r\n.\r\nQUIT\r\n");
@@ -191,7 +237,7 @@ TEST_CASE("LMTP: without PIPELINING the same replies, in lock-step", "[lmtp]")
 
 TEST_CASE("LMTP: a refused LHLO is not retried as HELO", "[lmtp]")
 {
-  ScriptStream server("220 lmtp ready\r\n500 5.5.1 unknown command\r\n", 65536);
+  ScriptStream server({"220 lmtp ready\r\n", "500 5.5.1 unknown command\r\n"}, 65536);
   Client client(server);
   client.set_lmtp(true);
   client.read_greeting();
@@ -201,16 +247,15 @@ TEST_CASE("LMTP: a refused LHLO is not retried as HELO", "[lmtp]")
 
 TEST_CASE("SMTP keeps one reply after the dot", "[lmtp]")
 {
-  std::string server_bytes = "220 smtp ready\r\n"
-                             "250-smtp\r\n250 PIPELINING\r\n"
-                             "250 OK\r\n250 OK\r\n250 OK\r\n354 go\r\n"
-                             "250 queued as ABC123\r\n221 bye\r\n";
-  ScriptStream server(server_bytes, 65536);
+  ScriptStream server({"220 smtp ready\r\n", "250-smtp\r\n250 PIPELINING\r\n", "250 OK\r\n",
+                       "250 OK\r\n", "250 OK\r\n", "354 go\r\n", "250 queued as ABC123\r\n",
+                       "221 bye\r\n"},
+                      65536);
   Client client(server);
   client.read_greeting();
   client.hello("me.example");
-  auto t = client.send("a@bar.com", {}, {{"x@foo.edu", {}}, {"y@foo.edu", {}}}, "Hi\r\n",
-                       Chunking::no);
+  auto t =
+      client.send("a@bar.com", {}, {{"x@foo.edu", {}}, {"y@foo.edu", {}}}, "Hi\r\n", Chunking::no);
   client.quit();
   CHECK(server.written.starts_with("EHLO me.example\r\n"));
   CHECK(t.delivery.empty());
