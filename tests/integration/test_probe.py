@@ -133,7 +133,7 @@ def quit_after_connect(ctx):
     with plain_port(ctx) as offset:
         res = ctx.run(plain_args(ctx) + ["--json", "send", "--quit-after", "connect"])
         counts = session_counts(ctx, offset, res, "quit-after connect")
-    eq(res.code, 0, "quit-after connect: exit code", res)
+    eq(res.rc, 0, "quit-after connect: exit code", res)
     doc = probe_doc(res, "quit-after connect", "connect")
     eq((doc["tls"], doc["auth"], doc["mail"], doc["recipients"]), (None, None, None, []),
        "quit-after connect: nothing after the greeting", res)
@@ -145,12 +145,12 @@ def quit_after_connect(ctx):
 def quit_after_tls(ctx):
     postfix(ctx)
     res = ctx.run(submission_args(ctx) + ["--json", "send", "--quit-after", "tls"])
-    eq(res.code, 0, "quit-after tls: exit code", res)
+    eq(res.rc, 0, "quit-after tls: exit code", res)
     doc = probe_doc(res, "quit-after tls", "tls")
     check(isinstance(doc["tls"], str) and doc["tls"].startswith("TLSv1."), f"quit-after tls: tls {doc['tls']!r}", res)
     eq((doc["auth"], doc["mail"]), (None, None), "quit-after tls: no AUTH, no MAIL", res)
     res = ctx.run(submission_args(ctx) + ["send", "--quit-after", "tls"])
-    eq(res.code, 0, "quit-after tls (plain): exit code", res)
+    eq(res.rc, 0, "quit-after tls (plain): exit code", res)
     check(re.search(r"^greeting 220 ", res.stdout, re.M) and re.search(r"^tls TLSv1\.\d ", res.stdout, re.M)
           and re.search(r"^quit after tls: no message was sent$", res.stdout, re.M),
           "quit-after tls: the plain report", res)
@@ -164,7 +164,7 @@ def quit_after_auth(ctx):
     res = ctx.run(submission_args(ctx, user) + ["--json", "send", "--quit-after", "auth",
                                                "--from", user["address"], "--to", user["address"]],
                   password=user["password"])
-    eq(res.code, 0, "quit-after auth: exit code", res)
+    eq(res.rc, 0, "quit-after auth: exit code", res)
     doc = probe_doc(res, "quit-after auth", "auth")
     check(isinstance(doc["auth"], dict) and doc["auth"]["user"] == user["name"] and doc["auth"]["mechanism"],
           f"quit-after auth: auth {doc['auth']!r}", res)
@@ -184,7 +184,7 @@ def quit_after_mail(ctx):
     with plain_port(ctx) as offset:
         res = ctx.run(plain_args(ctx) + ["--json", "send", "--quit-after", "mail", "--from", "probe@example.org"])
         counts = session_counts(ctx, offset, res, "quit-after mail")
-    eq(res.code, 0, "quit-after mail: exit code", res)
+    eq(res.rc, 0, "quit-after mail: exit code", res)
     doc = probe_doc(res, "quit-after mail", "mail")
     eq((doc["from"], doc["mail"]["code"], doc["recipients"]), ("probe@example.org", 250, []),
        "quit-after mail: the sender accepted, no RCPT", res)
@@ -198,7 +198,7 @@ def quit_after_mail_refused(ctx):
     postfix(ctx)
     res = ctx.run(plain_args(ctx) + ["--json", "send", "--quit-after", "rcpt", "--from", "mail-reject@example.org",
                                     "--to", "nobody@lab.test"])
-    eq(res.code, EX_DATAERR, "refused sender: exit code", res)
+    eq(res.rc, EX_DATAERR, "refused sender: exit code", res)
     doc = probe_doc(res, "refused sender", "rcpt")
     eq((doc["mail"]["code"], doc["mail"]["enhanced"], doc["recipients"]), (553, "5.7.1", []),
        "refused sender: MAIL refused, no RCPT asked", res)
@@ -219,7 +219,7 @@ def quit_after_rcpt_partial(ctx):
         res = ctx.run(plain_args(ctx) + ["--json", "send", "--quit-after", "rcpt", "--from", "probe@example.org",
                                         "--to", user["address"], "--to", unknown])
         counts = session_counts(ctx, offset, res, "quit-after rcpt")
-    eq(res.code, EX_PARTIAL, "quit-after rcpt, one refused: exit code", res)
+    eq(res.rc, EX_PARTIAL, "quit-after rcpt, one refused: exit code", res)
     doc = probe_doc(res, "quit-after rcpt", "rcpt")
     check_outcomes(doc, outcome, "quit-after rcpt", res)
     check(re.search(r"\brcpt=1/2\b", counts) and re.search(r"\bquit=1\b", counts)
@@ -229,7 +229,7 @@ def quit_after_rcpt_partial(ctx):
     # The same as plain text.
     res = ctx.run(plain_args(ctx) + ["send", "--quit-after", "rcpt", "--from", "probe@example.org",
                                     "--to", user["address"], "--to", unknown])
-    eq(res.code, EX_PARTIAL, "quit-after rcpt (plain): exit code", res)
+    eq(res.rc, EX_PARTIAL, "quit-after rcpt (plain): exit code", res)
     check_plain(res, outcome, "quit-after rcpt (plain)")
     check(re.search(r"^sender accepted probe@example\.org 250\b", res.stdout, re.M),
           "quit-after rcpt (plain): the sender line", res)
@@ -243,7 +243,7 @@ def quit_after_rcpt_all_accepted(ctx):
     user = claim(ctx)
     res = ctx.run(plain_args(ctx) + ["--quiet", "send", "--quit-after", "RCPT", "--from", "probe@example.org",
                                     "--to", user["address"]])
-    eq((res.code, res.stdout), (0, ""), "quit-after rcpt, accepted, --quiet: exit code and output", res)
+    eq((res.rc, res.stdout), (0, ""), "quit-after rcpt, accepted, --quiet: exit code and output", res)
 
 
 @mw.scenario
@@ -254,7 +254,7 @@ def quit_after_rcpt_refused(ctx):
                               (ctx.env["smtp_defer_rcpt"], EX_TEMPFAIL, 450)):
         res = ctx.run(plain_args(ctx) + ["--json", "send", "--quit-after", "rcpt", "--from", "probe@example.org",
                                         "--to", rcpt])
-        eq(res.code, code, f"quit-after rcpt {rcpt}: exit code", res)
+        eq(res.rc, code, f"quit-after rcpt {rcpt}: exit code", res)
         doc = probe_doc(res, f"quit-after rcpt {rcpt}", "rcpt")
         eq((doc["recipients"][0]["accepted"], doc["recipients"][0]["code"]), (False, reply),
            f"quit-after rcpt {rcpt}: the refusal", res)
@@ -276,7 +276,7 @@ def quit_after_usage(ctx):
         mw.expect_error(res, EX_USAGE, pattern, f"send {' '.join(args)}")
     # A message on stdin is not what a probe reads: it is left there.
     res = ctx.run(base + ["--quit-after", "mail", "--from", "a@example.org"], stdin="From: x\n\nhello\n")
-    eq(res.code, 0, "quit-after mail with stdin: exit code", res)
+    eq(res.rc, 0, "quit-after mail with stdin: exit code", res)
 
 
 # --------------------------------------------------------------------------- LMTP (Dovecot)
@@ -315,7 +315,7 @@ def lmtp_partial_tcp(ctx):
     needle = f"mwt-lmtp-{os.getpid()}-{os.urandom(4).hex()}"
     where = ["-H", env["ip"], "-p", str(env["lmtp_port"]), "--timeout", "20"]
     res = lmtp_send(ctx, where, [known, unknown], needle, ["--json"])
-    eq(res.code, EX_PARTIAL, "LMTP, one recipient unknown: exit code", res)
+    eq(res.rc, EX_PARTIAL, "LMTP, one recipient unknown: exit code", res)
     doc = res.json()
     rcpts = {r["address"]: r for r in doc["recipients"]}
     eq(list(rcpts), [known, unknown], "LMTP: recipients, in order", res)
@@ -342,7 +342,7 @@ def lmtp_socket_two_recipients(ctx):
     addrs = [f"{b.user}@lab.test" for b in boxes]
     needle = f"mwt-lmtps-{os.getpid()}-{os.urandom(4).hex()}"
     res = lmtp_send(ctx, ["-H", env["lmtp_socket"], "--timeout", "20"], addrs, needle)
-    eq(res.code, 0, "LMTP over the socket: exit code", res)
+    eq(res.rc, 0, "LMTP over the socket: exit code", res)
     for a in addrs:
         check(re.search(rf"^accepted {re.escape(a)} 250 2\.0\.0 .*Saved", res.stdout, re.M),
               f"LMTP over the socket: a line for {a} with Dovecot's reply", res)
@@ -362,7 +362,7 @@ def lmtp_quit_after_rcpt(ctx):
     unknown = f"nobody-{os.getpid()}@lab.test"
     res = ctx.run(["-H", env["lmtp_socket"], "--json", "send", "--lmtp", "--quit-after", "rcpt",
                    "--from", "sender@example.org", "--to", known, "--to", unknown])
-    eq(res.code, EX_PARTIAL, "LMTP probe: exit code", res)
+    eq(res.rc, EX_PARTIAL, "LMTP probe: exit code", res)
     doc = probe_doc(res, "LMTP probe", "rcpt")
     eq(doc["protocol"], "lmtp", "LMTP probe: protocol", res)
     check_outcomes(doc, {known: (True, 250, "2.1.5"), unknown: (False, 550, "5.1.1")}, "LMTP probe", res)

@@ -262,3 +262,21 @@ TEST_CASE("SMTP keeps one reply after the dot", "[lmtp]")
   REQUIRE(t.data);
   CHECK(t.data->code == 250);
 }
+
+TEST_CASE("LMTP: a server that closes before every reply is in says how far it got", "[lmtp]")
+{
+  ScriptStream server({"220 lmtp ready\r\n", "250-lmtp\r\n250 PIPELINING\r\n", "250 OK\r\n",
+                       "250 OK\r\n", "250 OK\r\n", "354 go\r\n", "250 2.0.0 <x@foo.edu> Saved\r\n"},
+                      65536);
+  Client client(server);
+  client.set_lmtp(true);
+  client.read_greeting();
+  client.hello("me.example");
+  try {
+    client.send("a@bar.com", {}, {{"x@foo.edu", {}}, {"y@foo.edu", {}}}, "Hi\r\n", Chunking::no);
+    FAIL("the missing reply was not noticed");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::io);
+    CHECK_THAT(e.what(), Catch::Contains("after 1 of the 2 LMTP replies"));
+  }
+}
