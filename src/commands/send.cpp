@@ -506,6 +506,16 @@ int probe(const cli::Context& context, const SendOptions& o)
   const auto until = stage == Stage::connect ? SmtpSession::Until::greeting
                      : stage == Stage::tls   ? SmtpSession::Until::tls
                                              : SmtpSession::Until::all;
+  // The addresses are read before connecting: a bad one fails before the server is bothered.
+  Envelope envelope;
+  if (stage == Stage::mail || stage == Stage::rcpt) {
+    envelope.from = mail::parse_mailbox(o.from).address;
+  }
+  if (stage == Stage::rcpt) {
+    for (auto& address : probe_recipients(o)) {
+      envelope.recipients.push_back({std::move(address), {}});
+    }
+  }
   auto session = SmtpSession::open(context, o.ehlo, o.lmtp, until);
   output::ProbeResult result;
   result.quit_after = o.quit_after_name;
@@ -518,14 +528,8 @@ int probe(const cli::Context& context, const SendOptions& o)
   int code = 0;
   std::string why;
   if (stage == Stage::mail || stage == Stage::rcpt) {
-    Envelope envelope;
-    envelope.from = o.from.empty() ? std::string() : mail::parse_mailbox(o.from).address;
-    if (stage == Stage::rcpt) {
-      for (auto& address : probe_recipients(o)) {
-        smtp::Recipient recipient{std::move(address), {}};
-        recipient.parameters.notify = session.extensions().dsn ? o.dsn_notify : "";
-        envelope.recipients.push_back(std::move(recipient));
-      }
+    for (auto& recipient : envelope.recipients) {
+      recipient.parameters.notify = session.extensions().dsn ? o.dsn_notify : "";
     }
     auto utf8 = [](const std::string& a) { return !is_ascii(a); };
     envelope.parameters.smtputf8 =

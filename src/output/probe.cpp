@@ -35,7 +35,7 @@ void render_plain(const ProbeResult& result, std::ostream& out)
 {
   out << "greeting ";
   write_reply(result.greeting, out);
-  if (result.hello) {
+  if (result.hello || !result.tls.empty()) {
     out << "tls " << (result.tls.empty() ? "none" : result.tls) << "\n";
   }
   if (!result.auth_mechanism.empty()) {
@@ -71,8 +71,7 @@ nlohmann::json to_json(const ProbeResult& result)
                         {"accepted", accepted},
                         {"rejected", result.recipients.size() - accepted},
                         {"sent", false}};
-  doc["tls"] =
-      result.hello && !result.tls.empty() ? nlohmann::json(result.tls) : nlohmann::json(nullptr);
+  doc["tls"] = result.tls.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.tls);
   doc["auth"] =
       result.auth_mechanism.empty()
           ? nlohmann::json(nullptr)

@@ -28,7 +28,8 @@ struct ProbeResult {
   std::vector<RecipientOutcome> recipients;
 };
 
-// Plain lines, one per stage reached: "greeting 220 ...", "tls TLSv1.3 ..." or "tls none",
+// Plain lines, one per stage reached: "greeting 220 ...", "tls TLSv1.3 ..." or "tls none"
+// (after EHLO; with implicit TLS also at connect),
 // "auth USER MECHANISM", "sender accepted|deferred|rejected ADDRESS CODE [ENHANCED] TEXT", one
 // "accepted|deferred|rejected ADDRESS CODE [ENHANCED] TEXT" per recipient, and "quit after
 // STAGE: no message was sent".

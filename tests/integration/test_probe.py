@@ -154,6 +154,14 @@ def quit_after_tls(ctx):
     check(re.search(r"^greeting 220 ", res.stdout, re.M) and re.search(r"^tls TLSv1\.\d ", res.stdout, re.M)
           and re.search(r"^quit after tls: no message was sent$", res.stdout, re.M),
           "quit-after tls: the plain report", res)
+    # Implicit TLS (SMTPS): the handshake comes with the connection, so connect reports it.
+    e = ctx.env
+    res = ctx.run(["-H", e["smtp_host"], "-p", str(e["smtps_port"]), "--tls", "implicit", "--cacert", e["ca"],
+                   "--json", "send", "--quit-after", "connect"])
+    eq(res.rc, 0, "quit-after connect, SMTPS: exit code", res)
+    doc = probe_doc(res, "quit-after connect, SMTPS", "connect")
+    check(isinstance(doc["tls"], str) and doc["tls"].startswith("TLSv1."),
+          f"quit-after connect, SMTPS: tls {doc['tls']!r}", res)
 
 
 @mw.scenario
@@ -274,6 +282,10 @@ def quit_after_usage(ctx):
                             "--raw"], r"--raw")):
         res = ctx.run(base + args)
         mw.expect_error(res, EX_USAGE, pattern, f"send {' '.join(args)}")
+    # A bad address is refused before anything connects (a port nobody listens on: not 69).
+    res = ctx.run(["-H", "127.0.0.1", "-p", str(mw.closed_port()), "--tls", "none", "send", "--quit-after",
+                   "rcpt", "--from", "a@example.org", "--to", "not an address"])
+    check(res.rc in (EX_USAGE, EX_DATAERR), f"quit-after rcpt, bad address: exit code {res.rc}", res)
     # A message on stdin is not what a probe reads: it is left there.
     res = ctx.run(base + ["--quit-after", "mail", "--from", "a@example.org"], stdin="From: x\n\nhello\n")
     eq(res.rc, 0, "quit-after mail with stdin: exit code", res)
