@@ -52,7 +52,8 @@ po::options_description global_options()
      "use the [account NAME] section of the config file")
     ("config", po::value<std::string>()->value_name("FILE"),
      "config file (default $XDG_CONFIG_HOME/mailwrench/config)")
-    ("host,H", po::value<std::string>()->value_name("HOST"), "server host name or address")
+    ("host,H", po::value<std::string>()->value_name("HOST"),
+     "server host name or address (a /path: a Unix-domain socket)")
     ("port,p", po::value<std::string>()->value_name("PORT"),
      "server port (POP3: 995 with --tls implicit, else 110; send: 465 implicit, 587 starttls, "
      "25 none)")
