@@ -366,6 +366,22 @@ def lmtp_socket_two_recipients(ctx):
 
 
 @mw.scenario
+def lmtp_starttls(ctx):
+    """LMTP with STARTTLS (Dovecot offers it): LHLO again after TLS, then the delivery; -v
+    shows LHLO twice and never EHLO."""
+    env = lmtp(ctx)
+    box = ctx.mailbox([], "lmtptls")
+    needle = f"mwt-lmtpt-{os.getpid()}-{os.urandom(4).hex()}"
+    res = lmtp_send(ctx, ["-H", env["ip"], "-p", str(env["lmtp_port"]), "--tls", "starttls", "--cacert", env["ca"],
+                          "--timeout", "20", "-v"], [f"{box.user}@lab.test"], needle)
+    eq(res.rc, 0, "LMTP with STARTTLS: exit code", res)
+    eq(len(re.findall(r"^> LHLO ", res.stderr, re.M)), 2, "LMTP with STARTTLS: LHLO before and after TLS", res)
+    check(not re.search(r"^> (EHLO|HELO) ", res.stderr, re.M), "LMTP with STARTTLS: no EHLO or HELO", res)
+    check(re.search(r"^> STARTTLS$", res.stderr, re.M), "LMTP with STARTTLS: STARTTLS sent", res)
+    lmtp_message(box, needle, "LMTP with STARTTLS", res)
+
+
+@mw.scenario
 def lmtp_quit_after_rcpt(ctx):
     """A probe in LMTP: LHLO, MAIL, RCPT per recipient, QUIT; nothing delivered."""
     env = lmtp(ctx)
