@@ -310,8 +310,9 @@ def lmtp_message(box: mw.Mailbox, needle: str, what: str, res: mw.Result) -> byt
     fail(f"{what}: no message with {needle!r} in {box.user}'s Maildir", res)
 
 
-def lmtp_send(ctx, where: list[str], recipients: list[str], needle: str, extra: list[str] | None = None) -> mw.Result:
-    return ctx.run(where + (extra or []) + ["send", "--lmtp", "--from", "sender@example.org",
+def lmtp_send(ctx, where: list[str], recipients: list[str], needle: str, extra: list[str] | None = None,
+              send_args: list[str] | None = None) -> mw.Result:
+    return ctx.run(where + (extra or []) + ["send", "--lmtp", *(send_args or []), "--from", "sender@example.org",
                                             *sum((["--to", r] for r in recipients), []),
                                             "--subject", needle, "--body", f"LMTP test {needle}\n"])
 
@@ -360,6 +361,15 @@ def lmtp_socket_two_recipients(ctx):
               f"LMTP over the socket: a line for {a} with Dovecot's reply", res)
     for b in boxes:
         lmtp_message(b, needle, f"LMTP over the socket ({b.user})", res)
+    # BDAT (Dovecot's LMTP offers CHUNKING): the replies per recipient come after BDAT LAST.
+    needle = needle + "-bdat"
+    res = lmtp_send(ctx, ["-H", env["lmtp_socket"], "--timeout", "20", "-v"], addrs, needle, None, ["--chunking"])
+    eq(res.rc, 0, "LMTP over the socket, BDAT: exit code", res)
+    check(re.search(r"^> BDAT \d+ LAST$", res.stderr, re.M), "LMTP over the socket: BDAT was used", res)
+    eq(len(re.findall(r"^< 250 2\.0\.0 <[^>]+> \S+ Saved", res.stderr, re.M)), 2,
+       "LMTP over the socket, BDAT: a reply for each recipient after BDAT LAST", res)
+    for b in boxes:
+        lmtp_message(b, needle, f"LMTP over the socket, BDAT ({b.user})", res)
     # No server on a path: 69, naming it.
     res = lmtp_send(ctx, ["-H", str(ctx.scratch / "no-such-socket"), "--timeout", "5"], addrs, needle)
     mw.expect_error(res, 69, r"no-such-socket", "LMTP to a socket nobody listens on")
