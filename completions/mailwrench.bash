@@ -26,7 +26,7 @@ _mailwrench_check_opts="--max-header --max-depth --max-parts --retries $_mailwre
 
 _mailwrench_send_opts="--from --to --cc --bcc --subject --body --body-file --attach --header
     --raw --ehlo -n --dry-run --chunking --dsn-notify --dsn-return --dsn-envid --await
-    --await-timeout --await-purge"
+    --await-timeout --await-purge --quit-after --lmtp"
 
 _mailwrench_info_opts="--check --smtp"
 
@@ -41,7 +41,8 @@ _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --us
     --larger-than --smaller-than --older-than --newer-than --from --subject --header
     -o --output --state --limit --max-size --wait-lock --mda-timeout --to --cc --bcc --body --body-file
     --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines
-    --max-header --max-depth --max-parts --retries --script --keep-alive --import-state "
+    --max-header --max-depth --max-parts --retries --script --keep-alive --import-state
+    --quit-after "
 
 _mailwrench_takes_value()
 {
@@ -225,6 +226,9 @@ _mailwrench_value()
         ;;
     --dsn-return)
         COMPREPLY=($(compgen -W "full hdrs" -- "$cur"))
+        ;;
+    --quit-after)
+        COMPREPLY=($(compgen -W "connect tls auth mail rcpt" -- "$cur"))
         ;;
     --broken)
         # --broken=CODE,CODE: the check codes (mailwrench(1), CHECKING MESSAGES).

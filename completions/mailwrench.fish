@@ -19,7 +19,7 @@ function __mailwrench_command
                 --from --subject --header -o --output --state --limit --max-size --wait-lock --mda-timeout \
                 --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
                 --dsn-envid --await --await-timeout --lines --script --keep-alive \
-                --import-state
+                --import-state --quit-after
                 set skip 1
             case '-*'
             case '*'
@@ -260,3 +260,5 @@ complete -c mailwrench -n $send -l dsn-envid -x -d 'envelope id for DSNs'
 complete -c mailwrench -n $send -l await -x -a '(__mailwrench_accounts)' -d 'then poll the POP3 account ACCOUNT until the message arrives'
 complete -c mailwrench -n $send -l await-timeout -x -d 'how long --await waits, in seconds (default 60)'
 complete -c mailwrench -n $send -l await-purge -d 'delete the message from ACCOUNT once it arrived'
+complete -c mailwrench -n $send -l quit-after -x -a 'connect\t"after the greeting" tls\t"after STARTTLS and EHLO" auth\t"after AUTH" mail\t"after MAIL FROM" rcpt\t"after RCPT TO"' -d 'probe: stop there, QUIT, send no message'
+complete -c mailwrench -n $send -l lmtp -d 'speak LMTP to a local delivery agent (-H /PATH: a Unix socket)'

@@ -11,7 +11,7 @@ packages=(
   cmake make g++ pkg-config
   libboost-dev libboost-program-options-dev libboost-regex-dev libssl-dev libspdlog-dev
   nlohmann-json3-dev catch2 libedit-dev
-  dovecot-core dovecot-pop3d postfix openssl ca-certificates python3
+  dovecot-core dovecot-pop3d dovecot-lmtpd postfix openssl ca-certificates python3
   mpop fetchmail getmail6
   mandoc groff-base man-db bash-completion zsh fish tmux
   dpkg-dev clang-14 libclang-rt-14-dev clang-format-14

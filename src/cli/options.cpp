@@ -52,7 +52,8 @@ po::options_description global_options()
      "use the [account NAME] section of the config file")
     ("config", po::value<std::string>()->value_name("FILE"),
      "config file (default $XDG_CONFIG_HOME/mailwrench/config)")
-    ("host,H", po::value<std::string>()->value_name("HOST"), "server host name or address")
+    ("host,H", po::value<std::string>()->value_name("HOST"),
+     "server host name or address (a /path: a Unix-domain socket)")
     ("port,p", po::value<std::string>()->value_name("PORT"),
      "server port (POP3: 995 with --tls implicit, else 110; send: 465 implicit, 587 starttls, "
      "25 none)")
@@ -890,7 +891,9 @@ void read_server(const Sources& in, Service service, Settings& s)
 {
   s.host = in.lookup("host").value_or("");
   Source source = Source::none;
-  auto tls = in.lookup("tls", &source).value_or("implicit");
+  // A host that is a path is a Unix-domain socket (send --lmtp to a local delivery agent):
+  // local, so no TLS unless asked for.
+  auto tls = in.lookup("tls", &source).value_or(s.host.starts_with('/') ? "none" : "implicit");
   in.checked("tls", source, [&] {
     if (tls == "implicit") {
       s.tls = TlsMode::implicit;

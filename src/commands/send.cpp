@@ -3,6 +3,7 @@
 #include "commands/smtp_session.hpp"
 #include "mail/address.hpp"
 #include "mail/compose.hpp"
+#include "output/probe.hpp"
 #include "output/render.hpp"
 #include "smtp/client.hpp"
 #include "util/error.hpp"
@@ -75,6 +76,15 @@ output::SmtpOutcome outcome_of(const smtp::Reply& reply)
   return {reply.code, reply.enhanced.present() ? reply.enhanced.text() : "", reply.text()};
 }
 
+// Where send --quit-after stops (swaks' --quit-after stop points of the same names).
+enum class Stage { connect, tls, auth, mail, rcpt };
+
+constexpr std::pair<std::string_view, Stage> k_stages[] = {{"connect", Stage::connect},
+                                                           {"tls", Stage::tls},
+                                                           {"auth", Stage::auth},
+                                                           {"mail", Stage::mail},
+                                                           {"rcpt", Stage::rcpt}};
+
 // send's own options.
 struct SendOptions {
   std::string from;
@@ -93,7 +103,11 @@ struct SendOptions {
   std::string dsn_return;
   std::string dsn_envid;
   bool dry_run = false;
-  std::optional<AwaitOptions> await;  // --await ACCOUNT
+  std::optional<AwaitOptions> await;           // --await ACCOUNT
+  bool lmtp = false;                           // --lmtp: RFC 2033
+  std::optional<cli::Settings> lmtp_settings;  // --lmtp's defaults: port 24, --tls none
+  std::optional<Stage> quit_after;             // --quit-after: a probe, no message
+  std::string quit_after_name;
 };
 
 // The message to send and its envelope, from the flags or from stdin (--raw).
@@ -321,6 +335,18 @@ int exit_code_of(const smtp::Transaction& t, std::size_t recipients)
   }
   std::size_t accepted = 0;
   bool temporary = false;
+  if (!t.delivery.empty()) {
+    // LMTP (RFC 2033 section 4.2): each recipient has its own reply after the message.
+    for (std::size_t i = 0; i < t.recipients.size(); ++i) {
+      const auto& r = i < t.delivery.size() && t.delivery[i] ? *t.delivery[i] : t.recipients[i];
+      accepted += r.positive() ? 1U : 0U;
+      temporary = temporary || r.transient();
+    }
+    if (accepted == 0) {
+      return static_cast<int>(temporary ? ExitCode::temporary : ExitCode::data);
+    }
+    return static_cast<int>(accepted == recipients ? ExitCode::ok : ExitCode::partial);
+  }
   for (const auto& r : t.recipients) {
     if (r.positive()) {
       ++accepted;
@@ -381,8 +407,11 @@ output::SendResult result_of(const Prepared& prepared, const Envelope& envelope,
   result.from = prepared.from;
   const auto& recipients = envelope.recipients;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
-    // A refused MAIL FROM refuses every recipient with it.
-    const auto& reply = i < t.recipients.size() ? t.recipients[i] : t.mail;
+    // A refused MAIL FROM refuses every recipient with it; in LMTP a recipient accepted at
+    // RCPT has its own reply to the message (RFC 2033 section 4.2).
+    const auto& reply = i < t.delivery.size() && t.delivery[i] ? *t.delivery[i]
+                        : i < t.recipients.size()              ? t.recipients[i]
+                                                               : t.mail;
     result.recipients.push_back(
         {recipients[i].address, reply.positive() && t.mail.positive(), outcome_of(reply)});
   }
@@ -428,6 +457,127 @@ void report(const cli::Context& context, const output::SendResult& result,
   }
 }
 
+// The recipients of a probe: --to, --cc and --bcc, each once, as addresses.
+std::vector<std::string> probe_recipients(const SendOptions& o)
+{
+  std::vector<std::string> out;
+  for (const auto* list : {&o.to, &o.cc, &o.bcc}) {
+    for (const auto& a : *list) {
+      auto address = mail::parse_mailbox(a).address;
+      if (std::find(out.begin(), out.end(), address) == out.end()) {
+        out.push_back(std::move(address));
+      }
+    }
+  }
+  return out;
+}
+
+// sysexits for a probe that reached MAIL or RCPT: a refused sender as send reports it; at rcpt
+// 0 when every recipient was accepted, 1 when some were (as send's partial), else 75 when a
+// refusal was temporary and 65 when all were permanent (swaks: non-zero when none was).
+int probe_exit_code(const smtp::Transaction& t, Stage stage)
+{
+  if (!t.mail.positive()) {
+    return static_cast<int>(smtp::exit_code_for(t.mail, ExitCode::data));
+  }
+  if (stage != Stage::rcpt) {
+    return 0;
+  }
+  std::size_t accepted = 0;
+  bool temporary = false;
+  for (const auto& r : t.recipients) {
+    accepted += r.positive() ? 1U : 0U;
+    temporary = temporary || r.transient();
+  }
+  if (accepted == t.recipients.size()) {
+    return 0;
+  }
+  if (accepted > 0) {
+    return static_cast<int>(ExitCode::partial);
+  }
+  return static_cast<int>(temporary ? ExitCode::temporary : ExitCode::data);
+}
+
+// send --quit-after STAGE: the session up to STAGE, then QUIT; no DATA, so no message. What a
+// swaks user does to ask "does this server accept mail for this address?".
+int probe(const cli::Context& context, const SendOptions& o)
+{
+  const auto stage = *o.quit_after;
+  const auto until = stage == Stage::connect ? SmtpSession::Until::greeting
+                     : stage == Stage::tls   ? SmtpSession::Until::tls
+                                             : SmtpSession::Until::all;
+  // The addresses are read before connecting: a bad one fails before the server is bothered.
+  Envelope envelope;
+  if (stage == Stage::mail || stage == Stage::rcpt) {
+    envelope.from = mail::parse_mailbox(o.from).address;
+  }
+  if (stage == Stage::rcpt) {
+    for (auto& address : probe_recipients(o)) {
+      envelope.recipients.push_back({std::move(address), {}});
+    }
+  }
+  auto session = SmtpSession::open(context, o.ehlo, o.lmtp, until);
+  output::ProbeResult result;
+  result.quit_after = o.quit_after_name;
+  result.lmtp = o.lmtp;
+  result.greeting = outcome_of(session.greeting());
+  result.hello = stage != Stage::connect;
+  result.tls = session.tls_description();
+  result.auth_user = session.auth_user();
+  result.auth_mechanism = session.auth_mechanism();
+  int code = 0;
+  std::string why;
+  if (stage == Stage::mail || stage == Stage::rcpt) {
+    for (auto& recipient : envelope.recipients) {
+      recipient.parameters.notify = session.extensions().dsn ? o.dsn_notify : "";
+    }
+    auto utf8 = [](const std::string& a) { return !is_ascii(a); };
+    envelope.parameters.smtputf8 =
+        utf8(envelope.from) ||
+        std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                    [&](const smtp::Recipient& r) { return utf8(r.address); });
+    if (envelope.parameters.smtputf8 && !session.extensions().smtputf8) {
+      session.check([] {
+        throw Error(ExitCode::data, "an address has non-ASCII characters and the server does not "
+                                    "offer SMTPUTF8");
+      });
+    }
+    auto t = session.envelope(envelope);
+    result.from = envelope.from;
+    result.mail = outcome_of(t.mail);
+    for (std::size_t i = 0; i < t.recipients.size(); ++i) {
+      result.recipients.push_back({envelope.recipients[i].address, t.recipients[i].positive(),
+                                   outcome_of(t.recipients[i])});
+    }
+    code = probe_exit_code(t, stage);
+    if (!t.mail.positive()) {
+      why = "the server refused the sender: " + smtp::describe(t.mail);
+    } else if (code != 0) {
+      std::vector<std::string> refused;
+      for (std::size_t i = 0; i < t.recipients.size(); ++i) {
+        if (!t.recipients[i].positive()) {
+          refused.push_back(envelope.recipients[i].address + " (" +
+                            smtp::describe(t.recipients[i]) + ")");
+        }
+      }
+      why = "the server refused recipients: " + text::join(refused, ", ");
+    }
+  }
+  session.quit_quietly();
+  const auto& s = context.settings;
+  if (s.json) {
+    output::write_json(output::to_json(result), context.out);
+  } else if (!s.quiet || code != 0) {
+    output::render_plain(result, context.out);
+  }
+  if (code == static_cast<int>(ExitCode::partial)) {
+    context.log->warn("{}", why);
+  } else if (code != 0) {
+    context.log->error("{}", why);
+  }
+  return code;
+}
+
 // The telnet session it replaces: EHLO, STARTTLS, EHLO, AUTH (the session), MAIL FROM,
 // RCPT TO..., DATA, the message, ".", QUIT.
 int run(const cli::Context& context, const SendOptions& o)
@@ -453,7 +603,7 @@ int run(const cli::Context& context, const SendOptions& o)
   if (o.await) {
     baseline = await_baseline(context, *o.await);
   }
-  auto session = SmtpSession::open(context, o.ehlo);
+  auto session = SmtpSession::open(context, o.ehlo, o.lmtp);
   const auto& ext = session.extensions();
   auto prepared = ext.eight_bit_mime ? prepare(o, inputs, true) : std::move(preview);
   session.check([&] { check_limits(context, ext, prepared); });
@@ -466,7 +616,11 @@ int run(const cli::Context& context, const SendOptions& o)
   auto result = result_of(prepared, envelope, t);
   int code = exit_code_of(t, envelope.recipients.size());
   // The mail-flow check: wait for the message in a POP3 account.
-  if (o.await && t.data && t.data->positive()) {
+  const bool delivered =
+      (t.data && t.data->positive()) ||
+      std::any_of(t.delivery.begin(), t.delivery.end(),
+                  [](const std::optional<smtp::Reply>& r) { return r && r->positive(); });
+  if (o.await && delivered) {
     try {
       result.await = await_delivery(context, *o.await, prepared.message_id, handed_over, baseline);
     } catch (const Error& e) {
@@ -541,6 +695,39 @@ void check_combination(const SendOptions& o)
   }
 }
 
+// What a probe (--quit-after) needs and refuses: it sends no message, so nothing of one
+// applies and stdin is never read; MAIL FROM needs a sender, RCPT TO recipients.
+void check_probe(const SendOptions& o)
+{
+  std::vector<std::string> message;
+  const std::pair<bool, const char*> k_message_options[] = {{!o.subject.empty(), "--subject"},
+                                                            {o.body.has_value(), "--body"},
+                                                            {!o.body_file.empty(), "--body-file"},
+                                                            {!o.attachments.empty(), "--attach"},
+                                                            {!o.extra_headers.empty(), "--header"},
+                                                            {o.raw, "--raw"},
+                                                            {o.chunking, "--chunking"},
+                                                            {o.dry_run, "--dry-run"},
+                                                            {o.await.has_value(), "--await"}};
+  for (const auto& [given, name] : k_message_options) {
+    if (given) {
+      message.emplace_back(name);
+    }
+  }
+  if (!message.empty()) {
+    throw UsageError("--quit-after " + o.quit_after_name +
+                     " sends no message: " + text::join(message, ", ") + " do not apply");
+  }
+  const auto stage = *o.quit_after;
+  if ((stage == Stage::mail || stage == Stage::rcpt) && o.from.empty()) {
+    throw UsageError("--quit-after " + o.quit_after_name +
+                     " needs --from ADDR for MAIL FROM (or 'from = ...' in the config file)");
+  }
+  if (stage == Stage::rcpt && o.to.empty() && o.cc.empty() && o.bcc.empty()) {
+    throw UsageError("--quit-after rcpt needs a recipient to ask about: --to, --cc or --bcc");
+  }
+}
+
 }  // namespace
 
 void send_options(po::options_description& options)
@@ -579,7 +766,13 @@ void send_options(po::options_description& options)
      "then poll the POP3 account ACCOUNT (config file) until the message arrives")
     ("await-timeout", po::value<std::string>()->value_name("SECONDS"),
      "how long --await waits (default 60)")
-    ("await-purge", po::bool_switch(), "delete the message from ACCOUNT once it arrived");
+    ("await-purge", po::bool_switch(), "delete the message from ACCOUNT once it arrived")
+    ("quit-after", po::value<std::string>()->value_name("STAGE"),
+     "probe: stop after connect, tls, auth, mail or rcpt, send QUIT and report; no message "
+     "is sent")
+    ("lmtp", po::bool_switch(),
+     "speak LMTP (RFC 2033) to a local delivery agent: LHLO, a reply per recipient "
+     "(default port 24, --tls none; -H /PATH for a Unix socket)");
   // clang-format on
 }
 
@@ -620,9 +813,46 @@ cli::Run send(const cli::Options& options)
     }
     o.await->purge = true;
   }
-  check_combination(o);
+  o.lmtp = options.flag("lmtp");
+  if (o.lmtp) {
+    // LMTP has no port of its own in RFC 2033; 24 is IANA's, and a local delivery agent is
+    // spoken to without TLS unless asked (a Unix socket gets --tls none anyway).
+    auto settings = options.settings();
+    if (!options.configured("port")) {
+      settings.port = 24;
+    }
+    if (!options.configured("tls")) {
+      settings.tls = cli::TlsMode::none;
+    }
+    o.lmtp_settings = std::move(settings);
+  }
+  if (auto stage = options.given("quit-after")) {
+    o.quit_after_name = text::lower(*stage);
+    for (const auto& [name, value] : k_stages) {
+      if (o.quit_after_name == name) {
+        o.quit_after = value;
+      }
+    }
+    if (!o.quit_after) {
+      throw UsageError("invalid --quit-after '" + *stage +
+                       "' (expected connect, tls, auth, mail or rcpt)");
+    }
+    check_probe(o);
+  } else {
+    check_combination(o);
+  }
   check_dsn(o);
-  return [o = std::move(o)](const cli::Context& context) { return run(context, o); };
+  return [o = std::move(o)](const cli::Context& context) {
+    if (!o.lmtp_settings) {
+      return o.quit_after ? probe(context, o) : run(context, o);
+    }
+    // The same world, with --lmtp's defaults in the settings.
+    auto lmtp = context.with(*o.lmtp_settings);
+    lmtp.confirm = context.confirm;
+    lmtp.err_is_terminal = context.err_is_terminal;
+    lmtp.open_terminal = context.open_terminal;
+    return o.quit_after ? probe(lmtp, o) : run(lmtp, o);
+  };
 }
 
 }  // namespace mw::commands

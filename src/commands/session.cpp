@@ -90,7 +90,8 @@ std::unique_ptr<net::Connection> connect(const cli::Context& context, const net:
 {
   const auto& s = context.settings;
   auto& log = *context.log;
-  log.debug("connecting to {}:{} ({})", s.host, s.port,
+  log.debug("connecting to {} ({})",
+            s.host.starts_with('/') ? "socket " + s.host : s.host + ":" + std::to_string(s.port),
             s.tls == cli::TlsMode::implicit   ? std::string_view("implicit TLS")
             : s.tls == cli::TlsMode::starttls ? starttls
                                               : std::string_view("no TLS"));

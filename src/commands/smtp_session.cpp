@@ -9,7 +9,8 @@
 
 namespace mw::commands {
 
-SmtpSession SmtpSession::open(const cli::Context& context, const std::string& ehlo)
+SmtpSession SmtpSession::open(const cli::Context& context, const std::string& ehlo, bool lmtp,
+                              Until until)
 {
   const auto& s = context.settings;
   SmtpSession session;
@@ -20,7 +21,12 @@ SmtpSession SmtpSession::open(const cli::Context& context, const std::string& eh
   auto& client = *session.m_client;
   client.set_pipelining(s.pipelining);
   client.set_reply_timeout(s.timeout);
-  await_greeting(context, connection, [&client] { client.read_greeting(); });
+  client.set_lmtp(lmtp);
+  await_greeting(context, connection,
+                 [&client, &session] { session.m_greeting = client.read_greeting(); });
+  if (until == Until::greeting) {
+    return session;
+  }
 
   auto ehlo_name = ehlo.empty() ? context.host_name() : ehlo;
   client.hello(ehlo_name);
@@ -35,6 +41,9 @@ SmtpSession SmtpSession::open(const cli::Context& context, const std::string& eh
     client.starttls();
     context.log->info("-- TLS: {}", connection.tls_description());
     client.hello(ehlo_name);
+  }
+  if (until == Until::tls) {
+    return session;
   }
   if (!s.user.empty()) {
     session.check([&session] { session.authenticate(); });
@@ -74,13 +83,21 @@ void SmtpSession::authenticate()
     context.log->warn("{}", warning);
   }
   context.log->debug("authenticating as {} with {}", login.user, name);
+  auto user = login.user;
   m_client->authenticate(*mechanism_for(name, std::move(login), s));
+  m_auth_user = std::move(user);
+  m_auth_mechanism = name;
 }
 
 smtp::Transaction SmtpSession::send(const Envelope& envelope, std::string_view message,
                                     smtp::Chunking chunking)
 {
   return m_client->send(envelope.from, envelope.parameters, envelope.recipients, message, chunking);
+}
+
+smtp::Transaction SmtpSession::envelope(const Envelope& envelope)
+{
+  return m_client->envelope(envelope.from, envelope.parameters, envelope.recipients);
 }
 
 void SmtpSession::quit_quietly()

@@ -27,9 +27,23 @@ struct Envelope {
 // TLS failure there is nobody to say it to.
 class SmtpSession {
 public:
+  // How far open() goes (send --quit-after): the greeting only; EHLO and STARTTLS; or all of
+  // it, AUTH too.
+  enum class Until { greeting, tls, all };
+
   // `ehlo` is the name to greet with ("" = this machine's name). With --tls starttls the
-  // session is encrypted or not opened (RFC 3207); with a --user it is authenticated.
-  static SmtpSession open(const cli::Context& context, const std::string& ehlo);
+  // session is encrypted or not opened (RFC 3207); with a --user it is authenticated. With
+  // `lmtp` it speaks LMTP (RFC 2033: LHLO, a reply per recipient after the message).
+  static SmtpSession open(const cli::Context& context, const std::string& ehlo, bool lmtp = false,
+                          Until until = Until::all);
+
+  // The server's greeting (RFC 5321 section 4.3.1).
+  const smtp::Reply& greeting() const { return m_greeting; }
+  // "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" when the session is not encrypted.
+  std::string tls_description() const { return m_connection->tls_description(); }
+  // The user and the SASL mechanism of AUTH (RFC 4954), or "" when there was none.
+  const std::string& auth_user() const { return m_auth_user; }
+  const std::string& auth_mechanism() const { return m_auth_mechanism; }
 
   // The client, for the commands a person types in `mailwrench session --smtp`.
   smtp::Client& client() { return *m_client; }
@@ -53,6 +67,9 @@ public:
   smtp::Transaction send(const Envelope& envelope, std::string_view message,
                          smtp::Chunking chunking);
 
+  // MAIL FROM and RCPT TO each recipient, and nothing more (smtp::Client::envelope).
+  smtp::Transaction envelope(const Envelope& envelope);
+
   // QUIT; a failed QUIT is only logged: the transaction's outcome is known by then.
   void quit_quietly();
 
@@ -65,6 +82,9 @@ private:
   const cli::Context* m_context = nullptr;
   std::unique_ptr<net::Connection> m_connection;
   std::unique_ptr<smtp::Client> m_client;
+  smtp::Reply m_greeting;
+  std::string m_auth_user;
+  std::string m_auth_mechanism;
 };
 
 }  // namespace mw::commands

@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <span>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <utility>
 
@@ -396,7 +397,14 @@ struct Connection::Impl {
   Impl& operator=(const Impl&) = delete;
   ~Impl() { SSL_free(ssl); }
 
-  std::string where() const { return endpoint.host + ":" + std::to_string(endpoint.port); }
+  // A host that is a path ("/run/dovecot/lmtp") is a Unix-domain socket.
+  bool local() const { return endpoint.host.starts_with('/'); }
+
+  std::string where() const
+  {
+    return local() ? "socket " + endpoint.host
+                   : endpoint.host + ":" + std::to_string(endpoint.port);
+  }
 
   // How one step of a non-blocking read, write or handshake ended.
   enum class Step { done, want_read, want_write, failed };
@@ -629,8 +637,54 @@ struct Connection::Impl {
     return result;
   }
 
+  // Connects to the Unix-domain socket at endpoint.host. The descriptor is handed to the
+  // tcp::socket, which the rest of the transport uses only for its descriptor (recv, send,
+  // poll, close): what is said on it does not depend on the address family.
+  void connect_local()
+  {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const auto& path = endpoint.host;
+    if (path.size() >= sizeof address.sun_path) {
+      throw UsageError("the socket path '" + path + "' is too long (at most " +
+                       std::to_string(sizeof address.sun_path - 1) + " octets)");
+    }
+    std::memcpy(address.sun_path, path.data(), path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      throw Error(ExitCode::io, "cannot create a socket: " + std::string(std::strerror(errno)));
+    }
+    error_code ec;
+    socket.assign(tcp::v4(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      throw Error(ExitCode::io, "cannot use the " + where() + ": " + ec.message());
+    }
+    int result = 0;
+    do {
+      result = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+    } while (result != 0 && errno == EINTR);
+    if (result == 0) {
+      return;
+    }
+    const int error = errno;
+    if (error == EAGAIN) {
+      throw Error(ExitCode::temporary, "the " + where() + " accepts no more connections now");
+    }
+    if (error == EACCES || error == EPERM) {
+      throw Error(ExitCode::permission, "no permission to connect to the " + where());
+    }
+    throw Error(ExitCode::unavailable, "cannot connect to the " + where() + ": " +
+                                           std::strerror(error) +
+                                           " (is the server running, and the path right?)");
+  }
+
   void connect()
   {
+    if (local()) {
+      connect_local();
+      return;
+    }
     tcp::resolver resolver(io);
     tcp::resolver::results_type results;
     std::size_t unused = 0;
@@ -986,6 +1040,9 @@ void Connection::set_timeout(std::chrono::seconds limit)
 
 std::string Connection::peer() const
 {
+  if (m_impl->local()) {
+    return m_impl->where();
+  }
   error_code ec;
   auto ep = m_impl->socket.remote_endpoint(ec);
   if (ec) {

@@ -118,12 +118,17 @@ Reply Client::read_greeting()
 
 const Extensions& Client::hello(std::string_view domain)
 {
-  send_in_step(ehlo(domain));
+  send_in_step(m_lmtp ? lhlo(domain) : ehlo(domain));
   auto reply = read_reply();
   if (reply.code == 250) {
     m_extensions = Extensions::from_ehlo(reply);
     m_parser.set_enhanced(m_extensions.enhanced_status_codes);
     return m_extensions;
+  }
+  if (m_lmtp) {
+    // RFC 2033 section 4.1: LMTP has no HELO; a server that refuses LHLO speaks no LMTP.
+    throw Error(exit_code_for(reply, ExitCode::unavailable),
+                "the server refused LHLO: " + describe(reply) + " (is this an LMTP server?)");
   }
   if (reply.transient() || reply.code == 554 || reply.code == 421) {
     throw Error(exit_code_for(reply, ExitCode::unavailable),
@@ -256,8 +261,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     if (use_bdat) {
       if (t.mail.positive() && accepted > 0) {
         write_message(message, Chunking::yes);
-        t.data = read_reply();
-        t.sent = true;
+        read_outcome(t);
       }
       return t;
     }
@@ -265,12 +269,14 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     if (go_ahead.code == 354) {
       if (t.mail.positive() && accepted > 0) {
         write_message(message, Chunking::no);
-        t.data = read_reply();
-        t.sent = true;
+        read_outcome(t);
       } else {
         // RFC 2920 section 3.1: DATA was accepted although no recipient was; end it empty.
+        // LMTP answers it once for each accepted recipient (RFC 2033 section 4.2).
         m_channel.send(end_of_data());
-        read_reply();
+        for (auto due = m_lmtp ? accepted : 1; due > 0; --due) {
+          read_reply();
+        }
       }
     } else if (go_ahead.positive()) {
       throw_unexpected_data_reply(go_ahead);
@@ -300,8 +306,7 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
   }
   if (use_bdat) {
     write_message(message, Chunking::yes);
-    t.data = read_reply();
-    t.sent = true;
+    read_outcome(t);
     return t;
   }
   send_in_step(smtp::data());
@@ -314,8 +319,46 @@ Transaction Client::send(std::string_view from, const MailParameters& parameters
     return t;
   }
   write_message(message, Chunking::no);
-  t.data = read_reply();
+  read_outcome(t);
+  return t;
+}
+
+void Client::read_outcome(Transaction& t)
+{
   t.sent = true;
+  if (!m_lmtp) {
+    t.data = read_reply();
+    return;
+  }
+  LmtpReplies replies(t.recipients);
+  const auto due = replies.due();
+  try {
+    while (replies.due() > 0) {
+      replies.take(read_reply());
+    }
+  } catch (const Error& e) {
+    // Some recipients may have the message already: say how far the replies went.
+    throw Error(e.code(), std::string(e.what()) + " (after " + std::to_string(due - replies.due()) +
+                              " of the " + std::to_string(due) +
+                              " LMTP replies to the message: the recipients answered before "
+                              "then may have it)");
+  }
+  t.delivery = replies.replies();
+}
+
+Transaction Client::envelope(std::string_view from, const MailParameters& parameters,
+                             const std::vector<Recipient>& recipients)
+{
+  Transaction t;
+  send_in_step(mail_from(from, parameters));
+  t.mail = read_reply();
+  if (!t.mail.positive()) {
+    return t;
+  }
+  for (const auto& r : recipients) {
+    send_in_step(rcpt_to(r.address, r.parameters));
+    t.recipients.push_back(read_reply());
+  }
   return t;
 }
 

@@ -30,8 +30,11 @@ struct Recipient {
 struct Transaction {
   Reply mail;                     // the reply to MAIL FROM
   std::vector<Reply> recipients;  // the reply to each RCPT TO, in order
-  std::optional<Reply> data;      // the final reply for the message, if it was sent
+  std::optional<Reply> data;      // the final reply for the message, if it was sent (SMTP)
   bool sent = false;              // whether the message data went out
+  // LMTP (RFC 2033 section 4.2): each recipient's own reply after the message, by the index of
+  // its RCPT TO; nullopt for one refused at RCPT. Empty for SMTP, or when no message went out.
+  std::vector<std::optional<Reply>> delivery;
 };
 
 // How the message data goes out: DATA with dot-stuffing, or BDAT (RFC 3030).
@@ -47,7 +50,8 @@ public:
   // Reads the 220 greeting (RFC 5321 section 4.3.1): 554 → 69, 4xx → 75.
   Reply read_greeting();
 
-  // EHLO, falling back to HELO when the server does not know EHLO (RFC 5321 section 4.1.1.1).
+  // EHLO, falling back to HELO when the server does not know EHLO (RFC 5321 section 4.1.1.1);
+  // LHLO for LMTP (RFC 2033 section 4.1), with no fallback.
   const Extensions& hello(std::string_view domain);
   const Extensions& extensions() const { return m_extensions; }
 
@@ -77,6 +81,17 @@ public:
   // client does that and sends the line "." after it); returns the final reply.
   Reply typed_message(std::string_view message);
 
+  // Speak LMTP (RFC 2033): LHLO instead of EHLO, and after the message one reply for each
+  // accepted recipient (Transaction::delivery) instead of one for the message.
+  void set_lmtp(bool lmtp) { m_lmtp = lmtp; }
+  bool lmtp() const { return m_lmtp; }
+
+  // MAIL FROM and RCPT TO each recipient, in lock-step, then nothing more: no DATA and no RSET
+  // (send --quit-after mail|rcpt; the caller ends the session with QUIT). With `recipients`
+  // empty only MAIL FROM; no RCPT after a refused MAIL FROM.
+  Transaction envelope(std::string_view from, const MailParameters& parameters,
+                       const std::vector<Recipient>& recipients);
+
   // Whether to pipeline when the server offers PIPELINING (--no-pipelining turns it off).
   void set_pipelining(bool allowed) { m_allow_pipelining = allowed; }
 
@@ -91,11 +106,15 @@ private:
   // Sends a command that is answered before anything else is sent, after expect_quiet.
   void send_in_step(std::string_view line, std::string_view shown = {});
   void write_message(std::string_view message, Chunking chunking);
+  // Reads what answers the message: one reply (SMTP), or one for each accepted recipient
+  // (LMTP); marks the transaction sent.
+  void read_outcome(Transaction& t);
 
   net::Channel m_channel;
   ReplyParser m_parser;
   Extensions m_extensions;
   bool m_allow_pipelining = true;
+  bool m_lmtp = false;
 };
 
 // The exit code class for a failed reply: 4xx → 75, 5xx → `permanent`.

@@ -363,6 +363,34 @@ std::string helo(std::string_view domain)
   return "HELO " + std::string(domain) + "\r\n";
 }
 
+std::string lhlo(std::string_view domain)
+{
+  check_domain(domain);
+  return "LHLO " + std::string(domain) + "\r\n";
+}
+
+LmtpReplies::LmtpReplies(const std::vector<Reply>& rcpt_replies) : m_replies(rcpt_replies.size())
+{
+  for (std::size_t i = 0; i < rcpt_replies.size(); ++i) {
+    if (rcpt_replies[i].positive()) {
+      m_accepted.push_back(i);
+    }
+  }
+}
+
+std::size_t LmtpReplies::take(Reply reply)
+{
+  if (due() == 0) {
+    throw ProtocolError("the LMTP server sent " + std::to_string(m_accepted.size() + 1) +
+                        " replies after the message, for " + std::to_string(m_accepted.size()) +
+                        " accepted recipients (RFC 2033 section 4.2: one each); its replies are "
+                        "out of step with the commands");
+  }
+  const auto index = m_accepted[m_next++];
+  m_replies[index] = std::move(reply);
+  return index;
+}
+
 std::string auth(std::string_view mechanism, std::optional<std::string_view> initial_response)
 {
   // A mechanism name is 1-20 of A-Z, 0-9, '-', '_' (RFC 4422 section 3.1); a response is

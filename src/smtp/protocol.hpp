@@ -130,6 +130,8 @@ struct RcptParameters {
 std::string ehlo(std::string_view domain);
 // HELO domain (RFC 5321 section 4.1.1.1), for servers that refuse EHLO.
 std::string helo(std::string_view domain);
+// LHLO domain (RFC 2033 section 4.1): LMTP's EHLO, answered like it.
+std::string lhlo(std::string_view domain);
 // "MAIL FROM:<addr> SIZE=n BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=xtext" (RFC 5321 section
 // 4.1.1.2); an empty address gives the null reverse-path "<>".
 std::string mail_from(std::string_view address, const MailParameters& parameters);
@@ -188,6 +190,31 @@ private:
   bool m_eight_bit = false;
   std::size_t m_line_length = 0;
   std::size_t m_longest = 0;
+};
+
+// Which recipient each reply after the message belongs to in LMTP (RFC 2033 section 4.2): one
+// reply for each RCPT TO that was accepted, in the order of the RCPT commands; none for a
+// recipient refused at RCPT.
+class LmtpReplies {
+public:
+  // `rcpt_replies`: the reply to each RCPT TO, in the order they were sent.
+  explicit LmtpReplies(const std::vector<Reply>& rcpt_replies);
+
+  // How many replies are still due (RFC 2033 section 4.2).
+  std::size_t due() const { return m_accepted.size() - m_next; }
+
+  // Takes the next reply and returns the index of the recipient it is for; throws
+  // ProtocolError when none is due (the server's replies are out of step).
+  std::size_t take(Reply reply);
+
+  // Each recipient's reply after the message, by the index of its RCPT TO; nullopt for one
+  // refused at RCPT (or whose reply is still due).
+  const std::vector<std::optional<Reply>>& replies() const { return m_replies; }
+
+private:
+  std::vector<std::size_t> m_accepted;  // indices of the recipients accepted at RCPT
+  std::size_t m_next = 0;
+  std::vector<std::optional<Reply>> m_replies;
 };
 
 // The queue id the server names in its positive final reply to DATA (RFC 5321 section

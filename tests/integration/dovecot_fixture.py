@@ -415,7 +415,34 @@ def write_maildirs(d: Path, boxes: dict[str, list[Msg]], base_time: int) -> None
 
 # --------------------------------------------------------------------------- Dovecot config
 
-def write_config(d: Path, pop3_port: int, pop3s_port: int, mechanisms: list[str]) -> None:
+LMTP_BINARY = "/usr/lib/dovecot/lmtp"  # dovecot-lmtpd
+
+
+def lmtp_config(d: Path, lmtp_port: int | None) -> str:
+    """An LMTP listener (send --lmtp, test_probe.py) when dovecot-lmtpd is installed: on
+    127.0.0.1:lmtp_port and the Unix socket run/lmtp, delivering into the same Maildirs. A
+    recipient is its local part (user@lab.test is user); one the passdbs do not know is refused
+    at RCPT (the static userdb asks them). Nothing else changes for POP3."""
+    if lmtp_port is None:
+        return ""
+    return f"""\
+service lmtp {{
+  inet_listener lmtp {{
+    address = {ADDRS[0]}
+    port = {lmtp_port}
+  }}
+  unix_listener lmtp {{
+    mode = 0666
+  }}
+}}
+protocol lmtp {{
+  auth_username_format = %Ln
+}}
+"""
+
+
+def write_config(d: Path, pop3_port: int, pop3s_port: int, mechanisms: list[str],
+                 lmtp_port: int | None = None) -> None:
     users = "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in USERS.items())
     for p in USERS.values():
         if ":" in p or "\n" in p:
@@ -429,7 +456,7 @@ def write_config(d: Path, pop3_port: int, pop3s_port: int, mechanisms: list[str]
 instance_name = {instance_name(d)}
 base_dir = {d}/run
 state_dir = {d}/state
-protocols = pop3
+protocols = pop3{" lmtp" if lmtp_port else ""}
 listen = {addrs}
 log_path = {d}/log/dovecot.log
 log_timestamp = "%Y-%m-%d %H:%M:%S "
@@ -494,7 +521,7 @@ service anvil {{
     mode = 0
   }}
 }}
-""" + postfix_auth_listener())
+""" + lmtp_config(d, lmtp_port) + postfix_auth_listener())
 
 
 # ---- for postfix_fixture.py (SMTP AUTH of the send tests goes through Dovecot's auth service)
@@ -636,11 +663,14 @@ def start(d: Path) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     boxes = mailboxes(now)
     write_maildirs(d, boxes, base_time=1_600_000_000)
-    pop3_port, pop3s_port = free_ports(2)
+    pop3_port, pop3s_port, lmtp_port = free_ports(3)
+    if not os.path.exists(LMTP_BINARY):
+        log(f"NOTE: {LMTP_BINARY} is missing (apt-get install dovecot-lmtpd): no LMTP listener")
+        lmtp_port = None
     (d / "ports.json").write_text(json.dumps([pop3_port, pop3s_port]))
 
     mechanisms = list(MECHANISMS_WANTED)
-    write_config(d, pop3_port, pop3s_port, mechanisms)
+    write_config(d, pop3_port, pop3s_port, mechanisms, lmtp_port)
     r = run([find_binary("doveconf"), "-c", str(d / "dovecot.conf"), "-n"], check=False)
     if r.returncode != 0:
         raise FixtureError(f"doveconf rejects the generated config:\n{r.stderr.decode(errors='replace')}")
@@ -656,7 +686,7 @@ def start(d: Path) -> None:
             stop_instance(d, quiet=True)
             if (d / "log" / "dovecot.log").exists():
                 os.replace(d / "log" / "dovecot.log", d / "log" / "dovecot-probe.log")
-            write_config(d, pop3_port, pop3s_port, mechanisms)
+            write_config(d, pop3_port, pop3s_port, mechanisms, lmtp_port)
             launch(d, dovecot, pop3_port, pop3s_port)
             bad = [m for m in rejected_mechanisms(d, pop3_port) if m in mechanisms]
     except BaseException:
@@ -665,6 +695,8 @@ def start(d: Path) -> None:
         raise
     try:
         expected = verify(d, pop3_port, pop3s_port, boxes, mechanisms)
+        if lmtp_port:
+            verify_lmtp(d, lmtp_port)
     except BaseException:
         print(log_tail(d), file=sys.stderr)
         stop_instance(d, quiet=True)
@@ -693,6 +725,9 @@ def start(d: Path) -> None:
         "generated_at": rfc3339(now),
         "greeting": GREETING,
     }
+    if lmtp_port:
+        env["lmtp_port"] = lmtp_port
+        env["lmtp_socket"] = str(d / "run" / "lmtp")
     (d / "env.json").write_text(json.dumps(env, indent=1))
     log(f"ready: dovecot pid {pid}; {d}/env.json, {d}/expected.json")
 
@@ -938,6 +973,25 @@ def verify(d: Path, pop3_port: int, pop3s_port: int, boxes: dict[str, list[Msg]]
         pass
     expected["generated_by"] = "tests/integration/dovecot_fixture.py"
     return expected
+
+
+def verify_lmtp(d: Path, lmtp_port: int) -> None:
+    """LHLO on the LMTP port and the socket, and RCPT refused for a user nobody knows, accepted
+    for one the passdb knows (so that test_probe.py's per-recipient scenario means something)."""
+    import smtplib
+    for where in ((ADDRS[0], lmtp_port), (str(d / "run" / "lmtp"), 0)):
+        with smtplib.LMTP(*where, timeout=20) as s:
+            code, _ = s.ehlo("fixture.lab.test")  # smtplib.LMTP sends LHLO
+            if code != 250:
+                raise FixtureError(f"LMTP {where}: LHLO answered {code}")
+            s.mail("fixture@lab.test")
+            code, text = s.rcpt("nobody-here@lab.test")
+            if code < 500:
+                raise FixtureError(f"LMTP {where}: RCPT of an unknown user answered {code} {text!r}")
+            code, text = s.rcpt("alice@lab.test")
+            if code != 250:
+                raise FixtureError(f"LMTP {where}: RCPT alice@lab.test answered {code} {text!r}")
+            s.rset()
 
 
 def stop(d: Path) -> None:
