@@ -74,6 +74,10 @@ net::Endpoint endpoint_for(const cli::Context& context)
   endpoint.implicit_tls = s.tls == cli::TlsMode::implicit;
   endpoint.timeout = s.timeout;
   endpoint.tls = {s.cacert, s.fingerprint, s.insecure};
+  endpoint.tls.client_cert = s.tls_cert;
+  endpoint.tls.client_key = s.tls_key;
+  endpoint.source_address = s.source_address;
+  endpoint.proxy = net::parse_proxy(s.proxy, "--proxy");
   if (s.insecure && s.tls != cli::TlsMode::none) {
     log.warn("--insecure: the certificate of {} is not checked; anyone on the path can read "
              "the password and the mail",
