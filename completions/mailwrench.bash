@@ -8,7 +8,7 @@ _mailwrench_commands="stat list top fetch check purge send info session help"
 
 _mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
-    --timeout --no-pipelining --json -v --verbose -q --quiet -h --help --version"
+    --tls-cert --tls-key --source-address --proxy --timeout --no-pipelining --json -v --verbose -q --quiet -h --help --version"
 
 _mailwrench_selection_opts="--uid --uid-file --larger-than --smaller-than --older-than
     --newer-than --from --subject --header --all"
@@ -37,7 +37,8 @@ _mailwrench_check_codes="address-invalid bare-cr base64-invalid body-line-too-lo
 
 # Options that take a value (the next word, or after '=').
 _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth
-    --password-command --password-file --cacert --fingerprint --timeout --uid --uid-file
+    --password-command --password-file --cacert --fingerprint --tls-cert --tls-key
+    --source-address --proxy --timeout --uid --uid-file
     --larger-than --smaller-than --older-than --newer-than --from --subject --header
     -o --output --state --limit --max-size --wait-lock --mda-timeout --to --cc --bcc --body --body-file
     --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines
@@ -221,7 +222,7 @@ _mailwrench_value()
     -a | --account | --await)
         _mailwrench_add_lines "$(_mailwrench_accounts)" "$cur"
         ;;
-    --config | --password-file | --cacert | --uid-file | --state | --attach | --body-file | --script)
+    --config | --password-file | --cacert | --tls-cert | --tls-key | --uid-file | --state | --attach | --body-file | --script)
         _mailwrench_files "$cur"
         ;;
     --dsn-return)

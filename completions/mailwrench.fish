@@ -15,6 +15,7 @@ function __mailwrench_command
         switch $t
             case -a --account --config -H --host -p --port --tls -u --user --auth \
                 --password-command --password-file --cacert --fingerprint --timeout \
+                --tls-cert --tls-key --source-address --proxy \
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
                 --from --subject --header -o --output --state --limit --max-size --wait-lock --mda-timeout \
                 --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
@@ -172,6 +173,10 @@ complete -c mailwrench -l allow-plaintext -d 'allow sending the password without
 complete -c mailwrench -l cacert -r -F -d 'trust the CA certificates in FILE (PEM)'
 complete -c mailwrench -l fingerprint -x -d 'trust only the certificate with this SHA-256 fingerprint'
 complete -c mailwrench -l insecure -d 'do not verify the server certificate (dangerous)'
+complete -c mailwrench -l tls-cert -r -F -d 'client certificate to present (PEM)'
+complete -c mailwrench -l tls-key -r -F -d 'key of the client certificate (PEM, mode 600)'
+complete -c mailwrench -l source-address -x -d 'connect from this address of this machine'
+complete -c mailwrench -l proxy -x -a 'socks5h:// socks5://' -d 'connect through a SOCKS5 proxy'
 complete -c mailwrench -l timeout -x -d 'deadline in seconds for connecting and every read and write'
 complete -c mailwrench -l no-pipelining -d 'send one command per round trip'
 complete -c mailwrench -l json -d 'print one JSON document on stdout'

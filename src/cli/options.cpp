@@ -1,5 +1,6 @@
 #include "cli/options.hpp"
 
+#include "net/address.hpp"
 #include "sasl/mechanism.hpp"
 #include "select/selection.hpp"
 #include "util/error.hpp"
@@ -74,6 +75,15 @@ po::options_description global_options()
     ("fingerprint", po::value<std::string>()->value_name("SHA256"),
      "trust only the server certificate with this SHA-256 fingerprint")
     ("insecure", po::bool_switch(), "do not verify the server certificate (dangerous)")
+    ("tls-cert", po::value<std::string>()->value_name("FILE"),
+     "present the client certificate in FILE (PEM) to servers that require one")
+    ("tls-key", po::value<std::string>()->value_name("FILE"),
+     "the key of --tls-cert (PEM, unencrypted, mode 600; default: in the --tls-cert file)")
+    ("source-address", po::value<std::string>()->value_name("ADDR"),
+     "connect from this IPv4 or IPv6 address of this machine")
+    ("proxy", po::value<std::string>()->value_name("URL"),
+     "connect through a SOCKS5 proxy: socks5h://HOST:PORT (the proxy resolves the server's "
+     "name) or socks5://HOST:PORT")
     ("timeout", po::value<std::string>()->value_name("SECONDS"),
      "deadline for connecting and for every read and write (default 30)")
     ("no-pipelining", po::bool_switch(),
@@ -889,10 +899,18 @@ private:
 // Host, TLS mode and port (by the service's defaults), user and mechanism.
 void read_server(const Sources& in, Service service, Settings& s)
 {
-  s.host = in.lookup("host").value_or("");
   Source source = Source::none;
-  // A host that is a path is a Unix-domain socket (send --lmtp to a local delivery agent):
-  // local, so no TLS unless asked for.
+  // A port may be written with the host: "mail.example.org:995", "[::1]:995". A host that is
+  // a path is a Unix-domain socket (send --lmtp to a local delivery agent): local, so no TLS
+  // unless asked for.
+  std::optional<std::uint16_t> host_port;
+  if (auto host = in.lookup("host", &source); host && !host->starts_with('/')) {
+    in.checked("host", source, [&] {
+      auto split = net::split_host_port(*host, in.name_of("host", source));
+      s.host = split.host;
+      host_port = split.port;
+    });
+  }
   auto tls = in.lookup("tls", &source).value_or(s.host.starts_with('/') ? "none" : "implicit");
   in.checked("tls", source, [&] {
     if (tls == "implicit") {
@@ -908,6 +926,13 @@ void read_server(const Sources& in, Service service, Settings& s)
   });
   if (auto port = in.number("port", 65535, "1-65535")) {
     s.port = static_cast<std::uint16_t>(*port);
+    if (host_port && *host_port != s.port) {
+      throw UsageError("the port written with the host (" + std::to_string(*host_port) +
+                       ") is not the one --port gives (" + std::to_string(s.port) +
+                       "); give it once");
+    }
+  } else if (host_port) {
+    s.port = *host_port;
   } else if (service == Service::smtp) {
     s.port = s.tls == TlsMode::implicit ? 465 : s.tls == TlsMode::starttls ? 587 : 25;
   } else {
@@ -977,6 +1002,23 @@ void read_transport(const Sources& in, const Getenv& getenv, Settings& s)
     throw UsageError("--insecure turns off every certificate check, --fingerprint pins one; "
                      "give only one of them");
   }
+  s.tls_cert = expand_home(in.lookup("tls-cert").value_or(""), getenv);
+  s.tls_key = expand_home(in.lookup("tls-key").value_or(""), getenv);
+  if (!s.tls_key.empty() && s.tls_cert.empty()) {
+    throw UsageError("--tls-key is the key of a client certificate: give --tls-cert FILE too");
+  }
+  if (!s.tls_cert.empty() && s.tls == TlsMode::none) {
+    throw UsageError("--tls-cert needs TLS: use --tls implicit or --tls starttls");
+  }
+  s.source_address = in.lookup("source-address", &source).value_or("");
+  if (!s.source_address.empty() && !net::is_ip_literal(s.source_address)) {
+    in.checked("source-address", source, [&] {
+      throw UsageError("invalid " + in.name_of("source-address", source) + " '" + s.source_address +
+                       "' (expected an IPv4 or IPv6 address of this machine)");
+    });
+  }
+  s.proxy = in.lookup("proxy", &source).value_or("");
+  in.checked("proxy", source, [&] { net::parse_proxy(s.proxy, in.name_of("proxy", source)); });
   if (auto timeout = in.number("timeout", 86400, "1-86400 seconds")) {
     s.timeout = std::chrono::seconds(*timeout);
   }

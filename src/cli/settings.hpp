@@ -37,6 +37,10 @@ struct Settings {
   std::string cacert;
   std::string fingerprint;
   bool insecure = false;
+  std::string tls_cert;        // client certificate (PEM), or ""
+  std::string tls_key;         // its key (PEM), or "" (in tls_cert's file)
+  std::string source_address;  // connect from this address of this machine, or ""
+  std::string proxy;           // socks5h://HOST:PORT or socks5://HOST:PORT, or ""
   std::chrono::seconds timeout{30};
   bool pipelining = true;
 

@@ -45,6 +45,10 @@ net::Endpoint inspect_endpoint(const cli::Context& context)
   // --insecure or --fingerprint say, and reported rather than refused.
   endpoint.tls.cacert = s.cacert;
   endpoint.tls.inspect = true;
+  endpoint.tls.client_cert = s.tls_cert;
+  endpoint.tls.client_key = s.tls_key;
+  endpoint.source_address = s.source_address;
+  endpoint.proxy = net::parse_proxy(s.proxy, "--proxy");
   return endpoint;
 }
 

@@ -73,7 +73,13 @@ net::Endpoint endpoint_for(const cli::Context& context)
   endpoint.port = s.port;
   endpoint.implicit_tls = s.tls == cli::TlsMode::implicit;
   endpoint.timeout = s.timeout;
-  endpoint.tls = {s.cacert, s.fingerprint, s.insecure};
+  endpoint.tls.cacert = s.cacert;
+  endpoint.tls.fingerprint = s.fingerprint;
+  endpoint.tls.insecure = s.insecure;
+  endpoint.tls.client_cert = s.tls_cert;
+  endpoint.tls.client_key = s.tls_key;
+  endpoint.source_address = s.source_address;
+  endpoint.proxy = net::parse_proxy(s.proxy, "--proxy");
   if (s.insecure && s.tls != cli::TlsMode::none) {
     log.warn("--insecure: the certificate of {} is not checked; anyone on the path can read "
              "the password and the mail",
@@ -90,11 +96,14 @@ std::unique_ptr<net::Connection> connect(const cli::Context& context, const net:
 {
   const auto& s = context.settings;
   auto& log = *context.log;
-  log.debug("connecting to {} ({})",
-            s.host.starts_with('/') ? "socket " + s.host : s.host + ":" + std::to_string(s.port),
+  log.debug("connecting to {} ({}){}",
+            s.host.starts_with('/') ? "socket " + s.host
+                                    : (net::is_ipv6_literal(s.host) ? "[" + s.host + "]" : s.host) +
+                                          ":" + std::to_string(s.port),
             s.tls == cli::TlsMode::implicit   ? std::string_view("implicit TLS")
             : s.tls == cli::TlsMode::starttls ? starttls
-                                              : std::string_view("no TLS"));
+                                              : std::string_view("no TLS"),
+            s.proxy.empty() ? std::string() : " through " + s.proxy);
   auto connection = net::Connection::open(endpoint);
   log.debug("connected to {}", connection->peer());
   if (connection->encrypted()) {

@@ -1,5 +1,6 @@
 #include "net/connection.hpp"
 
+#include "net/socks5.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
@@ -13,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -21,6 +23,7 @@
 #include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -29,6 +32,7 @@
 #include <poll.h>
 #include <span>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <utility>
@@ -397,13 +401,21 @@ struct Connection::Impl {
   Impl& operator=(const Impl&) = delete;
   ~Impl() { SSL_free(ssl); }
 
+  // "host:port" of the server ("[::1]:995"), or of the proxy during the SOCKS5 handshake.
   // A host that is a path ("/run/dovecot/lmtp") is a Unix-domain socket.
   bool local() const { return endpoint.host.starts_with('/'); }
 
   std::string where() const
   {
-    return local() ? "socket " + endpoint.host
-                   : endpoint.host + ":" + std::to_string(endpoint.port);
+    if (!proxy_stage.empty()) {
+      return proxy_stage;
+    }
+    return local() ? "socket " + endpoint.host : host_port(endpoint.host, endpoint.port);
+  }
+
+  static std::string host_port(const std::string& host, std::uint16_t port)
+  {
+    return (is_ipv6_literal(host) ? "[" + host + "]" : host) + ":" + std::to_string(port);
   }
 
   // How one step of a non-blocking read, write or handshake ended.
@@ -637,6 +649,83 @@ struct Connection::Impl {
     return result;
   }
 
+  // The addresses of host:port (68 if there are none).
+  tcp::resolver::results_type resolve(const std::string& host, std::uint16_t port, const char* what)
+  {
+    tcp::resolver resolver(io);
+    tcp::resolver::results_type results;
+    std::size_t unused = 0;
+    error_code ec = run(
+        [&](auto handler) {
+          resolver.async_resolve(host, std::to_string(port),
+                                 [&results, handler](error_code e, tcp::resolver::results_type r) {
+                                   results = std::move(r);
+                                   handler(e, 0);
+                                 });
+        },
+        unused, "resolving");
+    if (ec) {
+      throw Error(ExitCode::no_host,
+                  std::string("unknown ") + what + " '" + host + "': " + ec.message());
+    }
+    return results;
+  }
+
+  // Connects to the first of `results` that accepts, from --source-address if given: only
+  // addresses of its family are tried, each on a socket bound to it first.
+  error_code connect_any(const tcp::resolver::results_type& results)
+  {
+    std::size_t unused = 0;
+    if (endpoint.source_address.empty()) {
+      return run(
+          [&](auto handler) {
+            asio::async_connect(socket, results,
+                                [handler](error_code e, const tcp::endpoint&) { handler(e, 0); });
+          },
+          unused, "connecting to");
+    }
+    error_code ec;
+    const auto source = asio::ip::make_address(endpoint.source_address, ec);
+    if (ec) {
+      throw UsageError("invalid --source-address '" + endpoint.source_address +
+                       "' (expected an IPv4 or IPv6 address of this machine)");
+    }
+    bool tried = false;
+    ec = asio::error::host_not_found;
+    for (const auto& entry : results) {
+      const tcp::endpoint target = entry.endpoint();
+      if (target.address().is_v6() != source.is_v6()) {
+        continue;
+      }
+      tried = true;
+      error_code ignored;
+      socket.close(ignored);
+      socket.open(target.protocol(), ec);
+      if (!ec) {
+        socket.bind(tcp::endpoint(source, 0), ec);
+        if (ec) {
+          throw Error(ExitCode::unavailable, "cannot connect from --source-address " +
+                                                 endpoint.source_address + ": " + ec.message() +
+                                                 " (is it an address of this machine?)");
+        }
+        ec = run(
+            [&](auto handler) {
+              socket.async_connect(target, [handler](error_code e) { handler(e, 0); });
+            },
+            unused, "connecting to");
+      }
+      if (!ec) {
+        break;
+      }
+    }
+    if (!tried) {
+      throw Error(ExitCode::unavailable, where() + " has no " + (source.is_v6() ? "IPv6" : "IPv4") +
+                                             " address to connect to from --source-address " +
+                                             endpoint.source_address);
+    }
+    return ec;
+  }
+
   // Connects to the Unix-domain socket at endpoint.host. The descriptor is handed to the
   // tcp::socket, which the rest of the transport uses only for its descriptor (recv, send,
   // poll, close): what is said on it does not depend on the address family.
@@ -685,31 +774,19 @@ struct Connection::Impl {
       connect_local();
       return;
     }
-    tcp::resolver resolver(io);
-    tcp::resolver::results_type results;
-    std::size_t unused = 0;
-    error_code ec = run(
-        [&](auto handler) {
-          resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                 [&results, handler](error_code e, tcp::resolver::results_type r) {
-                                   results = std::move(r);
-                                   handler(e, 0);
-                                 });
-        },
-        unused, "resolving");
-    if (ec) {
-      throw Error(ExitCode::no_host, "unknown host '" + endpoint.host + "': " + ec.message());
+    const bool proxied = endpoint.proxy.kind != ProxyKind::none;
+    if (proxied) {
+      proxy_stage = "the SOCKS5 proxy " + host_port(endpoint.proxy.host, endpoint.proxy.port);
     }
-    ec = run(
-        [&](auto handler) {
-          asio::async_connect(socket, results,
-                              [handler](error_code e, const tcp::endpoint&) { handler(e, 0); });
-        },
-        unused, "connecting to");
+    const auto results = proxied ? resolve(endpoint.proxy.host, endpoint.proxy.port, "proxy host")
+                                 : resolve(endpoint.host, endpoint.port, "host");
+    error_code ec = connect_any(results);
     if (ec) {
       if (ec == asio::error::connection_refused) {
-        throw Error(ExitCode::unavailable, "connection refused by " + where() +
-                                               " (is the server running, and the port right?)");
+        throw Error(ExitCode::unavailable,
+                    "connection refused by " + where() +
+                        (proxied ? " (is the proxy running, and its port right?)"
+                                 : " (is the server running, and the port right?)"));
       }
       throw Error(ExitCode::unavailable, "cannot connect to " + where() + ": " + ec.message());
     }
@@ -723,9 +800,129 @@ struct Connection::Impl {
     // Asio's socket() has no SOCK_CLOEXEC: no program we start may inherit the connection.
     const int fd = socket.native_handle();
     ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    if (proxied) {
+      socks_handshake();
+      proxy_stage.clear();
+    }
+  }
+
+  // Reads exactly `size` bytes of the proxy's answer (never more: the server's first bytes
+  // may follow at once).
+  std::string read_exactly(std::size_t size)
+  {
+    std::string out(size, '\0');
+    std::size_t got = 0;
+    while (got < size) {
+      const std::size_t n = read(std::span<char>(out).subspan(got), true);
+      if (n == 0) {
+        throw Error(ExitCode::unavailable,
+                    where() + " closed the connection in the SOCKS5 handshake");
+      }
+      got += n;
+    }
+    return out;
+  }
+
+  // RFC 1928: no authentication, then CONNECT to the server, by name with socks5h (the proxy
+  // resolves it), by an address resolved here with socks5.
+  void socks_handshake()
+  {
+    std::string target = endpoint.host;
+    if (endpoint.proxy.kind == ProxyKind::socks5 && !is_ip_literal(target)) {
+      const std::string stage = std::move(proxy_stage);
+      proxy_stage.clear();
+      const auto results = resolve(endpoint.host, endpoint.port, "host");
+      target = results.begin()->endpoint().address().to_string();
+      proxy_stage = stage;
+    }
+    const auto proxy = host_port(endpoint.proxy.host, endpoint.proxy.port);
+    const auto request = socks5::connect_request(target, endpoint.port);
+    write(socks5::greeting());
+    socks5::check_method(read_exactly(2), proxy);
+    write(request);
+    auto reply = read_exactly(5);
+    reply += read_exactly(socks5::reply_size(reply, proxy) - reply.size());
+    socks5::check_reply(reply, proxy, target, endpoint.port);
+    proxy_address = proxy;
   }
 
   static asio::ssl::context make_context(const TlsOptions& tls)
+  {
+    auto context = make_base_context(tls);
+    use_client_certificate(context, tls);
+    return context;
+  }
+
+  // Tells OpenSSL that there is no passphrase, noting that one was asked for: an encrypted
+  // key is refused, never prompted for (mailwrench runs from cron as often as by hand).
+  static int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* asked)
+  {
+    *static_cast<bool*>(asked) = true;
+    return -1;
+  }
+
+  // The client certificate and its key, checked as ssh checks a private key: a key file
+  // that its group or others may read or write is refused (77), before it is read.
+  static void use_client_certificate(asio::ssl::context& context, const TlsOptions& tls)
+  {
+    if (tls.client_cert.empty()) {
+      return;
+    }
+    const std::string& cert = tls.client_cert;
+    const std::string& key = tls.client_key.empty() ? cert : tls.client_key;
+    for (const auto* file : {&cert, &key}) {
+      if (::access(file->c_str(), R_OK) != 0) {
+        throw Error(ExitCode::no_input, "cannot read the client " +
+                                            std::string(file == &cert ? "certificate" : "key") +
+                                            " '" + *file + "': " + std::strerror(errno));
+      }
+    }
+    struct stat st {};
+    if (::stat(key.c_str(), &st) != 0) {
+      throw Error(ExitCode::no_input,
+                  "cannot read the client key '" + key + "': " + std::strerror(errno));
+    }
+    if ((st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      throw Error(ExitCode::permission, "the client key '" + key +
+                                            "' may be read by others than its owner (mode " + mode +
+                                            "); refusing to use it: chmod 600 '" + key + "'");
+    }
+    SSL_CTX* native = context.native_handle();
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(native, cert.c_str()) != 1) {
+      ERR_clear_error();
+      throw Error(ExitCode::config, "no usable PEM certificate in '" + cert +
+                                        "' (--tls-cert takes the client certificate as PEM)");
+    }
+    bool asked = false;
+    EVP_PKEY* pkey = nullptr;
+    if (BIO* bio = BIO_new_file(key.c_str(), "r"); bio != nullptr) {
+      pkey = PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, &asked);
+      BIO_free(bio);
+    }
+    ERR_clear_error();
+    if (pkey == nullptr) {
+      if (asked) {
+        throw Error(ExitCode::config,
+                    "the client key '" + key +
+                        "' is protected by a passphrase, which mailwrench does not ask for: "
+                        "keep a decrypted copy (openssl pkey -in KEY -out NEW; chmod 600 NEW)");
+      }
+      throw Error(ExitCode::config, "no usable PEM private key in '" + key +
+                                        "' (--tls-key takes the client key as PEM)");
+    }
+    const int used = SSL_CTX_use_PrivateKey(native, pkey);
+    EVP_PKEY_free(pkey);
+    if (used != 1 || SSL_CTX_check_private_key(native) != 1) {
+      ERR_clear_error();
+      throw Error(ExitCode::config, "the client key '" + key +
+                                        "' does not belong to the certificate in '" + cert + "'");
+    }
+  }
+
+  static asio::ssl::context make_base_context(const TlsOptions& tls)
   {
     asio::ssl::context context(asio::ssl::context::tls_client);
     if (tls.legacy_only) {
@@ -949,6 +1146,8 @@ struct Connection::Impl {
   bool closed = false;
   std::string read_error;  // an error met after data was read: the next read reports it
   std::vector<VerifyProblem> problems;  // with TlsOptions::inspect
+  std::string proxy_stage;              // "the SOCKS5 proxy HOST:PORT" while talking to it
+  std::string proxy_address;            // "HOST:PORT" of the proxy connected through, or ""
 };
 
 Connection::Connection(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -1052,7 +1251,12 @@ std::string Connection::peer() const
   if (ep.address().is_v6()) {
     address = "[" + address + "]";
   }
-  return address + ":" + std::to_string(ep.port());
+  address += ":" + std::to_string(ep.port());
+  if (!m_impl->proxy_address.empty()) {
+    // The socket's peer is the proxy; the server is reached through it.
+    return m_impl->where() + " via SOCKS5 proxy " + address;
+  }
+  return address;
 }
 
 }  // namespace mw::net

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/address.hpp"
 #include "net/stream.hpp"
 #include "net/tls.hpp"
 
@@ -23,6 +24,10 @@ struct TlsOptions {
   // Offer only TLS 1.0 and 1.1, at any security level, and check nothing: a probe of whether
   // the server still accepts them (mailwrench info --check).
   bool legacy_only = false;
+  // A client certificate (PEM, with its chain) and its key (PEM, unencrypted, not readable by
+  // group or others; "" = in client_cert's file), for servers that require one.
+  std::string client_cert;
+  std::string client_key;
 };
 
 // Where to connect and how.
@@ -32,12 +37,15 @@ struct Endpoint {
   bool implicit_tls = false;  // TLS from the first byte (POP3S 995, SMTPS 465)
   std::chrono::seconds timeout{30};
   TlsOptions tls;
+  std::string source_address;  // an address of this machine to connect from ("" = any)
+  Proxy proxy;                 // a SOCKS5 proxy to connect through
 };
 
 // A TCP connection (every resolved address, IPv4 and IPv6, in order) with a deadline on
-// connect and on every read and write, optionally TLS with OpenSSL 3. Throws mw::Error:
-// 68 unknown host, 69 refused/unreachable, 74 I/O error, 75 timeout, 76 TLS handshake
-// failure, 77 certificate rejected.
+// connect and on every read and write, optionally through a SOCKS5 proxy (RFC 1928, right
+// after connecting and before TLS), optionally TLS with OpenSSL 3. Throws mw::Error:
+// 68 unknown host, 69 refused/unreachable (also by the proxy), 74 I/O error, 75 timeout,
+// 76 TLS handshake failure or a proxy that is not SOCKS5, 77 certificate rejected.
 class Connection : public Stream {
 public:
   static std::unique_ptr<Connection> open(const Endpoint& endpoint);

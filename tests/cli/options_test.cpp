@@ -456,3 +456,49 @@ TEST_CASE("help: a command's --help shows its own options and points to the glob
   CHECK(list.find("mailwrench --help") != std::string::npos);
   CHECK(help_text(mw::commands::table(), "").find("--timeout") != std::string::npos);
 }
+
+TEST_CASE("a port written with the host, IPv6 literals (issue 17.4)", "[cli][network]")
+{
+  auto s = parse_with({"-H", "[::1]:1995", "stat"}).settings;
+  CHECK(s.host == "::1");
+  CHECK(s.port == 1995);
+  s = parse_with({"-H", "::1", "stat"}).settings;
+  CHECK(s.host == "::1");
+  CHECK(s.port == 995);
+  s = parse_with({"-H", "[::1]", "--tls", "starttls", "stat"}).settings;
+  CHECK(s.host == "::1");
+  CHECK(s.port == 110);
+  s = parse_with({"-H", "mail.example.org:2525", "stat"}).settings;
+  CHECK(s.host == "mail.example.org");
+  CHECK(s.port == 2525);
+  CHECK(parse_with({"-H", "h:1995", "-p", "1995", "stat"}).settings.port == 1995);
+  CHECK(code_of({"-H", "h:1995", "-p", "995", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "[h]:995", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h:0", "stat"}) == ExitCode::usage);
+  Env env;
+  env.vars["MAILWRENCH_HOST"] = "h:99999";
+  CHECK(code_of({"stat"}, env) == ExitCode::config);
+}
+
+TEST_CASE("proxy, source address and client certificate options (issue 17.4)", "[cli][network]")
+{
+  auto s = parse_with({"-H", "h", "--proxy", "socks5h://127.0.0.1:9050", "--source-address",
+                       "192.0.2.1", "--tls-cert", "c.pem", "--tls-key", "k.pem", "stat"})
+               .settings;
+  CHECK(s.proxy == "socks5h://127.0.0.1:9050");
+  CHECK(s.source_address == "192.0.2.1");
+  CHECK(s.tls_cert == "c.pem");
+  CHECK(s.tls_key == "k.pem");
+  CHECK(code_of({"-H", "h", "--proxy", "http://p:3128", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "--source-address", "eth0", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "--tls-key", "k.pem", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-H", "h", "--tls", "none", "--tls-cert", "c.pem", "stat"}) == ExitCode::usage);
+  TempConfig config("[account a]\nhost = h\nproxy = socks5://[::1]:1080\nsource-address = ::1\n"
+                    "tls-cert = c.pem\n");
+  s = parse_with({"--config", config.path, "-a", "a", "stat"}).settings;
+  CHECK(s.proxy == "socks5://[::1]:1080");
+  CHECK(s.source_address == "::1");
+  CHECK(s.tls_cert == "c.pem");
+  TempConfig bad("[account a]\nhost = h\nproxy = socks5h://u:secret@p\n");
+  CHECK(code_of({"--config", bad.path, "-a", "a", "stat"}) == ExitCode::config);
+}

@@ -255,7 +255,8 @@ def build_cases(binary, tmp):
         ("mailwrench info --ch", "exact", {"--check"}, {}),
         # session (issue 15): its own options; --script takes a file.
         ("mailwrench session --k", "exact", {"--keep-going", "--keep-alive"}, {}),
-        ("mailwrench -a work session --s", "exact", {"--smtp", "--script"}, {}),
+        # session's own options and the global --source-address (issue 17.4)
+        ("mailwrench -a work session --s", "exact", {"--smtp", "--script", "--source-address"}, {}),
         ("mailwrench session --r", "exact", {"--raw"}, {}),
         (f"mailwrench session --script {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench session --script={files}/c", "files", {"ca.pem", "cb.txt"}, {}),
