@@ -18,7 +18,7 @@ function __mailwrench_command
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
                 --from --subject --header -o --output --state --limit --max-size --wait-lock \
                 --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
-                --dsn-envid --await --await-timeout --lines --script --keep-alive
+                --dsn-envid --await --await-timeout --lines --script --keep-alive --log-file
                 set skip 1
             case '-*'
             case '*'
@@ -156,6 +156,8 @@ complete -c mailwrench -l no-pipelining -d 'send one command per round trip'
 complete -c mailwrench -l json -d 'print one JSON document on stdout'
 complete -c mailwrench -s v -l verbose -d 'protocol transcript on stderr, secrets redacted (-vv: debug)'
 complete -c mailwrench -s q -l quiet -d 'print only errors on stderr'
+complete -c mailwrench -l log-file -r -F -d 'append a line per run and per failure to FILE'
+complete -c mailwrench -l syslog -d 'send those lines to syslog too (facility mail)'
 complete -c mailwrench -s h -l help -d 'show the help'
 complete -c mailwrench -l version -d 'show the version'
 

@@ -460,6 +460,9 @@ int run(const cli::Context& context, const FetchOptions& o)
   progress.clear();
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (context.summarize) {
+    context.summarize(output::fetch_summary(result));
+  }
   if (s.json) {
     output::write_json(output::to_json(result), summary);
   } else if (!s.quiet || !result.failed.empty()) {
