@@ -17,7 +17,7 @@ struct RunLog::Impl {
   output::RunIdentity who;
   std::vector<std::string> secrets;
   std::string path;
-  store::Fd file;
+  store::file::Fd file;
   std::shared_ptr<spdlog::sinks::syslog_sink_st> syslog;
   bool write_failed = false;
 
@@ -25,9 +25,9 @@ struct RunLog::Impl {
   {
     if (file.get() >= 0 && !write_failed) {
       try {
-        store::write_all(file.get(),
-                         output::file_line(std::chrono::system_clock::now(), ::getpid(), text),
-                         path);
+        store::file::write_all(
+            file.get(), output::file_line(std::chrono::system_clock::now(), ::getpid(), text),
+            path);
       } catch (const Error& e) {
         // The run goes on (a full disk must not lose mail): said once on stderr.
         write_failed = true;
@@ -82,8 +82,8 @@ std::unique_ptr<RunLog> RunLog::open(const Settings& settings, std::vector<std::
     impl->path = settings.log_file;
     // O_NONBLOCK: a FIFO planted at the path cannot hang the open (it is then refused as not
     // a regular file); it changes nothing for a regular file.
-    impl->file = store::open_private(settings.log_file, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK,
-                                     0600, "open the log file");
+    impl->file = store::file::open_private(
+        settings.log_file, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0600, "open the log file");
   }
   if (settings.syslog) {
     impl->syslog =

@@ -3,14 +3,26 @@
 
 #include <catch2/catch.hpp>
 
-#include <regex>
+#include <string>
+#include <utility>
 
 using namespace mw::output;
 
 namespace {
 
-const RunIdentity k_alice{
-    .command = "fetch", .account = "work", .user = "alice", .host = "pop.example.org", .port = 995};
+RunIdentity identity(std::string command, std::string account = "", std::string user = "",
+                     std::string host = "", std::uint16_t port = 0)
+{
+  RunIdentity who;
+  who.command = std::move(command);
+  who.account = std::move(account);
+  who.user = std::move(user);
+  who.host = std::move(host);
+  who.port = port;
+  return who;
+}
+
+const RunIdentity k_alice = identity("fetch", "work", "alice", "pop.example.org", 995);
 
 }  // namespace
 
@@ -20,8 +32,8 @@ TEST_CASE("log: the run line names the command, the account, the server, the exi
                  {}) ==
         "fetch account=work user=alice server=pop.example.org:995: exit 0: stored 12 messages "
         "(3.4 MiB) in 1.20 s, deleted 12 on the server");
-  CHECK(run_text({.command = "stat"}, 69, "", {}) == "stat account=- user=- server=-: exit 69");
-  CHECK(identity_text({.command = "stat", .user = "u", .host = "::1", .port = 110}) ==
+  CHECK(run_text(identity("stat"), 69, "", {}) == "stat account=- user=- server=-: exit 69");
+  CHECK(identity_text(identity("stat", "", "u", "::1", 110)) ==
         "stat account=- user=u server=[::1]:110");
 }
 
@@ -33,8 +45,7 @@ TEST_CASE("log: the failure line carries the error, redacted", "[log]")
         "fetch account=work user=alice server=pop.example.org:995: error: authentication "
         "failed: -ERR you sent PASS <redacted>");
   // A user name that is the password (or holds it) is redacted too: nothing escapes.
-  CHECK(run_text({.command = "stat", .user = secret}, 0, "", {secret}).find(secret) ==
-        std::string::npos);
+  CHECK(run_text(identity("stat", "", secret), 0, "", {secret}).find(secret) == std::string::npos);
 }
 
 TEST_CASE("log: server text cannot reach the log raw", "[log]")
