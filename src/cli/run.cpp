@@ -159,6 +159,9 @@ int run(int argc, char** argv, const CommandTable& table)
   if (stdout_closed) {
     std::cout.setstate(std::ios::badbit);
   }
+  // --log-file, --syslog: opened once the settings are known, before any server is contacted;
+  // the run line goes out with the exit code, whatever ended the run.
+  std::unique_ptr<RunLog> run_log;
   // Standard output's reader went away (`| head`): stop quietly as a filter killed by SIGPIPE
   // does, with its exit status (141) and no error line.
   std::string write_error;
@@ -176,7 +179,11 @@ int run(int argc, char** argv, const CommandTable& table)
       return static_cast<int>(ExitCode::closed_pipe);
     }
     if (!stdout_closed && !std::cout) {
-      return fail(ExitCode::io, "cannot write to standard output (" + write_error + ")", false);
+      const std::string message = "cannot write to standard output (" + write_error + ")";
+      if (run_log) {
+        run_log->failure(message);
+      }
+      return fail(ExitCode::io, message, false);
     }
     return code;
   };
@@ -185,9 +192,6 @@ int run(int argc, char** argv, const CommandTable& table)
   std::vector<std::string> args(argv + 1, argv + argc);
   bool json = std::find(args.begin(), args.end(), "--json") != args.end();
   bool quiet = false;
-  // --log-file, --syslog: opened once the settings are known, before any server is contacted;
-  // the run line goes out with the exit code, whatever ended the run.
-  std::unique_ptr<RunLog> run_log;
   auto logged = [&run_log](int code, const std::string& failure = {}) {
     if (run_log) {
       if (!failure.empty()) {
