@@ -129,9 +129,11 @@ int run_command(const Invocation& invocation, RunLog* run_log)
                   .host_name = host_fqdn,
                   .getenv = process_getenv,
                   .open_terminal = [] { return open_terminal(process_getenv); },
-                  .summarize = {}};
+                  .summarize = {},
+                  .hide_in_log = {}};
   if (run_log != nullptr) {
     context.summarize = [run_log](const std::string& summary) { run_log->summarize(summary); };
+    context.hide_in_log = [run_log](const Secret& password) { run_log->hide(password); };
   }
   return invocation.run(context);
 }
@@ -217,11 +219,10 @@ int run(int argc, char** argv, const CommandTable& table)
     }
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;
-    std::vector<std::string> secrets;
-    if (auto password = process_getenv("MAILWRENCH_PASSWORD")) {
-      secrets.push_back(*password);
+    run_log = RunLog::open(invocation.settings);
+    if (auto password = process_getenv("MAILWRENCH_PASSWORD"); run_log && password) {
+      run_log->hide(Secret(std::move(*password)));
     }
-    run_log = RunLog::open(invocation.settings, std::move(secrets));
     return logged(written(run_command(invocation, run_log.get())));
   } catch (const ClosedPipe& e) {
     return logged(static_cast<int>(e.code()));

@@ -15,7 +15,7 @@ namespace mw::cli {
 
 struct RunLog::Impl {
   output::RunIdentity who;
-  std::vector<std::string> secrets;
+  std::vector<Secret> secrets;
   std::string path;
   store::file::Fd file;
   std::shared_ptr<spdlog::sinks::syslog_sink_st> syslog;
@@ -42,6 +42,25 @@ struct RunLog::Impl {
 
 namespace {
 
+// The secrets as text::redact() takes them, for one line: the copies are wiped afterwards.
+struct Revealed {
+  explicit Revealed(const std::vector<Secret>& secrets)
+  {
+    for (const auto& s : secrets) {
+      values.push_back(s.reveal());
+    }
+  }
+  ~Revealed()
+  {
+    for (auto& v : values) {
+      wipe_string(v);
+    }
+  }
+  Revealed(const Revealed&) = delete;
+  Revealed& operator=(const Revealed&) = delete;
+  std::vector<std::string> values;
+};
+
 // The warnings and errors of the run's logger, as failure lines.
 class FailureSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
 public:
@@ -66,7 +85,7 @@ private:
 RunLog::RunLog(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 RunLog::~RunLog() = default;
 
-std::unique_ptr<RunLog> RunLog::open(const Settings& settings, std::vector<std::string> secrets)
+std::unique_ptr<RunLog> RunLog::open(const Settings& settings)
 {
   if (settings.log_file.empty() && !settings.syslog) {
     return nullptr;
@@ -77,7 +96,6 @@ std::unique_ptr<RunLog> RunLog::open(const Settings& settings, std::vector<std::
                .user = settings.user,
                .host = settings.host,
                .port = settings.port};
-  impl->secrets = std::move(secrets);
   if (!settings.log_file.empty()) {
     impl->path = settings.log_file;
     // O_NONBLOCK: a FIFO planted at the path cannot hang the open (it is then refused as not
@@ -99,17 +117,26 @@ std::shared_ptr<spdlog::sinks::sink> RunLog::failure_sink()
   return sink;
 }
 
+void RunLog::hide(Secret secret)
+{
+  if (!secret.empty()) {
+    m_impl->secrets.push_back(std::move(secret));
+  }
+}
+
 void RunLog::failure(std::string_view message, bool warning)
 {
+  Revealed secrets(m_impl->secrets);
   m_impl->write(
       warning ? spdlog::level::warn : spdlog::level::err,
-      output::failure_text(m_impl->who, warning ? "warning" : "error", message, m_impl->secrets));
+      output::failure_text(m_impl->who, warning ? "warning" : "error", message, secrets.values));
 }
 
 void RunLog::finished(int exit_code)
 {
+  Revealed secrets(m_impl->secrets);
   m_impl->write(spdlog::level::info,
-                output::run_text(m_impl->who, exit_code, m_summary, m_impl->secrets));
+                output::run_text(m_impl->who, exit_code, m_summary, secrets.values));
 }
 
 }  // namespace mw::cli

@@ -2,6 +2,7 @@
 
 #include "cli/settings.hpp"
 #include "output/run_log.hpp"
+#include "util/secret.hpp"
 
 #include <chrono>
 #include <functional>
@@ -19,7 +20,8 @@ namespace mw::cli {
 // --log-file PATH and --syslog (issue 17.6): for cron and systemd, one line per run (its
 // command, account, user, server, exit code and summary) and one per failure (the error, and
 // the warnings of the run), never a transcript line (-v stays on stderr). Every line is
-// redacted of the secrets given, and shown as one visible line (output/run_log.hpp).
+// redacted of the secrets it was given (hide()), and shown as one visible line
+// (output/run_log.hpp).
 //
 // The file is opened once, before any server is contacted: O_APPEND (one write(2) per line, so
 // that concurrent runs do not interleave within a line), created 0600, never through a symbolic
@@ -29,11 +31,13 @@ namespace mw::cli {
 class RunLog {
 public:
   // Null when the settings ask for neither.
-  static std::unique_ptr<RunLog> open(const Settings& settings, std::vector<std::string> secrets);
+  static std::unique_ptr<RunLog> open(const Settings& settings);
   ~RunLog();
   RunLog(const RunLog&) = delete;
   RunLog& operator=(const RunLog&) = delete;
 
+  // A secret (the password) that no line may show: "<redacted>" wherever it appears.
+  void hide(Secret secret);
   // The sink that logs the warnings and errors of the run's logger as failure lines.
   std::shared_ptr<spdlog::sinks::sink> failure_sink();
   // A failure line: "IDENTITY: error: MESSAGE".
