@@ -8,7 +8,8 @@ _mailwrench_commands="stat list top fetch check purge send info session help"
 
 _mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
-    --tls-cert --tls-key --source-address --proxy --timeout --no-pipelining --json -v --verbose -q --quiet -h --help --version"
+    --tls-cert --tls-key --source-address --proxy --timeout --no-pipelining --json -v --verbose
+    -q --quiet --log-file --syslog -h --help --version"
 
 _mailwrench_selection_opts="--uid --uid-file --larger-than --smaller-than --older-than
     --newer-than --from --subject --header --all"
@@ -43,7 +44,7 @@ _mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --us
     -o --output --state --limit --max-size --wait-lock --mda-timeout --to --cc --bcc --body --body-file
     --attach --ehlo --dsn-notify --dsn-return --dsn-envid --await --await-timeout --lines
     --max-header --max-depth --max-parts --retries --script --keep-alive --import-state
-    --quit-after "
+    --quit-after --log-file "
 
 _mailwrench_takes_value()
 {
@@ -222,7 +223,7 @@ _mailwrench_value()
     -a | --account | --await)
         _mailwrench_add_lines "$(_mailwrench_accounts)" "$cur"
         ;;
-    --config | --password-file | --cacert | --tls-cert | --tls-key | --uid-file | --state | --attach | --body-file | --script)
+    --config | --password-file | --cacert | --tls-cert | --tls-key | --uid-file | --state | --attach | --body-file | --script | --log-file)
         _mailwrench_files "$cur"
         ;;
     --dsn-return)

@@ -20,7 +20,7 @@ function __mailwrench_command
                 --from --subject --header -o --output --state --limit --max-size --wait-lock --mda-timeout \
                 --to --cc --bcc --body --body-file --attach --ehlo --dsn-notify --dsn-return \
                 --dsn-envid --await --await-timeout --lines --script --keep-alive \
-                --import-state --quit-after
+                --import-state --quit-after --log-file
                 set skip 1
             case '-*'
             case '*'
@@ -182,6 +182,8 @@ complete -c mailwrench -l no-pipelining -d 'send one command per round trip'
 complete -c mailwrench -l json -d 'print one JSON document on stdout'
 complete -c mailwrench -s v -l verbose -d 'protocol transcript on stderr, secrets redacted (-vv: debug)'
 complete -c mailwrench -s q -l quiet -d 'print only errors on stderr'
+complete -c mailwrench -l log-file -r -F -d 'append a line per run and per failure to FILE'
+complete -c mailwrench -l syslog -d 'send those lines to syslog too (facility mail)'
 complete -c mailwrench -s h -l help -d 'show the help'
 complete -c mailwrench -l version -d 'show the version'
 

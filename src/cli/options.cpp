@@ -92,6 +92,10 @@ po::options_description global_options()
     ("verbose,v", po::bool_switch(),
      "print the protocol transcript on stderr, secrets redacted (-vv: debug log)")
     ("quiet,q", po::bool_switch(), "print only errors on stderr")
+    ("log-file", po::value<std::string>()->value_name("FILE"),
+     "append a line per run and per failure to FILE (secrets redacted; created 0600, never "
+     "through a symbolic link)")
+    ("syslog", po::bool_switch(), "send those lines to syslog too (facility mail)")
     ("help,h", po::bool_switch(), "show this help")
     ("version", po::bool_switch(), "show the version");
   // clang-format on
@@ -1122,6 +1126,8 @@ Invocation parse(const std::vector<std::string>& input_args, const CommandTable&
   read_server(in, service, s);
   s.password = read_password_source(in, getenv);
   read_transport(in, getenv, s);
+  s.log_file = expand_home(in.lookup("log-file").value_or(""), getenv);
+  s.syslog = in.flag("syslog");
   if (row->selection) {
     build_selection(vm, s);
   } else if (vm.count("args") != 0) {

@@ -2,6 +2,7 @@
 
 #include "cli/options.hpp"
 #include "cli/process.hpp"
+#include "cli/run_log.hpp"
 #include "cli/terminal.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
@@ -44,18 +45,27 @@ protected:
   void flush_() override { std::cerr.flush(); }
 };
 
-std::shared_ptr<spdlog::logger> make_logger(const Settings& settings)
+// stderr by -v, -vv and -q; the log (--log-file, --syslog) gets the warnings and errors.
+std::shared_ptr<spdlog::logger> make_logger(const Settings& settings, RunLog* run_log)
 {
-  auto logger = std::make_shared<spdlog::logger>("mailwrench", std::make_shared<StderrSink>());
+  auto stderr_sink = std::make_shared<StderrSink>();
   if (settings.verbosity >= 2) {
-    logger->set_level(spdlog::level::debug);
+    stderr_sink->set_level(spdlog::level::debug);
   } else if (settings.verbosity == 1) {
-    logger->set_level(spdlog::level::info);
+    stderr_sink->set_level(spdlog::level::info);
   } else if (settings.quiet) {
-    logger->set_level(spdlog::level::err);
+    stderr_sink->set_level(spdlog::level::err);
   } else {
-    logger->set_level(spdlog::level::warn);
+    stderr_sink->set_level(spdlog::level::warn);
   }
+  auto logger = std::make_shared<spdlog::logger>("mailwrench", stderr_sink);
+  auto level = stderr_sink->level();
+  if (run_log != nullptr) {
+    auto log_sink = run_log->failure_sink();
+    logger->sinks().push_back(log_sink);
+    level = std::min(level, log_sink->level());
+  }
+  logger->set_level(level);
   return logger;
 }
 
@@ -103,22 +113,28 @@ std::function<bool(const std::string&)> terminal_confirm()
   };
 }
 
-int run_command(const Invocation& invocation)
+int run_command(const Invocation& invocation, RunLog* run_log)
 {
   const auto& settings = invocation.settings;
-  const Context context{.settings = settings,
-                        .in = std::cin,
-                        .out = std::cout,
-                        .err = std::cerr,
-                        .log = make_logger(settings),
-                        .out_is_terminal = isatty(STDOUT_FILENO) == 1,
-                        .terminal_width = terminal_width(),
-                        .confirm = terminal_confirm(),
-                        .err_is_terminal = isatty(STDERR_FILENO) == 1,
-                        .now = std::chrono::system_clock::now,
-                        .host_name = host_fqdn,
-                        .getenv = process_getenv,
-                        .open_terminal = [] { return open_terminal(process_getenv); }};
+  Context context{.settings = settings,
+                  .in = std::cin,
+                  .out = std::cout,
+                  .err = std::cerr,
+                  .log = make_logger(settings, run_log),
+                  .out_is_terminal = isatty(STDOUT_FILENO) == 1,
+                  .terminal_width = terminal_width(),
+                  .confirm = terminal_confirm(),
+                  .err_is_terminal = isatty(STDERR_FILENO) == 1,
+                  .now = std::chrono::system_clock::now,
+                  .host_name = host_fqdn,
+                  .getenv = process_getenv,
+                  .open_terminal = [] { return open_terminal(process_getenv); },
+                  .summarize = {},
+                  .hide_in_log = {}};
+  if (run_log != nullptr) {
+    context.summarize = [run_log](const std::string& summary) { run_log->summarize(summary); };
+    context.hide_in_log = [run_log](const Secret& password) { run_log->hide(password); };
+  }
   return invocation.run(context);
 }
 
@@ -145,6 +161,9 @@ int run(int argc, char** argv, const CommandTable& table)
   if (stdout_closed) {
     std::cout.setstate(std::ios::badbit);
   }
+  // --log-file, --syslog: opened once the settings are known, before any server is contacted;
+  // the run line goes out with the exit code, whatever ended the run.
+  std::unique_ptr<RunLog> run_log;
   // Standard output's reader went away (`| head`): stop quietly as a filter killed by SIGPIPE
   // does, with its exit status (141) and no error line.
   std::string write_error;
@@ -162,7 +181,11 @@ int run(int argc, char** argv, const CommandTable& table)
       return static_cast<int>(ExitCode::closed_pipe);
     }
     if (!stdout_closed && !std::cout) {
-      return fail(ExitCode::io, "cannot write to standard output (" + write_error + ")", false);
+      const std::string message = "cannot write to standard output (" + write_error + ")";
+      if (run_log) {
+        run_log->failure(message);
+      }
+      return fail(ExitCode::io, message, false);
     }
     return code;
   };
@@ -171,6 +194,15 @@ int run(int argc, char** argv, const CommandTable& table)
   std::vector<std::string> args(argv + 1, argv + argc);
   bool json = std::find(args.begin(), args.end(), "--json") != args.end();
   bool quiet = false;
+  auto logged = [&run_log](int code, const std::string& failure = {}) {
+    if (run_log) {
+      if (!failure.empty()) {
+        run_log->failure(failure);
+      }
+      run_log->finished(code);
+    }
+    return code;
+  };
   try {
     auto invocation = parse(args, table);
     switch (invocation.action) {
@@ -187,9 +219,13 @@ int run(int argc, char** argv, const CommandTable& table)
     }
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;
-    return written(run_command(invocation));
+    run_log = RunLog::open(invocation.settings);
+    if (auto password = process_getenv("MAILWRENCH_PASSWORD"); run_log && password) {
+      run_log->hide(Secret(std::move(*password)));
+    }
+    return logged(written(run_command(invocation, run_log.get())));
   } catch (const ClosedPipe& e) {
-    return static_cast<int>(e.code());
+    return logged(static_cast<int>(e.code()));
   } catch (const BusyError& e) {
     // -q: a lock another run holds is no news for cron (exit 75 says it; --json still does).
     if (quiet) {
@@ -197,20 +233,21 @@ int run(int argc, char** argv, const CommandTable& table)
         output::write_json(output::error_json(e.code(), text::visible(e.what(), {.tab = true})),
                            std::cout);
       }
-      return static_cast<int>(e.code());
+      return logged(static_cast<int>(e.code()), e.what());
     }
-    return fail(e.code(), e.what(), json);
+    return logged(fail(e.code(), e.what(), json), e.what());
   } catch (const Error& e) {
     if (reader_gone()) {
-      return static_cast<int>(ExitCode::closed_pipe);
+      return logged(static_cast<int>(ExitCode::closed_pipe), e.what());
     }
     std::string message = e.what();
     if (e.code() == ExitCode::usage && message.find("--help") == std::string::npos) {
       message += " (see 'mailwrench --help')";
     }
-    return fail(e.code(), message, json);
+    return logged(fail(e.code(), message, json), message);
   } catch (const std::exception& e) {
-    return fail(ExitCode::software, std::string("internal error: ") + e.what(), json);
+    const std::string message = std::string("internal error: ") + e.what();
+    return logged(fail(ExitCode::software, message, json), message);
   }
 }
 

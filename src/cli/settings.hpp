@@ -47,6 +47,9 @@ struct Settings {
   bool json = false;
   int verbosity = 0;
   bool quiet = false;
+  // One line per run and per failure (cli/run_log.hpp): appended to this file, and to syslog.
+  std::string log_file;
+  bool syslog = false;
 
   // The commands that take a SELECTION (list, top, fetch, purge); each command's other
   // options are its own (commands/*.cpp).

@@ -535,6 +535,9 @@ int run(const cli::Context& context, const FetchOptions& o)
   progress.clear();
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (context.summarize) {
+    context.summarize(output::fetch_summary(result));
+  }
   if (s.json) {
     auto document = output::to_json(result);
     if (imported) {

@@ -197,6 +197,11 @@ int run(const cli::Context& context, const PurgeOptions& o)
                                          "list' to check");
   }
 
+  if (context.summarize) {
+    context.summarize(dry_run == DryRun::yes
+                          ? "would delete " + count_text(count, octets) + " (--dry-run)"
+                          : "deleted " + count_text(count, octets));
+  }
   if (s.json) {
     output::write_json(output::to_json(rows, o.dry_run), context.out);
   } else if (shown_to_nobody) {

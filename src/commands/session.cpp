@@ -163,7 +163,11 @@ cli::Login Pop3Session::login_for(const cli::Context& context)
   if (!context.settings.fingerprint.empty()) {
     net::normalize_fingerprint(context.settings.fingerprint);  // a usage error first
   }
-  return cli::obtain_login(context.settings, context.getenv);
+  auto login = cli::obtain_login(context.settings, context.getenv);
+  if (context.hide_in_log) {
+    context.hide_in_log(login.password);
+  }
+  return login;
 }
 
 Pop3Session Pop3Session::open(const cli::Context& context)

@@ -79,6 +79,9 @@ void SmtpSession::authenticate()
     require_offered(name, ext.auth, "");
   }
   auto login = cli::obtain_login(s, context.getenv);
+  if (context.hide_in_log) {
+    context.hide_in_log(login.password);
+  }
   for (const auto& warning : login.warnings) {
     context.log->warn("{}", warning);
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
+#include <sstream>
 
 namespace mw::output {
 
@@ -312,6 +313,12 @@ void render_plain(const FetchResult& result, std::ostream& out)
     out << "failed message " << m.number << " (UID " << (m.uid.empty() ? "-" : clean(m.uid))
         << "): " << clean(m.reason) << "\n";
   }
+  out << fetch_summary(result) << "\n";
+}
+
+std::string fetch_summary(const FetchResult& result)
+{
+  std::ostringstream out;
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.2f", result.seconds);
   out << "stored " << result.count << (result.count == 1 ? " message" : " messages") << " ("
@@ -325,7 +332,7 @@ void render_plain(const FetchResult& result, std::ostream& out)
   if (result.deleted > 0) {
     out << ", deleted " << result.deleted << " on the server";
   }
-  out << "\n";
+  return out.str();
 }
 
 nlohmann::json to_json(const FetchResult& result)

@@ -27,6 +27,9 @@ std::string human_size(std::uint64_t octets);
 void render_plain(const StatResult& result, std::ostream& out, const PlainStyle& style);
 void render_plain(const ListResult& result, std::ostream& out, const PlainStyle& style);
 void render_plain(const FetchResult& result, std::ostream& out);
+// Its last line, without the line feed: "stored 12 messages (3.4 MiB) in 1.20 s, deleted 12 on
+// the server" (also the summary of the --log-file run line).
+std::string fetch_summary(const FetchResult& result);
 void render_plain(const SendResult& result, std::ostream& out);
 // The message as it would go, its CRLF line endings shown as the terminal's LF.
 void render_plain(const SendPreview& preview, std::ostream& out);

@@ -502,3 +502,29 @@ TEST_CASE("proxy, source address and client certificate options (issue 17.4)", "
   TempConfig bad("[account a]\nhost = h\nproxy = socks5h://u:secret@p\n");
   CHECK(code_of({"--config", bad.path, "-a", "a", "stat"}) == ExitCode::config);
 }
+
+TEST_CASE("log-file and syslog: command line, config file, environment (issue 17.6)", "[cli]")
+{
+  Env env;
+  env.vars["HOME"] = "/home/me";
+  auto s = parse_with({"-H", "h", "stat"}, env).settings;
+  CHECK(s.log_file.empty());
+  CHECK_FALSE(s.syslog);
+  s = parse_with({"-H", "h", "stat", "--log-file", "~/mw.log", "--syslog"}, env).settings;
+  CHECK(s.log_file == "/home/me/mw.log");
+  CHECK(s.syslog);
+
+  TempConfig config("log-file = ~/file.log\n[account work]\nhost = h\nsyslog = yes\n");
+  s = parse_with({"--config", config.path, "-a", "work", "stat"}, env).settings;
+  CHECK(s.log_file == "/home/me/file.log");
+  CHECK(s.syslog);
+  env.vars["MAILWRENCH_LOG_FILE"] = "/var/log/env.log";
+  s = parse_with({"--config", config.path, "-a", "work", "stat"}, env).settings;
+  CHECK(s.log_file == "/var/log/env.log");
+  s = parse_with({"--config", config.path, "-a", "work", "--log-file", "/cli.log", "stat"}, env)
+          .settings;
+  CHECK(s.log_file == "/cli.log");
+
+  TempConfig bad("host = h\nsyslog = maybe\n");
+  CHECK(code_of({"--config", bad.path, "stat"}) == ExitCode::config);
+}

@@ -223,7 +223,8 @@ def build_cases(binary, tmp):
         ("mailwrench -v --json ", "exact", every_command, {}),
         ("mailwrench list --he", "exact", {"--headers", "--header", "--help"}, {}),
         ("mailwrench stat --he", "exact", {"--help"}, {}),
-        ("mailwrench -H pop.example.com -u me list --from x --l", "exact", {"--larger-than"}, {}),
+        ("mailwrench -H pop.example.com -u me list --from x --l", "exact", {"--larger-than", "--log-file"},
+         {}),
         ("mailwrench --tls ", "exact", {"implicit", "starttls", "none"}, {}),
         ("mailwrench --tls=st", "exact", {"starttls"}, {}),
         ("mailwrench list --tls n", "exact", {"none"}, {}),
@@ -248,6 +249,7 @@ def build_cases(binary, tmp):
         (f"mailwrench --cacert {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench --password-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench --config {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
+        (f"mailwrench --log-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench list --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         # purge and fetch: their own options, and the values of fetch's.
         ("mailwrench purge --d", "exact", {"--dry-run"}, {}),
@@ -255,8 +257,9 @@ def build_cases(binary, tmp):
         ("mailwrench info --ch", "exact", {"--check"}, {}),
         # session (issue 15): its own options; --script takes a file.
         ("mailwrench session --k", "exact", {"--keep-going", "--keep-alive"}, {}),
-        # session's own options and the global --source-address (issue 17.4)
-        ("mailwrench -a work session --s", "exact", {"--smtp", "--script", "--source-address"}, {}),
+        # session's own options and the global --source-address (17.4) and --syslog (17.6)
+        ("mailwrench -a work session --s", "exact", {"--smtp", "--script", "--source-address", "--syslog"}, {}),
+        ("mailwrench --sy", "exact", {"--syslog"}, {}),
         ("mailwrench session --r", "exact", {"--raw"}, {}),
         (f"mailwrench session --script {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench session --script={files}/c", "files", {"ca.pem", "cb.txt"}, {}),
@@ -284,7 +287,7 @@ def build_cases(binary, tmp):
         (f"mailwrench purge --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         (f"mailwrench fetch --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         # top: --lines, --raw and the selection options (issue 13.6).
-        ("mailwrench top --l", "exact", {"--lines", "--larger-than"}, {}),
+        ("mailwrench top --l", "exact", {"--lines", "--larger-than", "--log-file"}, {}),
         ("mailwrench top 3 --lines 5 --r", "exact", {"--raw"}, {}),
         (f"mailwrench top --uid-file {files}/c", "files", {"ca.pem", "cb.txt"}, {}),
         # send: its own options, and the values of those that have a fixed set.
