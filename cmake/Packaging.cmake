@@ -49,7 +49,7 @@ set(CPACK_PACKAGE_CONTACT "${MAILWRENCH_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${MAILWRENCH_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "Look into, export and repair mailboxes over POP3 (stat, list, top, fetch,\n purge) and send test mail over SMTP, with TLS, SASL, JSON output and\n sysexits exit codes. Licensed under the Apache License 2.0.")
+    "Look into, export and repair mailboxes over POP3 (stat, list, top, fetch,\npurge) and send test mail over SMTP, with TLS, SASL, JSON output and\nsysexits exit codes. Licensed under the Apache License 2.0.")
 set(CPACK_DEBIAN_PACKAGE_SECTION mail)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
