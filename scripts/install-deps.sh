@@ -5,14 +5,15 @@
 set -euo pipefail
 extra=("$@")
 # Build tools and libraries; the servers the integration tests start; the tools the
-# documentation tests use (tmux: a real terminal for the prompts).
+# documentation tests use (tmux: a real terminal for the prompts); the package tests' (dpkg-dev,
+# lintian; git for the version and the reproducibility test).
 packages=(
   cmake make g++ pkg-config
   libboost-dev libboost-program-options-dev libboost-regex-dev libssl-dev libspdlog-dev
   nlohmann-json3-dev catch2 libedit-dev
   dovecot-core dovecot-pop3d postfix openssl ca-certificates python3
   mandoc groff-base man-db bash-completion zsh fish tmux
-  dpkg-dev clang-14 libclang-rt-14-dev clang-format-14
+  dpkg-dev lintian git clang-14 libclang-rt-14-dev clang-format-14
 )
 
 packages+=("${extra[@]}")
