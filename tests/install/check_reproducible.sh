@@ -24,7 +24,8 @@ fi
 # The copy lives under the build tree (ignored by git): another path, the same for every run.
 work="$build/reproducible"
 rm -rf "$work"
-trap 'rm -rf "$work"' EXIT
+# Kept when the packages differ, to look into (diffoscope, if installed, shows where).
+trap '[ "${failed:-1}" = 0 ] && rm -rf "$work"' EXIT
 mkdir -p "$work/first" "$work/second"
 git clone --quiet --shared --no-checkout "$source" "$work/copy/mailwrench"
 git -C "$work/copy/mailwrench" checkout --quiet --detach "$commit"
@@ -32,7 +33,7 @@ git -C "$work/copy/mailwrench" checkout --quiet --detach "$commit"
 start=$SECONDS
 cmake -S "$work/copy/mailwrench" -B "$work/copy/mailwrench/build/copy" -DMAILWRENCH_TESTS=OFF "$@" >"$work/configure.log" \
   || { cat "$work/configure.log"; exit 1; }
-cmake --build "$work/copy/mailwrench/build/copy" -j2 >"$work/build.log" 2>&1 || { tail -50 "$work/build.log"; exit 1; }
+CCACHE_RECACHE=1 cmake --build "$work/copy/mailwrench/build/copy" -j2 >"$work/build.log" 2>&1 || { tail -50 "$work/build.log"; exit 1; }
 echo "second build: $((SECONDS - start)) s"
 
 cpack --config "$build/CPackConfig.cmake" -B "$work/first" >/dev/null
@@ -51,10 +52,11 @@ for f in "$work"/first/*.deb "$work"/first/*.ddeb; do
     if command -v diffoscope >/dev/null; then
       diffoscope --text - "$f" "$other" | head -80 || true
     else
-      for d in first second; do mkdir -p "$work/x-$d"; dpkg-deb -R "$work/$d/$name" "$work/x-$d"; done
+      for d in first second; do rm -rf "$work/x-$d"; mkdir -p "$work/x-$d"; dpkg-deb -R "$work/$d/$name" "$work/x-$d"; done
       diff -r "$work/x-first" "$work/x-second" | head -20 || true
       (cd "$work/x-first" && find . -type f ! -exec cmp -s {} "$work/x-second/{}" \; -print) | head -20
     fi
   fi
 done
+[ $failed = 0 ] || echo "the two builds are kept in $work"
 exit $failed
