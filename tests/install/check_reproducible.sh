@@ -36,8 +36,16 @@ cmake -S "$work/copy/mailwrench" -B "$work/copy/mailwrench/build/copy" -DMAILWRE
 CCACHE_RECACHE=1 cmake --build "$work/copy/mailwrench/build/copy" -j2 >"$work/build.log" 2>&1 || { tail -50 "$work/build.log"; exit 1; }
 echo "second build: $((SECONDS - start)) s"
 
-cpack --config "$build/CPackConfig.cmake" -B "$work/first" >/dev/null
-cpack --config "$work/copy/mailwrench/build/copy/CPackConfig.cmake" -B "$work/second" >/dev/null
+# cpack builds the project first (its preinstall step), so the first package is of this commit.
+# Both packaged in one output directory: CPack 3.25 writes the -dbgsym package's md5sums with
+# the absolute path of its staging directory under it (the .deb's are right).
+for d in first second; do
+  config="$build/CPackConfig.cmake"
+  [ $d = second ] && config="$work/copy/mailwrench/build/copy/CPackConfig.cmake"
+  rm -rf "$work/package"
+  cpack --config "$config" -B "$work/package" >/dev/null
+  mv "$work"/package/*.deb "$work"/package/*.ddeb "$work/$d/"
+done
 
 failed=0
 for f in "$work"/first/*.deb "$work"/first/*.ddeb; do
