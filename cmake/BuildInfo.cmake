@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run at build time (cmake -P), on every build: what the build embeds from the checkout.
 #   -DSOURCE_DIR=... -DOUTPUT_DIR=...
 # Writes, only when the content changed (so nothing rebuilds needlessly):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run at build time (cmake -P): the package's Debian changelog (usr/share/doc/mailwrench/
 # changelog.gz, as a native package has it): one entry for project(VERSION), signed by the
 # package maintainer (MAILWRENCH_PACKAGE_MAINTAINER) on the build's date, gzip-compressed

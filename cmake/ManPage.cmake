@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run at build time (cmake -P): the installed manual page, with project(VERSION) and the
 # build's date (cmake/BuildInfo.cmake) in its .TH header, gzip-compressed without a name
 # or timestamp (reproducible).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What `cmake --install` puts where, and the Debian package built from it by CPack:
 #   cpack --config build/<preset>/CPackConfig.cmake
 # The package passes lintian (tests/install/check_package.sh): a stripped binary whose debug

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Reproducible builds: two builds of one commit, in any directories, give the same bytes.
 # - No build path in the objects: __FILE__, the debug information and its compilation
 #   directory name paths relative to the source tree (the build tree mapped last, so that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs with apt-get whatever of the build tools, libraries, test servers and documentation
 # tools is missing (run by test.sh, demo.sh and bench/run.sh). Root, or sudo, is needed only
 # when something is missing.

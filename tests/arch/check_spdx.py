@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Every source file names its license (Apache-2.0) in an SPDX line at its top.
 
   check_spdx.py --source DIR             list the source files without the line; exit 1 if any

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the build into a temporary prefix and checks that every file landed where the
 # system looks for it, that the installed manual renders without warnings, and that the
 # installed binary runs.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the .deb with CPack, as the README says, and checks it as a distribution would:
 # its contents, its dependencies, a stripped binary whose debug symbols are in the separate
 # -dbgsym package, the copyright and changelog files, the maintainer from the CMake cache,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Reproducible builds: the commit checked out again in another directory, configured like
 # this build and built once more (-j2, only what the package holds), gives byte-identical
 # .deb and -dbgsym packages. Registered for optimised builds only (the release and ci

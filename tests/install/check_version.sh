@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One version everywhere: project(VERSION) of CMakeLists.txt is what the package's Version
 # field, its binary's --version, its manual page's header and its Debian changelog say, and
 # CHANGELOG.md has a section for it. From a git checkout, --version names its commit.
