@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A TCP delay line for bench/run.sh: accept on LISTEN, connect each client to TARGET, and hold
 every chunk of data DELAY_MS milliseconds in each direction, so that a request/response round
 trip takes 2 x DELAY_MS longer. Data keeps flowing while earlier chunks wait (a delay line,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Fill, or restore, a Maildir that a running Dovecot serves, for bench/run.sh.
 
     fill.py fill MAILDIR COUNT SIZE     COUNT generated messages of about SIZE octets each

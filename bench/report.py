@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turn one bench/run.sh result directory into the Markdown report (and print it).
 
     report.py RESULT_DIR OUTPUT.md [README.md]

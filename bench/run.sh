@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run.sh — mailwrench against mpop, fetchmail, curl, msmtp and swaks, in one run, on a
 # private Dovecot + Postfix on loopback (the integration-test fixtures).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Small POP3S helpers for bench/run.sh.
 
     wire.py retr  HOST PORT USER PASSWORD_FILE CA COUNT

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sanitizers as an interface target (the "asan" preset turns them on).
 add_library(mailwrench_sanitizers INTERFACE)
 if(MAILWRENCH_SANITIZE)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Warnings as an interface target: every project target links it.
 add_library(mailwrench_warnings INTERFACE)
 target_compile_options(mailwrench_warnings INTERFACE

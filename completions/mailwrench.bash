@@ -1,4 +1,5 @@
 # bash completion for mailwrench(1)                               -*- shell-script -*-
+# SPDX-License-Identifier: Apache-2.0
 #
 # Installed as .../bash-completion/completions/mailwrench. Works with and without the
 # bash-completion package (it only borrows _filedir from it when present).

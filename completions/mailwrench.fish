@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fish completion for mailwrench(1). Install as .../fish/vendor_completions.d/mailwrench.fish.
 # Checked against `mailwrench --help` and `mailwrench help COMMAND` by tests/docs.
 

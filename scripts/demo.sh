@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build mailwrench, start a throw-away Dovecot (POP3) and Postfix (SMTP) on free loopback
 # ports under a temporary directory, and show every command working against them:
 # send three mails → stat → list --headers → top → fetch → top --uid → purge --dry-run → purge → --json.

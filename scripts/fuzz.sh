@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the libFuzzer targets (the "fuzz" preset: clang, ASan + UBSan) and run each for a while.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]

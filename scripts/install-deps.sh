@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs with apt-get whatever of the build tools, libraries, test servers and documentation
 # tools is missing (run by test.sh, demo.sh and bench/run.sh). Root, or sudo, is needed only
 # when something is missing.
@@ -6,7 +7,8 @@ set -euo pipefail
 extra=("$@")
 # Build tools and libraries; the servers the integration tests start (and the clients whose
 # records fetch --import-state reads); the tools the documentation tests use (tmux: a real
-# terminal for the prompts).
+# terminal for the prompts); the package tests' (dpkg-dev, lintian; git for the version and
+# the reproducibility test).
 packages=(
   cmake make g++ pkg-config
   libboost-dev libboost-program-options-dev libboost-regex-dev libssl-dev libspdlog-dev
@@ -14,7 +16,7 @@ packages=(
   dovecot-core dovecot-pop3d dovecot-lmtpd postfix openssl ca-certificates python3
   mpop fetchmail getmail6
   mandoc groff-base man-db bash-completion zsh fish tmux
-  dpkg-dev clang-14 libclang-rt-14-dev clang-format-14
+  dpkg-dev lintian git clang-14 libclang-rt-14-dev clang-format-14
 )
 
 packages+=("${extra[@]}")

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install what is missing, build, and run every test through ctest.
 #
 #   scripts/test.sh [PRESET]      PRESET: default (debug), release, asan, ci (release + -Werror)

@@ -1,15 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/run.hpp"
 
 #include "cli/options.hpp"
 #include "cli/process.hpp"
 #include "cli/run_log.hpp"
 #include "cli/terminal.hpp"
+#include "cli/version.hpp"
 #include "output/render.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
-#include <boost/version.hpp>
-#include <openssl/crypto.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -209,12 +209,7 @@ int run(int argc, char** argv, const CommandTable& table)
     case Invocation::Action::help:
       std::cout << help_text(table, invocation.help_topic);
       return written(0);
-    case Invocation::Action::version:
-      std::cout << "mailwrench " << MAILWRENCH_VERSION << "\n"
-                << "built with " << OPENSSL_VERSION_TEXT << ", Boost " << BOOST_VERSION / 100000
-                << "." << BOOST_VERSION / 100 % 1000 << "." << BOOST_VERSION % 100 << "\n"
-                << "running with " << OpenSSL_version(OPENSSL_VERSION) << "\n";
-      return written(0);
+    case Invocation::Action::version: std::cout << version_text(); return written(0);
     case Invocation::Action::run: break;
     }
     json = invocation.settings.json;

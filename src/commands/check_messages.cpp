@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "commands/check_messages.hpp"
 
 #include "util/text.hpp"

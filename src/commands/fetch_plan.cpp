@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "commands/fetch_plan.hpp"
 
 #include "output/render.hpp"

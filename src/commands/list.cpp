@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/command.hpp"
 #include "commands/broken.hpp"
 #include "commands/mailbox.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/command.hpp"
 #include "commands/await.hpp"
 #include "commands/smtp_session.hpp"

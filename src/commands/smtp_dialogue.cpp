@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "commands/dialogue.hpp"
 #include "commands/smtp_session.hpp"
 #include "smtp/typed.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "commands/table.hpp"
 
 namespace po = boost::program_options;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `mailwrench session`: the telnet dialogue of the guides, over the session the other commands
 // open (TLS, certificate checks, SASL, the password from its usual source), for a person at a
 // terminal (line editing, history, completion, a pager, a confirmation before QUIT commits) or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "cli/command.hpp"
 #include "commands/mailbox.hpp"
 #include "commands/session.hpp"

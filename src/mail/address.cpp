@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "mail/address.hpp"
 
 #include "mail/rfc2047.hpp"

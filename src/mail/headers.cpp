@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "mail/headers.hpp"
 
 #include "mail/rfc2047.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // What a TLS session looked like, as plain data (no Asio, no OpenSSL types): the transport

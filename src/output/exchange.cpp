@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "output/exchange.hpp"
 
 #include "output/render.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // `mailwrench info`: what a server showed (greeting, capabilities at each stage, TLS session

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "output/terminal_text.hpp"
 
 #include "util/text.hpp"

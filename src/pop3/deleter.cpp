@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "pop3/deleter.hpp"
 
 namespace mw::pop3 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "sasl/exchange.hpp"
 
 #include "util/base64.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "store/file.hpp"
 #include "store/names.hpp"
 #include "store/sinks.hpp"

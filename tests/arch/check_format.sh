@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every C++ file of the tree is as the repository's .clang-format writes it (clang-format 14,
 # the Debian 12 one: other versions format some constructs differently). Exit 77 (skipped,
 # with the reason) when clang-format 14 is not installed; scripts/install-deps.sh installs it.

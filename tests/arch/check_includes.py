@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks every #include of src/ against src/include-rules.txt (see its header).
 
     check_includes.py --source DIR              exit 0, or 1 with one line per forbidden include

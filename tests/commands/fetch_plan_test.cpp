@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #define CATCH_CONFIG_MAIN
 #include "commands/fetch_plan.hpp"
 #include "util/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "commands/session.hpp"
 #include "sasl/mechanism.hpp"
 #include "util/error.hpp"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The manual page and the three shell completions know every command and option of the
 program: runs `mailwrench --help` and `mailwrench help CMD` for every command that --help
 lists, and fails naming each command, long option (and short form) that the manual page

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Completes mailwrench command lines in a real shell and checks the candidates.
 
     completion_test.py --shell bash|zsh|fish --mailwrench BIN --source DIR

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The manual page is clean: `mandoc -Tlint -W warning` reports nothing (style hints are
 # allowed) and `groff -man -ww -z` prints no warning. Skips (77) when neither is installed.
 #   lint_man.sh man/mailwrench.1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Prints the candidates that zsh's completion system offers for command lines.
 #   zsh -f zsh_complete.zsh COMPLETIONS_DIR WORK_FILE 'mailwrench li' 'mailwrench --tls ' ...
 # Runs one interactive `zsh -f -i` on a pseudo-terminal (zsh/zpty), loads compinit with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes address-list parsing (RFC 5322 section 3.4, with groups, comments, RFC 2047 names
 // and the obsolete forms of section 4.4), mailbox formatting, and the preparation of a
 // message given with `send --raw` (RFC 5322 section 3.6.3): the input's lines as address

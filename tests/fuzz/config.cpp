@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the config file reader (INI with [account NAME] sections, read with
 // Boost.Program_options; src/cli/options.cpp) through cli::parse, the way the program reads
 // it: a bad file is an mw::Error (78 or 64), never another exception or a crash.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the RFC 5322 section 3.3 date parser (with the obsolete forms of section 4.3) and
 // the RFC 3339 formatting of its result; a parsed instant, formatted again as an RFC 5322
 // date in any zone, parses back to the same instant.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Helpers shared by the libFuzzer targets: invariant checks that crash loudly, cut points

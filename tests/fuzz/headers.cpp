@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes header parsing and unfolding (RFC 5322 section 2.2), RFC 2047 decoding and the
 // UTF-8 sanitiser with the input as a message's header section.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the mboxrd quoting and the delivery sinks with the input as a fetched message:
 // - mboxrd::Quoter, fed in chunkings derived from the input, quotes exactly the lines that
 //   needs_quoting() names, and unquoting gives back the input;

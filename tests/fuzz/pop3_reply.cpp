@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the POP3 reply parser (RFC 1939 section 3, RFC 2449, RFC 5034) with the input read
 // as a server's byte stream, in every shape and line ending, whole and in chunkings derived
 // from the input, against a reference model; and the parsers of single reply lines.

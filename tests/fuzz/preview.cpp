@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the message preview (mail::preview) with the input as a message prefix, complete or
 // cut: it never crashes, and it keeps its bounds.
 

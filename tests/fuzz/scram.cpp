@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the SASL mechanisms' handling of server challenges: SCRAM-SHA-256 (RFC 5802,
 // RFC 7677) with a fixed client nonce, the input's first line as server-first and the second
 // as server-final; and the same challenges for every other mechanism. A bad challenge is an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the selection grammar (message ranges, sizes, ages, "Name: REGEX" filters and the
 // --from/--subject regexes) and matching against headers made from the input. Usage errors
 // are the expected answer to bad input, not crashes.

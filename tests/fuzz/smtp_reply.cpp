@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the SMTP reply parser (RFC 5321 section 4.2) whole and in chunkings derived from
 // the input, EHLO keywords and queue ids of every reply, and the DATA encoder (RFC 5321
 // section 4.5.2) with the input as a message: its output is well-formed dot-stuffed CRLF

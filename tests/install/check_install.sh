@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the build into a temporary prefix and checks that every file landed where the
 # system looks for it, that the installed manual renders without warnings, and that the
 # installed binary runs.
@@ -13,7 +14,9 @@ trap 'rm -rf "$prefix"' EXIT
 
 failed=0
 for f in bin/mailwrench \
-         share/man/man1/mailwrench.1 \
+         share/man/man1/mailwrench.1.gz \
+         share/doc/mailwrench/copyright \
+         share/doc/mailwrench/changelog.gz \
          share/bash-completion/completions/mailwrench \
          share/zsh/vendor-completions/_mailwrench \
          share/fish/vendor_completions.d/mailwrench.fish; do
@@ -29,7 +32,8 @@ done
 "$prefix/bin/mailwrench" --version | head -1
 
 # The installed page must render cleanly, as 'man mailwrench' would show it.
-page="$prefix/share/man/man1/mailwrench.1"
+page="$prefix/man.1"
+gzip -dc "$prefix/share/man/man1/mailwrench.1.gz" >"$page"
 if command -v mandoc >/dev/null; then
   out=$(mandoc -Tlint -W warning "$page" 2>&1 || true)
   if [ -n "$out" ]; then echo "mandoc -Tlint:"; echo "$out"; failed=1; else echo "ok: mandoc -Tlint"; fi

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Real-server fixture for the integration tests: a private Dovecot POP3 instance on loopback.
 
     dovecot_fixture.py start DIR     create DIR, certificates, users, maildirs; start Dovecot;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers for the mailwrench integration tests (standard library only).
 
 A test script defines scenarios with @scenario (or add(name, fn, *args)) and ends with main().

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Real-server fixture for the `send` integration tests: a private Postfix instance on loopback
 that delivers into the Maildirs the Dovecot fixture (dovecot_fixture.py) serves.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Every authentication mechanism Dovecot offers, for alice and for carol (whose password is
 full of shell- and quoting-hostile characters): stat must succeed and match, and the -v
 transcript must show that the chosen mechanism was the one used."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Bad input, table-driven: every option with a malformed value, every unreadable input file,
 every missing or unknown word gets a clear one-line error and an exit code a script can act on,
 before any connection is made.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 14: the `--broken[=CODES]` selector of list, fetch and purge. It checks the candidates
 the other selectors leave (as `check` does) and acts on those with an error finding (or a
 finding with one of CODES). Against the real Dovecot fixture (crafted broken messages among

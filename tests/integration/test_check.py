@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 14: `mailwrench check [SELECTION]` finds the broken message. Against the real Dovecot
 fixture (alice's and bob's messages are clean: exit 0; crafted broken messages delivered into a
 scratch mailbox: exit 1 with their codes; a 200 MB message in < 32 MiB RSS), and against the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13, item 9: a reader of standard output that goes away (`| head -c 100`, `| head -1`)
 is no error: mailwrench stops quietly with 141 (what a shell reports for a filter killed by
 SIGPIPE) and no error or warning line. fetch -o - --new --delete into it deletes nothing and

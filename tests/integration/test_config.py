@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The config file: [account NAME] sections picked with -a, the default location under
 $XDG_CONFIG_HOME, and precedence command line > environment > config file."""
 import sys

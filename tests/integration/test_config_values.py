@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13.1 and 13.4: values mailwrench reads from the config file and the environment.
 
 A bad value there is a configuration error (exit 78) whose one error line names the config

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13.8, the POP3 half: what the manual says is what mailwrench does.
 
 - an empty --uid-file selects nothing: list shows no message, fetch stores none, purge deletes

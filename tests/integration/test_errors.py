@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Failures: exit code (sysexits) and one 'mailwrench: error: …' line on stderr naming the
 problem. Authentication, certificates (untrusted, wrong host name, fingerprints, --insecure),
 refused / unknown / silent servers, STLS not offered, plaintext refused, usage errors, a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """fetch against Dovecot: every target (maildir, mbox, dir, stdout) byte-identical to what the
 server holds (dots, "From " lines, 8-bit, a 1 MB line, 50 MB in bounded memory), --new, --delete,
 --limit, --max-size, the lock, SIGKILL at several points of a --new --delete run, and a server that

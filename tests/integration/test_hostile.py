@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A hostile world: misbehaving POP3 and SMTP servers (tests/support/scripted_server.py) that hang
 up, stall, trickle, send endless lines, malformed numbers, replies nobody asked for, odd UIDs,
 response codes, refuse STLS/STARTTLS, or present bad certificates.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Secrets, the parts test_secrets.py, test_send.py and test_fetch.py do not cover yet, against
 the scripted servers of tests/support (which check the credentials, so a clean transcript means
 the secret was sent and hidden, not that it was never sent):

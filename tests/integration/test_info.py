@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`mailwrench info` (and `info --check`): what a POP3 server shows, as the telnet guides check
 by hand, against the real Dovecot (POP3S, STLS, plain) and scripted servers (tests/support) for
 what Dovecot does not do: USER before TLS without STLS, a certificate that expires soon, a

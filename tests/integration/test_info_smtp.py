@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`mailwrench info --smtp` (and `info --smtp --check`): what an SMTP server shows, as swaks and
 `msmtp --serverinfo` do, against the real Postfix of postfix_fixture.py (submission with
 STARTTLS and AUTH only after it, implicit TLS, a port without STARTTLS that offers AUTH in

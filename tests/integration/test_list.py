@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """list against Dovecot: plain and JSON, --headers (RFC 2047 decoding, folded headers, dates),
 every transport, and the selection (numbers, ranges, --uid, sizes, ages, header filters)."""
 import datetime as dt

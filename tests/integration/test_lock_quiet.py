@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13.10 and 13.12: fetch and the lock another run holds.
 
 10: the summary's seconds (plain and JSON) are the transfer's, measured from when the lock was

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Password sources: --password-file, --password-command, MAILWRENCH_PASSWORD, ~/.netrc —
 each with alice's plain password and with carol's hostile one (c'a r$o"l\\!#)."""
 import shlex

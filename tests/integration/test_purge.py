@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """purge against Dovecot: every selector deletes exactly the selected messages (UIDs compared
 before and after), --dry-run deletes nothing, the usage errors (no selection, no --yes without a
 terminal) and missing messages (65) change nothing, the JSON document, and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """purge asks on the controlling terminal (/dev/tty), whatever stdout and stderr are
 (issue 13.7): `purge N >log` shows the table and the question on the terminal, and `purge N
 2>log` asks too. The question names the account (user@host). A real terminal: a tmux session

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue #11, the process's own safety: closed or failing standard output (11.6), the password
 command bounded and given no descriptors (11.8), no core dumps (11.14), INT/TERM/HUP during a
 fetch (11.15), and the mbox dot-lock: a failed pid write (11.17), a lock as Postfix makes it

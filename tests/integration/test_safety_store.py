@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Nothing lost, nothing clobbered (issue 11, items 1, 2, 3, 5, 7, 10): the identities that the
 promises "fetch --delete deletes only what is safely stored" and "purge deletes only what was
 selected" rest on, broken on purpose.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 11, items 10, 11 and 16: what a hostile server or message says cannot control the
 terminal, cannot make mailwrench hold unbounded memory, and cannot hide why a header filter
 matched.

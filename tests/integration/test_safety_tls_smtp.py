@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue #11, items 9, 12, 13 and 19, against the scripted servers of tests/support/:
 
   9  --fingerprint replaces the chain and host-name checks, not the security floor: a pinned

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 16: a large mailbox, seen from outside. Rows of `list` are written as their TOP n 0
 reply ends (a pipe reads the first rows while a later TOP is still awaited, plain and JSON);
 Ctrl-C during a long LIST or during the TOPs of `purge --all --yes` leaves at once (130) and

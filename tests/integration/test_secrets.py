@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Secrets never reach output: with -v / -vv and every mechanism the password (and the base64
 payloads that carry it) is absent from stdout and stderr, while the transcript shows the
 redaction; error messages and the process's command line do not carry it either."""

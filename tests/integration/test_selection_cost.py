@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """What a selection costs (issue 13, item 2): headers (TOP n 0) are read only for the messages
 that numbers, UIDs and sizes have not already ruled out. One UID of a 60-message mailbox is one
 TOP, not 60. Against the scripted server of tests/support, which counts the commands."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """send against the real Postfix of postfix_fixture.py (and, where the wire itself must be seen,
 against a scripted fake SMTP server), then the message read back from the Maildir Postfix
 delivered into and over POP3 with mailwrench.

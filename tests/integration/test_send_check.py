@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 14, zero false errors: what `mailwrench send` composes and the fixture's Postfix
 delivers (Received, Return-Path and Delivered-To added, 8-bit or quoted-printable text,
 attachments) gets no `error` from `mailwrench check` over POP3. Named test_send_* so that the

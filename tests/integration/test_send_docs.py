@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13.8, the send half: what the manual says about send is what send does.
 
 - the plain result lines separate their fields with one space (the manual said "two spaces");

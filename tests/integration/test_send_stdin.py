@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13.3: send reads standard input only when asked (--body-file -, or --raw).
 
 In a shell loop fed from a file, each send gets the loop's stdin; before, the first one read

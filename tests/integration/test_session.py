@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 15, "Tested": `mailwrench session` in scripted mode (commands on standard input or from
 --script FILE). Against the real Dovecot fixture (alice's 20 messages read only; everything that
 deletes in a scratch mailbox of its own) and, for what a real server cannot be made to do (a

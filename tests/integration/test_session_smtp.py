@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`mailwrench session --smtp` in scripted mode (issue 15): against the real Postfix of
 postfix_fixture.py (the messages typed after DATA really arrive, in the Maildir Postfix
 delivers into), and against a scripted SMTP server for what a real one does not send (terminal

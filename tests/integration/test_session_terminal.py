@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`mailwrench session` for a person at a real terminal (issue 15, "Tested"): a tmux session on
 its own socket (tests/support/terminal.py), typed into with send-keys and read with
 capture-pane, against the scripted Pop3Mailbox (tests/support/scripted_server.py), which

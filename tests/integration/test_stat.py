@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """stat against Dovecot: plain and JSON output, every user, every transport."""
 import sys
 

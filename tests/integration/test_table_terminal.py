@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The `list` table on a real terminal (a tmux window, tests/support/terminal.py) against the
 scripted Pop3Mailbox (issue 13, friction): the From column uses a wide window instead of
 stopping at 28 columns, and a message with old-Mac CR line endings shows its own From in the

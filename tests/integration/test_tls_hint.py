@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13, item 11: --tls none (or starttls) against a port that speaks TLS from the first
 byte. Such a server waits for the client's ClientHello and never sends a greeting: the timeout
 (75) says the port looks like implicit TLS and suggests --tls implicit; on ports 995 and 465 the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """top against Dovecot: exact header text and body lines, LF endings, dot-unstuffing, UTF-8,
 a 100,000-character line, a 200 KB message, JSON, every transport."""
 import sys

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13, item 6: top takes the selection purge takes (message numbers, ranges, --uid, the
 filters), shows each selected message in turn (with a "==> message N (UID U) <==" line before
 each when there are several, as head(1) does with several files; a single message exactly as

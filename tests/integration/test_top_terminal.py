@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 13, item 5: top and unbounded lines. On a terminal a line longer than 4096 octets is cut
 there with a visible "… [N more octets]" marker (streamed: a 2 MB header line is counted, not
 held); into a pipe the message goes as the server sent it; top --raw gives the raw bytes even on

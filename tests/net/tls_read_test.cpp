@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // net::Connection's reads and writes against an in-process OpenSSL server on loopback: many
 // TLS records per read, records larger than the caller's buffer, close_notify and truncated
 // closes, a record cut off mid-way (timeout; SIGTERM), TLS 1.3 KeyUpdate both ways,

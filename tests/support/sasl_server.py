@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The server side of SASL (POP3 AUTH, RFC 5034; SMTP AUTH, RFC 4954) and of a small SMTP
 session, as ScriptedServer fallbacks (standard library only).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A scripted POP3/SMTP server for tests (Python 3 standard library only).
 
 It listens on a free loopback port, plain or with implicit TLS, and answers every line a client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real terminal for integration scenarios: a shell command in a detached tmux session on its
 own socket (answered with send-keys, read with capture-pane). Used where mailwrench must
 behave as it does for a person at a terminal: prompts on /dev/tty, tables as wide as the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Certificates for TLS test scenarios, made with the openssl command under a directory of the
 test's own (standard library + openssl only).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inputs the fuzzers of tests/fuzz found to break a parser, kept as unit tests so that the
 // fixes stay fixed in every build (not only in the clang fuzz build).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The mailbox model (issue 12 item 6): the sizes a server gives add up without wrapping.
 #include "mailbox/message.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 11.13: in lock-step (no PIPELINING) a reply that no command asked for is found before
 // the next command goes out, whether it is already in the read buffer or still in the stream.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 11.14: secrets are wiped from every buffer that held them.
 #include "util/secret.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 11 item 10: a hostile server cannot make a LIST, UIDL or SMTP reply cost unbounded
 // memory: row and line counts are capped with a ProtocolError (exit 76), and only bounded
 // prefixes of the header fields shown or matched are kept.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // send --dry-run's two renderings of the message it would send (output::SendPreview).
 #include "output/render.hpp"
 

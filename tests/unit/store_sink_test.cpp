@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "store/names.hpp"
 #include "store/sink.hpp"
 #include "store/sinks.hpp"

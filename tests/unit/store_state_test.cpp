@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "store/state.hpp"
 #include "temp_dir.hpp"
 #include "util/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 13, "friction worth removing": the From column uses the terminal's width, and old-Mac
 // CR line endings end a header value.
 #include "mail/headers.hpp"

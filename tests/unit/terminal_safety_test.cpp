@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 11 items 11 and 16: what a server or a message says cannot control a terminal, and
 // header anchors mean the whole field.
 #include "mail/headers.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The helpers that issue 12 item 7 made shared: text::append_hex, text::strip,
 // store::file::open_retrying, read_pid and parse_pid, and the exact error messages of the SASL
 // mechanisms that became one table and two classes.
