@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // Host names, addresses and proxy URLs as the user writes them (no I/O: part of the core, unit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "net/socks5.hpp"
 
 #include "net/address.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 // The client side of SOCKS version 5 (RFC 1928) as bytes, without I/O: the transport

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "output/probe.hpp"
 
 #include "util/text.hpp"

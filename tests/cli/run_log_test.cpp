@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cli::RunLog (issue 17.6): the file it appends to, and the secrets it hides.
 #include "cli/run_log.hpp"
 #include "util/error.hpp"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """fetch --import-state TOOL:FILE (issue 17.3): moving from mpop, fetchmail or getmail without
 downloading everything again. The real mpop, fetchmail and getmail retrieve a fresh mailbox of the
 Dovecot fixture first (keeping the messages on the server), writing their records of retrieved

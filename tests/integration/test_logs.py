@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 17.6: logs for cron and systemd (--log-file PATH, --syslog, and their config keys).
 
   - a fetch with --log-file: one run line (ISO 8601 time, pid, command, account/user/server,

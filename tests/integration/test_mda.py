@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """fetch --output mda:COMMAND against Dovecot: Dovecot's own dovecot-lda delivering into another
 user's Maildir, and scripts that fail for one message, exit 75 (EX_TEMPFAIL), hang, read nothing,
 print on standard output, or are handed a hostile Return-Path. A message is deleted on the server

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Issue 17, item 4: networks people actually have. IPv6 literal hosts ("::1", "[::1]",
 "[::1]:PORT") against the Dovecot fixture on ::1, --source-address, TLS client certificates
 (a second Dovecot that requires one, and an SMTP server that does), and SOCKS5 proxies

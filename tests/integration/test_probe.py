@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """send --quit-after (probing without sending) against the real Postfix of postfix_fixture.py,
 and send --lmtp against the LMTP listener of the Dovecot fixture (dovecot_fixture.py adds one,
 on a TCP port and the Unix socket run/lmtp, when dovecot-lmtpd is installed).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small SOCKS5 proxy (RFC 1928: no authentication, CONNECT only) for the network tests.
 
     with Socks5Server() as proxy:            # on 127.0.0.1:<free port>

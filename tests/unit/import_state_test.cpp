@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "store/import_state.hpp"
 #include "store/state.hpp"
 #include "temp_dir.hpp"

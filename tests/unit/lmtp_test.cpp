@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 17 item 5: LMTP (RFC 2033) in the sans-IO SMTP core and the client over it: LHLO, and
 // after the message one reply per accepted RCPT, in the order of the RCPT commands.
 #include "smtp/client.hpp"

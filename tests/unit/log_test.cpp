@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lines of --log-file and --syslog (issue 17.6): one visible line, secrets redacted.
 #include "output/run_log.hpp"
 

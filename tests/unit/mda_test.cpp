@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "store/mda.hpp"
 #include "store/sink.hpp"
 #include "store_helpers.hpp"

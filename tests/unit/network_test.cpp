@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "net/address.hpp"
 #include "net/socks5.hpp"
 #include "util/error.hpp"
