@@ -909,7 +909,9 @@ void read_server(const Sources& in, Service service, Settings& s)
   // a path is a Unix-domain socket (send --lmtp to a local delivery agent): local, so no TLS
   // unless asked for.
   std::optional<std::uint16_t> host_port;
-  if (auto host = in.lookup("host", &source); host && !host->starts_with('/')) {
+  if (auto host = in.lookup("host", &source); host && host->starts_with('/')) {
+    s.host = *host;
+  } else if (host) {
     in.checked("host", source, [&] {
       auto split = net::split_host_port(*host, in.name_of("host", source));
       s.host = split.host;

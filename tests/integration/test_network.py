@@ -192,6 +192,10 @@ def dovecot_requiring_client_cert(ctx, client_ca: str):
     conf = re.sub(r"^(\s*)address = .*$", r"\1address = 127.0.0.1", conf, flags=re.M)
     conf = conf.replace(f"port = {ctx.env['pop3_port']}\n", f"port = {pop3_port}\n")
     conf = conf.replace(f"port = {ctx.env['pop3s_port']}\n", f"port = {pop3s_port}\n")
+    # POP3 only: the fixture's LMTP listener (send --lmtp) has the first Dovecot's port.
+    conf = re.sub(r"^protocols = .*$", "protocols = pop3", conf, flags=re.M)
+    if "lmtp_port" in ctx.env:
+        conf = conf.replace(f"port = {ctx.env['lmtp_port']}\n", f"port = {dv.free_ports(1)[0]}\n")
     conf += (f"ssl_ca = <{d}/client-ca.pem\nssl_verify_client_cert = yes\n"
              "ssl_require_crl = no\nauth_ssl_require_client_cert = yes\n")
     (d / "dovecot.conf").write_text(conf)
