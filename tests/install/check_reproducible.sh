@@ -32,7 +32,9 @@ git clone --quiet --shared --no-checkout "$source" "$work/copy/mailwrench"
 git -C "$work/copy/mailwrench" checkout --quiet --detach "$commit"
 
 start=$SECONDS
-cmake -S "$work/copy/mailwrench" -B "$work/copy/mailwrench/build/copy" -DMAILWRENCH_TESTS=OFF "$@" >"$work/configure.log" \
+maintainer=$(sed -n 's/^MAILWRENCH_PACKAGE_MAINTAINER:STRING=//p' "$build/CMakeCache.txt")
+cmake -S "$work/copy/mailwrench" -B "$work/copy/mailwrench/build/copy" -DMAILWRENCH_TESTS=OFF "$@" \
+  "-DMAILWRENCH_PACKAGE_MAINTAINER=$maintainer" >"$work/configure.log" \
   || { cat "$work/configure.log"; exit 1; }
 CCACHE_RECACHE=1 cmake --build "$work/copy/mailwrench/build/copy" -j2 >"$work/build.log" 2>&1 || { tail -50 "$work/build.log"; exit 1; }
 echo "second build: $((SECONDS - start)) s"
