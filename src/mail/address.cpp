@@ -330,6 +330,13 @@ private:
     if (!literal && !is_dot_atom(domain)) {
       fail(item, "'" + domain + "' is not a domain");
     }
+    // A domain literal is the whole domain, "[...]" with no bracket, backslash or angle
+    // bracket inside (an unclosed one ran to the end of the text: found by fuzzing, the
+    // address then did not read back once written).
+    if (literal && (domain.size() < 2 || domain.front() != '[' ||
+                    domain.find_first_of("[]\\<>", 1) != domain.size() - 1)) {
+      fail(item, "'" + domain + "' is not a domain literal");
+    }
     // Control characters fit neither an SMTP envelope (RFC 5321 section 4.1.2) nor a header.
     for (const std::string* part : {&local, &domain}) {
       for (const char c : *part) {

@@ -39,6 +39,20 @@ TEST_CASE("fuzz: an address with a control character is not a usable addr-spec",
   CHECK(mw::mail::parse_mailbox("j\xc3\xb6rg@example.com").address == "j\xc3\xb6rg@example.com");
 }
 
+TEST_CASE("fuzz: an unclosed domain literal is not a domain", "[fuzz-regression]")
+{
+  // fuzz_address: the literal ran to the end of the line, '>' and all, and the address
+  // written back as "his account <=?Ite@silly.te[t(hishost)>>" did not read back.
+  std::vector<std::string> invalid;
+  const auto list =
+      mw::mail::parse_address_list("=?Ite(his account)@silly.te[t(his host)>", invalid);
+  CHECK(list.empty());
+  CHECK(invalid.size() == 1);
+  CHECK_THROWS_AS(mw::mail::parse_mailbox("a@[1.2.3.4"), mw::UsageError);
+  CHECK_THROWS_AS(mw::mail::parse_mailbox("a@example.[1.2.3.4]"), mw::UsageError);
+  CHECK(mw::mail::parse_mailbox("a@[192.0.2.1]").address == "a@[192.0.2.1]");
+}
+
 TEST_CASE("fuzz: send --raw lists a To address with a control character as invalid",
           "[fuzz-regression]")
 {
