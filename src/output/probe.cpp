@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "output/probe.hpp"
 
+#include "output/render.hpp"
 #include "util/text.hpp"
 
 namespace mw::output {
@@ -21,13 +22,6 @@ void write_reply(const SmtpOutcome& reply, std::ostream& out)
   }
   // What a server says must not control the terminal.
   out << " " << text::one_line(reply.text) << "\n";
-}
-
-nlohmann::json outcome_json(const SmtpOutcome& o)
-{
-  nlohmann::json j = {{"code", o.code}, {"text", o.text}};
-  j["enhanced"] = o.enhanced.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.enhanced);
-  return j;
 }
 
 }  // namespace
@@ -56,19 +50,11 @@ void render_plain(const ProbeResult& result, std::ostream& out)
 
 nlohmann::json to_json(const ProbeResult& result)
 {
-  auto recipients = nlohmann::json::array();
-  std::size_t accepted = 0;
-  for (const auto& r : result.recipients) {
-    auto j = outcome_json(r.reply);
-    j["address"] = r.address;
-    j["accepted"] = r.accepted;
-    recipients.push_back(std::move(j));
-    accepted += r.accepted ? 1U : 0U;
-  }
+  const std::size_t accepted = accepted_count(result.recipients);
   nlohmann::json doc = {{"quit_after", result.quit_after},
                         {"protocol", result.lmtp ? "lmtp" : "smtp"},
-                        {"greeting", outcome_json(result.greeting)},
-                        {"recipients", std::move(recipients)},
+                        {"greeting", to_json(result.greeting)},
+                        {"recipients", to_json(result.recipients)},
                         {"accepted", accepted},
                         {"rejected", result.recipients.size() - accepted},
                         {"sent", false}};
@@ -78,7 +64,7 @@ nlohmann::json to_json(const ProbeResult& result)
           ? nlohmann::json(nullptr)
           : nlohmann::json{{"user", result.auth_user}, {"mechanism", result.auth_mechanism}};
   doc["from"] = result.mail ? nlohmann::json(result.from) : nlohmann::json(nullptr);
-  doc["mail"] = result.mail ? outcome_json(*result.mail) : nlohmann::json(nullptr);
+  doc["mail"] = result.mail ? to_json(*result.mail) : nlohmann::json(nullptr);
   return doc;
 }
 

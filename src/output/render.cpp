@@ -421,29 +421,41 @@ nlohmann::json to_json(const SendPreview& preview)
           {"message", preview.message}};
 }
 
-nlohmann::json to_json(const SendResult& result)
+nlohmann::json to_json(const SmtpOutcome& o)
 {
-  auto outcome = [](const SmtpOutcome& o) {
-    nlohmann::json j = {{"code", o.code}, {"text", o.text}};
-    j["enhanced"] = o.enhanced.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.enhanced);
-    return j;
-  };
-  auto recipients = nlohmann::json::array();
-  std::size_t accepted = 0;
-  for (const auto& r : result.recipients) {
-    auto j = outcome(r.reply);
+  nlohmann::json j = {{"code", o.code}, {"text", o.text}};
+  j["enhanced"] = o.enhanced.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.enhanced);
+  return j;
+}
+
+nlohmann::json to_json(const std::vector<RecipientOutcome>& recipients)
+{
+  auto list = nlohmann::json::array();
+  for (const auto& r : recipients) {
+    auto j = to_json(r.reply);
     j["address"] = r.address;
     j["accepted"] = r.accepted;
-    recipients.push_back(std::move(j));
-    accepted += r.accepted ? 1 : 0;
+    list.push_back(std::move(j));
   }
+  return list;
+}
+
+std::size_t accepted_count(const std::vector<RecipientOutcome>& recipients)
+{
+  return static_cast<std::size_t>(std::count_if(recipients.begin(), recipients.end(),
+                                                [](const auto& r) { return r.accepted; }));
+}
+
+nlohmann::json to_json(const SendResult& result)
+{
+  const std::size_t accepted = accepted_count(result.recipients);
   nlohmann::json doc = {{"message_id", result.message_id},
                         {"from", result.from},
-                        {"recipients", std::move(recipients)},
+                        {"recipients", to_json(result.recipients)},
                         {"accepted", accepted},
                         {"rejected", result.recipients.size() - accepted},
                         {"dry_run", result.dry_run}};
-  doc["data"] = result.data ? outcome(*result.data) : nlohmann::json(nullptr);
+  doc["data"] = result.data ? to_json(*result.data) : nlohmann::json(nullptr);
   doc["queue_id"] = result.queue_id ? nlohmann::json(*result.queue_id) : nlohmann::json(nullptr);
   if (result.await) {
     const auto& a = *result.await;

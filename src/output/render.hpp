@@ -83,6 +83,11 @@ nlohmann::json to_json(const TopResult& result);
 // The messages `top` showed: {"messages": [...]}.
 nlohmann::json to_json(const std::vector<TopResult>& results);
 nlohmann::json to_json(const FetchResult& result);
+// One SMTP reply ({code, enhanced, text}), and each recipient's (with address and accepted):
+// what send and send --quit-after report alike.
+nlohmann::json to_json(const SmtpOutcome& outcome);
+nlohmann::json to_json(const std::vector<RecipientOutcome>& recipients);
+std::size_t accepted_count(const std::vector<RecipientOutcome>& recipients);
 nlohmann::json to_json(const SendResult& result);
 // send --dry-run: {"dry_run": true, "message_id", "from", "recipients", "message"}.
 nlohmann::json to_json(const SendPreview& preview);
