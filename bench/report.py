@@ -81,8 +81,8 @@ def scale_tables(rows, sizes):
     def ok(r):
         return r is not None and r["status"] == "ok" and r["median"] is not None
 
-    lines = ["| messages | command | runs | median s | min–max s | peak RSS MiB | µs per message | RSS bytes per message | × mailwrench | load | check; notes |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| messages | command | runs | median s | min–max s | peak RSS MiB | µs per message | CPU µs per message | RSS bytes per message | × mailwrench | load | check; notes |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     short = ["| messages | command | wall s | peak RSS MiB | µs / message | RSS bytes / message |",
              "|---:|---|---:|---:|---:|---:|"]
     for n, octets, _size in sizes:
@@ -98,10 +98,11 @@ def scale_tables(rows, sizes):
             rss = f"{r['rss'] / 1024:.1f}" if r["rss"] else "—"
             per_t = f"{r['median'] / n * 1e6:.1f}" if ok(r) else "—"
             per_m = f"{r['rss'] * 1024 / n:,.0f}" if r["rss"] else "—"
+            per_c = f"{r['cpu'] / n * 1e6:.1f}" if ok(r) and r.get("cpu") is not None else "—"
             rng = f"{fmt_s(r['min'])}–{fmt_s(r['max'])}" if r["min"] is not None else "—"
             check = r["check"] if r["status"] == "ok" else f"**{r['status']}**: {r['check']}"
             lines.append(f"| {f'{n:,}' if first else ''} | {label} | {r['runs']} | {fmt_s(r['median'])} | {rng} | "
-                         f"{rss} | {per_t} | {per_m} | {ratio} | {r['load']} | "
+                         f"{rss} | {per_t} | {per_c} | {per_m} | {ratio} | {r['load']} | "
                          f"{check.replace('|', '/')}; {r['note'].replace('|', '/')} |")
             if ok(r):
                 short.append(f"| {f'{n:,}' if first else ''} | {label} | {fmt_s(r['median'])} | {rss} | {per_t} | {per_m} |")
@@ -128,6 +129,17 @@ def scale_tables(rows, sizes):
             a, b = row(n, tool), row(small, tool)
             value = (a["median"] / n) / (b["median"] / small) if ok(a) and ok(b) else None
             target(f"{label}: per-message time at {n:,} ÷ at {small:,}", value, "<=", SCALE_TIME_RATIO)
+    # The same ratio of the CPU time the client itself spent (user + system): what the code's
+    # growth is, with the shared machine's load and the server's work left out.
+    for n in ns[1:]:
+        for tool, label, _t in SCALE_CMDS:
+            if not tool.startswith("mailwrench"):
+                continue
+            a, b = row(n, tool), row(small, tool)
+            value = ((a["cpu"] / n) / (b["cpu"] / small)
+                     if ok(a) and ok(b) and a.get("cpu") and b.get("cpu") else None)
+            target(f"{label}: per-message CPU time at {n:,} ÷ at {small:,}", value, "<=",
+                   SCALE_TIME_RATIO)
     # what each further message costs: the difference between two sizes, so that the fixed cost
     # of start-up, handshake and login drops out (issue 16 wants ~64 bytes of state per message)
     ml = ["| command | sizes | µs per further message | RSS bytes per further message |",
@@ -160,11 +172,13 @@ def load(res: str):
             if len(p) < 11:
                 continue
             g, tool, note, runs, med, mn, mx, rss, status, text, loadavg = p[:11]
+            cpu = p[11] if len(p) > 11 else ""
             rows.append({
                 "group": g, "tool": tool, "note": note, "runs": int(runs or 0),
                 "median": float(med) if med else None, "min": float(mn) if mn else None,
                 "max": float(mx) if mx else None, "rss": int(rss) if rss else None,
                 "status": status, "check": text, "load": loadavg,
+                "cpu": float(cpu) if cpu else None,
             })
     meta = json.load(open(os.path.join(res, "meta.json")))
     return rows, meta
@@ -379,8 +393,10 @@ purge mailbox restored from a hard-linked template before every purge run (Dovec
 STAT, outside the timing). `fetch --new` is measured on the run after a first one that filled its state
 file (nothing is new: UIDL of every message, state file loaded and saved). The tools of one size are
 interleaved as in the other jobs, with at most 3 timed runs each (1 when the warm-up run alone takes
-more than {meta['budget'] / 2:g} s). µs per message = median wall ÷ messages, RSS bytes per message = peak RSS ÷
-messages: both include the fixed cost of start-up, TLS handshake and login, which weighs more at the
+more than {max(meta['budget'], 60) / 2:g} s). µs per message = median wall ÷ messages; CPU µs per message = median
+CPU time of the tool's process (user + system, GNU time's `%U + %S`) ÷ messages, which the machine's
+other work and the server's share of it change far less than the wall time; RSS bytes per message = peak RSS ÷
+messages: all three include the fixed cost of start-up, TLS handshake and login, which weighs more at the
 smaller size. × mailwrench (mpop rows) = mpop's median ÷ mailwrench's for the same job (> 1: mailwrench is faster).
 This machine has {m['nproc']} CPUs shared with other work (the load column), so single-run numbers carry its noise.
 
