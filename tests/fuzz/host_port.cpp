@@ -1,10 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes what the user writes for a server or a proxy (net/address.hpp): every line of the input
 // as --host (HOST, HOST:PORT, IPv6, [IPv6]:PORT; a path is a Unix-domain socket and never split,
 // as cli/options.cpp reads it) and as a --proxy URL.
 
-#include "net/address.hpp"
-
 #include "fuzz_support.hpp"
+#include "net/address.hpp"
 #include "util/error.hpp"
 
 #include <arpa/inet.h>
@@ -83,8 +83,7 @@ void check_host(std::string_view text)
     check(net::is_ipv6_literal(hp.host), "--host: a bracketed host is not an IPv6 address", text);
   }
   if (!hp.port) {
-    check(text == hp.host || text == "[" + hp.host + "]", "--host: text lost without a port",
-          text);
+    check(text == hp.host || text == "[" + hp.host + "]", "--host: text lost without a port", text);
   }
   const std::string again = format(hp.host, hp.port);
   net::HostPort back;
@@ -107,8 +106,7 @@ void check_proxy(std::string_view url)
                        std::string(url) + " | " + e.what());
   }
   if (!message.empty()) {
-    check(message.find("--proxy") != std::string::npos, "--proxy: an error not naming it",
-          message);
+    check(message.find("--proxy") != std::string::npos, "--proxy: an error not naming it", message);
     // A URL with user information (a password, perhaps) is never shown back.
     if (url.find('@') != std::string_view::npos) {
       check(message.find(url) == std::string::npos, "--proxy: an error shows a URL with an @",
@@ -116,16 +114,16 @@ void check_proxy(std::string_view url)
     }
     return;
   }
-  check((p.kind == net::ProxyKind::none) == url.empty(), "--proxy: none for a URL, or a URL for none",
-        url);
+  check((p.kind == net::ProxyKind::none) == url.empty(),
+        "--proxy: none for a URL, or a URL for none", url);
   if (url.empty()) {
     return;
   }
   check(!p.host.empty() && p.port != 0, "--proxy: no host or port 0", url);
   check(p.host.find('@') == std::string::npos && p.host.find('/') == std::string::npos,
         "--proxy: an @ or / in the host", url);
-  const std::string again = (p.kind == net::ProxyKind::socks5h ? "socks5h://" : "socks5://") +
-                            format(p.host, p.port);
+  const std::string again =
+      (p.kind == net::ProxyKind::socks5h ? "socks5h://" : "socks5://") + format(p.host, p.port);
   net::Proxy back;
   check(!refused("--proxy", again, [&] { back = net::parse_proxy(again, "--proxy"); }),
         "--proxy: a proxy written back is refused", again);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the readers of the other POP3 clients' records of retrieved UIDs (`fetch
 // --import-state`): the input as mpop's uidls file, fetchmail's .fetchids and getmail's oldmail
 // file, for three maildrops; its first line also as the TOOL:FILE of --import-state.
