@@ -27,6 +27,10 @@ std::uint16_t port_of(std::string_view text, std::string_view whole, std::string
 
 bool is_ipv6_literal(std::string_view text)
 {
+  // inet_pton reads up to a NUL: "::1\0x" is not an address.
+  if (text.find('\0') != std::string_view::npos) {
+    return false;
+  }
   in6_addr v6{};
   const std::string s(text);
   return ::inet_pton(AF_INET6, s.c_str(), &v6) == 1;
@@ -34,6 +38,9 @@ bool is_ipv6_literal(std::string_view text)
 
 bool is_ip_literal(std::string_view text)
 {
+  if (text.find('\0') != std::string_view::npos) {
+    return false;
+  }
   in_addr v4{};
   const std::string s(text);
   return ::inet_pton(AF_INET, s.c_str(), &v4) == 1 || is_ipv6_literal(text);
@@ -93,6 +100,13 @@ Proxy parse_proxy(std::string_view url, std::string_view what)
   if (url.empty()) {
     return proxy;
   }
+  // Before anything that shows the URL back: what is before an "@" may be a password.
+  if (url.find('@') != std::string_view::npos) {
+    throw UsageError(std::string(what) +
+                     " takes no user name or password (a password on the command line is "
+                     "visible to every user of the machine); mailwrench speaks to SOCKS5 proxies "
+                     "that need no authentication");
+  }
   std::string_view rest;
   if (url.starts_with("socks5h://")) {
     proxy.kind = ProxyKind::socks5h;
@@ -106,12 +120,6 @@ Proxy parse_proxy(std::string_view url, std::string_view what)
   }
   if (rest.ends_with('/')) {
     rest.remove_suffix(1);
-  }
-  if (rest.find('@') != std::string_view::npos) {
-    throw UsageError(std::string(what) +
-                     " takes no user name or password (a password on the command line is "
-                     "visible to every user of the machine); mailwrench speaks to SOCKS5 proxies "
-                     "that need no authentication");
   }
   if (rest.find('/') != std::string_view::npos) {
     throw UsageError("invalid " + std::string(what) + " '" + std::string(url) +

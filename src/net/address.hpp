@@ -38,7 +38,7 @@ struct Proxy {
 
 // Parses "socks5h://HOST:PORT" or "socks5://HOST[:PORT]" (IPv6 in brackets; port 1080 if
 // none); "" is no proxy. Throws UsageError naming `what` for anything else, including a user
-// name or password in the URL (secrets never go in argv).
+// name or password in the URL (secrets never go in argv; a URL with an "@" is never shown back).
 Proxy parse_proxy(std::string_view url, std::string_view what);
 
 }  // namespace mw::net

@@ -5,8 +5,10 @@
 #include "mail/address.hpp"
 #include "mail/compose.hpp"
 #include "mail/date.hpp"
+#include "net/address.hpp"
 #include "select/selection.hpp"
 #include "smtp/protocol.hpp"
+#include "store/import_state.hpp"
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
@@ -111,4 +113,34 @@ TEST_CASE("fuzz: an EHLO line 'AUTH= LOGIN' offers no mechanism with an empty na
   REQUIRE(reply.has_value());
   const auto ext = mw::smtp::Extensions::from_ehlo(*reply);
   CHECK(ext.auth == std::vector<std::string>{"LOGIN"});
+}
+
+TEST_CASE("fuzz: an IP address followed by a NUL is not an IP address", "[fuzz-regression]")
+{
+  // fuzz_host_port: is_ipv6_literal("::1\0x") was true (inet_pton stops at the NUL), so
+  // "[::1\0x]:995" was taken as the address ::1.
+  const std::string_view v6("::1\0x", 5);
+  const std::string_view v4("192.0.2.1\0", 10);
+  CHECK_FALSE(mw::net::is_ipv6_literal(v6));
+  CHECK_FALSE(mw::net::is_ip_literal(v6));
+  CHECK_FALSE(mw::net::is_ip_literal(v4));
+  CHECK_THROWS_AS(mw::net::split_host_port("[::1\0x]:995"s, "--host"), mw::UsageError);
+  CHECK(mw::net::is_ip_literal("192.0.2.1"));
+}
+
+TEST_CASE("fuzz: a --proxy URL with user information is not shown back", "[fuzz-regression]")
+{
+  // fuzz_host_port: "http://alice:s3cret@proxy.example:3128" was refused for its scheme with the
+  // whole URL, password and all, in the message.
+  for (const std::string_view url :
+       {"http://alice:s3cret@proxy.example:3128", "socks://alice:s3cret@proxy.example",
+        "alice:s3cret@proxy.example"}) {
+    INFO(url);
+    try {
+      mw::net::parse_proxy(url, "--proxy");
+      FAIL("accepted");
+    } catch (const mw::UsageError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("--proxy") && !Catch::Contains("s3cret"));
+    }
+  }
 }
