@@ -99,6 +99,10 @@ void check_refusal(const Outcome& o, const std::string& path, bool name_refused)
   }
   check(o.message.find("nothing was imported") != std::string::npos,
         "a refusal does not say that nothing was imported", o.message);
+  for (const char c : o.message) {
+    check(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f,
+          "a refusal shows a control character of the file", o.message);
+  }
   if (name_refused) {
     check(o.code == mw::ExitCode::config, "a getmail file of another name is not refused with 78",
           o.message);

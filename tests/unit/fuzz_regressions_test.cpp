@@ -144,3 +144,39 @@ TEST_CASE("fuzz: a --proxy URL with user information is not shown back", "[fuzz-
     }
   }
 }
+
+TEST_CASE("fuzz: a record of other maildrops is refused without their control characters",
+          "[fuzz-regression]")
+{
+  // fuzz_import_state: a .fetchids line "bob@pop.ex\0\0ample.org b1" was refused (78) with the
+  // owner as it was in the file: the NUL cut the message short of "nothing was imported", and
+  // an ESC in a file could have driven the terminal.
+  const mw::store::ForeignMailbox alice{"alice", "pop.example.org", 995};
+  for (const std::string& text : {"bob@pop.ex\0\0ample.org b1\n"s, "b\x1b]0;x\x07@pop b1\n"s,
+                                  " 1 pop.example.org b\x1b[2Job\nb1\n"s}) {
+    INFO(text);
+    try {
+      if (text.starts_with(' ')) {
+        mw::store::parse_mpop_uidls(text, "u", alice);
+      } else {
+        mw::store::parse_fetchids(text, "f", alice);
+      }
+      FAIL("accepted");
+    } catch (const mw::Error& e) {
+      const std::string message = e.what();
+      CHECK(e.code() == mw::ExitCode::config);
+      CHECK_THAT(message, Catch::EndsWith("nothing was imported)"));
+      CHECK(message.find('\x1b') == std::string::npos);
+    }
+  }
+  // Nor a malformed mpop file with the owner of the list it cut short ("u:2: the file ends,
+  // though the list of b\x10ob@pop...").
+  try {
+    mw::store::parse_mpop_uidls(" 2 pop.example.org b\x10ob\nb1\n", "u", alice);
+    FAIL("accepted");
+  } catch (const mw::Error& e) {
+    const std::string message = e.what();
+    CHECK(e.code() == mw::ExitCode::data);
+    CHECK_THAT(message, Catch::Contains("b\\x10ob@pop.example.org"));
+  }
+}
