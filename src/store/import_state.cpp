@@ -173,11 +173,14 @@ ForeignUids parse_mpop_uidls(std::string text, const std::string& path,
   std::size_t last_line = 0;
   const auto tool = ForeignTool::mpop;
   const std::string& content = uids.text();
+  // As mpop reads it: comments only before the first list (a UID may start with '#').
+  bool header = true;
   for_each_line(content, [&](std::size_t number, std::size_t at, std::string_view line) {
     last_line = number;
-    if (line.starts_with('#')) {
+    if (header && line.starts_with('#')) {
       return;
     }
+    header = false;
     if (remaining == 0) {
       // " NUMBER HOST USER"
       const auto bad = [&] {
