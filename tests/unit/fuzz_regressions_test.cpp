@@ -5,6 +5,8 @@
 #include "mail/address.hpp"
 #include "mail/compose.hpp"
 #include "mail/date.hpp"
+#include "mail/mime.hpp"
+#include "mail/preview.hpp"
 #include "net/address.hpp"
 #include "select/selection.hpp"
 #include "smtp/protocol.hpp"
@@ -200,4 +202,20 @@ TEST_CASE("fuzz: a UID of mpop's list that starts with '#' is a UID, not a comme
   CHECK_THROWS_AS(
       mw::store::parse_mpop_uidls(" 1 pop.example.org alice\na\n# comment\n", "u", alice),
       mw::Error);
+}
+
+TEST_CASE("fuzz: a MIME comment ending in a backslash does not read past the value",
+          "[fuzz-regression]")
+{
+  // fuzz_preview: "Content-Type: (((pa\xff\\" (an unclosed comment whose last octet is a
+  // backslash) left the reader one past the end, and substr threw std::out_of_range out of
+  // preview (show n) and check.
+  for (const std::string_view value : {"(\\", "text/plain (a\\", "text/plain; (\\", "((x\\"}) {
+    INFO(value);
+    CHECK_NOTHROW(mw::mail::parse_content_type(value));
+    CHECK_NOTHROW(mw::mail::parse_content_disposition(value));
+  }
+  CHECK(mw::mail::parse_content_type("text/plain (a\\")->type == "text");
+  const auto p = mw::mail::preview("Content-Type: (((pa\\\n\nhello\n", 20, true);
+  CHECK(p.lines.size() == 1);
 }
