@@ -800,6 +800,12 @@ public:
     }
   }
 
+  // A switch of the command line only (a command's own, absent from other commands' maps).
+  bool switched(const std::string& key) const
+  {
+    return m_vm.count(key) != 0 && m_vm[key].as<bool>();
+  }
+
   std::optional<std::string> given(const std::string& key) const
   {
     if (m_vm.count(key) != 0 && !m_vm[key].defaulted()) {
@@ -907,7 +913,9 @@ void read_server(const Sources& in, Service service, Settings& s)
   Source source = Source::none;
   // A port may be written with the host: "mail.example.org:995", "[::1]:995". A host that is
   // a path is a Unix-domain socket (send --lmtp to a local delivery agent): local, so no TLS
+  // unless asked for. send --lmtp over TCP too: port 24 (IANA's; RFC 2033 names none), no TLS
   // unless asked for.
+  const bool lmtp = in.switched("lmtp");
   std::optional<std::uint16_t> host_port;
   if (auto host = in.lookup("host", &source); host && host->starts_with('/')) {
     s.host = *host;
@@ -918,7 +926,8 @@ void read_server(const Sources& in, Service service, Settings& s)
       host_port = split.port;
     });
   }
-  auto tls = in.lookup("tls", &source).value_or(s.host.starts_with('/') ? "none" : "implicit");
+  auto tls =
+      in.lookup("tls", &source).value_or(s.host.starts_with('/') || lmtp ? "none" : "implicit");
   in.checked("tls", source, [&] {
     if (tls == "implicit") {
       s.tls = TlsMode::implicit;
@@ -940,6 +949,8 @@ void read_server(const Sources& in, Service service, Settings& s)
     }
   } else if (host_port) {
     s.port = *host_port;
+  } else if (lmtp) {
+    s.port = 24;
   } else if (service == Service::smtp) {
     s.port = s.tls == TlsMode::implicit ? 465 : s.tls == TlsMode::starttls ? 587 : 25;
   } else {
@@ -1081,10 +1092,51 @@ const Command& known_command(const CommandTable& table, const std::string& comma
                    "; 'mailwrench --help' lists the commands");
 }
 
-}  // namespace
+// Where the log of a run goes when parse() failed before it knew (an unknown option or command,
+// a config file that cannot be read): --log-file, --syslog, --config and --account read alone
+// from the command line (the rest ignored), then the environment and the config file (its top
+// keys if the account is not in it). Best effort: whatever cannot be read leaves no log.
+void find_log_target(const std::vector<std::string>& args, const Getenv& getenv, Settings& s)
+{
+  try {
+    po::options_description d;
+    // clang-format off
+    d.add_options()
+      ("log-file", po::value<std::string>())
+      ("syslog", po::bool_switch())
+      ("config", po::value<std::string>())
+      ("account,a", po::value<std::string>());
+    // clang-format on
+    d.add(positional_options());
+    po::positional_options_description positional;
+    positional.add("args", -1);
+    po::variables_map vm;
+    auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(args)
+                  .options(d)
+                  .positional(positional)
+                  .style(style)
+                  .allow_unregistered()
+                  .run(),
+              vm);
+    ConfigValues file;
+    try {
+      file = read_config_file(Sources(vm, getenv, {}, ""), getenv, s);
+    } catch (const Error&) {
+      std::string no_account;
+      file = s.config_file.empty() ? ConfigValues{} : read_config(s.config_file, no_account, false);
+    }
+    Sources in(vm, getenv, std::move(file), s.config_file);
+    s.log_file = expand_home(in.lookup("log-file").value_or(""), getenv);
+    s.syslog = in.flag("syslog");
+  } catch (const std::exception&) {
+    s.log_file.clear();
+    s.syslog = false;
+  }
+}
 
-Invocation parse(const std::vector<std::string>& input_args, const CommandTable& table,
-                 const Getenv& getenv)
+Invocation parse_invocation(const std::vector<std::string>& input_args, const CommandTable& table,
+                            const Getenv& getenv, Settings* known)
 {
   Invocation inv;
   auto& s = inv.settings;
@@ -1115,6 +1167,9 @@ Invocation parse(const std::vector<std::string>& input_args, const CommandTable&
   s.command = words.command;
   s.json = vm["json"].as<bool>();
   s.quiet = vm["quiet"].as<bool>();
+  if (known != nullptr) {
+    *known = s;
+  }
 
   auto file = read_config_file(Sources(vm, getenv, {}, ""), getenv, s);
   Sources in(vm, getenv, std::move(file), s.config_file);
@@ -1126,11 +1181,18 @@ Invocation parse(const std::vector<std::string>& input_args, const CommandTable&
   if (service == Service::smtp) {
     in.use_smtp_keys();
   }
-  read_server(in, service, s);
-  s.password = read_password_source(in, getenv);
-  read_transport(in, getenv, s);
+  // First where the log goes, so that a mistake in any other value is logged (cli/run.cpp).
   s.log_file = expand_home(in.lookup("log-file").value_or(""), getenv);
   s.syslog = in.flag("syslog");
+  if (known != nullptr) {
+    *known = s;
+  }
+  read_server(in, service, s);
+  if (known != nullptr) {
+    *known = s;
+  }
+  s.password = read_password_source(in, getenv);
+  read_transport(in, getenv, s);
   if (row->selection) {
     build_selection(vm, s);
   } else if (vm.count("args") != 0) {
@@ -1158,6 +1220,21 @@ Invocation parse(const std::vector<std::string>& input_args, const CommandTable&
   };
   inv.run = row->prepare(Options(vm, s, lookup, account, getenv, blame));
   return inv;
+}
+
+}  // namespace
+
+Invocation parse(const std::vector<std::string>& args, const CommandTable& table,
+                 const Getenv& getenv, Settings* known)
+{
+  try {
+    return parse_invocation(args, table, getenv, known);
+  } catch (const Error&) {
+    if (known != nullptr && known->log_file.empty() && !known->syslog) {
+      find_log_target(args, getenv, *known);
+    }
+    throw;
+  }
 }
 
 }  // namespace mw::cli

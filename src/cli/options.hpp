@@ -26,9 +26,10 @@ std::optional<std::string> process_getenv(const std::string& name);
 
 // Parses argv, the environment (MAILWRENCH_*) and the config file into an Invocation of one
 // of the commands of `table`. Throws UsageError (64) for command-line mistakes and Error 78/66
-// for config problems.
+// for config problems; `known`, if given, then holds what was known of the run (its command,
+// and where its log goes: --log-file, --syslog), so that the mistake can be logged.
 Invocation parse(const std::vector<std::string>& args, const CommandTable& table,
-                 const Getenv& getenv = process_getenv);
+                 const Getenv& getenv = process_getenv, Settings* known = nullptr);
 
 // The --help text of the program ("") or of one command.
 std::string help_text(const CommandTable& table, std::string_view command);

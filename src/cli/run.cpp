@@ -194,7 +194,26 @@ int run(int argc, char** argv, const CommandTable& table)
   std::vector<std::string> args(argv + 1, argv + argc);
   bool json = std::find(args.begin(), args.end(), "--json") != args.end();
   bool quiet = false;
-  auto logged = [&run_log](int code, const std::string& failure = {}) {
+  // What parse() knew when it failed: a mistake in the options is logged where they said.
+  Settings known;
+  bool log_opened = false;
+  auto open_log = [&run_log, &log_opened](const Settings& settings) {
+    log_opened = true;
+    run_log = RunLog::open(settings);
+    for (const char* name : {"MAILWRENCH_PASSWORD", "MAILWRENCH_PROXY_PASSWORD"}) {
+      if (auto password = process_getenv(name); run_log && password) {
+        run_log->hide(Secret(std::move(*password)));
+      }
+    }
+  };
+  auto logged = [&](int code, const std::string& failure = {}) {
+    if (!log_opened) {
+      try {
+        open_log(known);
+      } catch (const Error&) {
+        // The mistake is on stderr already; a log that cannot be opened adds nothing.
+      }
+    }
     if (run_log) {
       if (!failure.empty()) {
         run_log->failure(failure);
@@ -204,7 +223,7 @@ int run(int argc, char** argv, const CommandTable& table)
     return code;
   };
   try {
-    auto invocation = parse(args, table);
+    auto invocation = parse(args, table, process_getenv, &known);
     switch (invocation.action) {
     case Invocation::Action::help:
       std::cout << help_text(table, invocation.help_topic);
@@ -214,10 +233,7 @@ int run(int argc, char** argv, const CommandTable& table)
     }
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;
-    run_log = RunLog::open(invocation.settings);
-    if (auto password = process_getenv("MAILWRENCH_PASSWORD"); run_log && password) {
-      run_log->hide(Secret(std::move(*password)));
-    }
+    open_log(invocation.settings);
     return logged(written(run_command(invocation, run_log.get())));
   } catch (const ClosedPipe& e) {
     return logged(static_cast<int>(e.code()));

@@ -49,7 +49,7 @@ net::Endpoint inspect_endpoint(const cli::Context& context)
   endpoint.tls.client_cert = s.tls_cert;
   endpoint.tls.client_key = s.tls_key;
   endpoint.source_address = s.source_address;
-  endpoint.proxy = net::parse_proxy(s.proxy, "--proxy");
+  endpoint.proxy = proxy_for(context);
   return endpoint;
 }
 

@@ -104,10 +104,9 @@ struct SendOptions {
   std::string dsn_return;
   std::string dsn_envid;
   bool dry_run = false;
-  std::optional<AwaitOptions> await;           // --await ACCOUNT
-  bool lmtp = false;                           // --lmtp: RFC 2033
-  std::optional<cli::Settings> lmtp_settings;  // --lmtp's defaults: port 24, --tls none
-  std::optional<Stage> quit_after;             // --quit-after: a probe, no message
+  std::optional<AwaitOptions> await;  // --await ACCOUNT
+  bool lmtp = false;                  // --lmtp: RFC 2033
+  std::optional<Stage> quit_after;    // --quit-after: a probe, no message
   std::string quit_after_name;
 };
 
@@ -814,19 +813,8 @@ cli::Run send(const cli::Options& options)
     }
     o.await->purge = true;
   }
+  // --lmtp's defaults (port 24, --tls none) are the settings' (cli/options.cpp).
   o.lmtp = options.flag("lmtp");
-  if (o.lmtp) {
-    // LMTP has no port of its own in RFC 2033; 24 is IANA's, and a local delivery agent is
-    // spoken to without TLS unless asked (a Unix socket gets --tls none anyway).
-    auto settings = options.settings();
-    if (!options.configured("port")) {
-      settings.port = 24;
-    }
-    if (!options.configured("tls")) {
-      settings.tls = cli::TlsMode::none;
-    }
-    o.lmtp_settings = std::move(settings);
-  }
   if (auto stage = options.given("quit-after")) {
     o.quit_after_name = text::lower(*stage);
     for (const auto& [name, value] : k_stages) {
@@ -844,15 +832,7 @@ cli::Run send(const cli::Options& options)
   }
   check_dsn(o);
   return [o = std::move(o)](const cli::Context& context) {
-    if (!o.lmtp_settings) {
-      return o.quit_after ? probe(context, o) : run(context, o);
-    }
-    // The same world, with --lmtp's defaults in the settings.
-    auto lmtp = context.with(*o.lmtp_settings);
-    lmtp.confirm = context.confirm;
-    lmtp.err_is_terminal = context.err_is_terminal;
-    lmtp.open_terminal = context.open_terminal;
-    return o.quit_after ? probe(lmtp, o) : run(lmtp, o);
+    return o.quit_after ? probe(context, o) : run(context, o);
   };
 }
 

@@ -65,6 +65,22 @@ void await_greeting(const cli::Context& context, net::Connection& connection,
   connection.set_timeout(limit);
 }
 
+net::Proxy proxy_for(const cli::Context& context)
+{
+  auto proxy = net::parse_proxy(context.settings.proxy, "--proxy");
+  if (proxy.user.empty()) {
+    return proxy;
+  }
+  auto password = context.getenv ? context.getenv("MAILWRENCH_PROXY_PASSWORD") : std::nullopt;
+  if (!password || password->empty()) {
+    throw Error(ExitCode::config, "the --proxy URL names the user '" + proxy.user +
+                                      "' but MAILWRENCH_PROXY_PASSWORD holds no password for it");
+  }
+  proxy.password = Secret(std::move(*password));
+  wipe_string(*password);
+  return proxy;
+}
+
 net::Endpoint endpoint_for(const cli::Context& context)
 {
   const auto& s = context.settings;
@@ -80,7 +96,7 @@ net::Endpoint endpoint_for(const cli::Context& context)
   endpoint.tls.client_cert = s.tls_cert;
   endpoint.tls.client_key = s.tls_key;
   endpoint.source_address = s.source_address;
-  endpoint.proxy = net::parse_proxy(s.proxy, "--proxy");
+  endpoint.proxy = proxy_for(context);
   if (s.insecure && s.tls != cli::TlsMode::none) {
     log.warn("--insecure: the certificate of {} is not checked; anyone on the path can read "
              "the password and the mail",

@@ -14,6 +14,10 @@
 
 namespace mw::commands {
 
+// The --proxy of the settings, with the password of its user (RFC 1929) from
+// MAILWRENCH_PROXY_PASSWORD (Error 78 if the URL names a user and that is empty or unset).
+net::Proxy proxy_for(const cli::Context& context);
+
 // Where and how to connect, from the settings (POP3 and SMTP alike); warns about --insecure.
 net::Endpoint endpoint_for(const cli::Context& context);
 

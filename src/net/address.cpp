@@ -3,6 +3,7 @@
 
 #include "util/error.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
 #include <netinet/in.h>
@@ -21,6 +22,51 @@ std::uint16_t port_of(std::string_view text, std::string_view whole, std::string
                      "' (expected 1-65535)");
   }
   return static_cast<std::uint16_t>(value);
+}
+
+// The user name of a URL (RFC 3986's userinfo), %XX decoded: 1 to 255 octets (RFC 1929), no
+// control characters.
+std::string percent_decoded(std::string_view text, std::string_view what)
+{
+  const auto invalid = [&](const std::string& why) {
+    return UsageError("invalid user name in " + std::string(what) + ": " + why);
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '%') {
+      unsigned value = 0;
+      const auto* first = text.data() + i + 1;
+      const auto* last = first + std::min<std::size_t>(2, text.size() - i - 1);
+      const auto [ptr, ec] = std::from_chars(first, last, value, 16);
+      if (last - first != 2 || ec != std::errc() || ptr != last) {
+        throw invalid("'%' is not followed by two hexadecimal digits");
+      }
+      c = static_cast<unsigned char>(value);
+      i += 2;
+    }
+    if (c < 0x20 || c == 0x7F) {
+      throw invalid("it holds a control character");
+    }
+    out += static_cast<char>(c);
+  }
+  if (out.empty() || out.size() > 255) {
+    throw invalid("it must be 1 to 255 octets (RFC 1929)");
+  }
+  return out;
+}
+
+// The URL as an error shows it: what is before its last "@" (a password, perhaps, in a URL
+// of another scheme) left out.
+std::string shown(std::string_view url)
+{
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos) {
+    return std::string(url);
+  }
+  const auto scheme = url.find("://");
+  const auto keep = scheme == std::string_view::npos || scheme > at ? 0 : scheme + 3;
+  return std::string(url.substr(0, keep)) + "...@" + std::string(url.substr(at + 1));
 }
 
 }  // namespace
@@ -100,13 +146,6 @@ Proxy parse_proxy(std::string_view url, std::string_view what)
   if (url.empty()) {
     return proxy;
   }
-  // Before anything that shows the URL back: what is before an "@" may be a password.
-  if (url.find('@') != std::string_view::npos) {
-    throw UsageError(std::string(what) +
-                     " takes no user name or password (a password on the command line is "
-                     "visible to every user of the machine); mailwrench speaks to SOCKS5 proxies "
-                     "that need no authentication");
-  }
   std::string_view rest;
   if (url.starts_with("socks5h://")) {
     proxy.kind = ProxyKind::socks5h;
@@ -115,14 +154,25 @@ Proxy parse_proxy(std::string_view url, std::string_view what)
     proxy.kind = ProxyKind::socks5;
     rest = url.substr(9);
   } else {
-    throw UsageError("invalid " + std::string(what) + " '" + std::string(url) +
+    throw UsageError("invalid " + std::string(what) + " '" + shown(url) +
                      "' (expected socks5h://HOST:PORT or socks5://HOST:PORT)");
   }
   if (rest.ends_with('/')) {
     rest.remove_suffix(1);
   }
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const auto user = rest.substr(0, at);
+    if (user.find(':') != std::string_view::npos) {
+      throw UsageError(std::string(what) +
+                       " takes a user name (USER@HOST) but no password: a password on the command "
+                       "line is visible to every user of the machine; put it in "
+                       "MAILWRENCH_PROXY_PASSWORD");
+    }
+    proxy.user = percent_decoded(user, what);
+    rest = rest.substr(at + 1);
+  }
   if (rest.find('/') != std::string_view::npos) {
-    throw UsageError("invalid " + std::string(what) + " '" + std::string(url) +
+    throw UsageError("invalid " + std::string(what) + " '" + shown(url) +
                      "' (expected socks5h://HOST:PORT, without a path)");
   }
   auto hp = split_host_port(rest, what);

@@ -4,6 +4,8 @@
 // Host names, addresses and proxy URLs as the user writes them (no I/O: part of the core, unit
 // tested in tests/unit/network_test.cpp).
 
+#include "util/secret.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,11 +36,13 @@ struct Proxy {
   ProxyKind kind = ProxyKind::none;
   std::string host;
   std::uint16_t port = 1080;
+  std::string user;  // RFC 1929's user name, or "" (no authentication offered)
+  Secret password;   // its password (never from the URL)
 };
 
-// Parses "socks5h://HOST:PORT" or "socks5://HOST[:PORT]" (IPv6 in brackets; port 1080 if
-// none); "" is no proxy. Throws UsageError naming `what` for anything else, including a user
-// name or password in the URL (secrets never go in argv; a URL with an "@" is never shown back).
+// Parses "socks5h://[USER@]HOST:PORT" or "socks5://[USER@]HOST[:PORT]" (IPv6 in brackets; port
+// 1080 if none; USER percent-encoded as in any URL); "" is no proxy. Throws UsageError naming
+// `what` for anything else, including a password in the URL (secrets never go in argv).
 Proxy parse_proxy(std::string_view url, std::string_view what);
 
 }  // namespace mw::net

@@ -775,12 +775,41 @@ struct Connection::Impl {
       connect_local();
       return;
     }
-    const bool proxied = endpoint.proxy.kind != ProxyKind::none;
-    if (proxied) {
-      proxy_stage = "the SOCKS5 proxy " + host_port(endpoint.proxy.host, endpoint.proxy.port);
+    if (endpoint.proxy.kind == ProxyKind::none) {
+      open_socket(resolve(endpoint.host, endpoint.port, "host"), false);
+      return;
     }
-    const auto results = proxied ? resolve(endpoint.proxy.host, endpoint.proxy.port, "proxy host")
-                                 : resolve(endpoint.host, endpoint.port, "host");
+    // socks5:// sends an address resolved here: each of the server's in turn (a proxy without
+    // IPv6 says "network unreachable" for ::1), on a new connection to the proxy each time.
+    std::vector<std::string> targets;
+    if (endpoint.proxy.kind == ProxyKind::socks5 && !is_ip_literal(endpoint.host)) {
+      for (const auto& entry : resolve(endpoint.host, endpoint.port, "host")) {
+        auto address = entry.endpoint().address().to_string();
+        if (std::find(targets.begin(), targets.end(), address) == targets.end()) {
+          targets.push_back(std::move(address));
+        }
+      }
+    } else {
+      targets.push_back(endpoint.host);
+    }
+    const auto proxy = host_port(endpoint.proxy.host, endpoint.proxy.port);
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      proxy_stage = "the SOCKS5 proxy " + proxy;
+      open_socket(resolve(endpoint.proxy.host, endpoint.proxy.port, "proxy host"), true);
+      if (socks_handshake(targets[i], i + 1 == targets.size())) {
+        proxy_stage.clear();
+        proxy_address = proxy;
+        return;
+      }
+      error_code ignored;
+      socket.close(ignored);
+    }
+  }
+
+  // Connects to one of `results` (the server's addresses, or the proxy's) and readies the
+  // socket.
+  void open_socket(const tcp::resolver::results_type& results, bool proxied)
+  {
     error_code ec = connect_any(results);
     if (ec) {
       if (ec == asio::error::connection_refused) {
@@ -801,10 +830,6 @@ struct Connection::Impl {
     // Asio's socket() has no SOCK_CLOEXEC: no program we start may inherit the connection.
     const int fd = socket.native_handle();
     ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
-    if (proxied) {
-      socks_handshake();
-      proxy_stage.clear();
-    }
   }
 
   // Reads exactly `size` bytes of the proxy's answer (never more: the server's first bytes
@@ -824,27 +849,30 @@ struct Connection::Impl {
     return out;
   }
 
-  // RFC 1928: no authentication, then CONNECT to the server, by name with socks5h (the proxy
-  // resolves it), by an address resolved here with socks5.
-  void socks_handshake()
+  // RFC 1928: the methods (RFC 1929's username/password too when the URL names a user), then
+  // CONNECT to `target`: the server's name with socks5h (the proxy resolves it), an address
+  // resolved here with socks5. False if the proxy could not reach that address but another
+  // may do and `last` is false; throws on any other failure.
+  bool socks_handshake(const std::string& target, bool last)
   {
-    std::string target = endpoint.host;
-    if (endpoint.proxy.kind == ProxyKind::socks5 && !is_ip_literal(target)) {
-      const std::string stage = std::move(proxy_stage);
-      proxy_stage.clear();
-      const auto results = resolve(endpoint.host, endpoint.port, "host");
-      target = results.begin()->endpoint().address().to_string();
-      proxy_stage = stage;
-    }
     const auto proxy = host_port(endpoint.proxy.host, endpoint.proxy.port);
     const auto request = socks5::connect_request(target, endpoint.port);
-    write(socks5::greeting());
-    socks5::check_method(read_exactly(2), proxy);
+    const bool login = !endpoint.proxy.user.empty();
+    write(socks5::greeting(login));
+    if (socks5::check_method(read_exactly(2), proxy, login) == 2) {
+      auto credentials = socks5::login_request(endpoint.proxy.user, endpoint.proxy.password);
+      write(credentials);
+      wipe_string(credentials);
+      socks5::check_login(read_exactly(2), proxy, endpoint.proxy.user);
+    }
     write(request);
     auto reply = read_exactly(5);
     reply += read_exactly(socks5::reply_size(reply, proxy) - reply.size());
+    if (!last && reply[1] != 0 && socks5::another_address_may_do(reply)) {
+      return false;
+    }
     socks5::check_reply(reply, proxy, target, endpoint.port);
-    proxy_address = proxy;
+    return true;
   }
 
   static asio::ssl::context make_context(const TlsOptions& tls)

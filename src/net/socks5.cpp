@@ -12,6 +12,7 @@ namespace mw::net::socks5 {
 namespace {
 
 constexpr char k_version = 5;
+constexpr char k_login_version = 1;  // RFC 1929's subnegotiation
 
 [[noreturn]] void not_socks5(std::string_view proxy)
 {
@@ -22,24 +23,61 @@ constexpr char k_version = 5;
 
 }  // namespace
 
-std::string greeting()
+std::string greeting(bool login)
 {
-  return std::string{k_version, 1, 0};
+  return login ? std::string{k_version, 2, 0, 2} : std::string{k_version, 1, 0};
 }
 
-void check_method(std::string_view reply, std::string_view proxy)
+unsigned check_method(std::string_view reply, std::string_view proxy, bool login_offered)
 {
   if (reply.size() != 2 || reply[0] != k_version) {
     not_socks5(proxy);
   }
   const auto method = static_cast<unsigned char>(reply[1]);
   if (method == 0xFF) {
+    if (login_offered) {
+      throw Error(ExitCode::permission,
+                  "the SOCKS5 proxy " + std::string(proxy) +
+                      " accepts neither no authentication nor a user name and password");
+    }
     throw Error(ExitCode::permission,
                 "the SOCKS5 proxy " + std::string(proxy) +
-                    " requires authentication; mailwrench speaks only to proxies that need none");
+                    " requires authentication: name the user in the URL (socks5h://USER@HOST:PORT) "
+                    "and put the password in MAILWRENCH_PROXY_PASSWORD");
   }
-  if (method != 0) {
+  if (method != 0 && !(method == 2 && login_offered)) {
     not_socks5(proxy);
+  }
+  return method;
+}
+
+std::string login_request(std::string_view user, const Secret& password)
+{
+  const auto& secret = password.reveal();
+  if (user.empty() || user.size() > 255 || secret.empty() || secret.size() > 255) {
+    throw Error(ExitCode::config, "a SOCKS5 user name and password are 1 to 255 octets each "
+                                  "(RFC 1929); the user name is " +
+                                      std::to_string(user.size()) + " octets, the password " +
+                                      std::to_string(secret.size()));
+  }
+  std::string out{k_login_version};
+  out += static_cast<char>(user.size());
+  out += user;
+  out += static_cast<char>(secret.size());
+  out += secret;
+  return out;
+}
+
+void check_login(std::string_view reply, std::string_view proxy, std::string_view user)
+{
+  // RFC 1929 says VER 1; some proxies answer with the SOCKS version, 5.
+  if (reply.size() != 2 || (reply[0] != k_login_version && reply[0] != k_version)) {
+    not_socks5(proxy);
+  }
+  if (reply[1] != 0) {
+    throw Error(ExitCode::permission, "the SOCKS5 proxy " + std::string(proxy) +
+                                          " refused the user name '" + std::string(user) +
+                                          "' or its password (MAILWRENCH_PROXY_PASSWORD)");
   }
 }
 
@@ -79,6 +117,15 @@ std::size_t reply_size(std::string_view head, std::string_view proxy)
   case 3: return 4 + 1 + static_cast<unsigned char>(head[4]) + 2;
   default: not_socks5(proxy);
   }
+}
+
+bool another_address_may_do(std::string_view reply)
+{
+  if (reply.size() < 2) {
+    return false;
+  }
+  const auto code = static_cast<unsigned char>(reply[1]);
+  return code >= 3 && code <= 6;
 }
 
 std::string reply_text(unsigned code)

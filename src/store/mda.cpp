@@ -228,8 +228,8 @@ private:
       const std::string_view entry(*e);
       const std::string_view name = entry.substr(0, entry.find('='));
       // (Not MAILWRENCH_ACCOUNT: that would choose the account of a mailwrench the command runs.)
-      if (name != "MAILWRENCH_PASSWORD" && name != "MAILWRENCH_MDA_SENDER" &&
-          name != "MAILWRENCH_MDA_ACCOUNT") {
+      if (name != "MAILWRENCH_PASSWORD" && name != "MAILWRENCH_PROXY_PASSWORD" &&
+          name != "MAILWRENCH_MDA_SENDER" && name != "MAILWRENCH_MDA_ACCOUNT") {
         env_strings.emplace_back(entry);
       }
     }

@@ -45,8 +45,8 @@ struct MdaOptions {
 // temporary file (in $TMPDIR, else /tmp), and commit() runs `/bin/sh -c COMMAND` in a process
 // group of its own with that file as standard input (so it reads a complete message whatever
 // becomes of this process), its standard output and error this process's standard error, the
-// environment without MAILWRENCH_PASSWORD and with MAILWRENCH_MDA_SENDER and
-// MAILWRENCH_MDA_ACCOUNT, and waits for it: exit 0 returns "mda:COMMAND" (durable: sync() only
+// environment without MAILWRENCH_PASSWORD, MAILWRENCH_PROXY_PASSWORD and with MAILWRENCH_MDA_SENDER
+// and MAILWRENCH_MDA_ACCOUNT, and waits for it: exit 0 returns "mda:COMMAND" (durable: sync() only
 // reports it); exit 75 throws Deferred; another exit status, a signal or a failure to start it
 // throws Refused; a command still running after the timeout is killed with its process group and
 // throws Deferred. A signal caught while it runs (the connection's SIGINT, SIGTERM, SIGHUP) is

@@ -107,10 +107,12 @@ void check_proxy(std::string_view url)
   }
   if (!message.empty()) {
     check(message.find("--proxy") != std::string::npos, "--proxy: an error not naming it", message);
-    // A URL with user information (a password, perhaps) is never shown back.
-    if (url.find('@') != std::string_view::npos) {
-      check(message.find(url) == std::string::npos, "--proxy: an error shows a URL with an @",
-            message);
+    // What is before an "@" of a URL (a password, perhaps) is never shown back.
+    if (const auto at = url.rfind('@'); at != std::string_view::npos) {
+      const std::string_view userinfo = url.substr(0, at);
+      check(userinfo.size() < 8 || userinfo.find(':') == std::string_view::npos ||
+                message.find(userinfo) == std::string::npos,
+            "--proxy: an error shows what is before the @", message);
     }
     return;
   }
@@ -122,12 +124,31 @@ void check_proxy(std::string_view url)
   check(!p.host.empty() && p.port != 0, "--proxy: no host or port 0", url);
   check(p.host.find('@') == std::string::npos && p.host.find('/') == std::string::npos,
         "--proxy: an @ or / in the host", url);
-  const std::string again =
-      (p.kind == net::ProxyKind::socks5h ? "socks5h://" : "socks5://") + format(p.host, p.port);
+  check(p.user.size() <= 255, "--proxy: a user name over 255 octets (RFC 1929)", url);
+  for (const char c : p.user) {
+    check(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f,
+          "--proxy: a control character in the user name", url);
+  }
+  // The user name percent-encoded but for RFC 3986's unreserved characters.
+  std::string user;
+  for (const char c : p.user) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+        std::string_view("-._~").find(c) != std::string_view::npos) {
+      user += c;
+    } else {
+      static constexpr char k_hex[] = "0123456789ABCDEF";
+      user += '%';
+      user += k_hex[u >> 4];
+      user += k_hex[u & 0x0f];
+    }
+  }
+  const std::string again = (p.kind == net::ProxyKind::socks5h ? "socks5h://" : "socks5://") +
+                            (p.user.empty() ? "" : user + "@") + format(p.host, p.port);
   net::Proxy back;
   check(!refused("--proxy", again, [&] { back = net::parse_proxy(again, "--proxy"); }),
         "--proxy: a proxy written back is refused", again);
-  check(back.kind == p.kind && back.host == p.host && back.port == p.port,
+  check(back.kind == p.kind && back.host == p.host && back.port == p.port && back.user == p.user,
         "--proxy: written back, read as another", std::string(url) + " | " + again);
 }
 

@@ -116,6 +116,36 @@ def failed_login_failure_line(ctx):
     eq(stored(ctx), 0, "nothing stored", res)
 
 
+@scenario
+def mistakes_are_logged(ctx):
+    """A cron job's mistake in its options is logged too (it was on stderr only, which cron may
+    drop): an unknown option, an unknown command, a bad value, an account not in the config file,
+    each with --log-file on the command line or log-file in the config file: a failure line
+    naming the mistake and a run line with its exit code (64 or 78); no server contacted."""
+    log = ctx.scratch / "mistakes.log"
+    conf = ctx.scratch / "mailwrench.conf"
+    conf.write_text(f"log-file = {log}\nhost = 127.0.0.1\n[account work]\nuser = alice\n")
+    cases = [
+        (["--log-file", str(log), "stat", "--frobnicate"], 64, "unknown option '--frobnicate'"),
+        (["--log-file", str(log), "fecth"], 64, "unknown command 'fecth'"),
+        (["--log-file", str(log), "--timeout", "soon", "stat"], 64, "timeout 'soon'"),
+        (["--config", str(conf), "stat", "--frobnicate"], 64, "unknown option '--frobnicate'"),
+        (["--config", str(conf), "-a", "wrok", "stat"], 78, "no [account wrok]"),
+        (["--config", str(conf), "-a", "work", "--tls", "sometimes", "stat"], 64, "--tls 'sometimes'"),
+    ]
+    for n, (args, code, needle) in enumerate(cases, start=1):
+        res = ctx.run(args, password="unused-" + os.urandom(3).hex())
+        eq(res.rc, code, f"exit code of {args}", res)
+        lines = parsed(log, res)
+        eq(len(lines), 2 * n, f"two lines per run after {args}: {log_lines(log)}", res)
+        failure, run = lines[-2][2], lines[-1][2]
+        check(": error: " in failure and needle in failure, f"the failure line of {args} names "
+              f"{needle!r}: {failure!r}", res)
+        check(f"exit {code}" in run, f"the run line of {args}: {run!r}", res)
+        eq(lines[-2][1], lines[-1][1], "one pid for both lines of a run", res)
+    check(b"unused-" not in log.read_bytes(), "a password in the log", res)
+
+
 def mw_secret_forms(user: str, password: str) -> list[str]:
     import base64
     b = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731

@@ -404,10 +404,82 @@ def socks5_errors(ctx):
     check(took < 15 * ctx.slowness(), f"a stalling proxy took {took:.1f} s with --timeout 2", res)
     res = ctx.run(base + ["--proxy", "socks5h://joe:pr0xy-secret@127.0.0.1:1080", "stat"],
                   user="alice")
-    expect_error(res, EX_USAGE, r"no user name or password", "credentials in --proxy")
+    expect_error(res, EX_USAGE, r"no password", "a password in --proxy")
     check("pr0xy-secret" not in res.stderr, "the proxy password was echoed", res)
     res = ctx.run(base + ["--proxy", "http://127.0.0.1:3128", "stat"], user="alice")
     expect_error(res, EX_USAGE, r"socks5h://", "an HTTP proxy URL")
+
+
+@scenario
+def socks5_login(ctx):
+    """RFC 1929: --proxy socks5h://USER@HOST:PORT with the password in MAILWRENCH_PROXY_PASSWORD
+    logs in to a proxy that requires it (stat through it, the proxy saw the user and the right
+    password; the password in no output, not even at -vv, nor in --log-file); a wrong password:
+    77 naming the user, not the password; a user without MAILWRENCH_PROXY_PASSWORD: 78 before any
+    connection; no user for a proxy that wants one: 77 saying how to give one."""
+    secret = "Px-" + os.urandom(6).hex()
+    wrong = "Wx-" + os.urandom(6).hex()
+    mw._SECRETS[:0] = [(secret, "<the proxy password>"), (wrong, "<the wrong proxy password>")]
+    base = tls_args(ctx, "localhost", str(ctx.env["pop3s_port"]))
+    log = ctx.scratch / "proxy.log"
+    with Socks5Server(login=("joe@example.org", secret)) as proxy:
+        url = f"socks5h://joe%40example.org@127.0.0.1:{proxy.port}"
+        res = ctx.run(base + ["--proxy", url, "-vv", "--log-file", str(log), "stat"],
+                      user="alice", env={"MAILWRENCH_PROXY_PASSWORD": secret})
+        stat_ok(ctx, res, "stat through a proxy that requires a login")
+        eq(proxy.logins, [("joe@example.org", True)], "the logins the proxy saw", res)
+        eq(proxy.methods, [[0, 2]], "the methods offered", res)
+        for where, text in (("stdout", res.stdout), ("stderr", res.stderr),
+                            ("the log file", log.read_text())):
+            check(secret not in text, f"the proxy password is in {where}", res)
+        res = ctx.run(base + ["--proxy", url, "stat"], user="alice",
+                      env={"MAILWRENCH_PROXY_PASSWORD": wrong})
+        expect_error(res, EX_NOPERM, r"refused the user name 'joe@example\.org'", "a wrong password")
+        check(wrong not in res.stderr + res.stdout, "the wrong proxy password was echoed", res)
+        eq(proxy.logins[-1], ("joe@example.org", False), "the last login the proxy saw", res)
+        before = proxy.connections
+        res = ctx.run(base + ["--proxy", url, "stat"], user="alice",
+                      env={"MAILWRENCH_PROXY_PASSWORD": None})
+        expect_error(res, EX_CONFIG, r"MAILWRENCH_PROXY_PASSWORD", "a user and no password")
+        eq(proxy.connections, before, "connections to the proxy without a password", res)
+        res = ctx.run(base + ["--proxy", f"socks5h://127.0.0.1:{proxy.port}", "stat"], user="alice")
+        expect_error(res, EX_NOPERM, r"socks5h://USER@HOST:PORT", "no user for a proxy that wants one")
+    # A proxy that needs no login, offered one, takes "no authentication": no login is sent.
+    with Socks5Server() as proxy:
+        res = ctx.run(base + ["--proxy", f"socks5h://joe@127.0.0.1:{proxy.port}", "stat"],
+                      user="alice", env={"MAILWRENCH_PROXY_PASSWORD": secret})
+        stat_ok(ctx, res, "a login offered to a proxy that needs none")
+        eq(proxy.logins, [], "logins sent to a proxy that chose no authentication", res)
+
+
+@scenario
+def socks5_every_address(ctx):
+    """socks5:// resolves the server's name here; when the proxy cannot reach the first address
+    (reply 3, network unreachable: a proxy without IPv6), the next one is tried on a new
+    connection to the proxy. The name resolves to ::1 and 127.0.0.1 through a private
+    /etc/hosts (a mount namespace), so both are tried whatever the machine's order."""
+    need_ip6(ctx)
+    if not mw.is_root() or shutil.which("unshare") is None:
+        raise mw.Skip("needs root and unshare(1) for a private /etc/hosts")
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        raise mw.Skip("unshare -m is not permitted here")
+    hosts = ctx.scratch / "hosts"
+    hosts.write_text("::1 localhost\n127.0.0.1 localhost\n")
+    script = f'set -e\nmount --bind {hosts} /etc/hosts\nexec "$@"\n'
+    ctx.slowness()  # measured on mailwrench, before ctx.bin is unshare(1)
+    real = ctx.bin
+    with Socks5Server("refuse-first:3") as proxy:
+        ctx.bin = shutil.which("unshare")
+        try:
+            res = ctx.run(["-m", "--propagation", "private", "sh", "-c", script, "sh", real] +
+                          tls_args(ctx, "localhost", str(ctx.env["pop3s_port"])) +
+                          ["--proxy", f"socks5://127.0.0.1:{proxy.port}", "stat"], user="alice")
+        finally:
+            ctx.bin = real
+    stat_ok(ctx, res, "socks5:// when the proxy cannot reach the first address")
+    eq(sorted(r["host"] for r in proxy.requests), ["127.0.0.1", "::1"],
+       "the addresses asked of the proxy", res)
+    eq(proxy.connections, 2, "connections to the proxy", res)
 
 
 if __name__ == "__main__":

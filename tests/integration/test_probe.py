@@ -348,6 +348,23 @@ def lmtp_partial_tcp(ctx):
 
 
 @mw.scenario
+def lmtp_tcp_allow_plaintext(ctx):
+    """--lmtp over TCP is without TLS unless asked, so --allow-plaintext needs no --tls none
+    beside it (it was refused as 'only with --tls none' when the default was still implicit
+    TLS); without --lmtp the same options are still a usage error."""
+    env = lmtp(ctx)
+    box = ctx.mailbox([], "lmtpplain")
+    needle = f"mwt-lmtpp-{os.getpid()}-{os.urandom(4).hex()}"
+    where = ["-H", env["ip"], "-p", str(env["lmtp_port"]), "--timeout", "20", "--allow-plaintext"]
+    res = lmtp_send(ctx, where, [f"{box.user}@lab.test"], needle)
+    mw.expect_ok(res, "send --lmtp --allow-plaintext over TCP")
+    lmtp_message(box, needle, "LMTP with --allow-plaintext", res)
+    res = ctx.run(where + ["send", "--from", "a@example.org", "--to", "b@example.org", "--body", "x"])
+    mw.expect_error(res, 64, r"--allow-plaintext only makes sense with --tls none",
+                    "--allow-plaintext for SMTP without --tls none")
+
+
+@mw.scenario
 def lmtp_socket_two_recipients(ctx):
     """-H /PATH: LMTP over Dovecot's Unix socket, both recipients delivered: exit 0; plain output
     has a line per recipient with its own reply."""

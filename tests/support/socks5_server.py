@@ -11,6 +11,9 @@ Misbehaviours for the error paths (mode=):
     "stall"          accept and never answer the greeting
     "auth"           require authentication (answer the greeting with 0xFF: no acceptable method)
     "not-socks"      answer the greeting with an HTTP error, as a web proxy does
+    "refuse-first:N" answer the first CONNECT with reply code N, relay the others
+With login=("USER", "PASSWORD") it requires RFC 1929's username/password (method 2) and
+records each attempt in `logins` as (user, accepted); `methods` holds each greeting's methods.
 A name (ATYP 3) is resolved here, as a real proxy does; a name that does not resolve gets reply
 4 (host unreachable). Only the standard library; threads, one per connection.
 """
@@ -37,8 +40,12 @@ def _read_exactly(conn: socket.socket, n: int) -> bytes:
 
 
 class Socks5Server:
-    def __init__(self, mode: str = "relay", host: str = "127.0.0.1"):
+    def __init__(self, mode: str = "relay", host: str = "127.0.0.1",
+                 login: tuple[str, str] | None = None):
         self.mode = mode
+        self.login = login
+        self.logins: list[tuple[str, bool]] = []
+        self.methods: list[list[int]] = []
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -105,10 +112,25 @@ class Socks5Server:
             if version != 5:
                 self.errors.append(f"greeting version {version}")
                 return
-            if self.mode == "auth" or 0 not in methods:
+            self.methods.append(list(methods))
+            if self.login is not None:
+                if 2 not in methods:
+                    conn.sendall(b"\x05\xff")
+                    return
+                conn.sendall(b"\x05\x02")
+                ver, ulen = _read_exactly(conn, 2)
+                user = _read_exactly(conn, ulen).decode("utf-8", "replace")
+                password = _read_exactly(conn, _read_exactly(conn, 1)[0]).decode("utf-8", "replace")
+                accepted = ver == 1 and (user, password) == self.login
+                self.logins.append((user, accepted))
+                conn.sendall(b"\x01\x00" if accepted else b"\x01\x01")
+                if not accepted:
+                    return
+            elif self.mode == "auth" or 0 not in methods:
                 conn.sendall(b"\x05\xff")
                 return
-            conn.sendall(b"\x05\x00")
+            else:
+                conn.sendall(b"\x05\x00")
             ver, cmd, _rsv, atyp = _read_exactly(conn, 4)
             if atyp == 1:
                 host = str(ipaddress.IPv4Address(_read_exactly(conn, 4)))
@@ -124,6 +146,9 @@ class Socks5Server:
             self.requests.append({"version": ver, "command": cmd, "atyp": atyp, "host": host,
                                   "port": port})
             if self.mode.startswith("refuse:"):
+                self._reply(conn, int(self.mode.split(":", 1)[1]))
+                return
+            if self.mode.startswith("refuse-first:") and len(self.requests) == 1:
                 self._reply(conn, int(self.mode.split(":", 1)[1]))
                 return
             try:

@@ -93,24 +93,87 @@ TEST_CASE("proxy URLs", "[network]")
     CHECK(exit_code_of([&] { mw::net::parse_proxy(bad, "--proxy"); }) == 64);
   }
   // A password in the URL is refused, and not repeated in the message.
-  try {
-    mw::net::parse_proxy("socks5h://user:s3cret@p:1080", "--proxy");
-    FAIL("accepted credentials in the URL");
-  } catch (const mw::Error& e) {
-    CHECK(static_cast<int>(e.code()) == 64);
-    CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
+  for (const auto* secret : {"socks5h://user:s3cret@p:1080", "socks5h://:s3cret@p:1080"}) {
+    try {
+      mw::net::parse_proxy(secret, "--proxy");
+      FAIL("accepted a password in the URL");
+    } catch (const mw::Error& e) {
+      CHECK(static_cast<int>(e.code()) == 64);
+      CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
+      CHECK_THAT(e.what(), Catch::Contains("MAILWRENCH_PROXY_PASSWORD"));
+    }
   }
+}
+
+TEST_CASE("proxy URLs with a user name (RFC 1929's login, the password elsewhere)", "[network]")
+{
+  auto p = mw::net::parse_proxy("socks5h://joe@proxy.example:1081", "--proxy");
+  CHECK(p.user == "joe");
+  CHECK(p.host == "proxy.example");
+  CHECK(p.port == 1081);
+  CHECK(mw::net::parse_proxy("socks5h://proxy.example", "--proxy").user.empty());
+  // A user name holding '@' or ':' is written percent-encoded, as in any URL.
+  CHECK(mw::net::parse_proxy("socks5://me%40example.org@[::1]:1080", "--proxy").user ==
+        "me@example.org");
+  CHECK(mw::net::parse_proxy("socks5://a%3ab@p", "--proxy").user == "a:b");
+  // The last '@' ends the user name (a host has none).
+  CHECK(mw::net::parse_proxy("socks5://a@b@p", "--proxy").user == "a@b");
+  for (const auto* bad : {"socks5h://@p:1080", "socks5h://a%4@p", "socks5h://a%zz@p",
+                          "socks5h://a%00@p", "socks5h://a%0a@p"}) {
+    INFO(bad);
+    CHECK(exit_code_of([&] { mw::net::parse_proxy(bad, "--proxy"); }) == 64);
+  }
+  CHECK(exit_code_of([] {
+          mw::net::parse_proxy("socks5h://" + std::string(256, 'u') + "@p", "--proxy");
+        }) == 64);
+  CHECK(mw::net::parse_proxy("socks5h://" + std::string(255, 'u') + "@p", "--proxy").user.size() ==
+        255);
+}
+
+TEST_CASE("SOCKS5 username/password authentication (RFC 1929)", "[network][socks5]")
+{
+  namespace socks5 = mw::net::socks5;
+  // Offering the login: methods 0 (none) and 2 (username/password), the proxy picks.
+  CHECK(socks5::greeting(true) == "\x05\x02\x00\x02"s);
+  CHECK(socks5::check_method("\x05\x02"s, "p:1080", true) == 2);
+  CHECK(socks5::check_method("\x05\x00"s, "p:1080", true) == 0);
+  CHECK(exit_code_of([] { socks5::check_method("\x05\x01"s, "p:1080", true); }) == 76);
+  // The proxy takes neither: 77, saying what was offered.
+  CHECK_THROWS_WITH(socks5::check_method("\x05\xff"s, "p:1080", true),
+                    Catch::Contains("p:1080") && Catch::Contains("user name"));
+  // Without a user, a proxy that wants one is told how to give it.
+  CHECK_THROWS_WITH(socks5::check_method("\x05\xff"s, "p:1080", false),
+                    Catch::Contains("socks5h://USER@") &&
+                        Catch::Contains("MAILWRENCH_PROXY_PASSWORD"));
+  // RFC 1929 section 2: VER 1, ULEN, UNAME, PLEN, PASSWD.
+  CHECK(socks5::login_request("joe", mw::Secret("pw")) == "\x01\x03joe\x02pw"s);
+  CHECK(socks5::login_request(std::string(255, 'u'), mw::Secret(std::string(255, 'p'))).size() ==
+        3 + 255 + 255);
+  CHECK(exit_code_of([] { socks5::login_request("joe", mw::Secret(std::string(256, 'p'))); }) ==
+        78);
+  CHECK(exit_code_of([] { socks5::login_request("joe", mw::Secret("")); }) == 78);
+  // The reply: VER 1, STATUS 0 is success; anything else a refusal (77) that names the user
+  // and never the password.
+  CHECK_NOTHROW(socks5::check_login("\x01\x00"s, "p:1080", "joe"));
+  CHECK(exit_code_of([] { socks5::check_login("\x01\x01"s, "p:1080", "joe"); }) == 77);
+  CHECK_THROWS_WITH(socks5::check_login("\x01\x01"s, "p:1080", "joe"),
+                    Catch::Contains("'joe'") && Catch::Contains("p:1080"));
+  // Some proxies answer with the SOCKS version (5) where RFC 1929 says 1: taken, as curl does.
+  CHECK_NOTHROW(socks5::check_login("\x05\x00"s, "p:1080", "joe"));
+  CHECK(exit_code_of([] { socks5::check_login("\x04\x00"s, "p:1080", "joe"); }) == 76);
+  CHECK(exit_code_of([] { socks5::check_login("HT"s, "p:1080", "joe"); }) == 76);
 }
 
 TEST_CASE("SOCKS5 greeting and method selection (RFC 1928 section 3)", "[network][socks5]")
 {
   namespace socks5 = mw::net::socks5;
-  CHECK(socks5::greeting() == "\x05\x01\x00"s);
-  CHECK_NOTHROW(socks5::check_method("\x05\x00"s, "p:1080"));
-  CHECK(exit_code_of([] { socks5::check_method("\x05\xff"s, "p:1080"); }) == 77);
-  CHECK(exit_code_of([] { socks5::check_method("\x04\x00"s, "p:1080"); }) == 76);
-  CHECK(exit_code_of([] { socks5::check_method("\x05\x02"s, "p:1080"); }) == 76);
-  CHECK(exit_code_of([] { socks5::check_method("HT"s, "p:1080"); }) == 76);
+  CHECK(socks5::greeting(false) == "\x05\x01\x00"s);
+  CHECK(socks5::check_method("\x05\x00"s, "p:1080", false) == 0);
+  CHECK(exit_code_of([] { socks5::check_method("\x05\xff"s, "p:1080", false); }) == 77);
+  CHECK(exit_code_of([] { socks5::check_method("\x04\x00"s, "p:1080", false); }) == 76);
+  // Username/password chosen although not offered: not a SOCKS5 proxy to trust.
+  CHECK(exit_code_of([] { socks5::check_method("\x05\x02"s, "p:1080", false); }) == 76);
+  CHECK(exit_code_of([] { socks5::check_method("HT"s, "p:1080", false); }) == 76);
 }
 
 TEST_CASE("SOCKS5 CONNECT requests (RFC 1928 section 4)", "[network][socks5]")
@@ -154,6 +217,14 @@ TEST_CASE("SOCKS5 replies (RFC 1928 section 6)", "[network][socks5]")
   CHECK(exit_code_of([&] { socks5::check_reply(refused(1), "p", "h", 1); }) == 69);
   CHECK(exit_code_of([&] { socks5::check_reply(refused(7), "p", "h", 1); }) == 76);
   CHECK(exit_code_of([&] { socks5::check_reply(refused(8), "p", "h", 1); }) == 76);
+  // socks5:// sends an address resolved here: after "unreachable" or "refused" the next
+  // address of the server may do; after the proxy's own failure or its rules, none will.
+  for (unsigned code : {3u, 4u, 5u, 6u}) {
+    CHECK(socks5::another_address_may_do(refused(code)));
+  }
+  for (unsigned code : {0u, 1u, 2u, 7u, 8u}) {
+    CHECK_FALSE(socks5::another_address_may_do(refused(code)));
+  }
   CHECK(socks5::reply_text(3) == "network unreachable");
   CHECK(socks5::reply_text(6) == "TTL expired");
   CHECK(socks5::reply_text(9) == "unknown reply code 9");
