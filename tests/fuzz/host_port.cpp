@@ -110,7 +110,9 @@ void check_proxy(std::string_view url)
     // What is before an "@" of a URL (a password, perhaps) is never shown back.
     if (const auto at = url.rfind('@'); at != std::string_view::npos) {
       const std::string_view userinfo = url.substr(0, at);
+      // (Unless the URL repeats it after the "@", which an error may show.)
       check(userinfo.size() < 8 || userinfo.find(':') == std::string_view::npos ||
+                url.substr(at + 1).find(userinfo) != std::string_view::npos ||
                 message.find(userinfo) == std::string::npos,
             "--proxy: an error shows what is before the @", message);
     }
