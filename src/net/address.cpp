@@ -65,7 +65,7 @@ std::string shown(std::string_view url)
     return std::string(url);
   }
   const auto scheme = url.find("://");
-  const auto keep = scheme == std::string_view::npos || scheme > at ? 0 : scheme + 3;
+  const auto keep = scheme == std::string_view::npos || scheme > url.find('@') ? 0 : scheme + 3;
   return std::string(url.substr(0, keep)) + "...@" + std::string(url.substr(at + 1));
 }
 

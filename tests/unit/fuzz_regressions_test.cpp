@@ -136,7 +136,7 @@ TEST_CASE("fuzz: a --proxy URL with user information is not shown back", "[fuzz-
   // whole URL, password and all, in the message.
   for (const std::string_view url :
        {"http://alice:s3cret@proxy.example:3128", "socks://alice:s3cret@proxy.example",
-        "alice:s3cret@proxy.example"}) {
+        "alice:s3cret@proxy.example", "alice:s3cret@x://@proxy.example"}) {
     INFO(url);
     try {
       mw::net::parse_proxy(url, "--proxy");
