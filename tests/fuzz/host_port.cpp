@@ -109,7 +109,10 @@ void check_proxy(std::string_view url)
     check(message.find("--proxy") != std::string::npos, "--proxy: an error not naming it", message);
     // What is before an "@" of a URL (a password, perhaps) is never shown back.
     if (const auto at = url.rfind('@'); at != std::string_view::npos) {
-      const std::string_view userinfo = url.substr(0, at);
+      // (After the scheme, which an error may show.)
+      const auto scheme = url.find("://");
+      const auto from = scheme < url.find('@') ? scheme + 3 : 0;
+      const std::string_view userinfo = url.substr(from, at - from);
       // (Unless the URL repeats it after the "@", which an error may show.)
       check(userinfo.size() < 8 || userinfo.find(':') == std::string_view::npos ||
                 url.substr(at + 1).find(userinfo) != std::string_view::npos ||
