@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(pop3_reply smtp_reply headers date selection config scram address mbox)
+all=(pop3_reply smtp_reply headers date selection config scram address mbox preview import_state host_port)
 seconds=${1:-300}
 [ $# -gt 0 ] && shift
 if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then

@@ -21,7 +21,7 @@ void skip_cfws(std::string_view s, std::size_t& i)
     } else if (s[i] == '(') {
       int depth = 0;
       while (i < s.size()) {
-        if (s[i] == '\\') {
+        if (s[i] == '\\' && i + 1 < s.size()) {  // a quoted-pair; a last '\\' is only itself
           ++i;
         } else if (s[i] == '(') {
           ++depth;

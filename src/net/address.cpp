@@ -56,10 +56,27 @@ std::string percent_decoded(std::string_view text, std::string_view what)
   return out;
 }
 
+// The URL as an error shows it: what is before its last "@" (a password, perhaps, in a URL
+// of another scheme) left out.
+std::string shown(std::string_view url)
+{
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos) {
+    return std::string(url);
+  }
+  const auto scheme = url.find("://");
+  const auto keep = scheme == std::string_view::npos || scheme > url.find('@') ? 0 : scheme + 3;
+  return std::string(url.substr(0, keep)) + "...@" + std::string(url.substr(at + 1));
+}
+
 }  // namespace
 
 bool is_ipv6_literal(std::string_view text)
 {
+  // inet_pton reads up to a NUL: "::1\0x" is not an address.
+  if (text.find('\0') != std::string_view::npos) {
+    return false;
+  }
   in6_addr v6{};
   const std::string s(text);
   return ::inet_pton(AF_INET6, s.c_str(), &v6) == 1;
@@ -67,6 +84,9 @@ bool is_ipv6_literal(std::string_view text)
 
 bool is_ip_literal(std::string_view text)
 {
+  if (text.find('\0') != std::string_view::npos) {
+    return false;
+  }
   in_addr v4{};
   const std::string s(text);
   return ::inet_pton(AF_INET, s.c_str(), &v4) == 1 || is_ipv6_literal(text);
@@ -134,7 +154,7 @@ Proxy parse_proxy(std::string_view url, std::string_view what)
     proxy.kind = ProxyKind::socks5;
     rest = url.substr(9);
   } else {
-    throw UsageError("invalid " + std::string(what) + " '" + std::string(url) +
+    throw UsageError("invalid " + std::string(what) + " '" + shown(url) +
                      "' (expected socks5h://HOST:PORT or socks5://HOST:PORT)");
   }
   if (rest.ends_with('/')) {
@@ -152,7 +172,7 @@ Proxy parse_proxy(std::string_view url, std::string_view what)
     rest = rest.substr(at + 1);
   }
   if (rest.find('/') != std::string_view::npos) {
-    throw UsageError("invalid " + std::string(what) + " '" + std::string(url) +
+    throw UsageError("invalid " + std::string(what) + " '" + shown(url) +
                      "' (expected socks5h://HOST:PORT, without a path)");
   }
   auto hp = split_host_port(rest, what);

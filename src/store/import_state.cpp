@@ -3,6 +3,7 @@
 
 #include "store/file.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -61,7 +62,8 @@ std::string owner_of(const ForeignMailbox& mailbox)
       held += ", ...";
       break;
     }
-    held += (shown++ == 0 ? "" : ", ") + owner;
+    // As the file has it, but safe for a terminal: a NUL or an ESC of the file shows as "\xHH".
+    held += (shown++ == 0 ? "" : ", ") + text::visible(owner);
   }
   throw Error(ExitCode::config,
               path + " is " + std::string(tool_name(tool)) + "'s record of " + held + ", not of " +
@@ -164,17 +166,21 @@ ForeignUids parse_mpop_uidls(std::string text, const std::string& path,
   std::size_t list_size = 0;
   std::string list_owner;
   const auto short_list = [&] {
-    return ", though the list of " + list_owner + " has " + std::to_string(list_size - remaining) +
-           " of the " + std::to_string(list_size) + " UIDs it says it has";
+    return ", though the list of " + text::visible(list_owner) + " has " +
+           std::to_string(list_size - remaining) + " of the " + std::to_string(list_size) +
+           " UIDs it says it has";
   };
   std::size_t last_line = 0;
   const auto tool = ForeignTool::mpop;
   const std::string& content = uids.text();
+  // As mpop reads it: comments only before the first list (a UID may start with '#').
+  bool header = true;
   for_each_line(content, [&](std::size_t number, std::size_t at, std::string_view line) {
     last_line = number;
-    if (line.starts_with('#')) {
+    if (header && line.starts_with('#')) {
       return;
     }
+    header = false;
     if (remaining == 0) {
       // " NUMBER HOST USER"
       const auto bad = [&] {

@@ -66,7 +66,8 @@ private:
   std::vector<Span> m_spans;
 };
 
-// mpop's uidls file ("# ..." comments; " N HOST USER" starts a list of N UIDs, one a line): the
+// mpop's uidls file ("# ..." comments before the first list, as mpop reads them: a UID may begin
+// with "#"; " N HOST USER" starts a list of N UIDs, one a line): the
 // UIDs of the lists whose HOST (any case) and USER are this maildrop's (mpop records no port).
 // A file with lists of other maildrops only is mw::Error 78 naming them; a malformed one (a UID
 // without a list, a list with fewer UIDs than it says, a line that is not a UID) is

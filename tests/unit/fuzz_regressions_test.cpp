@@ -5,8 +5,12 @@
 #include "mail/address.hpp"
 #include "mail/compose.hpp"
 #include "mail/date.hpp"
+#include "mail/mime.hpp"
+#include "mail/preview.hpp"
+#include "net/address.hpp"
 #include "select/selection.hpp"
 #include "smtp/protocol.hpp"
+#include "store/import_state.hpp"
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
@@ -111,4 +115,107 @@ TEST_CASE("fuzz: an EHLO line 'AUTH= LOGIN' offers no mechanism with an empty na
   REQUIRE(reply.has_value());
   const auto ext = mw::smtp::Extensions::from_ehlo(*reply);
   CHECK(ext.auth == std::vector<std::string>{"LOGIN"});
+}
+
+TEST_CASE("fuzz: an IP address followed by a NUL is not an IP address", "[fuzz-regression]")
+{
+  // fuzz_host_port: is_ipv6_literal("::1\0x") was true (inet_pton stops at the NUL), so
+  // "[::1\0x]:995" was taken as the address ::1.
+  const std::string_view v6("::1\0x", 5);
+  const std::string_view v4("192.0.2.1\0", 10);
+  CHECK_FALSE(mw::net::is_ipv6_literal(v6));
+  CHECK_FALSE(mw::net::is_ip_literal(v6));
+  CHECK_FALSE(mw::net::is_ip_literal(v4));
+  CHECK_THROWS_AS(mw::net::split_host_port("[::1\0x]:995"s, "--host"), mw::UsageError);
+  CHECK(mw::net::is_ip_literal("192.0.2.1"));
+}
+
+TEST_CASE("fuzz: a --proxy URL with user information is not shown back", "[fuzz-regression]")
+{
+  // fuzz_host_port: "http://alice:s3cret@proxy.example:3128" was refused for its scheme with the
+  // whole URL, password and all, in the message.
+  for (const std::string_view url :
+       {"http://alice:s3cret@proxy.example:3128", "socks://alice:s3cret@proxy.example",
+        "alice:s3cret@proxy.example", "alice:s3cret@x://@proxy.example"}) {
+    INFO(url);
+    try {
+      mw::net::parse_proxy(url, "--proxy");
+      FAIL("accepted");
+    } catch (const mw::UsageError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("--proxy") && !Catch::Contains("s3cret"));
+    }
+  }
+}
+
+TEST_CASE("fuzz: a record of other maildrops is refused without their control characters",
+          "[fuzz-regression]")
+{
+  // fuzz_import_state: a .fetchids line "bob@pop.ex\0\0ample.org b1" was refused (78) with the
+  // owner as it was in the file: the NUL cut the message short of "nothing was imported", and
+  // an ESC in a file could have driven the terminal.
+  const mw::store::ForeignMailbox alice{"alice", "pop.example.org", 995};
+  for (const std::string& text : {"bob@pop.ex\0\0ample.org b1\n"s, "b\x1b]0;x\x07@pop b1\n"s,
+                                  " 1 pop.example.org b\x1b[2Job\nb1\n"s}) {
+    INFO(text);
+    try {
+      if (text.starts_with(' ')) {
+        mw::store::parse_mpop_uidls(text, "u", alice);
+      } else {
+        mw::store::parse_fetchids(text, "f", alice);
+      }
+      FAIL("accepted");
+    } catch (const mw::Error& e) {
+      const std::string message = e.what();
+      CHECK(e.code() == mw::ExitCode::config);
+      CHECK_THAT(message, Catch::EndsWith("nothing was imported)"));
+      CHECK(message.find('\x1b') == std::string::npos);
+    }
+  }
+  // Nor a malformed mpop file with the owner of the list it cut short ("u:2: the file ends,
+  // though the list of b\x10ob@pop...").
+  try {
+    mw::store::parse_mpop_uidls(" 2 pop.example.org b\x10ob\nb1\n", "u", alice);
+    FAIL("accepted");
+  } catch (const mw::Error& e) {
+    const std::string message = e.what();
+    CHECK(e.code() == mw::ExitCode::data);
+    CHECK_THAT(message, Catch::Contains("b\\x10ob@pop.example.org"));
+  }
+}
+
+TEST_CASE("fuzz: a UID of mpop's list that starts with '#' is a UID, not a comment",
+          "[fuzz-regression]")
+{
+  // Found reading mpop's own reader while writing fuzz_import_state, whose write-back invariant
+  // fails on it (seed regress-hash-uid; 2 x 60 s of fuzzing had not reached it): UIDs "#1" and
+  // "u2" of getmail's file, written as mpop writes them, were refused, "#1" skipped as a comment
+  // so that the list seemed one UID short. mpop takes comments only before the first list (RFC
+  // 1939 lets a UID start with '#').
+  const mw::store::ForeignMailbox alice{"alice", "pop.example.org", 995};
+  const auto uids = mw::store::parse_mpop_uidls(
+      "# mpop's header\n 2 pop.example.org alice\n#1\nu2\n 1 pop.example.org bob\n#b\n", "u",
+      alice);
+  REQUIRE(uids.size() == 2);
+  CHECK(uids[0] == "#1");
+  CHECK(uids[1] == "u2");
+  // After the first list a '#' line is a UID, so one where a list's first line belongs is not.
+  CHECK_THROWS_AS(
+      mw::store::parse_mpop_uidls(" 1 pop.example.org alice\na\n# comment\n", "u", alice),
+      mw::Error);
+}
+
+TEST_CASE("fuzz: a MIME comment ending in a backslash does not read past the value",
+          "[fuzz-regression]")
+{
+  // fuzz_preview: "Content-Type: (((pa\xff\\" (an unclosed comment whose last octet is a
+  // backslash) left the reader one past the end, and substr threw std::out_of_range out of
+  // preview (show n) and check.
+  for (const std::string_view value : {"(\\", "text/plain (a\\", "text/plain; (\\", "((x\\"}) {
+    INFO(value);
+    CHECK_NOTHROW(mw::mail::parse_content_type(value));
+    CHECK_NOTHROW(mw::mail::parse_content_disposition(value));
+  }
+  CHECK(mw::mail::parse_content_type("text/plain (a\\")->type == "text");
+  const auto p = mw::mail::preview("Content-Type: (((pa\\\n\nhello\n", 20, true);
+  CHECK(p.lines.size() == 1);
 }
