@@ -181,6 +181,27 @@ def dead_port_one_account(ctx):
 
 
 @scenario
+def large_output_no_deadlock(ctx):
+    """Two accounts writing megabytes on stdout and stderr at once (fetch -o - -v): both pipes of
+    every child are read as they fill, and each account's bytes come out whole, in order."""
+    boxes = [ctx.mailbox([message(f"accbig{n}", size=3_000_000)], f"accbig{n}") for n in range(2)]
+    config = account_config(ctx, [(f"big{n}", box_account(ctx, b, f"big{n}")) for n, b in enumerate(boxes)])
+    res = ctx.run(["--config", str(config), "--jobs", "2", "--all-accounts", "-v", "fetch", "-o", "-"],
+                  timeout=120)
+    eq(res.rc, 0, "two accounts' megabytes through the pipes", res)
+    res_bytes, _ = ctx.run_raw(["--config", str(config), "--jobs", "2", "--all-accounts", "fetch", "-o", "-"],
+                               timeout=120)
+    eq(res_bytes.rc, 0, "again, for the bytes", res_bytes)
+    raw = _
+    first, second = raw.index(b"==> big0 <==\n"), raw.index(b"==> big1 <==\n")
+    check(first == 0 and second > first, "big0's block, then big1's", res_bytes)
+    for n, box in enumerate(boxes):
+        block = raw[first:second] if n == 0 else raw[second:]
+        check(box.messages[0].replace(b"\n", b"\r\n") in block or box.messages[0] in block,
+              f"big{n}'s message whole in its block ({len(block)} bytes)", res_bytes)
+
+
+@scenario
 def single_account_unchanged(ctx):
     work = ctx.mailbox([message("accone-w0")], "accone")
     config = account_config(ctx, [("work", box_account(ctx, work, "work"))])
@@ -252,6 +273,41 @@ def sigterm_scenario(ctx, jobs: str, sig: int, code: int):
 mw.add("sigterm_jobs_1", sigterm_scenario, "1", signal.SIGTERM, 143)
 mw.add("sigterm_jobs_2", sigterm_scenario, "2", signal.SIGTERM, 143)
 mw.add("sigint_jobs_2", sigterm_scenario, "2", signal.SIGINT, 130)
+
+
+def prompt_scenario(ctx, jobs: str):
+    """An account with no password source but the terminal: --jobs 1 asks for it there, as a
+    single run does; --jobs 2 gives no account a terminal (prompts would mix), so that one
+    fails with its "no terminal" error (78) and the other account is not disturbed."""
+    from terminal import TmuxTerminal
+    work = ctx.mailbox([message(f"accpr{jobs}-w0")], f"accprw{jobs}")
+    ask = ctx.mailbox([message(f"accpr{jobs}-a0"), message(f"accpr{jobs}-a1")], f"accpra{jobs}")
+    config = account_config(ctx, [("work", box_account(ctx, work, "work")),
+                                  ("ask", {"user": ask.user})])
+    out, err = ctx.scratch / "out.txt", ctx.scratch / "err.txt"
+    command = (f"{os.path.abspath(ctx.bin)} --config {config} --jobs {jobs} --all-accounts stat "
+               f">{out} 2>{err}")
+    term = TmuxTerminal(ctx, command, password="")
+    try:
+        if jobs == "1":
+            term.wait_for("Password for")
+            term.keys(ask.password, "Enter")
+            eq(term.exit_code(), 0, "--jobs 1: the account asked on the terminal, then ok")
+            check("2 messages" in out.read_text(), f"ask's stat: {out.read_text()!r}")
+        else:
+            code = term.exit_code()
+            check("Password for" not in term.screen(), "--jobs 2: no prompt on the terminal")
+            eq(code, 78, "--jobs 2: the account with no password fails with 78")
+            text = err.read_text()
+            check(re.search(r"^ask: mailwrench: error: no password .*no terminal", text, re.M),
+                  f"ask's own error line: {text!r}")
+            check(re.search(r"^work: ok$", text, re.M), f"work ran: {text!r}")
+    finally:
+        term.close()
+
+
+mw.add("prompt_jobs_1", prompt_scenario, "1")
+mw.add("no_prompt_jobs_2", prompt_scenario, "2")
 
 
 def refusal(ctx, args: list[str], code: int, pattern: str, config_text: str | None = "default"):
