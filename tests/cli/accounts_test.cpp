@@ -97,3 +97,39 @@ TEST_CASE("accounts: the config file's sections in file order", "[cli][accounts]
   CHECK(found.explicit_file);
   CHECK(found.names == Strings{"zeta", "alpha", "mid"});
 }
+
+TEST_CASE("accounts: refused before any account runs", "[cli][accounts]")
+{
+  auto dir = std::filesystem::temp_directory_path() / "mw-cli-accounts-refused";
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "config").string();
+  std::ofstream(path) << "host = pop.example.org\n[account work]\nuser = a\n[account home]\n"
+                         "user = b\n";
+  auto code_of = [&](const std::vector<std::string>& args, const std::string& state_variable = "") {
+    Getenv getenv = [&](const std::string& name) -> std::optional<std::string> {
+      if (name == "MAILWRENCH_STATE" && !state_variable.empty()) {
+        return state_variable;
+      }
+      return std::nullopt;
+    };
+    auto with_config = args;
+    with_config.insert(with_config.begin(), {"--config", path});
+    try {
+      run_accounts(split(with_config), mw::commands::table(), getenv);
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ExitCode::ok;
+  };
+  CHECK(code_of({"-a", "work", "--all-accounts", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-a", "work", "-a", "work", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"-a", "work", "-a", "away", "stat"}) == ExitCode::usage);
+  CHECK(code_of({"--all-accounts", "fetch", "--new", "-o", "maildir:/tmp/x"}, "/tmp/one.uids") ==
+        ExitCode::config);
+  CHECK(code_of({"--all-accounts", "fetch", "--state", "/tmp/one.uids"}) == ExitCode::usage);
+  CHECK(code_of({"--all-accounts", "session"}) == ExitCode::usage);
+  CHECK(code_of({"--all-accounts", "list", "--uid-file", "-"}) == ExitCode::usage);
+  // Each account's own command line is checked as its run would check it.
+  CHECK(code_of({"--all-accounts", "stat", "--tls", "sometimes"}) == ExitCode::usage);
+  std::filesystem::remove_all(dir);
+}
