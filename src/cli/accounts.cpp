@@ -63,35 +63,31 @@ std::vector<std::string> account_names(const AccountsRequest& request, const Get
   return request.accounts;
 }
 
-// Standard input cannot be shared by several accounts' runs; checked before any account's
-// command line is parsed, which would read it.
-void refuse_shared_input(const AccountsRequest& request)
+// What the command line gives for all of them but cannot be shared: standard input, one
+// mailbox's --new state file (only fetch has --state). Checked before any account's command
+// line is parsed, which would read standard input.
+void refuse_shared_options(const AccountsRequest& request)
 {
   for (const auto& [name, value] : request.options) {
     if (name == "uid-file" && value == "-") {
       throw UsageError("--uid-file - reads standard input, which several accounts cannot share: "
                        "give a file");
     }
-  }
-}
-
-// What else cannot be shared: one dialogue or one message (session, send), one mailbox's --new
-// state file (fetch's --state, MAILWRENCH_STATE).
-void refuse_shared(const AccountsRequest& request, const std::string& command, const Getenv& getenv)
-{
-  if (command == "session" || command == "send") {
-    throw UsageError("'" + command + "' works with one account at a time: give one -a NAME");
-  }
-  if (command != "fetch") {
-    return;
-  }
-  for (const auto& [name, value] : request.options) {
     if (name == "state") {
       throw UsageError("--state FILE is one mailbox's --new state, and several accounts cannot "
                        "share it: give each its own 'state = FILE' in its [account] section");
     }
   }
-  if (getenv("MAILWRENCH_STATE")) {
+}
+
+// What else cannot be shared: one dialogue or one message (session, send), the state file
+// MAILWRENCH_STATE names for fetch.
+void refuse_shared(const std::string& command, const Getenv& getenv)
+{
+  if (command == "session" || command == "send") {
+    throw UsageError("'" + command + "' works with one account at a time: give one -a NAME");
+  }
+  if (command == "fetch" && getenv("MAILWRENCH_STATE")) {
     throw Error(ExitCode::config,
                 "MAILWRENCH_STATE names one mailbox's --new state file, and several accounts "
                 "cannot share it: give each its own 'state = FILE' in its [account] section");
@@ -310,7 +306,7 @@ std::optional<int> run_accounts(const AccountsRequest& request, const CommandTab
                                 const Getenv& getenv)
 {
   const auto names = account_names(request, getenv);
-  refuse_shared_input(request);
+  refuse_shared_options(request);
   bool json = false;
   bool quiet = false;
   for (const auto& name : names) {
@@ -318,7 +314,7 @@ std::optional<int> run_accounts(const AccountsRequest& request, const CommandTab
     if (invocation.action != Invocation::Action::run) {
       return std::nullopt;
     }
-    refuse_shared(request, invocation.settings.command, getenv);
+    refuse_shared(invocation.settings.command, getenv);
     json = invocation.settings.json;
     quiet = invocation.settings.quiet;
   }
