@@ -94,6 +94,9 @@ void refuse_shared(const std::string& command, const Getenv& getenv)
   }
 }
 
+// What a person or a service manager uses to stop a run: passed on to every account's run.
+constexpr int k_passed_on[] = {SIGINT, SIGTERM, SIGHUP};
+
 // The write end of the pipe through which the signal handler wakes the loop below.
 int g_signal_pipe = -1;
 
@@ -140,7 +143,7 @@ public:
     struct sigaction action {};
     action.sa_handler = note_signal_for_accounts;
     sigemptyset(&action.sa_mask);
-    for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+    for (int signal : k_passed_on) {
       ::sigaction(signal, &action, nullptr);
     }
   }
@@ -159,7 +162,7 @@ public:
     struct sigaction action {};
     action.sa_handler = SIG_DFL;
     sigemptyset(&action.sa_mask);
-    for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+    for (int signal : k_passed_on) {
       ::sigaction(signal, &action, nullptr);
     }
     g_signal_pipe = -1;
@@ -192,7 +195,7 @@ public:
         done.ran = true;
         it = m_running.erase(it);
       }
-      while (reported < m_runs.size() && m_runs[reported].ran && !is_running(reported)) {
+      while (reported < m_runs.size() && m_runs[reported].ran) {
         finished(m_runs[reported++]);
       }
     }
@@ -202,12 +205,6 @@ public:
   const std::vector<output::AccountRun>& runs() const { return m_runs; }
 
 private:
-  bool is_running(std::size_t index) const
-  {
-    return std::any_of(m_running.begin(), m_running.end(),
-                       [index](const Child& c) { return c.index == index; });
-  }
-
   void start(std::size_t index)
   {
     const auto args = account_arguments(m_request, m_runs[index].account);
@@ -220,29 +217,46 @@ private:
     const bool alone = m_request.jobs == 1;
     auto [out_reader, out_writer] = make_pipe();
     auto [err_reader, err_writer] = make_pipe();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      throw Error(ExitCode::software, std::string("cannot fork: ") + std::strerror(errno));
+    // The signals wait until the child is one of m_running (then they are passed on to it), and
+    // the child never runs our handler: it takes them as its own once it has the defaults.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int signal : k_passed_on) {
+      sigaddset(&signals, signal);
     }
+    sigset_t before;
+    ::sigprocmask(SIG_BLOCK, &signals, &before);
+    const pid_t pid = ::fork();
     if (pid == 0) {
+      for (int signal : k_passed_on) {
+        ::signal(signal, SIG_DFL);
+      }
+      ::sigprocmask(SIG_SETMASK, &before, nullptr);
       // With others running at once, no terminal: their password prompts would interleave.
       // A run that needs one fails as it does from cron ("there is no terminal to ask on").
       if (!alone) {
         ::setsid();
         const int null = ::open("/dev/null", O_RDONLY);
         ::dup2(null, STDIN_FILENO);
+        if (null > STDERR_FILENO) {
+          ::close(null);
+        }
       }
       ::dup2(out_writer.get(), STDOUT_FILENO);
       ::dup2(err_writer.get(), STDERR_FILENO);
-      for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
-        ::signal(signal, SIG_DFL);
-      }
       ::execv("/proc/self/exe", const_cast<char* const*>(argv.data()));
       static const char k_failed[] = "mailwrench: error: cannot run /proc/self/exe\n";
       [[maybe_unused]] auto written = ::write(STDERR_FILENO, k_failed, sizeof k_failed - 1);
       ::_exit(static_cast<int>(ExitCode::software));
     }
-    m_running.push_back({index, pid, std::move(out_reader), std::move(err_reader)});
+    const int fork_error = errno;
+    if (pid > 0) {
+      m_running.push_back({index, pid, std::move(out_reader), std::move(err_reader)});
+    }
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);
+    if (pid < 0) {
+      throw Error(ExitCode::software, std::string("cannot fork: ") + std::strerror(fork_error));
+    }
   }
 
   // Waits until a child wrote or closed its output, or a signal came; reads what is there.
