@@ -11,7 +11,16 @@ namespace mw::output {
 
 const std::vector<int>& exit_severity()
 {
-  static const std::vector<int> order = {70, 74, 73, 77, 78, 66, 64, 65, 76, 68, 69, 75, 1, 0};
+  static const std::vector<int> order = [] {
+    std::vector<int> codes;
+    for (auto code : {ExitCode::software, ExitCode::io, ExitCode::cant_create, ExitCode::permission,
+                      ExitCode::config, ExitCode::no_input, ExitCode::usage, ExitCode::data,
+                      ExitCode::protocol, ExitCode::no_host, ExitCode::unavailable,
+                      ExitCode::temporary, ExitCode::partial, ExitCode::ok}) {
+      codes.push_back(static_cast<int>(code));
+    }
+    return codes;
+  }();
   return order;
 }
 
