@@ -7,7 +7,7 @@
 
 _mailwrench_commands="stat list top fetch check purge send info session help"
 
-_mailwrench_global_opts="-a --account --config -H --host -p --port --tls -u --user --auth
+_mailwrench_global_opts="-a --account --all-accounts --jobs --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --allow-plaintext --cacert --fingerprint --insecure
     --tls-cert --tls-key --source-address --proxy --timeout --no-pipelining --json -v --verbose
     -q --quiet --log-file --syslog -h --help --version"
@@ -38,7 +38,7 @@ _mailwrench_session_opts="--smtp --script --keep-going --raw --keep-alive"
 _mailwrench_check_codes="address-invalid bare-cr base64-invalid body-line-too-long charset-unknown connection-lost content-type-invalid date-invalid date-missing encoded-word-invalid encoding-unknown field-duplicate from-invalid from-missing header-8bit header-line-too-long header-missing header-no-separator header-too-large mbox-from-line message-unterminated mime-boundary-missing mime-boundary-unclosed mime-too-deep mime-too-many-parts mime-truncated nul-byte quoted-printable-invalid retr-refused retr-timeout size-mismatch"
 
 # Options that take a value (the next word, or after '=').
-_mailwrench_value_opts=" -a --account --config -H --host -p --port --tls -u --user --auth
+_mailwrench_value_opts=" -a --account --jobs --config -H --host -p --port --tls -u --user --auth
     --password-command --password-file --cacert --fingerprint --tls-cert --tls-key
     --source-address --proxy --timeout --uid --uid-file
     --larger-than --smaller-than --older-than --newer-than --from --subject --header

@@ -14,7 +14,7 @@ function __mailwrench_command
             continue
         end
         switch $t
-            case -a --account --config -H --host -p --port --tls -u --user --auth \
+            case -a --account --jobs --config -H --host -p --port --tls -u --user --auth \
                 --password-command --password-file --cacert --fingerprint --timeout \
                 --tls-cert --tls-key --source-address --proxy \
                 --uid --uid-file --larger-than --smaller-than --older-than --newer-than \
@@ -159,7 +159,9 @@ complete -c mailwrench -n __mailwrench_no_command -a help -d 'the options of COM
 complete -c mailwrench -n __mailwrench_help_topic -a 'stat list top fetch check purge send info session help'
 
 # Global options (every command)
-complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file'
+complete -c mailwrench -s a -l account -x -a '(__mailwrench_accounts)' -d 'use the [account NAME] section of the config file (repeatable)'
+complete -c mailwrench -l all-accounts -d 'run the command for every account of the config file'
+complete -c mailwrench -l jobs -x -d 'with several accounts, run up to N at once'
 complete -c mailwrench -l config -r -F -d 'config file'
 complete -c mailwrench -s H -l host -x -a '(__fish_print_hostnames)' -d 'server host name or address'
 complete -c mailwrench -s p -l port -x -d 'server port (995 with --tls implicit, else 110; send: 465, 587 with starttls, 25 with none)'

@@ -42,8 +42,8 @@ const std::vector<std::string> k_config_only_keys = {
 };
 
 // Options the config file and the environment may not set.
-const std::vector<std::string> k_command_line_only = {"account", "config", "help", "version",
-                                                      "verbose", "json",   "quiet"};
+const std::vector<std::string> k_command_line_only = {
+    "account", "all-accounts", "jobs", "config", "help", "version", "verbose", "json", "quiet"};
 
 po::options_description global_options()
 {
@@ -51,7 +51,11 @@ po::options_description global_options()
   // clang-format off
   d.add_options()
     ("account,a", po::value<std::string>()->value_name("NAME"),
-     "use the [account NAME] section of the config file")
+     "use the [account NAME] section of the config file (repeatable: each account in turn)")
+    ("all-accounts", po::bool_switch(),
+     "run the command for every [account NAME] of the config file, in file order")
+    ("jobs", po::value<std::string>()->value_name("N"),
+     "with several accounts, run up to N of them at once (default 1)")
     ("config", po::value<std::string>()->value_name("FILE"),
      "config file (default $XDG_CONFIG_HOME/mailwrench/config)")
     ("host,H", po::value<std::string>()->value_name("HOST"),
@@ -275,6 +279,7 @@ std::vector<std::string> config_keys()
 struct ConfigSections {
   ConfigValues top;
   std::map<std::string, ConfigValues> sections;
+  std::vector<std::string> order;  // the section names, in file order
 };
 
 ConfigSections read_sections(std::istream& in, const std::string& path)
@@ -282,6 +287,7 @@ ConfigSections read_sections(std::istream& in, const std::string& path)
   const auto allowed = config_keys();
   ConfigValues top;
   std::map<std::string, ConfigValues> sections;
+  std::vector<std::string> order;
   std::string section;
   std::string raw;
   for (std::size_t number = 1; std::getline(in, raw); ++number) {
@@ -305,6 +311,9 @@ ConfigSections read_sections(std::istream& in, const std::string& path)
                     at + ": unknown section [" + section + "] (sections are [account NAME])");
       }
       section = trimmed(section.substr(8));
+      if (sections.count(section) == 0) {
+        order.push_back(section);
+      }
       sections[section];
       continue;
     }
@@ -333,7 +342,7 @@ ConfigSections read_sections(std::istream& in, const std::string& path)
       sections[section][key] = std::move(value);
     }
   }
-  return {std::move(top), std::move(sections)};
+  return {std::move(top), std::move(sections), std::move(order)};
 }
 
 // Reads the keys that apply to `account` from an INI config file: those before any section,
@@ -355,7 +364,7 @@ ConfigValues read_config(const std::string& path, std::string& account, bool exp
     }
     return values;
   }
-  auto [top, sections] = read_sections(in, path);
+  auto [top, sections, order] = read_sections(in, path);
   if (account.empty() && sections.count("default") != 0) {
     account = "default";
   }
@@ -1235,6 +1244,102 @@ Invocation parse(const std::vector<std::string>& args, const CommandTable& table
     }
     throw;
   }
+}
+
+}  // namespace mw::cli
+
+namespace mw::cli {
+
+AccountsRequest split_accounts(const std::vector<std::string>& args, const CommandTable& table)
+{
+  const auto every = all_options(table);
+  AccountsRequest request;
+  std::optional<std::string> jobs;
+  bool options_ended = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (options_ended || a.size() < 2 || a[0] != '-') {
+      request.rest.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      options_ended = true;
+      request.rest.push_back(a);
+      continue;
+    }
+    // The option's long name and its value, from "--name=value", "--name value", "-xvalue" or
+    // "-x value"; a switch (-q, -vv, --dry-run) has none.
+    std::string name;
+    std::optional<std::string> value;
+    std::size_t words = 1;
+    if (a.starts_with("--")) {
+      const auto eq = a.find('=');
+      name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      if (eq != std::string::npos) {
+        value = a.substr(eq + 1);
+      } else if (takes_value(every, a) && i + 1 < args.size()) {
+        value = args[i + 1];
+        words = 2;
+      }
+    } else if (const auto* opt = every.find_nothrow(a.substr(0, 2), false, false, false);
+               opt != nullptr) {
+      name = opt->long_name();
+      if (opt->semantic()->max_tokens() == 0) {
+        // A switch, or several in one word (-qv).
+      } else if (a.size() > 2) {
+        value = a.substr(2);
+      } else if (i + 1 < args.size()) {
+        value = args[i + 1];
+        words = 2;
+      }
+    }
+    if (name == "account" && value) {
+      request.accounts.push_back(*value);
+    } else if (name == "all-accounts" && !value) {
+      request.all = true;
+    } else if (name == "jobs" && value) {
+      jobs = value;
+    } else {
+      request.rest.insert(request.rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i),
+                          args.begin() + static_cast<std::ptrdiff_t>(i + words));
+      if (!name.empty()) {
+        request.options.emplace_back(name, value.value_or(""));
+      }
+    }
+    i += words - 1;
+  }
+  if (jobs) {
+    const auto n = parse_number(*jobs, "--jobs");
+    if (n == 0 || n > 1000) {
+      throw UsageError("invalid --jobs '" + *jobs + "' (expected 1-1000 accounts at once)");
+    }
+    request.jobs = static_cast<unsigned>(n);
+  }
+  return request;
+}
+
+ConfigAccounts config_accounts(const AccountsRequest& request, const Getenv& getenv)
+{
+  ConfigAccounts found;
+  std::optional<std::string> config;
+  for (const auto& [name, value] : request.options) {
+    if (name == "config") {
+      config = value;
+    }
+  }
+  found.explicit_file = config.has_value();
+  if (!config) {
+    config = getenv("MAILWRENCH_CONFIG");
+    found.explicit_file = config.has_value();
+  }
+  found.path = expand_home(config ? *config : default_config_path(getenv), getenv);
+  std::ifstream in(found.path);
+  if (found.path.empty() || !in) {
+    return found;
+  }
+  found.exists = true;
+  found.names = read_sections(in, found.path).order;
+  return found;
 }
 
 }  // namespace mw::cli

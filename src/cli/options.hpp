@@ -31,6 +31,31 @@ std::optional<std::string> process_getenv(const std::string& name);
 Invocation parse(const std::vector<std::string>& args, const CommandTable& table,
                  const Getenv& getenv = process_getenv, Settings* known = nullptr);
 
+// Several accounts on one command line (issue 17.2): -a/--account given more than once, or
+// --all-accounts, and --jobs N; `rest` is the command line without them, which each account's
+// own run gets after its --account NAME. Throws UsageError for a --jobs that is not 1 or more.
+struct AccountsRequest {
+  std::vector<std::string> accounts;  // as given, in order
+  bool all = false;
+  unsigned jobs = 1;
+  std::vector<std::string> rest;
+  // The long names and values of the other options in `rest` (state, uid-file ...).
+  std::vector<std::pair<std::string, std::string>> options;
+
+  bool several() const { return all || accounts.size() > 1; }
+};
+AccountsRequest split_accounts(const std::vector<std::string>& args, const CommandTable& table);
+
+// The config file a command line names (--config, MAILWRENCH_CONFIG or the default) and the
+// names of its [account NAME] sections in file order; `exists` is false when there is no file.
+struct ConfigAccounts {
+  std::string path;
+  bool explicit_file = false;
+  bool exists = false;
+  std::vector<std::string> names;
+};
+ConfigAccounts config_accounts(const AccountsRequest& request, const Getenv& getenv);
+
 // The --help text of the program ("") or of one command.
 std::string help_text(const CommandTable& table, std::string_view command);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/run.hpp"
 
+#include "cli/accounts.hpp"
 #include "cli/options.hpp"
 #include "cli/process.hpp"
 #include "cli/run_log.hpp"
@@ -223,6 +224,13 @@ int run(int argc, char** argv, const CommandTable& table)
     return code;
   };
   try {
+    // Several accounts: each one's own run, as a child process (cli/accounts.hpp).
+    if (auto accounts = split_accounts(args, table); accounts.several()) {
+      if (auto code = run_accounts(accounts, table)) {
+        return written(*code);
+      }
+      args = accounts.rest;
+    }
     auto invocation = parse(args, table, process_getenv, &known);
     switch (invocation.action) {
     case Invocation::Action::help:

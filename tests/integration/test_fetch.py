@@ -765,6 +765,7 @@ def fetch_wait_lock(ctx):
     box = small_box(ctx, 3, "waitlock")
     md, state = ctx.scratch / "md", ctx.scratch / "box.uids"
     lock = Path(str(state) + ".lock")
+    ctx.slowness()  # (it reads the whole binary: not while the lock's 1.5 s run)
     f = hold_lock(lock)
     threading.Timer(1.5, f.close).start()
     res = box.run(["--json", "fetch", "--new", "--delete", "--wait-lock", "5", "--state", str(state),
