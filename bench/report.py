@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 import sys
 
 # job key -> (label, key of the job whose mailwrench row the ratio column refers to)
@@ -67,7 +68,19 @@ def load_scale(res: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def scale_tables(rows, sizes):
+def load_state(res: str):
+    """bench/state_bench.cpp's figures for the --new state (job 9), with its peak RSS, or None."""
+    path = os.path.join(res, "state.json")
+    if not os.path.exists(path):
+        return None
+    state = json.load(open(path))
+    rss = os.path.join(res, "state.rss")
+    lines = [l for l in open(rss).read().split() if l.isdigit()] if os.path.exists(rss) else []
+    state["rss_kib"] = int(lines[-1]) if lines else None
+    return state
+
+
+def scale_tables(rows, sizes, state=None):
     """The scale report: (table, target table, console lines, README short table), or None."""
     if not sizes:
         return None
@@ -161,6 +174,10 @@ def scale_tables(rows, sizes):
             r = row(n, tool)
             value = r["rss"] / 1024 if r is not None and r["status"] == "ok" and r["rss"] else None
             target(f"{label}: peak RSS at {n:,}, MiB", value, "<", limit_of(t), "{:.1f}")
+    if state:
+        rounds = [a + b for a, b in zip(state["load_s"], state["save_s"])]
+        target(f"`--new` state of {state['uids']:,} UIDs: load + save, s (median of {len(rounds)} rounds)",
+               statistics.median(rounds), "<", 1.0, "{:.3f}")
     return "\n".join(lines), "\n".join(tl), console, "\n".join(short), "\n".join(ml)
 
 
@@ -378,9 +395,20 @@ Raw data (hyperfine JSON, peak RSS per run, exact commands, prepare steps and lo
         table, console = "", []
         raw_at = md.find("\nRaw data (hyperfine JSON")
     sizes = load_scale(res)
-    scale = scale_tables(rows, sizes)
+    state = load_state(res)
+    scale = scale_tables(rows, sizes, state)
     if scale:
         s_table, s_targets, s_console, s_short, s_marginal = scale
+        state_text = ""
+        if state:
+            rss_text = f", peak RSS {state['rss_kib'] / 1024:.1f} MiB" if state.get("rss_kib") else ""
+            state_text = (
+                f"\nThe `--new` state file on its own (`bench/state_bench.cpp`, no server): "
+                f"{state['uids']:,} UIDs in a {state['file_octets'] / 1e6:.1f} MB file; "
+                f"three rounds of `UidState::load`, 1,000 UIDs recorded, `save()` (written, synced, "
+                f"renamed): load {', '.join(f'{x:.3f}' for x in state['load_s'])} s, save "
+                f"{', '.join(f'{x:.3f}' for x in state['save_s'])} s; the state holds "
+                f"{state['footprint_octets'] / 1048576:.1f} MiB{rss_text}.\n")
         console += s_console
         data = "; ".join(f"{n:,} × ~{size}B ({octets:,} octets served)" for n, octets, size in sizes)
         md = md[:raw_at] + f"""
@@ -406,7 +434,7 @@ The cost of one more message, between two sizes (the fixed cost drops out; peak 
 of one run, so the memory column is the growth of the peak, not an allocation count):
 
 {s_marginal}
-
+{state_text}
 ### Targets (issue 16: linear time, memory that does not grow with the mailbox)
 
 {s_targets}

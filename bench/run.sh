@@ -591,6 +591,14 @@ MPOPRC
     run_group
   done
   RUNS=$RUNS_SAVED; BUDGET=$BUDGET_SAVED
+  # The --new state of 1,000,000 UIDs (issue 16: loads and saves in < 1 s), at every size set:
+  # it needs no server. bench/state_bench.cpp times UidState::load and save() on a file it
+  # writes (Dovecot-shaped UIDs), three rounds, under /usr/bin/time for the peak RSS.
+  say "scale: the --new state of 1,000,000 UIDs (load and save, three rounds)"
+  (cd "$ROOT" && cmake --build --preset release -j2 --target mw_state_bench >/dev/null)
+  /usr/bin/time -f '%M' -o "$RES/state.rss" "$ROOT/build/release/mw_state_bench" \
+    "$WORK/state-1m.uids" 1000000 > "$RES/state.json"
+  rm -f "$WORK/state-1m.uids"
 fi
 
 # ------------------------------------------------------------------ report
