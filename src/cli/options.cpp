@@ -88,7 +88,8 @@ po::options_description global_options()
      "connect from this IPv4 or IPv6 address of this machine")
     ("proxy", po::value<std::string>()->value_name("URL"),
      "connect through a SOCKS5 proxy: socks5h://HOST:PORT (the proxy resolves the server's "
-     "name) or socks5://HOST:PORT")
+     "name) or socks5://HOST:PORT; socks5h://USER@HOST:PORT logs in with the password in "
+     "MAILWRENCH_PROXY_PASSWORD")
     ("timeout", po::value<std::string>()->value_name("SECONDS"),
      "deadline for connecting and for every read and write (default 30)")
     ("no-pipelining", po::bool_switch(),
