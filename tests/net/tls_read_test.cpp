@@ -156,7 +156,13 @@ class TestServer {
 public:
   using Script = std::function<void(Session&)>;
 
-  explicit TestServer(Script script, bool implicit_tls = true)
+  // Listens at once; serves from a thread, started now or, with `later`, by start() (a test
+  // that forks must do so while it has no other thread: a thread holding a lock of the
+  // allocator at fork() leaves the child stuck on it, as one was under ASan).
+  struct Later {};
+  TestServer(Script script, Later) : TestServer(std::move(script), true, false) {}
+  explicit TestServer(Script script, bool implicit_tls = true, bool now = true)
+      : m_script(std::move(script)), m_implicit_tls(implicit_tls)
   {
     m_listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
@@ -169,7 +175,14 @@ public:
       throw std::runtime_error("cannot listen on loopback");
     }
     m_port = ntohs(address.sin_port);
-    m_thread = std::thread([this, script = std::move(script), implicit_tls] {
+    if (now) {
+      start();
+    }
+  }
+
+  void start()
+  {
+    m_thread = std::thread([this, script = std::move(m_script), implicit_tls = m_implicit_tls] {
       Session session;
       try {
         pollfd ready{m_listener, POLLIN, 0};
@@ -212,6 +225,8 @@ public:
   }
 
 private:
+  Script m_script;
+  bool m_implicit_tls = true;
   int m_listener = -1;
   std::uint16_t m_port = 0;
   std::thread m_thread;
@@ -500,12 +515,14 @@ TEST_CASE("SIGTERM while a TLS read waits mid-record: the signal's Error at once
   // In a child process: the signal is noted for good in the process that receives it.
   Gate accepted;
   Gate done;
-  TestServer server([&](Session& s) {
-    const auto records = s.encrypted(pattern(1000));
-    s.send_raw(records.substr(0, records.size() / 2));
-    accepted.open();
-    done.wait();
-  });
+  TestServer server(
+      [&](Session& s) {
+        const auto records = s.encrypted(pattern(1000));
+        s.send_raw(records.substr(0, records.size() / 2));
+        accepted.open();
+        done.wait();
+      },
+      TestServer::Later{});
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
@@ -525,12 +542,25 @@ TEST_CASE("SIGTERM while a TLS read waits mid-record: the signal's Error at once
     }
     ::_exit(status);
   }
+  // A failed REQUIRE below must not leave the child running (it would hold ctest's pipe).
+  struct Reaper {
+    pid_t pid;
+    ~Reaper()
+    {
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } reaper{child};
+  server.start();
   REQUIRE(accepted.wait());
   std::this_thread::sleep_for(300ms);  // the child is in read_some, waiting for the record's end
   const auto start = std::chrono::steady_clock::now();
   ::kill(child, SIGTERM);
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
+  reaper.pid = 0;
   CHECK(std::chrono::steady_clock::now() - start < 2s);  // not at the 5 s deadline
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
