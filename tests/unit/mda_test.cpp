@@ -120,14 +120,17 @@ TEST_CASE("mda: the command gets the whole message and the values in its environ
     message += "line " + std::to_string(i) + " of a message bigger than any pipe buffer\n";
   }
   ::setenv("MAILWRENCH_PASSWORD", "do-not-pass-on", 1);
+  ::setenv("MAILWRENCH_PROXY_PASSWORD", "proxy-not-passed-on", 1);
   const auto where = hand_over("cat > '" + dir / "msg" + "'; env > '" + dir / "env" + "'", message);
   ::unsetenv("MAILWRENCH_PASSWORD");
+  ::unsetenv("MAILWRENCH_PROXY_PASSWORD");
   CHECK(where.rfind("mda:cat", 0) == 0);
   CHECK(read_file(dir / "msg") == message);
   const auto env = read_file(dir / "env");
   CHECK(env.find("MAILWRENCH_MDA_SENDER=s@example.org\n") != std::string::npos);
   CHECK(env.find("MAILWRENCH_MDA_ACCOUNT=work\n") != std::string::npos);
   CHECK(env.find("do-not-pass-on") == std::string::npos);
+  CHECK(env.find("proxy-not-passed-on") == std::string::npos);
 }
 
 TEST_CASE("mda: a command that reads nothing and exits 0 has taken the message", "[mda]")
