@@ -5,9 +5,11 @@ and send --lmtp against the LMTP listener of the Dovecot fixture (dovecot_fixtur
 on a TCP port and the Unix socket run/lmtp, when dovecot-lmtpd is installed).
 
 A probe must send no message: besides the exit code and the per-stage report, the scenarios on
-Postfix's port without STARTTLS hold that port's lock (as test_send.py does) and read the
-command counts Postfix logs when the session ends ("disconnect from ... ehlo=1 mail=1 rcpt=1/2
-quit=1"): no DATA, a QUIT; and the recipient's Maildir stays as it was.
+Postfix's port without STARTTLS read the command counts Postfix logs when the session ends
+("disconnect from unknown[127.0.0.41]:PORT ehlo=1 mail=1 rcpt=1/2 quit=1"): no DATA, a QUIT;
+and the recipient's Maildir stays as it was. Each such scenario connects from a loopback address
+of its own (--source-address), which finds its session in the log whatever else uses the port
+at the time: a lock would have to be taken by every other user of the port, in every file.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ import fcntl
 import os
 import re
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import mwtest as mw
@@ -60,27 +61,23 @@ def maildir_files(maildir: Path) -> set[str]:
     return {p.name for sub in ("new", "cur") for p in (maildir / sub).iterdir()} if maildir.exists() else set()
 
 
-@contextmanager
-def plain_port(ctx):
-    """Exclusive use of the port without STARTTLS, so that its log lines are ours alone."""
-    with open(ctx.dir / "postfix" / "plain-port.lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        yield pfx.log_offset(ctx.dir)
-
-
-def session_counts(ctx, offset: int, res: mw.Result, what: str) -> str:
-    """The command counts of the one session on the plain port since offset ("ehlo=1 mail=1
-    rcpt=1/2 quit=1 commands=4/5")."""
+def probe_session(ctx, source: str, args: list[str], what: str) -> tuple[mw.Result, str]:
+    """Runs mailwrench on the plain port from the loopback address source (one no other
+    scenario uses) and returns its result and the command counts Postfix logged for that one
+    session ("ehlo=1 mail=1 rcpt=1/2 quit=1 commands=4/5")."""
+    offset = pfx.log_offset(ctx.dir)
+    res = ctx.run(plain_args(ctx) + ["--source-address", source] + args)
     name = re.escape(ctx.env["postfix_log_names"]["smtp_plain_port"])
+    ours = re.compile(rf"{name}/smtpd\[\d+\]: disconnect from [^\s\[]*\[{re.escape(source)}\]:\d+ (.*)")
     deadline = time.monotonic() + 10
     while True:
         lines = pfx.log_lines(ctx.dir, offset)[0]
-        discs = [l for l in lines if re.search(rf"{name}/smtpd\[\d+\]: disconnect from", l)]
+        discs = [m.group(1) for m in map(ours.search, lines) if m]
         if discs:
-            eq(len(discs), 1, f"{what}: sessions on the plain port", res)
-            return discs[0].split(" disconnect from ", 1)[1]
+            eq(len(discs), 1, f"{what}: sessions from {source} on the plain port", res)
+            return res, discs[0]
         if time.monotonic() > deadline:
-            fail(f"{what}: Postfix logged no end of the session:\n" + "\n".join(lines[-15:]), res)
+            fail(f"{what}: Postfix logged no end of the session from {source}:\n" + "\n".join(lines[-15:]), res)
         time.sleep(0.1)
 
 
@@ -131,9 +128,8 @@ def check_plain(res: mw.Result, outcome: dict[str, tuple], what: str) -> None:
 @mw.scenario
 def quit_after_connect(ctx):
     postfix(ctx)
-    with plain_port(ctx) as offset:
-        res = ctx.run(plain_args(ctx) + ["--json", "send", "--quit-after", "connect"])
-        counts = session_counts(ctx, offset, res, "quit-after connect")
+    res, counts = probe_session(ctx, "127.0.0.41", ["--json", "send", "--quit-after", "connect"],
+                                "quit-after connect")
     eq(res.rc, 0, "quit-after connect: exit code", res)
     doc = probe_doc(res, "quit-after connect", "connect")
     eq((doc["tls"], doc["auth"], doc["mail"], doc["recipients"]), (None, None, None, []),
@@ -190,9 +186,8 @@ def quit_after_auth(ctx):
 @mw.scenario
 def quit_after_mail(ctx):
     postfix(ctx)
-    with plain_port(ctx) as offset:
-        res = ctx.run(plain_args(ctx) + ["--json", "send", "--quit-after", "mail", "--from", "probe@example.org"])
-        counts = session_counts(ctx, offset, res, "quit-after mail")
+    res, counts = probe_session(ctx, "127.0.0.42", ["--json", "send", "--quit-after", "mail", "--from",
+                                                    "probe@example.org"], "quit-after mail")
     eq(res.rc, 0, "quit-after mail: exit code", res)
     doc = probe_doc(res, "quit-after mail", "mail")
     eq((doc["from"], doc["mail"]["code"], doc["recipients"]), ("probe@example.org", 250, []),
@@ -224,10 +219,9 @@ def quit_after_rcpt_partial(ctx):
     before = maildir_files(maildir)
     unknown = ctx.env["smtp_unknown_rcpt"]
     outcome = {user["address"]: (True, 250, "2.1.5"), unknown: (False, 550, "5.1.1")}
-    with plain_port(ctx) as offset:
-        res = ctx.run(plain_args(ctx) + ["--json", "send", "--quit-after", "rcpt", "--from", "probe@example.org",
-                                        "--to", user["address"], "--to", unknown])
-        counts = session_counts(ctx, offset, res, "quit-after rcpt")
+    res, counts = probe_session(ctx, "127.0.0.43", ["--json", "send", "--quit-after", "rcpt", "--from",
+                                                    "probe@example.org", "--to", user["address"], "--to", unknown],
+                                "quit-after rcpt")
     eq(res.rc, EX_PARTIAL, "quit-after rcpt, one refused: exit code", res)
     doc = probe_doc(res, "quit-after rcpt", "rcpt")
     check_outcomes(doc, outcome, "quit-after rcpt", res)
