@@ -29,6 +29,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <poll.h>
 #include <span>
@@ -266,19 +267,28 @@ void throw_if_signalled()
               std::string("interrupted by ") + name + "; nothing more was sent to the server");
 }
 
-// What OpenSSL reads ahead from the socket in one recv(2): many TLS records (of at most 16 KB
-// of data each) per system call, instead of a header and a body per record. A constant per
-// connection, allocated by OpenSSL once TLS is on.
+// What the socket BIO reads ahead in one recv(2): many TLS records (of at most 16 KB of data
+// each) per system call, instead of a header and a body per record. A constant per connection.
+// The read-ahead is the BIO's, not OpenSSL's (SSL_set_read_ahead): OpenSSL moves what is unread
+// in its read-ahead buffer to the front before every record, so a client that had fallen behind
+// by R bytes in records of r moved about R*R/2r bytes (bench/NOTES-wire-profile.md: 85-120 KB
+// per 10 KB message with 128 KB); here each byte is copied once, to OpenSSL's record buffer.
 constexpr std::size_t k_read_ahead_bytes = 128 * 1024;
 
 // The socket under OpenSSL: a BIO of our own rather than BIO_s_socket, for send(2) with
-// MSG_NOSIGNAL (a server gone away is an error to report, never SIGPIPE) and so that the
-// transport sees how each call ended (end of stream, errno). The socket is non-blocking: a
-// call that would wait sets the BIO's retry flag, and the caller waits (Impl::wait_for).
+// MSG_NOSIGNAL (a server gone away is an error to report, never SIGPIPE), for one recv(2) of
+// many records (the read-ahead above), and so that the transport sees how each call ended (end
+// of stream, errno). The socket is non-blocking: a call that would wait sets the BIO's retry
+// flag, and the caller waits (Impl::wait_for) - which happens only when nothing is read ahead.
 struct SocketBioState {
   int fd = -1;
   bool eof = false;  // recv(2) returned 0: the peer closed its side
   int error = 0;     // errno of the last failed call, 0 after a success
+  std::unique_ptr<char[]> ahead = std::make_unique_for_overwrite<char[]>(k_read_ahead_bytes);
+  std::size_t begin = 0;  // ahead[begin, end) is read from the socket, not yet by OpenSSL
+  std::size_t end = 0;
+
+  std::size_t buffered() const { return end - begin; }
 };
 
 int socket_bio_read(BIO* bio, char* out, int size)
@@ -288,11 +298,13 @@ int socket_bio_read(BIO* bio, char* out, int size)
   if (size <= 0) {
     return 0;
   }
-  for (;;) {
-    const ssize_t n = ::recv(state->fd, out, static_cast<std::size_t>(size), 0);
+  while (state->buffered() == 0) {
+    const ssize_t n = ::recv(state->fd, state->ahead.get(), k_read_ahead_bytes, 0);
     if (n > 0) {
       state->error = 0;
-      return static_cast<int>(n);
+      state->begin = 0;
+      state->end = static_cast<std::size_t>(n);
+      break;
     }
     if (n == 0) {
       state->eof = true;
@@ -308,6 +320,10 @@ int socket_bio_read(BIO* bio, char* out, int size)
     }
     return -1;
   }
+  const std::size_t n = std::min(static_cast<std::size_t>(size), state->buffered());
+  std::memcpy(out, state->ahead.get() + state->begin, n);
+  state->begin += n;
+  return static_cast<int>(n);
 }
 
 int socket_bio_write(BIO* bio, const char* data, int size)
@@ -338,7 +354,12 @@ long socket_bio_ctrl(BIO* bio, int command, long /*number*/, void* /*pointer*/)
 {
   switch (command) {
   case BIO_CTRL_FLUSH: return 1;
-  case BIO_CTRL_EOF: return static_cast<SocketBioState*>(BIO_get_data(bio))->eof ? 1 : 0;
+  case BIO_CTRL_EOF: {
+    const auto* state = static_cast<SocketBioState*>(BIO_get_data(bio));
+    return state->buffered() == 0 && state->eof ? 1 : 0;
+  }
+  case BIO_CTRL_PENDING:
+    return static_cast<long>(static_cast<SocketBioState*>(BIO_get_data(bio))->buffered());
   default: return 0;
   }
 }
@@ -518,9 +539,10 @@ struct Connection::Impl {
       const Step step = read_step(buf.subspan(total), bytes, ec);
       if (step == Step::done) {
         total += bytes;
-        // Without TLS one recv(2) took all that had arrived; with TLS, stop where OpenSSL's
-        // read-ahead buffer runs out rather than make a system call that would find nothing.
-        if (total > 0 && (!tls_active || SSL_has_pending(ssl) == 0)) {
+        // Without TLS one recv(2) took all that had arrived; with TLS, stop where the
+        // read-ahead runs out rather than make a system call that would find nothing.
+        if (total > 0 &&
+            (!tls_active || (SSL_has_pending(ssl) == 0 && bio_state.buffered() == 0))) {
           break;
         }
       } else if (step == Step::want_read) {
@@ -1018,7 +1040,7 @@ struct Connection::Impl {
     return 1;
   }
 
-  // The TLS session over the connected socket, as the context says, reading ahead.
+  // The TLS session over the connected socket, as the context says, reading ahead (in the BIO).
   void make_session()
   {
     SSL_free(ssl);
@@ -1034,8 +1056,6 @@ struct Connection::Impl {
     SSL_set_bio(ssl, bio, bio);
     SSL_set_app_data(ssl, this);
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    SSL_set_read_ahead(ssl, 1);
-    SSL_set_default_read_buffer_len(ssl, k_read_ahead_bytes);
   }
 
   void handshake()
