@@ -135,7 +135,10 @@ def scale_tables(rows, sizes, state=None):
 
     ns = [n for n, _o, _s in sizes]
     small = ns[0]
-    for n in ns[1:]:
+    # Issue 16's time target is 100,000 against 10,000; at 1,000,000 it asks for the memory
+    # bound only, so the per-message columns above show the time there without a verdict.
+    timed = [n for n in ns[1:] if n <= 100000]
+    for n in timed:
         for tool, label, _t in SCALE_CMDS:
             if not tool.startswith("mailwrench"):
                 continue
@@ -144,7 +147,7 @@ def scale_tables(rows, sizes, state=None):
             target(f"{label}: per-message time at {n:,} ÷ at {small:,}", value, "<=", SCALE_TIME_RATIO)
     # The same ratio of the CPU time the client itself spent (user + system): what the code's
     # growth is, with the shared machine's load and the server's work left out.
-    for n in ns[1:]:
+    for n in timed:
         for tool, label, _t in SCALE_CMDS:
             if not tool.startswith("mailwrench"):
                 continue
