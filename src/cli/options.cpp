@@ -1102,10 +1102,8 @@ const Command& known_command(const CommandTable& table, const std::string& comma
                    "; 'mailwrench --help' lists the commands");
 }
 
-// Where the log of a run goes when parse() failed before it knew (an unknown option or command,
-// a config file that cannot be read): --log-file, --syslog, --config and --account read alone
-// from the command line (the rest ignored), then the environment and the config file (its top
-// keys if the account is not in it). Best effort: whatever cannot be read leaves no log.
+}  // namespace
+
 void find_log_target(const std::vector<std::string>& args, const Getenv& getenv, Settings& s)
 {
   try {
@@ -1144,6 +1142,8 @@ void find_log_target(const std::vector<std::string>& args, const Getenv& getenv,
     s.syslog = false;
   }
 }
+
+namespace {
 
 Invocation parse_invocation(const std::vector<std::string>& input_args, const CommandTable& table,
                             const Getenv& getenv, Settings* known)
@@ -1251,7 +1251,8 @@ Invocation parse(const std::vector<std::string>& args, const CommandTable& table
 
 namespace mw::cli {
 
-AccountsRequest split_accounts(const std::vector<std::string>& args, const CommandTable& table)
+AccountsRequest split_accounts(const std::vector<std::string>& args, const CommandTable& table,
+                               bool check_jobs)
 {
   const auto every = all_options(table);
   AccountsRequest request;
@@ -1309,14 +1310,24 @@ AccountsRequest split_accounts(const std::vector<std::string>& args, const Comma
     }
     i += words - 1;
   }
-  if (jobs) {
-    const auto n = parse_number(*jobs, "--jobs");
-    if (n == 0 || n > 1000) {
-      throw UsageError("invalid --jobs '" + *jobs + "' (expected 1-1000 accounts at once)");
-    }
-    request.jobs = static_cast<unsigned>(n);
+  request.jobs_given = jobs;
+  if (check_jobs) {
+    request.jobs = jobs_of(request);
   }
   return request;
+}
+
+unsigned jobs_of(const AccountsRequest& request)
+{
+  if (!request.jobs_given) {
+    return 1;
+  }
+  const auto& jobs = *request.jobs_given;
+  const auto n = parse_number(jobs, "--jobs");
+  if (n == 0 || n > 1000) {
+    throw UsageError("invalid --jobs '" + jobs + "' (expected 1-1000 accounts at once)");
+  }
+  return static_cast<unsigned>(n);
 }
 
 ConfigAccounts config_accounts(const AccountsRequest& request, const Getenv& getenv)

@@ -197,6 +197,10 @@ int run(int argc, char** argv, const CommandTable& table)
   bool quiet = false;
   // What parse() knew when it failed: a mistake in the options is logged where they said.
   Settings known;
+  bool parsed = false;
+  // A mistake found before parse() (several accounts, --jobs) is logged where the command line
+  // without the accounts' options says.
+  std::vector<std::string> unparsed = args;
   bool log_opened = false;
   auto open_log = [&run_log, &log_opened](const Settings& settings) {
     log_opened = true;
@@ -210,6 +214,9 @@ int run(int argc, char** argv, const CommandTable& table)
   auto logged = [&](int code, const std::string& failure = {}) {
     if (!log_opened) {
       try {
+        if (!parsed) {
+          find_log_target(unparsed, process_getenv, known);
+        }
         open_log(known);
       } catch (const Error&) {
         // The mistake is on stderr already; a log that cannot be opened adds nothing.
@@ -225,12 +232,16 @@ int run(int argc, char** argv, const CommandTable& table)
   };
   try {
     // Several accounts: each one's own run, as a child process (cli/accounts.hpp).
-    if (auto accounts = split_accounts(args, table); accounts.several()) {
+    auto accounts = split_accounts(args, table, false);
+    unparsed = accounts.rest;
+    accounts.jobs = jobs_of(accounts);
+    if (accounts.several()) {
       if (auto code = run_accounts(accounts, table)) {
         return written(*code);
       }
       args = accounts.rest;
     }
+    parsed = true;
     auto invocation = parse(args, table, process_getenv, &known);
     switch (invocation.action) {
     case Invocation::Action::help:

@@ -120,8 +120,9 @@ def failed_login_failure_line(ctx):
 def mistakes_are_logged(ctx):
     """A cron job's mistake in its options is logged too (it was on stderr only, which cron may
     drop): an unknown option, an unknown command, a bad value, an account not in the config file,
-    each with --log-file on the command line or log-file in the config file: a failure line
-    naming the mistake and a run line with its exit code (64 or 78); no server contacted."""
+    each with --log-file on the command line or log-file in the config file, and the mistakes
+    of several accounts (--jobs, an account twice, a one-account command): a failure line naming
+    the mistake and a run line with its exit code (64 or 78); no server contacted."""
     log = ctx.scratch / "mistakes.log"
     conf = ctx.scratch / "mailwrench.conf"
     conf.write_text(f"log-file = {log}\nhost = 127.0.0.1\n[account work]\nuser = alice\n")
@@ -132,6 +133,11 @@ def mistakes_are_logged(ctx):
         (["--config", str(conf), "stat", "--frobnicate"], 64, "unknown option '--frobnicate'"),
         (["--config", str(conf), "-a", "wrok", "stat"], 78, "no [account wrok]"),
         (["--config", str(conf), "-a", "work", "--tls", "sometimes", "stat"], 64, "--tls 'sometimes'"),
+        # Found before the options are parsed, in the several-accounts step: logged where the
+        # command line without -a/--all-accounts/--jobs says (here the config file's top keys).
+        (["--config", str(conf), "-a", "work", "-a", "work", "--jobs", "0", "stat"], 64, "invalid --jobs '0'"),
+        (["--config", str(conf), "-a", "work", "-a", "work", "stat"], 64, "account 'work' is given twice"),
+        (["--config", str(conf), "--all-accounts", "session"], 64, "'session' works with one account"),
     ]
     for n, (args, code, needle) in enumerate(cases, start=1):
         res = ctx.run(args, password="unused-" + os.urandom(3).hex())
