@@ -1113,7 +1113,7 @@ void find_log_target(const std::vector<std::string>& args, const Getenv& getenv,
       ("log-file", po::value<std::string>())
       ("syslog", po::bool_switch())
       ("config", po::value<std::string>())
-      ("account,a", po::value<std::string>());
+      ("account,a", po::value<std::vector<std::string>>());
     // clang-format on
     d.add(positional_options());
     po::positional_options_description positional;
@@ -1127,6 +1127,16 @@ void find_log_target(const std::vector<std::string>& args, const Getenv& getenv,
                   .allow_unregistered()
                   .run(),
               vm);
+    // Several accounts (-a more than once, --all-accounts): the run as a whole logs where the
+    // top keys say; one account: where its section says.
+    if (auto account = vm.find("account"); account != vm.end()) {
+      auto names = account->second.as<std::vector<std::string>>();
+      vm.erase(account);
+      if (names.size() == 1 &&
+          std::find(args.begin(), args.end(), "--all-accounts") == args.end()) {
+        vm.emplace("account", po::variable_value(boost::any(names.front()), false));
+      }
+    }
     ConfigValues file;
     try {
       file = read_config_file(Sources(vm, getenv, {}, ""), getenv, s);
@@ -1251,8 +1261,7 @@ Invocation parse(const std::vector<std::string>& args, const CommandTable& table
 
 namespace mw::cli {
 
-AccountsRequest split_accounts(const std::vector<std::string>& args, const CommandTable& table,
-                               bool check_jobs)
+AccountsRequest split_accounts(const std::vector<std::string>& args, const CommandTable& table)
 {
   const auto every = all_options(table);
   AccountsRequest request;
@@ -1310,24 +1319,14 @@ AccountsRequest split_accounts(const std::vector<std::string>& args, const Comma
     }
     i += words - 1;
   }
-  request.jobs_given = jobs;
-  if (check_jobs) {
-    request.jobs = jobs_of(request);
+  if (jobs) {
+    const auto n = parse_number(*jobs, "--jobs");
+    if (n == 0 || n > 1000) {
+      throw UsageError("invalid --jobs '" + *jobs + "' (expected 1-1000 accounts at once)");
+    }
+    request.jobs = static_cast<unsigned>(n);
   }
   return request;
-}
-
-unsigned jobs_of(const AccountsRequest& request)
-{
-  if (!request.jobs_given) {
-    return 1;
-  }
-  const auto& jobs = *request.jobs_given;
-  const auto n = parse_number(jobs, "--jobs");
-  if (n == 0 || n > 1000) {
-    throw UsageError("invalid --jobs '" + jobs + "' (expected 1-1000 accounts at once)");
-  }
-  return static_cast<unsigned>(n);
 }
 
 ConfigAccounts config_accounts(const AccountsRequest& request, const Getenv& getenv)

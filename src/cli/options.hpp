@@ -34,7 +34,8 @@ Invocation parse(const std::vector<std::string>& args, const CommandTable& table
 // Where the log of a run goes when its command line could not be read whole (parse() calls
 // this itself when it fails): --log-file, --syslog, --config and --account read alone from
 // `args` (the rest ignored), then the environment and the config file (its top keys if the
-// account is not in it). Best effort: whatever cannot be read leaves no log target in `s`.
+// account is not in it, or if several are given). Best effort: whatever cannot be read leaves
+// no log target in `s`.
 void find_log_target(const std::vector<std::string>& args, const Getenv& getenv, Settings& s);
 
 // Several accounts on one command line (issue 17.2): -a/--account given more than once, or
@@ -44,17 +45,13 @@ struct AccountsRequest {
   std::vector<std::string> accounts;  // as given, in order
   bool all = false;
   unsigned jobs = 1;
-  std::optional<std::string> jobs_given;  // --jobs as written
   std::vector<std::string> rest;
   // The long names and values of the other options in `rest` (state, uid-file ...).
   std::vector<std::pair<std::string, std::string>> options;
 
   bool several() const { return all || accounts.size() > 1; }
 };
-// With check_jobs false, `jobs` stays 1 and jobs_of() checks --jobs later.
-AccountsRequest split_accounts(const std::vector<std::string>& args, const CommandTable& table,
-                               bool check_jobs = true);
-unsigned jobs_of(const AccountsRequest& request);
+AccountsRequest split_accounts(const std::vector<std::string>& args, const CommandTable& table);
 
 // The config file a command line names (--config, MAILWRENCH_CONFIG or the default) and the
 // names of its [account NAME] sections in file order; `exists` is false when there is no file.

@@ -197,10 +197,9 @@ int run(int argc, char** argv, const CommandTable& table)
   bool quiet = false;
   // What parse() knew when it failed: a mistake in the options is logged where they said.
   Settings known;
+  // A mistake found before parse() (several accounts, --jobs) is logged where the command
+  // line says, read alone (parse() does the same for its own mistakes).
   bool parsed = false;
-  // A mistake found before parse() (several accounts, --jobs) is logged where the command line
-  // without the accounts' options says.
-  std::vector<std::string> unparsed = args;
   bool log_opened = false;
   auto open_log = [&run_log, &log_opened](const Settings& settings) {
     log_opened = true;
@@ -215,7 +214,7 @@ int run(int argc, char** argv, const CommandTable& table)
     if (!log_opened) {
       try {
         if (!parsed) {
-          find_log_target(unparsed, process_getenv, known);
+          find_log_target(args, process_getenv, known);
         }
         open_log(known);
       } catch (const Error&) {
@@ -232,10 +231,7 @@ int run(int argc, char** argv, const CommandTable& table)
   };
   try {
     // Several accounts: each one's own run, as a child process (cli/accounts.hpp).
-    auto accounts = split_accounts(args, table, false);
-    unparsed = accounts.rest;
-    accounts.jobs = jobs_of(accounts);
-    if (accounts.several()) {
+    if (auto accounts = split_accounts(args, table); accounts.several()) {
       if (auto code = run_accounts(accounts, table)) {
         return written(*code);
       }
